@@ -1,0 +1,127 @@
+// Elementwise kernels: fill, unary map, broadcasting binary map, broadcasting select.
+// The operation is an override constant, so each op code is its own pipeline (no branch
+// in the inner loop) while one shader serves them all.
+
+struct Params {
+  n: u32,            // output elements
+  rank: u32,         // output rank (<= 8), used when BROADCAST
+  alpha: f32,        // scalar operand (fill value, pow exponent, affine scale)
+  beta: f32,         // second scalar (affine shift)
+  out_shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,   // 0 on broadcast dimensions
+  b_strides: array<vec4<u32>, 2>,
+  c_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> c: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+override OP: u32 = 0u;
+override WG: u32 = 256u;
+override BROADCAST: bool = false;
+
+// Unary op codes (keep in sync with UNARY in src/ops/unary.ts).
+fn unary_op(x: f32) -> f32 {
+  switch OP {
+    case 0u: { return -x; }
+    case 1u: { return exp(x); }
+    case 2u: { return log(x); }
+    case 3u: { return sqrt(x); }
+    case 4u: { return inverseSqrt(x); }
+    case 5u: { return x * x; }
+    case 6u: { return max(x, 0.0); }
+    case 7u: { return abs(x); }
+    case 8u: { return sign(x); }
+    case 9u: { return pow_scalar(x, params.alpha); }
+    case 10u: { return x * params.alpha + params.beta; }
+    case 11u: { return 1.0 / (1.0 + exp(-x)); }
+    case 12u: { return tanh(x); }
+    case 13u: { return select(0.0, 1.0, x > 0.0); }
+    case 14u: { return 1.0 / x; }
+    default: { return x; }
+  }
+}
+
+// pow with a real exponent, defined for negative bases when the exponent is an integer
+// (WGSL's pow is undefined for x < 0).
+fn pow_scalar(x: f32, e: f32) -> f32 {
+  if (e == 0.0) { return 1.0; }
+  if (e == 1.0) { return x; }
+  if (e == 2.0) { return x * x; }
+  let m = pow(abs(x), e);
+  if (x >= 0.0) { return m; }
+  if (fract(e) != 0.0) { return f32_nan(); }   // NaN, as in IEEE pow
+  return select(m, -m, fract(e * 0.5) != 0.0);
+}
+
+// Binary op codes (keep in sync with BINARY in src/ops/binary.ts).
+fn binary_op(x: f32, y: f32) -> f32 {
+  switch OP {
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 3u: { return x / y; }
+    case 4u: { return max(x, y); }
+    case 5u: { return min(x, y); }
+    case 6u: { return select(0.0, 1.0, x > y); }
+    case 7u: { return select(0.0, 1.0, x >= y); }
+    case 8u: { return select(0.0, 1.0, x == y); }
+    case 9u: { return select(0.0, 1.0, x < y); }
+    case 10u: { return select(0.0, 1.0, x <= y); }
+    default: { return x; }
+  }
+}
+
+fn thread_index(gid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return flat_workgroup(wid, nwg) * WG + gid.x % WG;
+}
+
+// Offsets of output element i in inputs laid out with the given (broadcast) strides.
+fn broadcast_offsets(i: u32) -> vec3<u32> {
+  var rem = i;
+  var off = vec3<u32>(0u);
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let du = u32(d);
+    let size = dim8(params.out_shape, du);
+    let coord = rem % size;
+    rem = rem / size;
+    off += coord * vec3<u32>(dim8(params.a_strides, du), dim8(params.b_strides, du), dim8(params.c_strides, du));
+  }
+  return off;
+}
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_index(gid, wid, nwg);
+  if (i < params.n) { out[i] = params.alpha; }
+}
+
+@compute @workgroup_size(WG)
+fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_index(gid, wid, nwg);
+  if (i < params.n) { out[i] = unary_op(a[i]); }
+}
+
+@compute @workgroup_size(WG)
+fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_index(gid, wid, nwg);
+  if (i >= params.n) { return; }
+  if (BROADCAST) {
+    let o = broadcast_offsets(i);
+    out[i] = binary_op(a[o.x], b[o.y]);
+  } else {
+    out[i] = binary_op(a[i], b[i]);
+  }
+}
+
+// out = c != 0 ? a : b, all three broadcast to the output shape.
+@compute @workgroup_size(WG)
+fn where_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_index(gid, wid, nwg);
+  if (i >= params.n) { return; }
+  let o = broadcast_offsets(i);
+  out[i] = select(b[o.y], a[o.x], c[o.z] != 0.0);
+}

@@ -1,0 +1,128 @@
+/**
+ * Creating tensors: from host data, filled with a constant, or drawn from the seeded
+ * counter-based GPU RNG (same numbers on every adapter for the same seed).
+ */
+import { backend } from '../runtime/init.js';
+import { defineKernel } from '../runtime/kernel.js';
+import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { Storage, Tensor, type DType } from './tensor.js';
+import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import randomWgsl from '../../shaders/random.wgsl';
+
+const FILL = defineKernel('elementwise', elementwiseWgsl, 'fill');
+const DRAW = defineKernel('random', randomWgsl, 'draw');
+export const ELEMENTWISE_WG = 256;
+
+export function checkShape(shape: readonly number[], what = 'shape'): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${what} must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  if (shape.length > 8) throw new ShapeError(`${what} has rank ${shape.length}; at most 8 dimensions are supported`);
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A new tensor with uninitialised pooled storage. */
+export function empty<D extends DType = 'f32'>(shape: readonly number[], dtype: D = 'f32' as D): Tensor<D> {
+  checkShape(shape);
+  const bytes = Math.max(4, sizeOf(shape) * 4);
+  const b = backend();
+  return new Tensor(new Storage(b.pool.acquire(bytes), bytes), [...shape], dtype);
+}
+
+export type TensorData = Float32Array | Int32Array | Uint32Array | readonly number[];
+
+/** A tensor from host data; `shape` defaults to 1-D. dtype follows the typed array (number[] → f32). */
+export function tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor {
+  const dt: DType = dtype ?? (data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'f32');
+  if (!['f32', 'i32', 'u32'].includes(dt)) throw new DTypeError(`dtype must be 'f32', 'i32' or 'u32', got '${String(dt)}'`);
+  const s = shape ?? [data.length];
+  checkShape(s);
+  if (sizeOf(s) !== data.length) {
+    throw new ShapeError(`tensor(): shape ${describeShape(s)} needs ${sizeOf(s)} values, got ${data.length}`);
+  }
+  const ctor = dt === 'f32' ? Float32Array : dt === 'i32' ? Int32Array : Uint32Array;
+  const host = data instanceof ctor ? data : ctor.from(data as ArrayLike<number>);
+  const t = empty(s, dt);
+  if (host.length) backend().upload(t.buffer, host);
+  return t;
+}
+
+export function scalar(value: number): Tensor {
+  return tensor([value], []);
+}
+
+export function full(shape: readonly number[], value: number): Tensor {
+  const t = empty(shape);
+  fillWith(t, value);
+  return t;
+}
+
+function fillWith(t: Tensor, value: number): void {
+  if (!t.size) return;
+  backend().dispatch({
+    kernel: FILL,
+    bindings: { out: t.buffer },
+    params: { n: t.size, rank: 0, alpha: value, beta: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [] },
+    workgroups: Math.ceil(t.size / ELEMENTWISE_WG),
+  });
+}
+
+export const zeros = (shape: readonly number[]): Tensor => full(shape, 0);
+export const ones = (shape: readonly number[]): Tensor => full(shape, 1);
+export const zerosLike = (t: Tensor): Tensor => zeros(t.shape);
+export const onesLike = (t: Tensor): Tensor => ones(t.shape);
+
+export interface RandomOptions {
+  /** Any finite number; the same seed gives the same values on every adapter. */
+  seed?: number;
+  /** Counter offset: draws with the same seed and different offsets do not overlap. */
+  offset?: number;
+}
+
+let autoSeed = 0x5eed;
+
+function seedKey(seed: number | undefined): [number, number] {
+  const s = seed ?? autoSeed++;
+  if (typeof s !== 'number' || !Number.isFinite(s)) throw new ValueError(`seed must be a finite number, got ${String(s)}`);
+  // Mix the float's bits into two 32-bit words so 1, 1.5 and 2**40 are all distinct keys.
+  const f = new Float64Array([s]);
+  const u = new Uint32Array(f.buffer);
+  return [u[0]! ^ 0x9e3779b9, u[1]! ^ 0x85ebca6b];
+}
+
+function draw(shape: readonly number[], dist: 0 | 1, p0: number, p1: number, opts: RandomOptions): Tensor {
+  const [key_lo, key_hi] = seedKey(opts.seed);
+  const offset = opts.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new ValueError(`offset must be a non-negative integer, got ${offset}`);
+  const t = empty(shape);
+  if (!t.size) return t;
+  backend().dispatch({
+    kernel: DRAW,
+    bindings: { out: t.buffer },
+    params: { n: t.size, key_lo, key_hi, offset, p0, p1 },
+    overrides: { DIST: dist },
+    workgroups: Math.ceil(t.size / ELEMENTWISE_WG),
+  });
+  return t;
+}
+
+/** Normal(mean, std) samples. */
+export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  const { mean = 0, std = 1 } = opts;
+  if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
+    throw new ValueError(`randn: mean must be finite and std finite and >= 0, got mean=${mean}, std=${std}`);
+  }
+  return draw(shape, 1, mean, std, opts);
+}
+
+/** Uniform samples in [low, high). */
+export function uniform(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  const { low = 0, high = 1 } = opts;
+  if (!Number.isFinite(low) || !Number.isFinite(high) || high < low) {
+    throw new ValueError(`uniform: need finite low <= high, got low=${low}, high=${high}`);
+  }
+  return draw(shape, 0, low, high, opts);
+}

@@ -1,0 +1,19 @@
+/**
+ * nfnet-webgpu: train Normalizer-Free networks on WebGPU.
+ *
+ *   const gpu = await init();
+ *   const x = randn([2, 3], { seed: 1 });
+ *   const [loss, [dx]] = await valueAndGrad((x) => ops.mean(ops.square(x)))(x);
+ */
+export { init, type Gpu, type InitOptions, type AdapterSummary } from './runtime/init.js';
+export * from './runtime/errors.js';
+export type { PoolStats } from './runtime/pool.js';
+export type { ProfileReport, KernelTiming } from './runtime/profiler.js';
+export { defineKernel, type Kernel, type Params } from './runtime/kernel.js';
+export { Tensor, type DType } from './autodiff/tensor.js';
+export { tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, uniform, empty, type TensorData, type RandomOptions } from './autodiff/creation.js';
+export { valueAndGrad, grad } from './autodiff/grad.js';
+export { noGrad } from './autodiff/tape.js';
+export { tidy, keep } from './autodiff/scope.js';
+export { defineOp, notDifferentiable, type OpDef, type OpSpec } from './autodiff/op.js';
+export * as ops from './ops/index.js';

@@ -1,0 +1,39 @@
+/**
+ * The public op namespace (`ops.*`) and the typed op registry. Every entry of `registry`
+ * is an OpDef whose spec has a `backward` field — the type requires it — so an op added
+ * without a gradient rule (or an explicit `notDifferentiable`) fails `tsc`.
+ */
+import type { OpDef } from '../autodiff/op.js';
+import * as binary from './binary.js';
+import * as unary from './unary.js';
+import * as reduce from './reduce.js';
+import * as layout from './layout.js';
+import * as mm from './matmul.js';
+import * as sm from './softmax.js';
+import * as wh from './where.js';
+
+export const registry = {
+  add: binary.addOp, sub: binary.subOp, mul: binary.mulOp, div: binary.divOp,
+  maximum: binary.maximumOp, minimum: binary.minimumOp,
+  gt: binary.gtOp, ge: binary.geOp, eq: binary.eqOp, lt: binary.ltOp, le: binary.leOp,
+  neg: unary.negOp, exp: unary.expOp, log: unary.logOp, sqrt: unary.sqrtOp, rsqrt: unary.rsqrtOp,
+  square: unary.squareOp, abs: unary.absOp, reciprocal: unary.reciprocalOp, pow: unary.powOp,
+  relu: unary.reluOp, sigmoid: unary.sigmoidOp, tanh: unary.tanhOp, affine: unary.affineOp,
+  where: wh.whereOp,
+  sum: reduce.sumOp, mean: reduce.meanOp, max: reduce.maxOp, min: reduce.minOp,
+  reshape: layout.reshapeOp, broadcastTo: layout.broadcastToOp, permute: layout.permuteOp,
+  slice: layout.sliceOp, pad: layout.padOp, concat: layout.concatOp,
+  matmul: mm.matmulOp,
+  softmax: sm.softmaxOp, logSoftmax: sm.logSoftmaxOp,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+} as const satisfies Record<string, OpDef<any>>;
+
+export type OpName = keyof typeof registry;
+
+export { add, sub, mul, div, maximum, minimum, gt, ge, eq, lt, le } from './binary.js';
+export { neg, exp, log, sqrt, rsqrt, square, abs, reciprocal, pow, relu, sigmoid, tanh, affine, mulScalar, addScalar } from './unary.js';
+export { where } from './where.js';
+export { sum, mean, max, min, variance, type ReduceOptions } from './reduce.js';
+export { reshape, broadcastTo, sumTo, permute, transpose, slice, pad, concat } from './layout.js';
+export { matmul, type MatmulOptions } from './matmul.js';
+export { softmax, logSoftmax } from './softmax.js';

@@ -1,0 +1,72 @@
+/** Shape helpers and dispatch helpers shared by the op files. */
+import { backend } from '../runtime/init.js';
+import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import type { Tensor } from '../autodiff/tensor.js';
+
+export const WG = 256;
+
+export function assertF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'f32') throw new DTypeError(`${op}: expected an f32 tensor, got ${t.dtype} ${describeShape(t.shape)}`);
+  }
+}
+
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** NumPy broadcasting of two shapes; throws ShapeError naming both. */
+export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(`${op}: shapes ${describeShape(a)} and ${describeShape(b)} do not broadcast (dimension ${i}: ${da} vs ${db})`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` read as if broadcast to `outShape` (0 on broadcast dimensions). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = stridesOf(shape);
+  const lead = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < lead || shape[i - lead] === 1 ? 0 : own[i - lead]!));
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Normalise possibly-negative axes against a rank; throws ValueError when out of range. */
+export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
+  if (axes === undefined) return [...Array(rank).keys()];
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  const out = list.map((a) => {
+    if (!Number.isInteger(a) || a < -rank || a >= Math.max(rank, 1)) {
+      throw new ValueError(`${op}: axis ${a} is out of range for a tensor of rank ${rank} (valid: ${-rank}…${rank - 1})`);
+    }
+    return a < 0 ? a + rank : a;
+  });
+  if (new Set(out).size !== out.length) throw new ValueError(`${op}: repeated axis in ${JSON.stringify(list)}`);
+  return out.sort((x, y) => x - y);
+}
+
+export function linearGroups(n: number, wg = WG): number {
+  return Math.ceil(n / wg);
+}
+
+export { backend };
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,300 @@
+/**
+ * The backend: the one object that touches GPUDevice. Ops hand it a kernel, named buffers
+ * and a params object; it picks (or builds) the pipeline, packs the uniform, folds
+ * oversized linear dispatches, and records into one open command encoder. Nothing is
+ * submitted until a readback or an explicit `flush()`, so a training step is a handful of
+ * submits rather than one per op.
+ */
+import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
+import { type Kernel, type Params } from './kernel.js';
+import { Profiler } from './profiler.js';
+import {
+  DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError,
+} from './errors.js';
+
+export interface DispatchSpec {
+  kernel: Kernel;
+  /** Buffers by the names the WGSL declares (the `params` uniform is bound automatically). */
+  bindings: Record<string, GPUBuffer>;
+  params?: Params;
+  /** Pipeline-overridable constants (workgroup and tile sizes, op codes). */
+  overrides?: Record<string, number>;
+  /** Workgroup counts. A linear count above the per-dimension limit is folded into y. */
+  workgroups: number | [number, number, number?];
+}
+
+export interface CacheStats {
+  pipelines: number;
+  hits: number;
+  misses: number;
+}
+
+export interface BackendCounters {
+  dispatches: number;
+  submits: number;
+}
+
+const ARENA_BYTES = 64 * 1024;
+const UNIFORM_ALIGN = 256;
+
+export class Backend {
+  readonly pool: BufferPool;
+  readonly profiler: Profiler;
+  readonly counters: BackendCounters = { dispatches: 0, submits: 0 };
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0 };
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  /** Buffers the open encoder reads or writes: a queue write to one of them must flush first. */
+  private readonly inFlight = new Set<GPUBuffer>();
+  private arenas: { buffer: GPUBuffer; bytes: Uint8Array; used: number }[] = [];
+  private pendingErrors: Promise<GPUError | null>[] = [];
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private disposed = false;
+  readonly maxWorkgroupsPerDim: number;
+
+  constructor(readonly device: GPUDevice, readonly adapterInfo: Record<string, string>, maxPooledBytes: number) {
+    this.pool = new BufferPool(device, maxPooledBytes);
+    this.profiler = new Profiler(device);
+    this.maxWorkgroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+    device.lost.then((info) => {
+      this.lostInfo = info;
+    });
+  }
+
+  /** Throws DeviceLostError once the device is gone (never hang on a dead device). */
+  checkAlive(): void {
+    if (this.lostInfo && !this.disposed) {
+      throw new DeviceLostError(`the GPU device was lost (${this.lostInfo.reason}): ${this.lostInfo.message}`);
+    }
+    if (this.disposed) throw new DeviceLostError('the runtime was disposed; call init() again');
+  }
+
+  // ---------------------------------------------------------------- pipelines
+
+  pipeline(kernel: Kernel, overrides: Record<string, number> = {}): GPUComputePipeline {
+    const overrideKey = Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',');
+    const key = `${kernel.name}|${overrideKey}`;
+    const hit = this.pipelines.get(key);
+    if (hit) {
+      this.cacheStats.hits++;
+      return hit;
+    }
+    for (const k of Object.keys(overrides)) {
+      if (!kernel.overrides.has(k)) throw new KernelError(`kernel ${kernel.name} declares no override '${k}'`);
+    }
+    this.cacheStats.misses++;
+    const family = kernel.name.split('/')[0]!;
+    let module = this.modules.get(family);
+    if (!module) {
+      module = this.device.createShaderModule({ label: family, code: kernel.source });
+      this.modules.set(family, module);
+    }
+    const p = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: kernel.entry, constants: overrides },
+    });
+    this.pipelines.set(key, p);
+    this.cacheStats.pipelines++;
+    return p;
+  }
+
+  getCacheStats(): CacheStats {
+    return { ...this.cacheStats };
+  }
+
+  // ---------------------------------------------------------------- recording
+
+  private openEncoder(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder();
+    }
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private uniformSlot(data: ArrayBuffer): { buffer: GPUBuffer; offset: number } {
+    let arena = this.arenas[this.arenas.length - 1];
+    if (!arena || arena.used + data.byteLength > ARENA_BYTES) {
+      arena = { buffer: this.pool.acquire(ARENA_BYTES, UNIFORM_USAGE), bytes: new Uint8Array(ARENA_BYTES), used: 0 };
+      this.arenas.push(arena);
+    }
+    const offset = arena.used;
+    arena.bytes.set(new Uint8Array(data), offset);
+    arena.used += Math.ceil(data.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    return { buffer: arena.buffer, offset };
+  }
+
+  private fold(workgroups: DispatchSpec['workgroups'], kernel: Kernel): [number, number, number] {
+    const max = this.maxWorkgroupsPerDim;
+    if (typeof workgroups === 'number') {
+      if (workgroups <= max) return [Math.max(1, workgroups), 1, 1];
+      const y = Math.ceil(workgroups / max);
+      return [Math.ceil(workgroups / y), y, 1];
+    }
+    const [x, y, z = 1] = workgroups;
+    if (x > max || y > max || z > max) {
+      throw new KernelError(`kernel ${kernel.name}: grid [${x}, ${y}, ${z}] exceeds ${max} workgroups per dimension`);
+    }
+    return [Math.max(1, x), Math.max(1, y), Math.max(1, z)];
+  }
+
+  /** Record one dispatch into the open encoder. */
+  dispatch(spec: DispatchSpec): void {
+    this.checkAlive();
+    const { kernel } = spec;
+    const encoder = this.openEncoder(); // first, so pipeline-creation errors land in its error scope
+    const pipeline = this.pipeline(kernel, spec.overrides);
+    const entries: GPUBindGroupEntry[] = [];
+    const writable = new Set<GPUBuffer>();
+    for (const b of kernel.bindings) {
+      if (b.access === 'uniform') continue;
+      const buffer = spec.bindings[b.name];
+      if (!buffer) throw new KernelError(`kernel ${kernel.name}: binding '${b.name}' was not given`);
+      if (b.access === 'read_write') writable.add(buffer);
+      entries.push({ binding: b.binding, resource: { buffer } });
+    }
+    for (const name of Object.keys(spec.bindings)) {
+      if (!kernel.bindings.some((b) => b.name === name)) {
+        throw new KernelError(`kernel ${kernel.name} declares no binding '${name}' (it has ${kernel.bindings.map((b) => b.name).join(', ')})`);
+      }
+    }
+    for (const b of kernel.bindings) {
+      const buf = spec.bindings[b.name];
+      if (b.access === 'read' && buf && writable.has(buf)) {
+        throw new KernelError(`kernel ${kernel.name}: '${b.name}' is bound both read-only and read_write`);
+      }
+    }
+    const uniform = kernel.bindings.find((b) => b.access === 'uniform');
+    if (uniform) {
+      const slot = this.uniformSlot(kernel.packParams(spec.params ?? {}));
+      entries.push({ binding: uniform.binding, resource: { buffer: slot.buffer, offset: slot.offset, size: kernel.paramsSize } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const [x, y, z] = this.fold(spec.workgroups, kernel);
+    const timestampWrites = this.profiler.timestampWrites(kernel.name);
+    if (timestampWrites || !this.pass) {
+      this.endPass();
+      this.pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    if (timestampWrites) this.endPass();
+    for (const name in spec.bindings) this.inFlight.add(spec.bindings[name]!);
+    this.counters.dispatches++;
+    if (this.profiler.needsFlushPerDispatch()) this.profiler.wallTime(kernel.name, () => this.flush());
+  }
+
+  /** Record a buffer-to-buffer copy (ends the open compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive();
+    this.endPass();
+    this.openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.inFlight.add(src).add(dst);
+  }
+
+  /** Write host data into a buffer, in order with everything recorded so far. */
+  upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
+    this.checkAlive();
+    // queue.writeBuffer runs before any not-yet-submitted encoder: flush first if the
+    // open encoder still uses this buffer (e.g. it was just released and reused).
+    if (this.inFlight.has(dst)) this.flush();
+    this.device.queue.writeBuffer(dst, dstOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.profiler.resolve(this.encoder);
+    for (const a of this.arenas) this.device.queue.writeBuffer(a.buffer, 0, a.bytes, 0, a.used);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.counters.submits++;
+    this.encoder = null;
+    this.pendingErrors.push(this.device.popErrorScope(), this.device.popErrorScope());
+    // Queue order makes reuse safe: any later write to these buffers runs after this submit.
+    for (const a of this.arenas) this.pool.release(a.buffer);
+    this.arenas = [];
+    this.inFlight.clear();
+  }
+
+  /** Flush, wait for the GPU, and turn any captured GPU error into a typed error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.raceLoss(this.device.queue.onSubmittedWorkDone());
+    await this.throwCapturedErrors();
+  }
+
+  private async throwCapturedErrors(): Promise<void> {
+    const errors = await Promise.all(this.pendingErrors);
+    this.pendingErrors = [];
+    const err = errors.find((e) => e !== null);
+    if (!err) return;
+    if (err.constructor?.name === 'GPUOutOfMemoryError') {
+      throw new GPUOutOfMemory(`the GPU ran out of memory: ${err.message}`);
+    }
+    if (/WGSL|shader/i.test(err.message)) throw new KernelError(`a kernel failed to compile: ${await this.compileErrors()}\n${err.message}`);
+    throw new GPUValidationFailure(`WebGPU validation error: ${err.message}`);
+  }
+
+  /** WGSL compile messages of every shader family that has errors (for KernelError). */
+  private async compileErrors(): Promise<string> {
+    const lines: string[] = [];
+    for (const [family, m] of this.modules) {
+      const info = await m.getCompilationInfo();
+      for (const msg of info.messages) {
+        if (msg.type === 'error') lines.push(`shaders/${family}.wgsl (with common.wgsl prepended) ${msg.lineNum}:${msg.linePos}: ${msg.message}`);
+      }
+    }
+    return lines.join('\n');
+  }
+
+  private async raceLoss<T>(p: Promise<T>): Promise<T> {
+    const lost = this.device.lost.then((info) => {
+      throw new DeviceLostError(`the GPU device was lost (${info.reason}): ${info.message}`);
+    });
+    return Promise.race([p, lost]);
+  }
+
+  /** Copy `bytes` from a buffer to the host. Flushes the open encoder. */
+  async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const staging = this.pool.acquire(bytes, READBACK_USAGE);
+    this.copy(src, srcOffset, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    try {
+      await this.raceLoss(staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4));
+    } catch (e) {
+      await this.throwCapturedErrors();
+      throw e instanceof NfnetError ? e : new GPUValidationFailure(`readback failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
+    staging.unmap();
+    this.pool.release(staging);
+    await this.throwCapturedErrors();
+    return out;
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.getStats();
+  }
+
+  destroy(): void {
+    if (this.disposed) return;
+    this.encoder = null;
+    this.pass = null;
+    this.disposed = true;
+    this.pool.trim();
+    this.profiler.destroy();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Kernels: a WGSL source (one file per kernel family, with shaders/common.wgsl prepended)
+ * and an entry point. The source is reflected once with wgsl_reflect: the bindings an op
+ * passes are checked by name against what the entry point declares, and the `params`
+ * uniform struct is packed from a plain object by field name, so an op never hand-computes
+ * byte offsets and a kernel hacker never touches the runtime.
+ */
+// wgsl_reflect's package.json points Node at a CommonJS file under "type": "module"; the ESM build works everywhere.
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import commonWgsl from '../../shaders/common.wgsl';
+import { KernelError } from './errors.js';
+
+export type ParamValue = number | boolean | readonly number[];
+export type Params = Record<string, ParamValue>;
+
+interface FieldPlan {
+  name: string;
+  offset: number;
+  /** 'u32' | 'i32' | 'f32' element type of the scalar or vector. */
+  scalar: 'u32' | 'i32' | 'f32';
+  /** Number of scalar slots (1 for a scalar, 4·count for an array of vec4). */
+  slots: number;
+}
+
+export interface BindingInfo {
+  name: string;
+  binding: number;
+  access: 'read' | 'read_write' | 'uniform';
+}
+
+export interface Kernel {
+  /** `family/entry`, e.g. `elementwise/binary`; the profiler groups by it. */
+  readonly name: string;
+  readonly source: string;
+  readonly entry: string;
+  readonly bindings: readonly BindingInfo[];
+  /** Byte size of the `params` uniform (0 when the entry point has none). */
+  readonly paramsSize: number;
+  readonly overrides: ReadonlySet<string>;
+  packParams(params: Params): ArrayBuffer;
+}
+
+const reflections = new Map<string, WgslReflect>();
+
+function reflect(family: string, source: string): WgslReflect {
+  let r = reflections.get(family);
+  if (!r) {
+    try {
+      r = new WgslReflect(source);
+    } catch (e) {
+      throw new KernelError(`shaders/${family}.wgsl does not parse: ${(e as Error).message}`);
+    }
+    reflections.set(family, r);
+  }
+  return r;
+}
+
+function scalarOf(typeName: string, family: string, field: string): 'u32' | 'i32' | 'f32' {
+  if (typeName === 'u32' || typeName === 'i32' || typeName === 'f32') return typeName;
+  throw new KernelError(`shaders/${family}.wgsl: params.${field} has type ${typeName}; use u32, i32, f32 or vec4 of them`);
+}
+
+function planParams(family: string, members: any[]): FieldPlan[] {
+  return members.map((m) => {
+    const t = m.type;
+    if (t.name === 'array') {
+      const inner = t.format;
+      if (inner?.name !== 'vec4' && inner?.name !== 'vec4u' && inner?.name !== 'vec4f' && inner?.name !== 'vec4i') {
+        throw new KernelError(`shaders/${family}.wgsl: params.${m.name} must be an array of vec4 (uniform arrays need a 16-byte stride)`);
+      }
+      const s = inner.name === 'vec4' ? scalarOf(inner.format?.name, family, m.name) : ({ vec4u: 'u32', vec4f: 'f32', vec4i: 'i32' } as const)[inner.name as 'vec4u'];
+      return { name: m.name, offset: m.offset, scalar: s, slots: 4 * t.count };
+    }
+    if (t.name.startsWith('vec')) {
+      const n = Number(t.name[3]);
+      const s = t.format ? scalarOf(t.format.name, family, m.name) : ({ u: 'u32', f: 'f32', i: 'i32' } as const)[t.name[4] as 'u'];
+      return { name: m.name, offset: m.offset, scalar: s, slots: n };
+    }
+    return { name: m.name, offset: m.offset, scalar: scalarOf(t.name, family, m.name), slots: 1 };
+  });
+}
+
+/** Define a kernel from its family's WGSL source and an entry point name. */
+export function defineKernel(family: string, source: string, entry: string): Kernel {
+  const full = `${commonWgsl}\n${source}`;
+  const r = reflect(family, full);
+  const fn = r.entry.compute.find((e: any) => e.name === entry);
+  if (!fn) throw new KernelError(`shaders/${family}.wgsl has no @compute entry point '${entry}'`);
+  const bindings: BindingInfo[] = fn.resources.map((v: any) => {
+    if (v.group !== 0) throw new KernelError(`shaders/${family}.wgsl: ${v.name} must be in @group(0)`);
+    const access = v.resourceType === 0 ? 'uniform' : v.access === 'read_write' ? 'read_write' : 'read';
+    return { name: v.name, binding: v.binding, access };
+  });
+  const uniform = fn.resources.find((v: any) => v.resourceType === 0);
+  if (uniform && uniform.name !== 'params') {
+    throw new KernelError(`shaders/${family}.wgsl: the uniform of '${entry}' must be named 'params', found '${uniform.name}'`);
+  }
+  const paramsSize = uniform ? Math.ceil(uniform.type.size / 16) * 16 : 0;
+  const plan = uniform ? planParams(family, (uniform.type as unknown as { members: unknown[] }).members) : [];
+  return {
+    name: `${family}/${entry}`,
+    source: full,
+    entry,
+    bindings,
+    paramsSize,
+    overrides: new Set(r.overrides.map((o: any) => o.name as string)),
+    packParams(params: Params): ArrayBuffer {
+      const buf = new ArrayBuffer(paramsSize);
+      const views = { u32: new Uint32Array(buf), i32: new Int32Array(buf), f32: new Float32Array(buf) };
+      for (const f of plan) {
+        const v = params[f.name];
+        if (v === undefined) throw new KernelError(`kernel ${family}/${entry}: params.${f.name} was not given`);
+        const values = typeof v === 'number' || typeof v === 'boolean' ? [Number(v)] : v;
+        if (values.length > f.slots) {
+          throw new KernelError(`kernel ${family}/${entry}: params.${f.name} takes at most ${f.slots} values, got ${values.length}`);
+        }
+        views[f.scalar].set(values, f.offset / 4);
+      }
+      for (const k of Object.keys(params)) {
+        if (!plan.some((f) => f.name === k)) throw new KernelError(`kernel ${family}/${entry}: params has no field '${k}'`);
+      }
+      return buf;
+    },
+  };
+}
