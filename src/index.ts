@@ -17,3 +17,4 @@ export { noGrad } from './autodiff/tape.js';
 export { tidy, keep } from './autodiff/scope.js';
 export { defineOp, notDifferentiable, type OpDef, type OpSpec } from './autodiff/op.js';
 export * as ops from './ops/index.js';
+export * as nfnet from './nfnet/index.js';
