@@ -18,3 +18,4 @@ export { tidy, keep } from './autodiff/scope.js';
 export { defineOp, notDifferentiable, type OpDef, type OpSpec } from './autodiff/op.js';
 export * as ops from './ops/index.js';
 export * as nfnet from './nfnet/index.js';
+export * as data from './data/index.js';

@@ -1,0 +1,99 @@
+/**
+ * Dataset file formats, parsed from bytes (so the same code runs in Node and the browser):
+ * IDX (MNIST / Fashion-MNIST) and the CIFAR-10 binary format. Images come out as
+ * uint8 NHWC; normalisation happens per batch.
+ */
+import { ShapeError, ValueError } from '../runtime/errors.js';
+
+export interface ImageSet {
+  /** uint8 pixels, NHWC. */
+  images: Uint8Array;
+  labels: Int32Array;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  classes: number;
+  classNames?: readonly string[];
+}
+
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+] as const;
+
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+
+/** IDX: big-endian magic (0x0000 type dims), dims as u32, then the data (type 0x08 = u8). */
+export function parseIdx(bytes: Uint8Array, what = 'idx file'): { dims: number[]; data: Uint8Array } {
+  if (bytes.length < 4) throw new ShapeError(`${what}: ${bytes.length} bytes is too short for an IDX header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint16(0) !== 0 || bytes[2] !== 0x08) {
+    throw new ValueError(`${what}: not an unsigned-byte IDX file (magic ${view.getUint32(0).toString(16)}, expected 0x0000080N)`);
+  }
+  const rank = bytes[3]!;
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
+  const offset = 4 + 4 * rank;
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (bytes.length - offset !== n) {
+    throw new ShapeError(`${what}: header says ${dims.join('×')} = ${n} bytes of data, file has ${bytes.length - offset}`);
+  }
+  return { dims, data: bytes.subarray(offset) };
+}
+
+/** Combine an IDX image file ([N, H, W]) and label file ([N]) into an ImageSet. */
+export function idxImageSet(imageBytes: Uint8Array, labelBytes: Uint8Array, classNames?: readonly string[]): ImageSet {
+  const img = parseIdx(imageBytes, 'IDX images');
+  const lab = parseIdx(labelBytes, 'IDX labels');
+  if (img.dims.length !== 3 || lab.dims.length !== 1 || img.dims[0] !== lab.dims[0]) {
+    throw new ShapeError(`IDX: images ${img.dims.join('×')} and labels ${lab.dims.join('×')} do not pair up (need [N,H,W] and [N])`);
+  }
+  const labels = Int32Array.from(lab.data);
+  return {
+    images: img.data, labels, count: img.dims[0]!, height: img.dims[1]!, width: img.dims[2]!, channels: 1,
+    classes: classNames?.length ?? Math.max(...labels) + 1, classNames,
+  };
+}
+
+/** CIFAR-10 binary: records of 1 label byte + 3072 bytes (R, G, B planes of 32×32). */
+export function parseCifar10(bytes: Uint8Array): ImageSet {
+  const record = 1 + 3 * 32 * 32;
+  if (bytes.length === 0 || bytes.length % record !== 0) {
+    throw new ShapeError(`CIFAR-10 binary: ${bytes.length} bytes is not a whole number of ${record}-byte records`);
+  }
+  const count = bytes.length / record;
+  const images = new Uint8Array(count * 3072);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const r = i * record;
+    labels[i] = bytes[r]!;
+    if (labels[i]! > 9) throw new ValueError(`CIFAR-10 binary: record ${i} has label ${labels[i]}, expected 0…9`);
+    // planar CHW → interleaved HWC
+    for (let p = 0; p < 1024; p++) {
+      for (let c = 0; c < 3; c++) images[i * 3072 + p * 3 + c] = bytes[r + 1 + c * 1024 + p]!;
+    }
+  }
+  return { images, labels, count, height: 32, width: 32, channels: 3, classes: 10, classNames: CIFAR10_CLASSES };
+}
+
+export function concatSets(sets: ImageSet[]): ImageSet {
+  const [first] = sets;
+  if (!first) throw new ValueError('concatSets: no image sets given');
+  const images = new Uint8Array(sets.reduce((n, s) => n + s.images.length, 0));
+  const labels = new Int32Array(sets.reduce((n, s) => n + s.count, 0));
+  let io = 0;
+  let lo = 0;
+  for (const s of sets) {
+    images.set(s.images, io);
+    labels.set(s.labels, lo);
+    io += s.images.length;
+    lo += s.count;
+  }
+  return { ...first, images, labels, count: labels.length };
+}
+
+/** The first `n` examples (for quick runs and demos). */
+export function take(set: ImageSet, n: number): ImageSet {
+  const k = Math.min(n, set.count);
+  const px = set.height * set.width * set.channels;
+  return { ...set, images: set.images.subarray(0, k * px), labels: set.labels.subarray(0, k), count: k };
+}

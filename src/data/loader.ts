@@ -1,0 +1,138 @@
+/**
+ * Batches for training and evaluation: seeded shuffling, random-crop (zero-pad then crop)
+ * and horizontal-flip augmentation on the CPU (cheap at these image sizes), normalisation
+ * to zero mean / unit variance, and one upload per batch.
+ */
+import { ValueError } from '../runtime/errors.js';
+import type { ImageSet } from './formats.js';
+
+export interface Batch {
+  /** Normalised pixels, NHWC float32. */
+  images: Float32Array;
+  labels: Int32Array;
+  shape: [number, number, number, number];
+}
+
+export interface LoaderOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  seed?: number;
+  /** Zero-pad by this many pixels and crop back at a random offset (0 = off). */
+  cropPadding?: number;
+  /** Flip left-right with probability 1/2 (off for digits/text; on for clothes and CIFAR). */
+  flip?: boolean;
+  /** Keep the last partial batch (default: true for evaluation, false for training). */
+  keepLast?: boolean;
+  /** Per-channel mean and std in [0, 1] pixel units (default: computed from the set). */
+  mean?: readonly number[];
+  std?: readonly number[];
+}
+
+/** A small, fast, seedable PRNG (mulberry32) for shuffles and augmentation. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
+  const c = set.channels;
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  for (let i = 0; i < set.images.length; i++) {
+    const v = set.images[i]! / 255;
+    sum[i % c] += v;
+    sq[i % c] += v * v;
+  }
+  const n = set.images.length / c;
+  const mean = Array.from(sum, (s) => s / n);
+  return { mean, std: Array.from(sq, (s, k) => Math.sqrt(Math.max(s / n - mean[k]! ** 2, 1e-12))) };
+}
+
+export class DataLoader {
+  private readonly rng: () => number;
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  private epochCount = 0;
+
+  constructor(readonly set: ImageSet, readonly options: LoaderOptions) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new ValueError(`batchSize must be a positive integer, got ${options.batchSize}`);
+    }
+    this.rng = mulberry32(options.seed ?? 0);
+    const stats = options.mean && options.std ? { mean: [...options.mean], std: [...options.std] } : channelStats(set);
+    this.mean = stats.mean;
+    this.std = stats.std;
+  }
+
+  get batchesPerEpoch(): number {
+    const n = this.set.count / this.options.batchSize;
+    return this.options.keepLast ? Math.ceil(n) : Math.floor(n);
+  }
+
+  /** The RNG's position, for checkpoints: (seed, epochs drawn) reproduces the stream. */
+  get epochsDrawn(): number {
+    return this.epochCount;
+  }
+
+  private order(): Uint32Array {
+    const idx = Uint32Array.from({ length: this.set.count }, (_, i) => i);
+    if (this.options.shuffle) {
+      for (let i = idx.length - 1; i > 0; i--) {
+        const j = Math.floor(this.rng() * (i + 1));
+        [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+      }
+    }
+    return idx;
+  }
+
+  /** One epoch of batches. */
+  *epoch(): Generator<Batch> {
+    this.epochCount++;
+    const order = this.order();
+    const bs = this.options.batchSize;
+    for (let b = 0; b < this.batchesPerEpoch; b++) {
+      yield this.assemble(order.subarray(b * bs, Math.min((b + 1) * bs, order.length)));
+    }
+  }
+
+  private assemble(indices: Uint32Array): Batch {
+    const { height: h, width: w, channels: c } = this.set;
+    const px = h * w * c;
+    const images = new Float32Array(indices.length * px);
+    const labels = new Int32Array(indices.length);
+    const pad = this.options.cropPadding ?? 0;
+    indices.forEach((src, k) => {
+      labels[k] = this.set.labels[src]!;
+      const dy = pad ? Math.floor(this.rng() * (2 * pad + 1)) - pad : 0;
+      const dx = pad ? Math.floor(this.rng() * (2 * pad + 1)) - pad : 0;
+      const flip = this.options.flip ? this.rng() < 0.5 : false;
+      this.copyImage(src, images.subarray(k * px, (k + 1) * px), dy, dx, flip);
+    });
+    return { images, labels, shape: [indices.length, h, w, c] };
+  }
+
+  /** Copy one image shifted by (dy, dx) (zeros where it leaves the frame), optionally mirrored. */
+  private copyImage(src: number, out: Float32Array, dy: number, dx: number, flip: boolean): void {
+    const { height: h, width: w, channels: c, images } = this.set;
+    const base = src * h * w * c;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const sy = y + dy;
+        const sx0 = x + dx;
+        const sx = flip ? w - 1 - sx0 : sx0;
+        const inside = sy >= 0 && sy < h && sx0 >= 0 && sx0 < w;
+        for (let ch = 0; ch < c; ch++) {
+          const v = inside ? images[base + (sy * w + sx) * c + ch]! / 255 : 0;
+          // Padding is black in pixel space, like zero-padding the raw image.
+          out[(y * w + x) * c + ch] = (v - this.mean[ch]!) / this.std[ch]!;
+        }
+      }
+    }
+  }
+}
