@@ -31,3 +31,23 @@ export function nodeOptions(entry, outfile) {
     logLevel: 'warning',
   };
 }
+
+/** The browser bundle (dist/browser/nfnet-webgpu.js): one ESM file, WGSL embedded, no Node built-ins. */
+export function browserOptions(entry, outfile) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    loader: wgslText,
+    plugins: [browserPlatform],
+    minify: true,
+    // Errors take their name from the class (`this.name = new.target.name`): keep class
+    // names through minification so a page sees 'DeviceError', not a mangled identifier.
+    keepNames: true,
+    sourcemap: true,
+    logLevel: 'warning',
+  };
+}

@@ -6,10 +6,9 @@ fn flat_workgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
-// Rank-8 shapes and strides travel in uniforms as array<vec4<u32>, 2>.
-fn dim8(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i / 4u][i % 4u];
-}
+// Rank-8 shapes and strides travel in uniforms as array<vec4<u32>, 2>; read dimension d
+// as `params.shape[d >> 2u][d & 3u]` in place. (A helper taking the array by value copies
+// it on every call, which made broadcasting 10x slower on SwiftShader.)
 
 // NaN and ±inf cannot be WGSL constant expressions (const-eval rejects them), so they are
 // made at run time from private variables.

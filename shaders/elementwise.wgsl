@@ -11,6 +11,12 @@ struct Params {
   a_strides: array<vec4<u32>, 2>,   // 0 on broadcast dimensions
   b_strides: array<vec4<u32>, 2>,
   c_strides: array<vec4<u32>, 2>,
+  // The same view for ranks <= 4, innermost dimension last, padded with size 1 in front:
+  // plain vectors index far faster than uniform arrays on SwiftShader.
+  shape4: vec4<u32>,
+  a4: vec4<u32>,
+  b4: vec4<u32>,
+  c4: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -22,13 +28,15 @@ struct Params {
 override OP: u32 = 0u;
 override WG: u32 = 256u;
 override BROADCAST: bool = false;
+// Rank of the (coalesced) broadcast; a constant so the index loop unrolls.
+override RANK: u32 = 1u;
 
 // Unary op codes (keep in sync with UNARY in src/ops/unary.ts).
 fn unary_op(x: f32) -> f32 {
   switch OP {
     case 0u: { return -x; }
     case 1u: { return exp(x); }
-    case 2u: { return log(x); }
+    case 2u: { return log_ieee(x); }
     case 3u: { return sqrt(x); }
     case 4u: { return inverseSqrt(x); }
     case 5u: { return x * x; }
@@ -38,11 +46,31 @@ fn unary_op(x: f32) -> f32 {
     case 9u: { return pow_scalar(x, params.alpha); }
     case 10u: { return x * params.alpha + params.beta; }
     case 11u: { return 1.0 / (1.0 + exp(-x)); }
-    case 12u: { return tanh(x); }
+    case 12u: { return tanh_stable(x); }
     case 13u: { return select(0.0, 1.0, x > 0.0); }
     case 14u: { return 1.0 / x; }
     default: { return x; }
   }
+}
+
+// log with IEEE special values: SwiftShader's log gives log(0) = -88 and log(-1) = 0.
+fn log_ieee(x: f32) -> f32 {
+  if (x > 0.0) { return log(x); }
+  if (x == 0.0) { return -f32_inf(); }
+  return f32_nan();   // x < 0 or NaN
+}
+
+// tanh that saturates to ±1 (SwiftShader's builtin returns NaN for x < -44 and loses
+// relative precision near 0): odd Taylor series below 0.3, (1 - e^-2|x|)/(1 + e^-2|x|) above.
+fn tanh_stable(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.3) {
+    let x2 = x * x;
+    return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+  }
+  let e = exp(-2.0 * ax);
+  let t = (1.0 - e) / (1.0 + e);
+  return select(t, -t, x < 0.0);
 }
 
 // pow with a real exponent, defined for negative bases when the exponent is an integer
@@ -81,14 +109,21 @@ fn thread_index(gid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 // Offsets of output element i in inputs laid out with the given (broadcast) strides.
 fn broadcast_offsets(i: u32) -> vec3<u32> {
+  if (RANK <= 4u) {
+    let s = params.shape4;
+    let r3 = i / s.w;
+    let r2 = r3 / s.z;
+    let coord = vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
+    return vec3<u32>(dot(coord, params.a4), dot(coord, params.b4), dot(coord, params.c4));
+  }
   var rem = i;
   var off = vec3<u32>(0u);
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  for (var d = i32(RANK) - 1; d >= 0; d--) {
     let du = u32(d);
-    let size = dim8(params.out_shape, du);
+    let size = params.out_shape[du >> 2u][du & 3u];
     let coord = rem % size;
     rem = rem / size;
-    off += coord * vec3<u32>(dim8(params.a_strides, du), dim8(params.b_strides, du), dim8(params.c_strides, du));
+    off += coord * vec3<u32>(params.a_strides[du >> 2u][du & 3u], params.b_strides[du >> 2u][du & 3u], params.c_strides[du >> 2u][du & 3u]);
   }
   return off;
 }

@@ -9,6 +9,7 @@ struct Params {
   offset: u32,       // counter offset (lets one key fill several tensors independently)
   p0: f32,           // uniform: low, normal: mean
   p1: f32,           // uniform: high, normal: std
+  p2: f32,           // uniform: the largest f32 below high (p0 + (p1 - p0)·u can round up to p1)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -52,7 +53,7 @@ fn draw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   if (i >= params.n) { return; }
   let bits = philox(vec4<u32>(i + params.offset, 0u, 0u, 0u), vec2<u32>(params.key_lo, params.key_hi));
   if (DIST == 0u) {
-    out[i] = params.p0 + (params.p1 - params.p0) * (to_unit(bits.x) - 1.0 / 16777216.0);
+    out[i] = min(params.p0 + (params.p1 - params.p0) * (to_unit(bits.x) - 1.0 / 16777216.0), params.p2);
   } else {
     let r = sqrt(-2.0 * log(to_unit(bits.x)));
     let theta = 6.283185307179586 * to_unit(bits.y);

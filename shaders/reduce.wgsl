@@ -48,11 +48,12 @@ fn reduce_axis(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   let stop = min(params.r, start + params.chunk);
   let base = o * params.r * params.inner + i;
   var acc = identity();
-  // NaN propagates: max/min in WGSL may drop NaNs, so track them explicitly.
+  // NaN propagates: max/min in WGSL may drop NaNs, so track them explicitly. Test the bits:
+  // compilers may fold `v != v` to false (SwiftShader does).
   var nan = false;
   for (var j = start; j < stop; j++) {
     let v = x[base + j * params.inner];
-    nan = nan || (v != v);
+    nan = nan || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
     acc = combine(acc, v);
   }
   out[t] = select(acc * params.scale, f32_nan(), nan);

@@ -21,6 +21,52 @@ program
     console.log(opts.json ? JSON.stringify(i, null, 2) : formatInfo(i));
   });
 
+const int = (v: string) => Number.parseInt(v, 10);
+const num = (v: string) => Number.parseFloat(v);
+
+program
+  .command('train')
+  .description('train a model on a dataset, with a progress bar, per-epoch test accuracy, a learning curve and checkpoints')
+  .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
+  .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
+  .option('--variant <name>', 'model variant', 'nano')
+  .option('--epochs <n>', 'epochs', int, 3)
+  .option('--batch <n>', 'batch size', int, 32)
+  .option('--lr <x>', 'peak learning rate (default 0.4·batch/256)', num)
+  .option('--warmup <epochs>', 'linear warm-up, in epochs', num, 0.2)
+  .option('--clipping <λ>', 'AGC clipping threshold λ', num, 0.01)
+  .option('--no-agc', 'turn adaptive gradient clipping off (ablation)')
+  .option('--seed <n>', 'seed for init, data order and masks', int, 0)
+  .option('--subset <n>', 'use only the first n training images', int)
+  .option('--test-subset <n>', 'use only the first n test images', int)
+  .option('--size <px>', 'image size for --data folder', int)
+  .option('--max-steps <n>', 'stop after n steps (the schedule still spans all epochs)', int)
+  .option('--out <dir>', 'where to write curve.json, curve.png and checkpoint.safetensors', 'runs/latest')
+  .option('--resume <checkpoint>', 'continue from a checkpoint written by this command')
+  .option('--no-eval-ema', 'skip evaluating the EMA weights')
+  .option('--no-fast', 'keep Dawn\'s robustness checks on')
+  .option('--no-progress', 'no progress bar')
+  .action(async (o) => {
+    const { train } = await import('./cli/train.js');
+    await train({ ...o, progress: o.progress && process.stderr.isTTY !== false });
+  });
+
+program
+  .command('eval')
+  .description('test accuracy of a checkpoint (EMA weights by default when saved)')
+  .requiredOption('--checkpoint <file>', 'a checkpoint written by nfnet train')
+  .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
+  .option('--data-dir <dir>', 'dataset folder')
+  .option('--test-subset <n>', 'use only the first n test images', int)
+  .option('--size <px>', 'image size for --data folder', int)
+  .option('--no-ema', 'evaluate the live weights instead of the EMA')
+  .option('--json', 'print JSON')
+  .action(async (o) => {
+    const { evaluateCheckpoint } = await import('./cli/eval.js');
+    const r = await evaluateCheckpoint(o);
+    console.log(o.json ? JSON.stringify(r, null, 2) : `${r.variant}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.count} images (${r.weights} weights), loss ${r.loss.toFixed(4)}`);
+  });
+
 program
   .command('adapter')
   .description('show the WebGPU adapter this machine gives, its features and limits')

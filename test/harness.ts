@@ -5,8 +5,9 @@
  * Gradient check: with a fixed random cotangent R, L(x) = Σ R ⊙ f(x). The GPU gradient of
  * L (through the tape) must match (L(x+h) − L(x−h)) / 2h computed in float64 on the CPU.
  */
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { tensor, valueAndGrad, type Tensor, ops } from '../src/index.js';
+import type { OpName } from '../src/ops/index.js';
 import { type Arr, arr, size } from './ref.js';
 
 /** Deterministic pseudo-random values (mulberry32), so failures reproduce. */
@@ -79,7 +80,8 @@ export async function checkOp(c: OpCase): Promise<void> {
   const r = randArr(want.shape, 991);
   const rT = toTensor(r);
   const loss = (...ins: Tensor[]) => ops.sum(ops.mul(c.gpu(...ins), rT));
-  const [, grads] = await valueAndGrad((...ins: Tensor[]) => loss(...ins))(...xs);
+  const [lossT, grads] = await valueAndGrad((...ins: Tensor[]) => loss(...ins))(...xs);
+  lossT.dispose();
   const L = (ins: Arr[]) => {
     const out = c.ref(...ins);
     let s = 0;
@@ -100,4 +102,30 @@ export async function checkOp(c: OpCase): Promise<void> {
     expectClose(await grads[k]!.data(), numeric, c.gradTol ?? 1e-4, `gradient of input ${k}`);
   }
   for (const t of [...xs, ...grads, rT]) t.dispose();
+}
+
+/**
+ * A test of one registry op. test/registry.test.ts scans the test sources for
+ * `opTest('<name>'` and fails when an op of the registry has none.
+ */
+export function opTest(op: OpName, title: string, fn: () => Promise<void> | void): void {
+  it(`${op}: ${title}`, fn);
+}
+
+/**
+ * GPU gradients of L = Σ f(xs) ⊙ cot (cot defaults to all ones), for checks at kinks where
+ * central differences do not see the pinned convention.
+ */
+export async function gradsOf(f: (...xs: Tensor[]) => Tensor, inputs: Arr[], cot?: Arr): Promise<Float32Array[]> {
+  const xs = inputs.map(toTensor);
+  const c = cot ? toTensor(cot) : null;
+  const [loss, grads] = await valueAndGrad((...ins: Tensor[]) => {
+    const y = f(...ins);
+    return ops.sum(c ? ops.mul(y, c) : y);
+  })(...xs);
+  const out = [];
+  for (const g of grads) out.push((await g.data()) as Float32Array);
+  for (const t of [loss, ...xs, ...grads]) t.dispose();
+  c?.dispose();
+  return out;
 }

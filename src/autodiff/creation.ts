@@ -35,6 +35,10 @@ export function empty<D extends DType = 'f32'>(shape: readonly number[], dtype: 
 export type TensorData = Float32Array | Int32Array | Uint32Array | readonly number[];
 
 /** A tensor from host data; `shape` defaults to 1-D. dtype follows the typed array (number[] → f32). */
+export function tensor(data: Float32Array | readonly number[], shape?: readonly number[], dtype?: 'f32'): Tensor<'f32'>;
+export function tensor(data: Int32Array, shape?: readonly number[], dtype?: 'i32'): Tensor<'i32'>;
+export function tensor(data: Uint32Array, shape?: readonly number[], dtype?: 'u32'): Tensor<'u32'>;
+export function tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor;
 export function tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor {
   const dt: DType = dtype ?? (data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'f32');
   if (!['f32', 'i32', 'u32'].includes(dt)) throw new DTypeError(`dtype must be 'f32', 'i32' or 'u32', got '${String(dt)}'`);
@@ -50,11 +54,11 @@ export function tensor(data: TensorData, shape?: readonly number[], dtype?: DTyp
   return t;
 }
 
-export function scalar(value: number): Tensor {
+export function scalar(value: number): Tensor<'f32'> {
   return tensor([value], []);
 }
 
-export function full(shape: readonly number[], value: number): Tensor {
+export function full(shape: readonly number[], value: number): Tensor<'f32'> {
   const t = empty(shape);
   fillWith(t, value);
   return t;
@@ -65,13 +69,13 @@ function fillWith(t: Tensor, value: number): void {
   backend().dispatch({
     kernel: FILL,
     bindings: { out: t.buffer },
-    params: { n: t.size, rank: 0, alpha: value, beta: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [] },
+    params: { n: t.size, alpha: value, beta: 0, rank: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [], shape4: [], a4: [], b4: [], c4: [] },
     workgroups: Math.ceil(t.size / ELEMENTWISE_WG),
   });
 }
 
-export const zeros = (shape: readonly number[]): Tensor => full(shape, 0);
-export const ones = (shape: readonly number[]): Tensor => full(shape, 1);
+export const zeros = (shape: readonly number[]): Tensor<'f32'> => full(shape, 0);
+export const ones = (shape: readonly number[]): Tensor<'f32'> => full(shape, 1);
 export const zerosLike = (t: Tensor): Tensor => zeros(t.shape);
 export const onesLike = (t: Tensor): Tensor => ones(t.shape);
 
@@ -93,7 +97,19 @@ function seedKey(seed: number | undefined): [number, number] {
   return [u[0]! ^ 0x9e3779b9, u[1]! ^ 0x85ebca6b];
 }
 
-function draw(shape: readonly number[], dist: 0 | 1, p0: number, p1: number, opts: RandomOptions): Tensor {
+/** The largest f32 strictly below f32(high) (uniform's exclusive bound), never below f32(low). */
+function f32Below(low: number, high: number): number {
+  const f = new Float32Array([high]);
+  const lo = Math.fround(low);
+  if (f[0]! <= lo) return lo;
+  const u = new Uint32Array(f.buffer);
+  if (f[0] === 0) f[0] = -1.1754943508222875e-38; // smallest normal: GPUs may flush denormals to 0
+  else if (f[0]! > 0) u[0] = u[0]! - 1;
+  else u[0] = u[0]! + 1;
+  return Math.max(f[0]!, lo);
+}
+
+function draw(shape: readonly number[], dist: 0 | 1, p0: number, p1: number, opts: RandomOptions): Tensor<'f32'> {
   const [key_lo, key_hi] = seedKey(opts.seed);
   const offset = opts.offset ?? 0;
   if (!Number.isInteger(offset) || offset < 0) throw new ValueError(`offset must be a non-negative integer, got ${offset}`);
@@ -102,7 +118,7 @@ function draw(shape: readonly number[], dist: 0 | 1, p0: number, p1: number, opt
   backend().dispatch({
     kernel: DRAW,
     bindings: { out: t.buffer },
-    params: { n: t.size, key_lo, key_hi, offset, p0, p1 },
+    params: { n: t.size, key_lo, key_hi, offset, p0, p1, p2: dist === 0 ? f32Below(p0, p1) : 0 },
     overrides: { DIST: dist },
     workgroups: Math.ceil(t.size / ELEMENTWISE_WG),
   });
@@ -110,7 +126,7 @@ function draw(shape: readonly number[], dist: 0 | 1, p0: number, p1: number, opt
 }
 
 /** Normal(mean, std) samples. */
-export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor<'f32'> {
   const { mean = 0, std = 1 } = opts;
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
     throw new ValueError(`randn: mean must be finite and std finite and >= 0, got mean=${mean}, std=${std}`);
@@ -119,10 +135,25 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 }
 
 /** Uniform samples in [low, high). */
-export function uniform(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+export function uniform(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor<'f32'> {
   const { low = 0, high = 1 } = opts;
   if (!Number.isFinite(low) || !Number.isFinite(high) || high < low) {
     throw new ValueError(`uniform: need finite low <= high, got low=${low}, high=${high}`);
   }
   return draw(shape, 0, low, high, opts);
+}
+
+/**
+ * Overwrite a tensor's values in place (same GPU buffer, so every holder of the handle
+ * sees the new values): from host data of the same size, or by copying another tensor.
+ * Not differentiable; for loading checkpoints, optimizers and tests.
+ */
+export function assign(target: Tensor, source: Float32Array | Int32Array | Uint32Array | Tensor): void {
+  const n = source instanceof Tensor ? source.size : source.length;
+  if (n !== target.size) {
+    throw new ShapeError(`assign: target ${describeShape(target.shape)} has ${target.size} values, source has ${n}`);
+  }
+  if (!n) return;
+  if (source instanceof Tensor) backend().copy(source.buffer, 0, target.buffer, 0, n * 4);
+  else backend().upload(target.buffer, source);
 }

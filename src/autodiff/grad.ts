@@ -8,7 +8,7 @@
 import { Tensor } from './tensor.js';
 import { Tape, noGrad, withTape } from './tape.js';
 import { closeScope, collectTensors, openScope } from './scope.js';
-import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { add } from '../ops/binary.js';
 import { ones, zeros } from './creation.js';
 
@@ -40,7 +40,13 @@ function backward(tape: Tape, loss: Tensor, wanted: readonly Tensor[], keepAlive
       const needs = node.inputs.map((t) => tape.tracked.has(t));
       // The rule's temporaries die with this inner scope; only the gradients survive.
       const inner = openScope();
-      const dxs = node.backward(dy, needs);
+      let dxs: readonly (Tensor | null)[];
+      try {
+        dxs = node.backward(dy, needs);
+      } catch (e) {
+        closeScope(inner, new Set()); // keep the scope stack balanced so the real error surfaces
+        throw e;
+      }
       closeScope(inner, collectTensors(dxs));
       // A rule may pass dy through, or return one tensor for two inputs: give each its own
       // handle (views share storage), so disposing one never frees another.
@@ -77,7 +83,7 @@ export function valueAndGrad<A extends readonly Arg[]>(f: (...args: A) => FnResu
     if (!params.length) throw new ValueError('valueAndGrad: f needs at least one tensor argument to differentiate');
     for (const p of params) {
       p.checkedStorage();
-      if (p.dtype !== 'f32') throw new ValueError(`valueAndGrad: can only differentiate f32 tensors, got ${p.dtype} ${describeShape(p.shape)}`);
+      if (p.dtype !== 'f32') throw new DTypeError(`valueAndGrad: can only differentiate f32 tensors, got ${p.dtype} ${describeShape(p.shape)}`);
     }
     const tape = new Tape();
     for (const p of params) tape.tracked.add(p);

@@ -28,16 +28,31 @@ export interface LoaderOptions {
   std?: readonly number[];
 }
 
-/** A small, fast, seedable PRNG (mulberry32) for shuffles and augmentation. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
+/** A small, fast, seedable PRNG (mulberry32) whose whole state is one integer (checkpointable). */
+export class Rng {
+  constructor(public state: number) {
+    this.state = state >>> 0;
+  }
+
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+}
+
+export function mulberry32(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}
+
+/** Where a loader stands: enough to replay the current epoch from a given batch. */
+export interface LoaderState {
+  /** RNG state when the current epoch started. */
+  epochStartRng: number;
+  epochs: number;
 }
 
 export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
@@ -55,7 +70,8 @@ export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
 }
 
 export class DataLoader {
-  private readonly rng: () => number;
+  private readonly rng: Rng;
+  private epochStartRng: number;
   readonly mean: readonly number[];
   readonly std: readonly number[];
   private epochCount = 0;
@@ -64,7 +80,8 @@ export class DataLoader {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
       throw new ValueError(`batchSize must be a positive integer, got ${options.batchSize}`);
     }
-    this.rng = mulberry32(options.seed ?? 0);
+    this.rng = new Rng(options.seed ?? 0);
+    this.epochStartRng = this.rng.state;
     const stats = options.mean && options.std ? { mean: [...options.mean], std: [...options.std] } : channelStats(set);
     this.mean = stats.mean;
     this.std = stats.std;
@@ -75,29 +92,45 @@ export class DataLoader {
     return this.options.keepLast ? Math.ceil(n) : Math.floor(n);
   }
 
-  /** The RNG's position, for checkpoints: (seed, epochs drawn) reproduces the stream. */
+  /** Epochs started so far. */
   get epochsDrawn(): number {
     return this.epochCount;
+  }
+
+  /** The state to checkpoint: replaying it with `restore` then `epoch(batchIndex)` resumes exactly. */
+  get state(): LoaderState {
+    return { epochStartRng: this.epochStartRng, epochs: this.epochCount };
+  }
+
+  /** Rewind to the start of the epoch recorded in `state` (the next `epoch()` replays it). */
+  restore(state: LoaderState): void {
+    this.rng.state = state.epochStartRng >>> 0;
+    this.epochCount = Math.max(0, state.epochs - 1);
   }
 
   private order(): Uint32Array {
     const idx = Uint32Array.from({ length: this.set.count }, (_, i) => i);
     if (this.options.shuffle) {
       for (let i = idx.length - 1; i > 0; i--) {
-        const j = Math.floor(this.rng() * (i + 1));
+        const j = Math.floor(this.rng.next() * (i + 1));
         [idx[i], idx[j]] = [idx[j]!, idx[i]!];
       }
     }
     return idx;
   }
 
-  /** One epoch of batches. */
-  *epoch(): Generator<Batch> {
+  /**
+   * One epoch of batches. `from` skips the first batches (resuming mid-epoch): they are
+   * still assembled, so the augmentation RNG advances exactly as in an unbroken run.
+   */
+  *epoch(from = 0): Generator<Batch> {
     this.epochCount++;
+    this.epochStartRng = this.rng.state;
     const order = this.order();
     const bs = this.options.batchSize;
     for (let b = 0; b < this.batchesPerEpoch; b++) {
-      yield this.assemble(order.subarray(b * bs, Math.min((b + 1) * bs, order.length)));
+      const batch = this.assemble(order.subarray(b * bs, Math.min((b + 1) * bs, order.length)));
+      if (b >= from) yield batch;
     }
   }
 
@@ -109,9 +142,9 @@ export class DataLoader {
     const pad = this.options.cropPadding ?? 0;
     indices.forEach((src, k) => {
       labels[k] = this.set.labels[src]!;
-      const dy = pad ? Math.floor(this.rng() * (2 * pad + 1)) - pad : 0;
-      const dx = pad ? Math.floor(this.rng() * (2 * pad + 1)) - pad : 0;
-      const flip = this.options.flip ? this.rng() < 0.5 : false;
+      const dy = pad ? Math.floor(this.rng.next() * (2 * pad + 1)) - pad : 0;
+      const dx = pad ? Math.floor(this.rng.next() * (2 * pad + 1)) - pad : 0;
+      const flip = this.options.flip ? this.rng.next() < 0.5 : false;
       this.copyImage(src, images.subarray(k * px, (k + 1) * px), dy, dx, flip);
     });
     return { images, labels, shape: [indices.length, h, w, c] };

@@ -7,7 +7,7 @@ import { defineOp, notDifferentiable } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, linearGroups, sameShape } from './util.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
@@ -24,14 +24,16 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
   const plain = sameShape(a.shape, b.shape);
+  const c = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   backend().dispatch({
     kernel: BINARY,
     bindings: { a: a.buffer, b: b.buffer, out: out.buffer },
     params: {
-      n: out.size, rank: shape.length, alpha: 0, beta: 0, out_shape: shape,
-      a_strides: broadcastStrides(a.shape, shape), b_strides: broadcastStrides(b.shape, shape), c_strides: [],
+      n: out.size, rank: c.shape.length, alpha: 0, beta: 0, out_shape: c.shape,
+      a_strides: c.strides[1]!, b_strides: c.strides[2]!, c_strides: [],
+      ...vec4Params(c.shape, [c.strides[1]!, c.strides[2]!]),
     },
-    overrides: { OP: BINARY_CODES[name], BROADCAST: plain ? 0 : 1 },
+    overrides: { OP: BINARY_CODES[name], BROADCAST: plain ? 0 : 1, RANK: Math.max(1, c.shape.length) },
     workgroups: linearGroups(out.size),
   });
   return out;

@@ -11,6 +11,12 @@ import * as layout from './layout.js';
 import * as mm from './matmul.js';
 import * as sm from './softmax.js';
 import * as wh from './where.js';
+import * as act from './activation.js';
+import * as pool from './pool.js';
+import * as drop from './dropout.js';
+import * as loss from './loss.js';
+import * as cv from './conv2d.js';
+import * as ws from './weight-standardize.js';
 
 export const registry = {
   add: binary.addOp, sub: binary.subOp, mul: binary.mulOp, div: binary.divOp,
@@ -25,6 +31,9 @@ export const registry = {
   slice: layout.sliceOp, pad: layout.padOp, concat: layout.concatOp,
   matmul: mm.matmulOp,
   softmax: sm.softmaxOp, logSoftmax: sm.logSoftmaxOp,
+  activation: act.activationOp, avgPool: pool.avgPoolOp, maxPool: pool.maxPoolOp, mask: drop.maskOp,
+  softmaxCrossEntropy: loss.softmaxCrossEntropyOp,
+  conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
@@ -37,3 +46,10 @@ export { sum, mean, max, min, variance, type ReduceOptions } from './reduce.js';
 export { reshape, broadcastTo, sumTo, permute, transpose, slice, pad, concat } from './layout.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { softmax, logSoftmax } from './softmax.js';
+export { conv2d, samePadding, type Conv2dOptions, type Padding } from './conv2d.js';
+export { weightStandardize, wsConv2d, type WeightStandardizeOptions } from './weight-standardize.js';
+export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
+export { avgPool, maxPool, globalMeanPool, type AvgPoolOptions } from './pool.js';
+export { linear } from './linear.js';
+export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
+export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';

@@ -7,8 +7,8 @@ import { defineOp, type OpDef } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { checkShape, empty, sizeOf } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { backend, broadcastShapes, broadcastStrides, linearGroups, normalizeAxes, sameShape, stridesOf } from './util.js';
+import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { asVec4, backend, broadcastShapes, broadcastStrides, coalesceDims, linearGroups, normalizeAxes, sameShape, stridesOf } from './util.js';
 import layoutWgsl from '../../shaders/layout.wgsl';
 import { sumOp } from './reduce.js';
 
@@ -25,15 +25,22 @@ interface GatherView {
 
 /** out[c] = x[base + Σ (c_d − lo_d)·strides_d] inside the extent, else fill. */
 function gatherInto(x: Tensor, outShape: readonly number[], v: GatherView): Tensor {
-  const out = empty(outShape);
+  const out = empty(outShape, x.dtype); // pure data movement: i32/u32 stay what they are
   if (!out.size) return out;
+  // Without padding, dimensions contiguous in both source and output merge (fewer index ops).
+  const plain = !v.lo && !v.extent;
+  const k = plain ? coalesceDims(outShape, [stridesOf(outShape), v.strides]) : { shape: [...outShape], strides: [[], [...v.strides]] };
+  const lo = v.lo ?? k.shape.map(() => 0);
+  const extent = v.extent ?? k.shape;
   backend().dispatch({
     kernel: GATHER,
     bindings: { x: x.buffer, out: out.buffer },
     params: {
-      n: out.size, rank: outShape.length, base: v.base ?? 0, fill: v.fill ?? 0, shape: outShape,
-      strides: v.strides, lo: v.lo ?? outShape.map(() => 0), extent: v.extent ?? outShape,
+      n: out.size, rank: k.shape.length, base: v.base ?? 0, fill: v.fill ?? 0, shape: k.shape,
+      strides: k.strides[1]!, lo, extent,
+      shape4: asVec4(k.shape, 1), strides4: asVec4(k.strides[1]!, 0), lo4: asVec4(lo, 0), extent4: asVec4(extent, 1),
     },
+    overrides: { RANK: Math.max(1, k.shape.length) },
     workgroups: linearGroups(out.size),
   });
   return out;
@@ -73,7 +80,8 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (!sameShape(target, shape)) {
     throw new ShapeError(`broadcastTo: ${describeShape(x.shape)} cannot be broadcast to ${describeShape(shape)}`);
   }
-  return sameShape(x.shape, shape) ? x.view(shape) : broadcastToOp([x], { shape });
+  // Same shape: a free view, but through reshapeOp so a tracked input stays on the tape.
+  return sameShape(x.shape, shape) ? reshapeOp([x], { shape }) : broadcastToOp([x], { shape });
 }
 
 /** Sum a broadcast result back down to `shape` (the gradient of broadcasting). */
@@ -106,7 +114,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     throw new ShapeError(`permute: perm must list all ${x.rank} axes of ${describeShape(x.shape)}, got ${JSON.stringify(perm)}`);
   }
   const resolved = perm.map((a) => (a < 0 ? a + x.rank : a));
-  if (resolved.every((a, i) => a === i)) return x.view(x.shape);
+  if (resolved.every((a, i) => a === i)) return reshapeOp([x], { shape: x.shape }); // a view that stays on the tape
   return permuteOp([x], { perm: resolved });
 }
 
@@ -170,6 +178,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
     }
   }
   if (!Number.isFinite(value)) throw new ValueError(`pad: value must be finite, got ${value}`);
+  if (value !== 0 && x.dtype !== 'f32') throw new DTypeError(`pad: a non-zero fill value needs an f32 tensor, got ${x.dtype} ${describeShape(x.shape)}`);
   return padOp([x], { before: paddings.map((p) => p[0]), after: paddings.map((p) => p[1]), value });
 }
 
@@ -180,7 +189,7 @@ export const concatOp = defineOp<{ axis: number }>({
   forward: (xs, { axis }) => {
     const shape = [...xs[0]!.shape];
     shape[axis] = xs.reduce((n, t) => n + t.shape[axis]!, 0);
-    const out = empty(shape);
+    const out = empty(shape, xs[0]!.dtype);
     const dst = stridesOf(shape);
     let offset = 0;
     for (const t of xs) {
@@ -188,7 +197,8 @@ export const concatOp = defineOp<{ axis: number }>({
         backend().dispatch({
           kernel: SCATTER,
           bindings: { x: t.buffer, out: out.buffer },
-          params: { n: t.size, rank: shape.length, base: offset * dst[axis]!, fill: 0, shape: t.shape, strides: dst, lo: [], extent: [] },
+          params: { n: t.size, rank: shape.length, base: offset * dst[axis]!, fill: 0, shape: t.shape, strides: dst, lo: [], extent: [], shape4: [], strides4: [], lo4: [], extent4: [] },
+          overrides: { RANK: shape.length },
           workgroups: linearGroups(t.size),
         });
       }
@@ -210,6 +220,9 @@ export const concatOp = defineOp<{ axis: number }>({
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (!xs.length) throw new ValueError('concat: needs at least one tensor');
   const [ax] = normalizeAxes('concat', axis, xs[0]!.rank);
+  for (const t of xs) {
+    if (t.dtype !== xs[0]!.dtype) throw new DTypeError(`concat: all tensors need one dtype, got ${xs[0]!.dtype} and ${t.dtype} ${describeShape(t.shape)}`);
+  }
   for (const t of xs) {
     if (t.rank !== xs[0]!.rank || t.shape.some((d, i) => i !== ax && d !== xs[0]!.shape[i])) {
       throw new ShapeError(`concat: along axis ${ax}, ${describeShape(t.shape)} does not match ${describeShape(xs[0]!.shape)}`);

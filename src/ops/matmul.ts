@@ -7,20 +7,58 @@ import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { ShapeError, describeShape } from '../runtime/errors.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import { sumTo } from './layout.js';
 
 const MATMUL = defineKernel('matmul', matmulWgsl, 'matmul');
-const GEMM_WG = 64;
+
+/**
+ * Tile strategy of the GEMM core. There is one kernel so far: the no-shared-memory
+ * register-tiled one that wins on SwiftShader; a shared-memory variant for real GPUs would
+ * be a second entry point selected here per adapter (see docs/kernels-gemm.md).
+ */
+export interface GemmConfig {
+  /** Rows of C per invocation (4 or 8). */
+  tm: 4 | 8;
+  /** Columns of C per invocation (4 or 8). */
+  tn: 4 | 8;
+  /** Invocations per workgroup. */
+  wg: number;
+  /** Allow the vec4 load modes when operands are 16-byte aligned (false: scalar loads only). */
+  vec4: boolean;
+  /** 0: row-major tile order; n > 0: each workgroup covers a (wg / n) × n block of tiles. */
+  blockN: number;
+}
+
+export const DEFAULT_GEMM_CONFIG: GemmConfig = { tm: 8, tn: 8, wg: 64, vec4: true, blockN: 0 };
+let gemmConfig: GemmConfig = { ...DEFAULT_GEMM_CONFIG };
+
+/** Override the GEMM tile strategy (bench/autotuning); returns the previous one. */
+export function setGemmConfig(c: Partial<GemmConfig>): GemmConfig {
+  const next = { ...gemmConfig, ...c };
+  if ((next.tm !== 4 && next.tm !== 8) || (next.tn !== 4 && next.tn !== 8)) {
+    throw new ValueError(`setGemmConfig: tm and tn must be 4 or 8, got ${next.tm}×${next.tn}`);
+  }
+  if (!Number.isInteger(next.wg) || next.wg < 1 || !Number.isInteger(next.blockN) || next.blockN < 0 || (next.blockN > 0 && next.wg % next.blockN !== 0)) {
+    throw new ValueError(`setGemmConfig: wg must be a positive integer and blockN 0 or a divisor of wg, got wg=${next.wg}, blockN=${next.blockN}`);
+  }
+  const prev = gemmConfig;
+  gemmConfig = next;
+  return prev;
+}
+
+export function getGemmConfig(): GemmConfig {
+  return { ...gemmConfig };
+}
 
 export interface MatmulOptions {
   transposeA?: boolean;
   transposeB?: boolean;
 }
 
-interface Plan {
+export interface GemmPlan {
   m: number;
   n: number;
   k: number;
@@ -30,7 +68,7 @@ interface Plan {
   bBatch: number;
 }
 
-function plan(a: Tensor, b: Tensor, o: MatmulOptions): Plan {
+function plan(a: Tensor, b: Tensor, o: MatmulOptions): GemmPlan {
   if (a.rank < 2 || b.rank < 2) {
     throw new ShapeError(`matmul: both operands need rank >= 2, got ${describeShape(a.shape)} and ${describeShape(b.shape)}`);
   }
@@ -57,22 +95,40 @@ function plan(a: Tensor, b: Tensor, o: MatmulOptions): Plan {
   return { m, n, k: ka, batchShape, batch: Math.max(aBatch, bBatch), aBatch, bBatch };
 }
 
-/** Record C = alpha · op(A)·op(B) into `out` (shape [batch, m, n], contiguous). */
-export function gemm(a: Tensor, b: Tensor, out: Tensor, p: Plan, o: MatmulOptions, alpha = 1): void {
+/**
+ * Record C = alpha · op(A)·op(B) into `out` (shape [batch, m, n], contiguous).
+ * The stride/mode selection below is the host half of the tiling scheme documented at the
+ * top of shaders/matmul.wgsl: every (transposeA, transposeB) combination gets a vec4 load
+ * mode when its contiguous axis is 16-byte aligned, and scalar loads otherwise.
+ */
+export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOptions, alpha = 1): void {
   const [ar, ac] = a.shape.slice(-2) as [number, number];
   const [br, bc] = b.shape.slice(-2) as [number, number];
-  const tilesN = Math.ceil(p.n / 4);
-  const tiles = Math.ceil(p.m / 4) * tilesN;
+  const cfg = gemmConfig;
+  // A_MODE 1: A row-major [M, K] (k contiguous), needs K % 4 == 0.
+  // A_MODE 2: Aᵀ stored [K, M] (m contiguous), needs M % 4 == 0.
+  const aMode = !cfg.vec4 ? 0 : !o.transposeA ? (p.k % 4 === 0 ? 1 : 0) : p.m % 4 === 0 ? 2 : 0;
+  // B_MODE 1: B row-major [K, N] (n contiguous), needs N % 4 == 0.
+  // B_MODE 2: Bᵀ stored [N, K] (k contiguous), needs K % 4 == 0.
+  const bMode = !cfg.vec4 ? 0 : !o.transposeB ? (p.n % 4 === 0 ? 1 : 0) : p.k % 4 === 0 ? 2 : 0;
+  const tilesN = Math.ceil(p.n / cfg.tn);
+  const tilesM = Math.ceil(p.m / cfg.tm);
+  const groups = cfg.blockN > 0
+    ? Math.ceil(tilesM / (cfg.wg / cfg.blockN)) * Math.ceil(tilesN / cfg.blockN)
+    : Math.ceil((tilesM * tilesN) / cfg.wg);
+  const maxDim = backend().maxWorkgroupsPerDim;
+  const by = Math.min(p.batch, maxDim);
   backend().dispatch({
     kernel: MATMUL,
-    bindings: { a: a.buffer, b: b.buffer, c: out.buffer },
+    bindings: { a: a.buffer, b: b.buffer, c: out.buffer, av: a.buffer, bv: b.buffer },
     params: {
       m: p.m, n: p.n, k: p.k, batch: p.batch,
       a_batch: p.aBatch === 1 ? 0 : ar * ac, a_row: o.transposeA ? 1 : ac, a_col: o.transposeA ? ac : 1,
       b_batch: p.bBatch === 1 ? 0 : br * bc, b_row: o.transposeB ? 1 : bc, b_col: o.transposeB ? bc : 1,
       tiles_n: tilesN, alpha,
     },
-    workgroups: [Math.ceil(tiles / GEMM_WG), p.batch, 1],
+    overrides: { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn, A_MODE: aMode, B_MODE: bMode, BLOCK_N: cfg.blockN },
+    workgroups: [groups, by, Math.ceil(p.batch / by)],
   });
 }
 
@@ -97,3 +153,4 @@ export const matmulOp = defineOp<MatmulOptions>({
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   return matmulOp([a, b], options);
 }
+export { plan as gemmPlan };

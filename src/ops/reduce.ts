@@ -67,7 +67,13 @@ function reduceForward(name: string, op: keyof typeof OPS, mean: boolean) {
     const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const finalShape = attrs.keepdims ? keptShape : outShape;
     const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
-    if (!axes.length) return { out: reduceRun(x, 1, 1, x.size, op, 1).view(finalShape) };
+    if (!axes.length) {
+      // Nothing to reduce: a copy (so max/min still save what their backward needs).
+      const copy = reduceRun(x, 1, 1, x.size, op, 1);
+      const out = copy.view(finalShape);
+      copy.dispose();
+      return { out, save: op === 'sum' ? [] : [x, out] };
+    }
     // Reduce runs from the last, so earlier axes keep their positions.
     let cur = x;
     let shape = [...x.shape];

@@ -7,7 +7,7 @@ import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ValueError } from '../runtime/errors.js';
-import { assertF32, backend, linearGroups } from './util.js';
+import { assertF32, backend, linearGroups, NO_VIEW } from './util.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { mul, sub } from './binary.js';
 
@@ -26,7 +26,7 @@ export function unaryForward(name: UnaryName, x: Tensor, alpha = 0, beta = 0): T
   backend().dispatch({
     kernel: UNARY,
     bindings: { a: x.buffer, out: out.buffer },
-    params: { n: x.size, rank: 0, alpha, beta, out_shape: [], a_strides: [], b_strides: [], c_strides: [] },
+    params: { n: x.size, alpha, beta, ...NO_VIEW },
     overrides: { OP: UNARY_CODES[name] },
     workgroups: linearGroups(x.size),
   });
@@ -64,7 +64,8 @@ export const rsqrtOp = unaryOp('rsqrt', 'y', (dy, y) => mul(dy, mulScalar(pow(y,
 export const squareOp = unaryOp('square', 'x', (dy, x) => mul(dy, mulScalar(x, 2)));
 export const absOp = unaryOp('abs', 'x', (dy, x) => mul(dy, unaryForward('sign', x)));
 export const reciprocalOp = unaryOp('reciprocal', 'y', (dy, y) => neg(mul(dy, square(y))));
-export const powOp = unaryOp('pow', 'x', (dy, x, s) => mul(dy, mulScalar(pow(x, s.alpha - 1), s.alpha)));
+// p = 0: the derivative is 0 everywhere (not 0·x⁻¹, which is NaN at x = 0).
+export const powOp = unaryOp('pow', 'x', (dy, x, s) => (s.alpha === 0 ? mulScalar(dy, 0) : mul(dy, mulScalar(pow(x, s.alpha - 1), s.alpha))));
 // relu'(0) = 0 (pinned convention, as in PyTorch and JAX).
 export const reluOp = unaryOp('relu', 'x', (dy, x) => mul(dy, unaryForward('step', x)));
 export const sigmoidOp = unaryOp('sigmoid', 'y', (dy, y) => mul(dy, mul(y, sub(1, y))));

@@ -52,8 +52,8 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
   if (axes === undefined) return [...Array(rank).keys()];
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => {
-    if (!Number.isInteger(a) || a < -rank || a >= Math.max(rank, 1)) {
-      throw new ValueError(`${op}: axis ${a} is out of range for a tensor of rank ${rank} (valid: ${-rank}…${rank - 1})`);
+    if (!Number.isInteger(a) || a < -rank || a >= rank) {
+      throw new ValueError(`${op}: axis ${a} is out of range for a tensor of rank ${rank} (${rank ? `valid: ${-rank}…${rank - 1}` : 'a rank-0 tensor has no axes'})`);
     }
     return a < 0 ? a + rank : a;
   });
@@ -70,3 +70,43 @@ export { backend };
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/**
+ * Merge adjacent dimensions across which every operand is contiguous (stride[i] =
+ * stride[i+1]·shape[i+1], which includes both being broadcast), and drop size-1 ones.
+ * A bias add over [N,H,W,C] becomes [N·H·W, C]: the kernels' per-element index loop then
+ * runs over 2 dimensions instead of 4.
+ */
+export function coalesceDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[d]! * shape[d]!);
+    if (mergeable) {
+      outShape[last]! *= shape[d]!;
+      strides.forEach((s, k) => (outStrides[k]![last] = s[d]!));
+    } else {
+      outShape.push(shape[d]!);
+      strides.forEach((s, k) => outStrides[k]!.push(s[d]!));
+    }
+  }
+  // A single element: keep one dimension so kernels need no rank-0 special case.
+  if (!outShape.length) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
+}
+
+/** A rank ≤ 4 view as vec4s, innermost last, padded in front with size 1 / stride 0. */
+export function asVec4(values: readonly number[], pad: number): number[] {
+  return values.length > 4 ? [0, 0, 0, 0] : [...Array(4 - values.length).fill(pad), ...values];
+}
+
+/** The `shape4, a4, b4, c4` params of shaders/elementwise.wgsl for a coalesced view. */
+export function vec4Params(shape: readonly number[], strides: readonly (readonly number[])[]): Record<string, number[]> {
+  const [a = [], b = [], c = []] = strides;
+  return { shape4: asVec4(shape, 1), a4: asVec4(a, 0), b4: asVec4(b, 0), c4: asVec4(c, 0) };
+}
+
+/** The broadcast-view params of shaders/elementwise.wgsl, unused by its non-broadcasting entries. */
+export const NO_VIEW = { rank: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [], shape4: [], a4: [], b4: [], c4: [] } as const;

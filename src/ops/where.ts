@@ -3,7 +3,7 @@ import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty, full } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, linearGroups } from './util.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, linearGroups, stridesOf, vec4Params } from './util.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { sumTo } from './layout.js';
 import { composite } from './composite.js';
@@ -15,14 +15,16 @@ function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', broadcastShapes('where', a.shape, b.shape), cond.shape);
   const out = empty(shape);
   if (!out.size) return out;
+  const k = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), broadcastStrides(cond.shape, shape)]);
   backend().dispatch({
     kernel: SELECT,
     bindings: { a: a.buffer, b: b.buffer, c: cond.buffer, out: out.buffer },
     params: {
-      n: out.size, rank: shape.length, alpha: 0, beta: 0, out_shape: shape,
-      a_strides: broadcastStrides(a.shape, shape), b_strides: broadcastStrides(b.shape, shape),
-      c_strides: broadcastStrides(cond.shape, shape),
+      n: out.size, rank: k.shape.length, alpha: 0, beta: 0, out_shape: k.shape,
+      a_strides: k.strides[1]!, b_strides: k.strides[2]!, c_strides: k.strides[3]!,
+      ...vec4Params(k.shape, [k.strides[1]!, k.strides[2]!, k.strides[3]!]),
     },
+    overrides: { RANK: Math.max(1, k.shape.length) },
     workgroups: linearGroups(out.size),
   });
   return out;
@@ -42,6 +44,11 @@ export const whereOp = defineOp<Record<string, never>>({
 });
 
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  // Validate before a number branch becomes a tensor (no GPU work for bad inputs).
+  const given = [cond, a, b].filter((t): t is Tensor => typeof t !== 'number');
+  for (const t of given) t.checkedStorage();
+  assertF32('where', ...given);
+  broadcastShapes('where', broadcastShapes('where', typeof a === 'number' ? [] : a.shape, typeof b === 'number' ? [] : b.shape), cond.shape);
   return composite(() => {
     const ta = typeof a === 'number' ? full([], a) : a;
     const tb = typeof b === 'number' ? full([], b) : b;

@@ -32,6 +32,8 @@ export interface CacheStats {
 export interface BackendCounters {
   dispatches: number;
   submits: number;
+  /** Buffer-to-host copies (each `Tensor.data()` is one). */
+  readbacks: number;
 }
 
 const ARENA_BYTES = 64 * 1024;
@@ -40,7 +42,7 @@ const UNIFORM_ALIGN = 256;
 export class Backend {
   readonly pool: BufferPool;
   readonly profiler: Profiler;
-  readonly counters: BackendCounters = { dispatches: 0, submits: 0 };
+  readonly counters: BackendCounters = { dispatches: 0, submits: 0, readbacks: 0 };
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0 };
@@ -56,6 +58,7 @@ export class Backend {
 
   constructor(readonly device: GPUDevice, readonly adapterInfo: Record<string, string>, maxPooledBytes: number) {
     this.pool = new BufferPool(device, maxPooledBytes);
+    this.pool.deferDestroy = () => this.encoder !== null; // evicted buffers may be in the open encoder
     this.profiler = new Profiler(device);
     this.maxWorkgroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
     device.lost.then((info) => {
@@ -219,7 +222,9 @@ export class Backend {
     for (const a of this.arenas) this.device.queue.writeBuffer(a.buffer, 0, a.bytes, 0, a.used);
     this.device.queue.submit([this.encoder.finish()]);
     this.counters.submits++;
+    this.profiler.afterSubmit();
     this.encoder = null;
+    this.pool.destroyRetired(); // after the submit that may still use them
     this.pendingErrors.push(this.device.popErrorScope(), this.device.popErrorScope());
     // Queue order makes reuse safe: any later write to these buffers runs after this submit.
     for (const a of this.arenas) this.pool.release(a.buffer);
@@ -268,6 +273,7 @@ export class Backend {
   /** Copy `bytes` from a buffer to the host. Flushes the open encoder. */
   async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
     this.checkAlive();
+    this.counters.readbacks++;
     const staging = this.pool.acquire(bytes, READBACK_USAGE);
     this.copy(src, srcOffset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.flush();

@@ -74,13 +74,21 @@ const FAST_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
 export async function init(options: InitOptions = {}): Promise<Gpu> {
   if (currentGpu) return currentGpu;
   const powerPreference = options.powerPreference ?? 'high-performance';
-  const inBrowser = typeof navigator !== 'undefined' && 'gpu' in navigator && typeof process === 'undefined';
+  // Node (Dawn) when running under Node; otherwise the page's navigator.gpu. A bundler's
+  // `process` shim has no versions.node, so it does not make a page look like Node.
+  const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   let adapter: GPUAdapter | null;
   let platform: AdapterSummary['platform'];
-  if (inBrowser) {
+  if (!inNode && typeof navigator !== 'undefined' && navigator.gpu) {
     adapter = await navigator.gpu.requestAdapter({ powerPreference });
     platform = 'browser';
-  } else if (typeof process !== 'undefined' && process.versions?.node) {
+    if (!adapter) {
+      throw new DeviceError(
+        'no WebGPU adapter is available (navigator.gpu.requestAdapter() returned null): WebGPU may be disabled or ' +
+          'blocklisted for this GPU; on Linux Chromium needs --enable-unsafe-webgpu (and --enable-features=Vulkan)',
+      );
+    }
+  } else if (inNode) {
     const node = await requestNodeAdapter(options.fast ? FAST_TOGGLES : [], options.forceSoftware ?? false, powerPreference);
     if (node.note && (options.verbose ?? true) && !noteShown) {
       console.warn(node.note);
@@ -89,7 +97,10 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     adapter = node.adapter;
     platform = 'node';
   } else {
-    throw new DeviceError('WebGPU is not available here (navigator.gpu is missing); try a recent Chrome or Edge');
+    throw new DeviceError(
+      'WebGPU is not available here (navigator.gpu is missing): use a browser with WebGPU (Chrome/Edge 113+) ' +
+        'and serve the page from a secure origin (https:// or http://localhost / 127.0.0.1)',
+    );
   }
   if (!adapter) throw new DeviceError('no WebGPU adapter is available (requestAdapter returned null)');
   const features = [...adapter.features] as string[];

@@ -40,6 +40,14 @@ export class BufferPool {
     liveBytes: 0, peakLiveBytes: 0, pooledBytes: 0, liveBuffers: 0, creations: 0, reuses: 0, evictions: 0,
   };
 
+  /** Evicted buffers that recorded-but-unsubmitted work may still use (see `deferDestroy`). */
+  private retired: GPUBuffer[] = [];
+  /**
+   * Set by the backend: true while an open command encoder may reference pooled buffers.
+   * Destroying such a buffer would make the later submit fail, so eviction waits for it.
+   */
+  deferDestroy: () => boolean = () => false;
+
   constructor(
     private readonly device: GPUDevice,
     /** Free lists never hold more than this many bytes; the oldest buffers go first. */
@@ -81,7 +89,8 @@ export class BufferPool {
         const b = list.shift()!;
         this.stats.pooledBytes -= b.size;
         this.stats.evictions++;
-        b.destroy();
+        if (this.deferDestroy()) this.retired.push(b);
+        else b.destroy();
       }
       if (this.stats.pooledBytes <= this.maxPooledBytes) return;
     }
@@ -89,9 +98,16 @@ export class BufferPool {
 
   /** Destroy every pooled (free) buffer; live buffers are untouched. */
   trim(): void {
+    this.destroyRetired();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.stats.pooledBytes = 0;
+  }
+
+  /** Destroy evicted buffers once the work that may use them has been submitted. */
+  destroyRetired(): void {
+    for (const b of this.retired) b.destroy();
+    this.retired = [];
   }
 
   resetPeak(): void {

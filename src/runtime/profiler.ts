@@ -77,6 +77,8 @@ export class Profiler {
     this.pendingReads.push(this.device.queue.onSubmittedWorkDone().then(() => this.add(kernel, (performance.now() - start) * 1e6)));
   }
 
+  private toMap: { read: GPUBuffer; labels: string[] }[] = [];
+
   /** Called before an encoder is finished: copy this submit's timestamps out. */
   resolve(encoder: GPUCommandEncoder): void {
     if (!this.labels.length || !this.querySet || !this.resolveBuffer) return;
@@ -84,16 +86,23 @@ export class Profiler {
     const read = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.querySet, 0, n, this.resolveBuffer, 0);
     encoder.copyBufferToBuffer(this.resolveBuffer, 0, read, 0, n * 8);
-    const labels = this.labels;
+    this.toMap.push({ read, labels: this.labels });
     this.labels = [];
-    this.pendingReads.push(
-      read.mapAsync(GPUMapMode.READ).then(() => {
-        const t = new BigUint64Array(read.getMappedRange());
-        labels.forEach((name, k) => this.add(name, Number(t[2 * k + 1]! - t[2 * k]!)));
-        read.unmap();
-        read.destroy();
-      }),
-    );
+  }
+
+  /** Called after the submit: only now may the readback buffers be mapped. */
+  afterSubmit(): void {
+    for (const { read, labels } of this.toMap) {
+      this.pendingReads.push(
+        read.mapAsync(GPUMapMode.READ).then(() => {
+          const t = new BigUint64Array(read.getMappedRange());
+          labels.forEach((name, k) => this.add(name, Number(t[2 * k + 1]! - t[2 * k]!)));
+          read.unmap();
+          read.destroy();
+        }),
+      );
+    }
+    this.toMap = [];
   }
 
   private add(kernel: string, ns: number): void {

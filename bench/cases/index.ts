@@ -1,0 +1,4 @@
+// Every bench case file; import a new one here. Order = row order in the table.
+import './roofline.js';
+import './matmul.js';
+import './elementwise.js';

@@ -1,0 +1,93 @@
+/**
+ * Timing: each side gets one warm-up call, then timed repetitions. When a case has both
+ * sides, their repetitions are interleaved (ours, peer, ours, peer, …) so that both see
+ * the same machine load — this matters on a shared CPU running SwiftShader.
+ */
+import type { Gpu } from '../src/runtime/init.js';
+import type { Runner } from './registry.js';
+
+export interface Measurement {
+  reps: number;
+  /** Wall time of each repetition: record + submit + wait for onSubmittedWorkDone. */
+  timesMs: number[];
+  medianMs: number;
+  minMs: number;
+  /** First call (pipeline creation, first-touch allocation) — not part of the statistics. */
+  warmupMs: number;
+  /** Median summed GPU timestamp time per repetition (our side, when the adapter has timestamp-query). */
+  gpuMedianMs?: number;
+}
+
+export interface Side {
+  runner: Runner;
+  reps: number;
+  /** Record our profiler's GPU timestamps per repetition (only with timestamp-query). */
+  profile: Gpu | null;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function once(side: Side): Promise<[number, number | null]> {
+  if (side.profile) side.profile.profile.start();
+  const t0 = performance.now();
+  await side.runner.run();
+  await side.runner.sync();
+  const ms = performance.now() - t0;
+  const gpu = side.profile ? (await side.profile.profile.stop()).totalMs : null;
+  return [ms, gpu];
+}
+
+/** Measure the sides together; a side that throws gets its error instead of a measurement. */
+export async function measureInterleaved(sides: Side[]): Promise<(Measurement | { error: string })[]> {
+  const errors: (string | null)[] = sides.map(() => null);
+  const warm: number[] = sides.map(() => 0);
+  const times: number[][] = sides.map(() => []);
+  const gpu: number[][] = sides.map(() => []);
+  const fail = (i: number, e: unknown) => (errors[i] = `${(e as Error).name}: ${(e as Error).message}`);
+  for (let i = 0; i < sides.length; i++) {
+    try {
+      const t0 = performance.now();
+      await sides[i]!.runner.run();
+      await sides[i]!.runner.sync();
+      warm[i] = performance.now() - t0;
+    } catch (e) {
+      fail(i, e);
+    }
+  }
+  const maxReps = Math.max(...sides.map((s) => s.reps));
+  for (let r = 0; r < maxReps; r++) {
+    for (let i = 0; i < sides.length; i++) {
+      if (errors[i] || r >= sides[i]!.reps) continue;
+      try {
+        const [ms, g] = await once(sides[i]!);
+        times[i]!.push(ms);
+        if (g !== null) gpu[i]!.push(g);
+      } catch (e) {
+        fail(i, e);
+      }
+    }
+  }
+  return sides.map((s, i) =>
+    errors[i]
+      ? { error: errors[i]! }
+      : {
+          reps: s.reps,
+          timesMs: times[i]!,
+          medianMs: median(times[i]!),
+          minMs: Math.min(...times[i]!),
+          warmupMs: warm[i]!,
+          ...(gpu[i]!.length ? { gpuMedianMs: median(gpu[i]!) } : {}),
+        },
+  );
+}
+
+/** Measure one side alone (the demo page's bench and any single-runner use). */
+export async function measure(runner: Runner, reps: number, profile: Gpu | null = null): Promise<Measurement> {
+  const [m] = await measureInterleaved([{ runner, reps, profile }]);
+  if (!m || 'error' in m) throw new Error(m ? m.error : 'no measurement');
+  return m;
+}

@@ -1,0 +1,67 @@
+/**
+ * The bench registry: a bench case is a named piece of work with a FLOP and byte count,
+ * an `ours()` implementation and an optional `peer()` (TF.js WebGPU on the same adapter).
+ * Add rows by calling `register()` from a file in bench/cases/ and importing it from
+ * bench/cases/index.ts; the harness (bench/main.ts) times, reports and compares them.
+ */
+import type { Gpu } from '../src/runtime/init.js';
+import type { TfjsPeer } from './peers/tfjs.js';
+
+/** One prepared instance of a case: record the work, then wait for it. */
+export interface Runner {
+  /** Record (or enqueue) one repetition of the work. May be async (e.g. a training step). */
+  run(): void | Promise<void>;
+  /** Submit everything recorded and wait until the device finished it. */
+  sync(): Promise<void>;
+  /** Free what setup allocated. */
+  dispose(): void | Promise<void>;
+}
+
+export interface BenchContext {
+  gpu: Gpu;
+  /** Present when the peer side is enabled and TF.js WebGPU initialised. */
+  tfjs: TfjsPeer | null;
+  /** --full: larger shapes and more repetitions. */
+  full: boolean;
+}
+
+export interface BenchCase {
+  /** Unique row name, `family/shape`, matched by --filter. */
+  name: string;
+  /** Floating-point operations of one repetition (a multiply-add counts 2). */
+  flops: number;
+  /** Minimum DRAM traffic of one repetition in bytes (inputs read once + outputs written once). */
+  bytes: number;
+  /** Repetitions after warm-up in quick mode (default 5); --reps overrides. */
+  reps?: number;
+  /** Repetitions in --full mode (default 2 × reps). */
+  fullReps?: number;
+  /** Timed repetitions of the peer, when it is much slower than ours (default: same as ours). */
+  peerReps?: number;
+  /** Only in --full runs. */
+  fullOnly?: boolean;
+  /** Roofline probes define the ceilings; they always run first and are never filtered out. */
+  roofline?: 'compute' | 'memory';
+  ours(ctx: BenchContext): Promise<Runner>;
+  peer?(ctx: BenchContext & { tfjs: TfjsPeer }): Promise<Runner>;
+  /** Free-form note printed under the table (e.g. what the peer does differently). */
+  note?: string;
+}
+
+const cases: BenchCase[] = [];
+
+export function register(...c: BenchCase[]): void {
+  for (const x of c) {
+    if (cases.some((y) => y.name === x.name)) throw new Error(`bench case '${x.name}' is registered twice`);
+    cases.push(x);
+  }
+}
+
+export function registeredCases(): readonly BenchCase[] {
+  return cases;
+}
+
+/** A Runner over our runtime: `run` records ops, `sync` is gpu.sync() (flush + onSubmittedWorkDone). */
+export function oursRunner(gpu: Gpu, run: () => void, dispose: () => void): Runner {
+  return { run, sync: () => gpu.sync(), dispose };
+}

@@ -1,0 +1,96 @@
+// Gamma-scaled activations with an optional fused per-channel bias:
+//   y = gamma · act(x + bias[c]),  c = index mod channels (the last axis of an NHWC tensor).
+// One kernel does bias + activation + gamma (the epilogue the NFNet blocks need), and its
+// twin computes dx = dy · gamma · act'(x + bias). KIND is an override so every activation
+// is its own pipeline with no branch in the loop.
+
+struct Params {
+  n: u32,          // elements
+  channels: u32,   // bias length (the last axis); ignored unless HAS_BIAS
+  gamma: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 256u;
+// 0 identity, 1 relu, 2 gelu (tanh form), 3 silu, 4 tanh, 5 sigmoid (keep in sync with src/ops/activation.ts)
+override KIND: u32 = 0u;
+override HAS_BIAS: bool = false;
+
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const GELU_C: f32 = 0.044715;
+
+// exp(-2|z|) form: never inf/inf, so tanh(±1e4) is exactly ±1 (the builtin may give NaN).
+fn stable_tanh(z: f32) -> f32 {
+  let e = exp(-2.0 * abs(z));
+  return sign(z) * (1.0 - e) / (1.0 + e);
+}
+
+// Only ever exponentiates a non-positive number, so no overflow for large |z|.
+fn stable_sigmoid(z: f32) -> f32 {
+  let e = exp(-abs(z));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
+}
+
+fn act(z: f32) -> f32 {
+  switch KIND {
+    case 1u: { return max(z, 0.0); }
+    case 2u: { return 0.5 * z * (1.0 + stable_tanh(SQRT_2_OVER_PI * (z + GELU_C * z * z * z))); }
+    case 3u: { return z * stable_sigmoid(z); }
+    case 4u: { return stable_tanh(z); }
+    case 5u: { return stable_sigmoid(z); }
+    default: { return z; }
+  }
+}
+
+// act'(z). relu'(0) = 0, the convention of the plain relu op.
+fn act_grad(z: f32) -> f32 {
+  switch KIND {
+    case 1u: { return select(0.0, 1.0, z > 0.0); }
+    case 2u: {
+      let t = stable_tanh(SQRT_2_OVER_PI * (z + GELU_C * z * z * z));
+      let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * z * z);
+      return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du;
+    }
+    case 3u: {
+      let s = stable_sigmoid(z);
+      return s * (1.0 + z * (1.0 - s));
+    }
+    case 4u: {
+      let t = stable_tanh(z);
+      return 1.0 - t * t;
+    }
+    case 5u: {
+      let s = stable_sigmoid(z);
+      return s * (1.0 - s);
+    }
+    default: { return 1.0; }
+  }
+}
+
+fn pre_activation(i: u32) -> f32 {
+  if (HAS_BIAS) { return x[i] + bias[i % params.channels]; }
+  return x[i];
+}
+
+fn element_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return flat_workgroup(wid, nwg) * WG + lid;
+}
+
+@compute @workgroup_size(WG)
+fn act_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = element_index(lid, wid, nwg);
+  if (i >= params.n) { return; }
+  out[i] = params.gamma * act(pre_activation(i));
+}
+
+@compute @workgroup_size(WG)
+fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = element_index(lid, wid, nwg);
+  if (i >= params.n) { return; }
+  out[i] = dy[i] * params.gamma * act_grad(pre_activation(i));
+}

@@ -1,0 +1,135 @@
+// Average pooling over H and W of an NHWC tensor, with TensorFlow's SAME/VALID padding.
+// Padded positions are not counted: each output averages only the input elements inside
+// its window (TF's avg_pool does the same), so border outputs are means of fewer values.
+
+struct Params {
+  n: u32,            // batch
+  h: u32, w: u32, c: u32,
+  out_h: u32, out_w: u32,
+  size_h: u32, size_w: u32,
+  stride_h: u32, stride_w: u32,
+  pad_top: u32, pad_left: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 256u;
+
+// The clipped input range [lo, hi) that output position o covers along one axis.
+fn window(o: u32, stride: u32, pad: u32, size: u32, extent: u32) -> vec2<u32> {
+  let start = i32(o * stride) - i32(pad);
+  let lo = u32(max(start, 0));
+  let hi = u32(clamp(start + i32(size), 0, i32(extent)));
+  return vec2<u32>(lo, max(lo, hi));
+}
+
+fn count_in(r: vec2<u32>) -> u32 {
+  return r.y - r.x;
+}
+
+@compute @workgroup_size(WG)
+fn avg_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= params.n * params.out_h * params.out_w * params.c) { return; }
+  let ch = t % params.c;
+  let ow = (t / params.c) % params.out_w;
+  let oh = (t / (params.c * params.out_w)) % params.out_h;
+  let b = t / (params.c * params.out_w * params.out_h);
+  let rows = window(oh, params.stride_h, params.pad_top, params.size_h, params.h);
+  let cols = window(ow, params.stride_w, params.pad_left, params.size_w, params.w);
+  var s = 0.0;
+  for (var i = rows.x; i < rows.y; i++) {
+    for (var j = cols.x; j < cols.y; j++) {
+      s += x[((b * params.h + i) * params.w + j) * params.c + ch];
+    }
+  }
+  let count = count_in(rows) * count_in(cols);
+  // SAME and VALID never give an empty window; the guard only keeps the division finite.
+  out[t] = select(0.0, s / f32(count), count > 0u);
+}
+
+// First and one-past-last output positions whose window holds input position i.
+fn outputs_covering(i: u32, stride: u32, pad: u32, size: u32, out_extent: u32) -> vec2<u32> {
+  let p = i32(i + pad);
+  // o·stride ≤ p < o·stride + size  ⇔  (p − size)/stride < o ≤ p/stride
+  let lo = max(0, (p - i32(size)) / i32(stride) + 1);
+  let lo_fixed = select(lo, 0, p - i32(size) < 0);
+  let hi = min(i32(out_extent), p / i32(stride) + 1);
+  return vec2<u32>(u32(lo_fixed), u32(max(lo_fixed, hi)));
+}
+
+@compute @workgroup_size(WG)
+fn avg_pool_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= params.n * params.h * params.w * params.c) { return; }
+  let ch = t % params.c;
+  let iw = (t / params.c) % params.w;
+  let ih = (t / (params.c * params.w)) % params.h;
+  let b = t / (params.c * params.w * params.h);
+  let rows = outputs_covering(ih, params.stride_h, params.pad_top, params.size_h, params.out_h);
+  let cols = outputs_covering(iw, params.stride_w, params.pad_left, params.size_w, params.out_w);
+  var g = 0.0;
+  for (var oh = rows.x; oh < rows.y; oh++) {
+    let nr = count_in(window(oh, params.stride_h, params.pad_top, params.size_h, params.h));
+    for (var ow = cols.x; ow < cols.y; ow++) {
+      let nc = count_in(window(ow, params.stride_w, params.pad_left, params.size_w, params.w));
+      g += dy[((b * params.out_h + oh) * params.out_w + ow) * params.c + ch] / f32(nr * nc);
+    }
+  }
+  out[t] = g;
+}
+
+// Max pooling (TF SAME pads with -inf, so padded positions never win). The gradient of each
+// output goes to the first maximum of its window in row-major order (pinned at ties).
+fn window_argmax(b: u32, oh: u32, ow: u32, ch: u32) -> u32 {
+  let rows = window(oh, params.stride_h, params.pad_top, params.size_h, params.h);
+  let cols = window(ow, params.stride_w, params.pad_left, params.size_w, params.w);
+  var best = -f32_inf();
+  var at = 0xffffffffu;
+  for (var i = rows.x; i < rows.y; i++) {
+    for (var j = cols.x; j < cols.y; j++) {
+      let k = ((b * params.h + i) * params.w + j) * params.c + ch;
+      // NaN wins and sticks, so a NaN input propagates like in TF.
+      if (at == 0xffffffffu || x[k] > best || (x[k] != x[k] && best == best)) {
+        best = x[k];
+        at = k;
+      }
+    }
+  }
+  return at;
+}
+
+@compute @workgroup_size(WG)
+fn max_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= params.n * params.out_h * params.out_w * params.c) { return; }
+  let ch = t % params.c;
+  let ow = (t / params.c) % params.out_w;
+  let oh = (t / (params.c * params.out_w)) % params.out_h;
+  let b = t / (params.c * params.out_w * params.out_h);
+  out[t] = x[window_argmax(b, oh, ow, ch)];
+}
+
+@compute @workgroup_size(WG)
+fn max_pool_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= params.n * params.h * params.w * params.c) { return; }
+  let ch = t % params.c;
+  let iw = (t / params.c) % params.w;
+  let ih = (t / (params.c * params.w)) % params.h;
+  let b = t / (params.c * params.w * params.h);
+  let rows = outputs_covering(ih, params.stride_h, params.pad_top, params.size_h, params.out_h);
+  let cols = outputs_covering(iw, params.stride_w, params.pad_left, params.size_w, params.out_w);
+  var g = 0.0;
+  for (var oh = rows.x; oh < rows.y; oh++) {
+    for (var ow = cols.x; ow < cols.y; ow++) {
+      if (window_argmax(b, oh, ow, ch) == t) {
+        g += dy[((b * params.out_h + oh) * params.out_w + ow) * params.c + ch];
+      }
+    }
+  }
+  out[t] = g;
+}

@@ -1,0 +1,344 @@
+/**
+ * conv2d on NHWC activations and HWIO weights [kh, kw, cin/groups, cout], with stride,
+ * TensorFlow 'SAME' / 'VALID' / explicit padding, dilation and groups (depthwise
+ * included). Forward, dX and dW are implicit-GEMM kernels (shaders/conv2d.wgsl) batched
+ * over groups:
+ *  - forward: 8×TN register tiles on a zero-padded copy of x (one cheap pass), so the
+ *    inner loop has no bounds tests;
+ *  - dX: the same forward kernel on dy, once per stride phase (sh·sw phases, one for
+ *    stride 1) with that phase's flipped, in/out-swapped sub-kernel; the phases are then
+ *    interleaved, so no work is spent on stride holes;
+ *  - dW: 8×TN tiles over weight taps (a masked 4×4 fallback for channel counts that are
+ *    not multiples of 4), the pixel reduction split across workgroups (then summed) when
+ *    the weight is too small to keep enough threads busy.
+ * Bias is a separate add. Saves x and w (w is typically the weight-standardized Ŵ, so
+ * standardization runs once per step and Ŵ is reused by forward, dX and dW).
+ */
+import { defineOp } from '../autodiff/op.js';
+import type { Tensor } from '../autodiff/tensor.js';
+import { empty, zeros } from '../autodiff/creation.js';
+import { defineKernel, type Params } from '../runtime/kernel.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { assertF32, backend } from './util.js';
+import convWgsl from '../../shaders/conv2d.wgsl';
+
+const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
+const DW = defineKernel('conv2d', convWgsl, 'dw');
+const REDUCE_SPLITS = defineKernel('conv2d', convWgsl, 'reduce_splits');
+const PAD_INPUT = defineKernel('conv2d', convWgsl, 'pad_input');
+const PHASE_WEIGHTS = defineKernel('conv2d', convWgsl, 'phase_weights');
+const SCATTER_PHASE = defineKernel('conv2d', convWgsl, 'scatter_phase');
+const DW_TILED = defineKernel('conv2d', convWgsl, 'dw_tiled');
+const CONV_WG = 64;
+/** dW split-K: aim for this many threads, but give each split at least MIN_CHUNK output pixels. */
+const DW_TARGET_THREADS = 4096;
+const DW_MIN_CHUNK = 256;
+
+export type Padding = 'SAME' | 'VALID' | readonly [readonly [number, number], readonly [number, number]];
+
+export interface Conv2dOptions {
+  /** One stride for both axes or [sh, sw]; default 1. */
+  stride?: number | readonly [number, number];
+  /** 'SAME' (TensorFlow rule), 'VALID' (default) or [[top, bottom], [left, right]]. */
+  padding?: Padding;
+  /** Channel groups; cin and cout must both be divisible by it. Default 1. */
+  groups?: number;
+  /** One dilation for both axes or [dh, dw]; default 1. */
+  dilation?: number | readonly [number, number];
+}
+
+/** Everything the kernels need, resolved on the CPU. */
+export interface ConvGeometry {
+  n: number; h: number; w: number; cin: number;
+  ho: number; wo: number; cout: number; groups: number;
+  cig: number; cog: number; kh: number; kw: number;
+  sh: number; sw: number; dh: number; dw: number;
+  pt: number; pl: number;
+}
+
+function pair(name: string, v: number | readonly [number, number] | undefined): [number, number] {
+  const p: readonly number[] = v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v;
+  if (p.length !== 2 || p.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new ValueError(`conv2d: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [p[0]!, p[1]!];
+}
+
+/** TensorFlow SAME: total = max((ceil(n/s) − 1)·s + k_eff − n, 0), before = floor(total/2). */
+export function samePadding(n: number, k: number, s: number, d = 1): [number, number] {
+  const kEff = (k - 1) * d + 1;
+  const total = Math.max((Math.ceil(n / s) - 1) * s + kEff - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+function resolvePadding(p: Padding | undefined, x: Tensor, w: Tensor, s: [number, number], d: [number, number]): [[number, number], [number, number]] {
+  const [h, wd] = [x.shape[1]!, x.shape[2]!];
+  const [kh, kw] = [w.shape[0]!, w.shape[1]!];
+  if (p === undefined || p === 'VALID') return [[0, 0], [0, 0]];
+  if (p === 'SAME') return [samePadding(h, kh, s[0], d[0]), samePadding(wd, kw, s[1], d[1])];
+  const ok = Array.isArray(p) && p.length === 2 && p.every((q) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0));
+  if (!ok) {
+    throw new ValueError(`conv2d: padding must be 'SAME', 'VALID' or [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(p)}`);
+  }
+  return [[p[0][0], p[0][1]], [p[1][0], p[1][1]]];
+}
+
+/** Validate shapes and options (typed errors, no GPU work) and resolve the geometry. */
+export function convGeometry(x: Tensor, w: Tensor, o: Conv2dOptions): ConvGeometry {
+  if (x.rank !== 4) throw new ShapeError(`conv2d: x must be NHWC (rank 4), got ${describeShape(x.shape)}`);
+  if (w.rank !== 4) throw new ShapeError(`conv2d: w must be HWIO [kh, kw, cin/groups, cout] (rank 4), got ${describeShape(w.shape)}`);
+  const groups = o.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ValueError(`conv2d: groups must be a positive integer, got ${groups}`);
+  const [n, h, wd, cin] = x.shape as [number, number, number, number];
+  const [kh, kw, cig, cout] = w.shape as [number, number, number, number];
+  if (cin % groups) throw new ShapeError(`conv2d: input channels ${cin} of ${describeShape(x.shape)} are not divisible by groups = ${groups}`);
+  if (cig * groups !== cin) {
+    throw new ShapeError(`conv2d: w ${describeShape(w.shape)} expects ${cig}·${groups} = ${cig * groups} input channels (groups = ${groups}), x ${describeShape(x.shape)} has ${cin}`);
+  }
+  if (cout % groups) throw new ShapeError(`conv2d: output channels ${cout} of w ${describeShape(w.shape)} are not divisible by groups = ${groups}`);
+  const s = pair('stride', o.stride);
+  const d = pair('dilation', o.dilation);
+  const [[pt, pb], [pl, pr]] = resolvePadding(o.padding, x, w, s, d);
+  const ho = Math.floor((h + pt + pb - (kh - 1) * d[0] - 1) / s[0]) + 1;
+  const wo = Math.floor((wd + pl + pr - (kw - 1) * d[1] - 1) / s[1]) + 1;
+  if (ho < 1 || wo < 1) {
+    throw new ShapeError(`conv2d: kernel ${kh}×${kw} (dilation ${d.join('×')}) does not fit the padded input ${h + pt + pb}×${wd + pl + pr} of ${describeShape(x.shape)}`);
+  }
+  return { n, h, w: wd, cin, ho, wo, cout, groups, cig, cog: cout / groups, kh, kw, sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt, pl };
+}
+
+interface Extra {
+  tiles_n: number;
+  k_chunk?: number;
+  size?: number;
+  splits?: number;
+  tap?: readonly number[];
+  phase?: readonly number[];
+}
+
+function params(g: ConvGeometry, extra: Extra): Params {
+  return { ...g, k_chunk: 0, size: 0, splits: 1, tap: [0, 0, 0, 0], phase: [0, 0, 0, 0], ...extra };
+}
+
+/** [x, groups, z] covering `tiles` invocations per group; z folds x past the per-dimension limit. */
+function tileGrid(tiles: number, groups: number): [number, number, number] {
+  const wgs = Math.ceil(tiles / CONV_WG);
+  const max = backend().maxWorkgroupsPerDim;
+  const z = Math.max(1, Math.ceil(wgs / max));
+  return [Math.ceil(wgs / z), groups, z];
+}
+
+/** Zero-padded (negative pt / pl: cropped) copy of x, read unmasked by the kernels; x itself when there is nothing to do. */
+function padInput(x: Tensor, g: ConvGeometry, pb: number, pr: number): Tensor {
+  if (!g.pt && !g.pl && !pb && !pr) return x;
+  const hp = g.h + g.pt + pb;
+  const wp = g.w + g.pl + pr;
+  const out = empty([g.n, hp, wp, g.cin]);
+  backend().dispatch({
+    kernel: PAD_INPUT,
+    bindings: { x: x.buffer, out: out.buffer },
+    // Source sizes travel in the spare k_chunk / size slots.
+    params: params({ ...g, h: hp, w: wp }, { tiles_n: 0, k_chunk: g.h, size: g.w }),
+    workgroups: Math.ceil(out.size / CONV_WG),
+  });
+  return out;
+}
+
+/**
+ * x zero-padded by exactly what the taps reach (padding past the last tap is never read),
+ * and the geometry as seen on that padded input (pt = pl = 0).
+ */
+function paddedForTaps(x: Tensor, g: ConvGeometry): { xp: Tensor; pg: ConvGeometry } {
+  const pb = Math.max(0, (g.ho - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.pt);
+  const pr = Math.max(0, (g.wo - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pl);
+  return { xp: padInput(x, g, pb, pr), pg: { ...g, h: g.h + g.pt + pb, w: g.w + g.pl + pr, pt: 0, pl: 0 } };
+}
+
+export function convForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  if (!g.cig) return zeros([g.n, g.ho, g.wo, g.cout]);
+  const out = empty([g.n, g.ho, g.wo, g.cout]);
+  const rows = g.n * g.ho * g.wo;
+  if (!out.size) return out;
+  const { xp, pg } = paddedForTaps(x, g);
+  const tn = g.cog > 4 ? 8 : 4;
+  const vec = g.cig % 4 === 0 && g.cog % 4 === 0;
+  backend().dispatch({
+    kernel: FORWARD,
+    bindings: { x: xp.buffer, xv: xp.buffer, wt: w.buffer, wv: w.buffer, out: out.buffer },
+    params: params(pg, { tiles_n: Math.ceil(g.cog / tn) }),
+    overrides: { VEC_K: vec ? 1 : 0, TN: tn },
+    workgroups: tileGrid(Math.ceil(rows / 8) * Math.ceil(g.cog / tn), g.groups),
+  });
+  if (xp !== x) xp.dispose();
+  return out;
+}
+
+/**
+ * The taps of one axis that reach input positions ≡ `phase` (mod s) in the transposed
+ * conv: ky with (phase + p − ky·d) divisible by s, an arithmetic progression. Listed in
+ * flipped order (descending ky = ascending dy offset c = (phase + p − ky·d)/s), so the
+ * phase is a stride-1 correlation of dy with `count` taps spaced `dil` apart, starting at
+ * dy offset `c0` (≤ 0 means top padding −c0).
+ */
+interface PhaseTaps {
+  first: number;
+  step: number;
+  count: number;
+  dil: number;
+  c0: number;
+}
+
+function phaseTaps(k: number, s: number, d: number, p: number, phase: number): PhaseTaps {
+  const taps = [...Array(k).keys()].filter((ky) => (((phase + p - ky * d) % s) + s) % s === 0).reverse();
+  const gap = taps.length > 1 ? taps[0]! - taps[1]! : 1;
+  return { first: taps[0] ?? 0, step: -gap, count: taps.length, dil: (gap * d) / s, c0: (phase + p - (taps[0] ?? 0) * d) / s };
+}
+
+interface Phase {
+  py: number;
+  px: number;
+  ty: PhaseTaps;
+  tx: PhaseTaps;
+  /** The phase's own conv: dy as input, dX's rows/cols of this phase as output. */
+  tg: ConvGeometry;
+}
+
+/**
+ * dX as sh·sw forward convolutions of dy (for stride 1: one, with flipped weights), so it
+ * runs on the 8×TN forward kernel. A phase whose first tap starts below dy's first row
+ * (padding wider than the kernel's reach) gets a negative padding: pad_input crops.
+ */
+function dxPhases(g: ConvGeometry): Phase[] {
+  const phases: Phase[] = [];
+  for (let py = 0; py < Math.min(g.sh, g.h); py++) {
+    for (let px = 0; px < Math.min(g.sw, g.w); px++) {
+      const ty = phaseTaps(g.kh, g.sh, g.dh, g.pt, py);
+      const tx = phaseTaps(g.kw, g.sw, g.dw, g.pl, px);
+      const tg: ConvGeometry = {
+        ...g, h: g.ho, w: g.wo, cin: g.cout, cout: g.cin, cig: g.cog, cog: g.cig,
+        ho: Math.ceil((g.h - py) / g.sh), wo: Math.ceil((g.w - px) / g.sw),
+        kh: ty.count, kw: tx.count, sh: 1, sw: 1, dh: ty.dil, dw: tx.dil, pt: -ty.c0, pl: -tx.c0,
+      };
+      phases.push({ py, px, ty, tx, tg });
+    }
+  }
+  return phases;
+}
+
+function phaseWeights(w: Tensor, g: ConvGeometry, ph: Phase): Tensor {
+  const out = empty([ph.ty.count, ph.tx.count, g.cog, g.cin]);
+  backend().dispatch({
+    kernel: PHASE_WEIGHTS,
+    bindings: { wt: w.buffer, out: out.buffer },
+    params: params(g, { tiles_n: 0, tap: [ph.ty.first, ph.ty.step, ph.tx.first, ph.tx.step], phase: [ph.ty.count, ph.tx.count, 0, 0] }),
+    workgroups: Math.ceil(out.size / CONV_WG),
+  });
+  return out;
+}
+
+function scatterPhase(part: Tensor, dx: Tensor, g: ConvGeometry, ph: Phase): void {
+  backend().dispatch({
+    kernel: SCATTER_PHASE,
+    bindings: { part: part.buffer, out: dx.buffer },
+    params: params(g, { tiles_n: 0, phase: [ph.py, ph.px, ph.tg.ho, ph.tg.wo] }),
+    workgroups: Math.ceil(part.size / CONV_WG),
+  });
+}
+
+/** One phase's dX values ([n, hq, wq, cin]); zeros where no tap reaches the phase. */
+function phaseDx(dy: Tensor, w: Tensor, g: ConvGeometry, ph: Phase): Tensor {
+  if (!ph.ty.count || !ph.tx.count) return zeros([g.n, ph.tg.ho, ph.tg.wo, g.cin]);
+  const wp = phaseWeights(w, g, ph);
+  const part = convForward(dy, wp, ph.tg);
+  wp.dispose();
+  return part;
+}
+
+export function convDx(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  if (!g.n || !g.cin || !g.cout) return zeros([g.n, g.h, g.w, g.cin]);
+  const phases = dxPhases(g);
+  if (phases.length === 1) return phaseDx(dy, w, g, phases[0]!);
+  const dx = empty([g.n, g.h, g.w, g.cin]);
+  for (const ph of phases) {
+    const part = phaseDx(dy, w, g, ph);
+    scatterPhase(part, dx, g, ph);
+    part.dispose();
+  }
+  return dx;
+}
+
+/** How many ways to split dW's reduction (over output rows) so that enough threads run. */
+export function dwSplits(g: ConvGeometry, tileRows: number, tileCols: number): number {
+  const threads = Math.ceil((g.kh * g.kw * g.cig) / tileRows) * Math.ceil(g.cog / tileCols) * g.groups;
+  const outRows = g.n * g.ho;
+  const minRows = Math.max(1, Math.ceil(DW_MIN_CHUNK / g.wo));
+  const want = Math.ceil(DW_TARGET_THREADS / threads);
+  return Math.max(1, Math.min(want, Math.floor(outRows / minRows), backend().maxWorkgroupsPerDim));
+}
+
+/** Sum split partials [zs, size] into dw (the second pass of a split-K dW). */
+function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: number): void {
+  backend().dispatch({
+    kernel: REDUCE_SPLITS,
+    bindings: { part: part.buffer, out: dw.buffer },
+    params: params(g, { tiles_n: 0, size: dw.size, splits: zs }),
+    workgroups: Math.ceil(dw.size / CONV_WG),
+  });
+}
+
+export function convDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const rows = g.kh * g.kw * g.cig;
+  if (!g.n || !rows || !g.cout) return zeros([g.kh, g.kw, g.cig, g.cout]);
+  const dw = empty([g.kh, g.kw, g.cig, g.cout]);
+  // The 8×TN tile needs vec4-aligned channel blocks; other shapes take the 4×4 masked kernel.
+  const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
+  const tn = g.cog > 4 ? 8 : 4;
+  const [tr, tc] = tiled ? [8, tn] : [4, 4];
+  const outRows = g.n * g.ho;
+  const chunk = Math.ceil(outRows / dwSplits(g, tr, tc));
+  const zs = Math.ceil(outRows / chunk);
+  const target = zs === 1 ? dw : empty([zs, dw.size]);
+  const grid: [number, number, number] = [Math.ceil((Math.ceil(rows / tr) * Math.ceil(g.cog / tc)) / CONV_WG), g.groups, zs];
+  if (tiled) {
+    const { xp, pg } = paddedForTaps(x, g);
+    backend().dispatch({
+      kernel: DW_TILED,
+      bindings: { xv: xp.buffer, dyv: dy.buffer, out: target.buffer },
+      params: params(pg, { tiles_n: Math.ceil(g.cog / tn), k_chunk: chunk }),
+      overrides: { TN: tn },
+      workgroups: grid,
+    });
+    if (xp !== x) xp.dispose();
+  } else {
+    backend().dispatch({
+      kernel: DW,
+      bindings: { x: x.buffer, dy: dy.buffer, out: target.buffer },
+      params: params(g, { tiles_n: Math.ceil(g.cog / 4), k_chunk: chunk }),
+      overrides: { VEC_K: g.cig % 4 === 0 ? 1 : 0 },
+      workgroups: grid,
+    });
+  }
+  if (target !== dw) {
+    reduceSplits(target, dw, g, zs);
+    target.dispose();
+  }
+  return dw;
+}
+
+export const conv2dOp = defineOp<Conv2dOptions>({
+  name: 'conv2d',
+  forward: ([x, w], o) => {
+    assertF32('conv2d', x!, w!);
+    const g = convGeometry(x!, w!, o);
+    return { out: convForward(x!, w!, g), save: [x!, w!] };
+  },
+  backward: (dy, { saved: [x, w], attrs, needs }) => {
+    const g = convGeometry(x!, w!, attrs);
+    return [needs[0] ? convDx(dy, w!, g) : null, needs[1] ? convDw(x!, dy, g) : null];
+  },
+});
+
+/** 2-D convolution: x NHWC, w HWIO [kh, kw, cin/groups, cout] → [n, ho, wo, cout]. */
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  return conv2dOp([x, w], options);
+}

@@ -1,0 +1,88 @@
+/**
+ * Dropout (inverted: kept values are scaled by 1/(1 − rate), as the reference NFNet head
+ * does) and stochastic depth (drops whole samples of the batch and does not rescale the
+ * kept ones, as the reference blocks do). Masks come from the seeded counter-based RNG and
+ * are regenerated in the backward instead of being stored: same seed, same mask.
+ */
+import { defineOp } from '../autodiff/op.js';
+import type { Tensor } from '../autodiff/tensor.js';
+import { empty } from '../autodiff/creation.js';
+import { defineKernel } from '../runtime/kernel.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { assertF32, backend, linearGroups } from './util.js';
+import dropoutWgsl from '../../shaders/dropout.wgsl';
+import { reshape } from './layout.js';
+
+const APPLY_MASK = defineKernel('dropout', dropoutWgsl, 'apply_mask');
+
+export interface DropoutOptions {
+  /** Probability of dropping (an element for dropout, a sample for stochastic depth). */
+  rate: number;
+  /** Any finite number; the same seed drops the same elements. Use a new seed per step. */
+  seed: number;
+  /** false (evaluation) makes the op the identity. Default true. */
+  training?: boolean;
+}
+
+export interface MaskAttrs {
+  unitSize: number;
+  key: [number, number];
+  rate: number;
+  scale: number;
+}
+
+/** The same seed → key mixing as `uniform()` (src/autodiff/creation.ts), so masks equal uniform(seed) ≥ rate. */
+function seedKey(seed: number): [number, number] {
+  const words = new Uint32Array(new Float64Array([seed]).buffer);
+  return [(words[0]! ^ 0x9e3779b9) >>> 0, (words[1]! ^ 0x85ebca6b) >>> 0];
+}
+
+function applyMask(x: Tensor, a: MaskAttrs): Tensor {
+  const out = empty(x.shape);
+  if (!out.size) return out;
+  backend().dispatch({
+    kernel: APPLY_MASK,
+    bindings: { x: x.buffer, out: out.buffer },
+    params: { n: x.size, unit_size: a.unitSize, key_lo: a.key[0], key_hi: a.key[1], rate: a.rate, scale: a.scale },
+    workgroups: linearGroups(x.size),
+  });
+  return out;
+}
+
+export const maskOp = defineOp<MaskAttrs>({
+  name: 'mask',
+  forward: ([x], a) => ({ out: applyMask(x!, a) }),
+  // Linear in x with the same mask: dx = mask · scale · dy.
+  backward: (dy, { attrs }) => [applyMask(dy, attrs)],
+});
+
+/** Dropout needs rate < 1 (its scale is 1/(1 − rate)); stochastic depth allows 1. */
+function validate(op: string, x: Tensor, o: DropoutOptions, allowOne: boolean): void {
+  assertF32(op, x);
+  const { rate, seed } = o ?? ({} as DropoutOptions);
+  if (typeof rate !== 'number' || !(rate >= 0 && (rate < 1 || (allowOne && rate === 1)))) {
+    throw new ValueError(`${op}: rate must be in [0, 1${allowOne ? ']' : ')'}, got ${String(rate)}`);
+  }
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ValueError(`${op}: seed must be a finite number, got ${String(seed)}`);
+}
+
+/** Identity as a fresh, gradient-tracked handle (a free view). */
+const passThrough = (x: Tensor): Tensor => reshape(x, x.shape);
+
+/** Inverted dropout: each element is zeroed with probability `rate`, kept ones are scaled by 1/(1 − rate). */
+export function dropout(x: Tensor, options: DropoutOptions): Tensor {
+  validate('dropout', x, options, false);
+  const { rate, seed, training = true } = options;
+  if (!training || rate === 0) return passThrough(x);
+  return maskOp([x], { unitSize: 1, key: seedKey(seed), rate, scale: 1 / (1 - rate) });
+}
+
+/** Stochastic depth: each sample (axis 0) is zeroed with probability `rate`; kept samples are not rescaled. */
+export function stochasticDepth(x: Tensor, options: DropoutOptions): Tensor {
+  validate('stochasticDepth', x, options, true);
+  if (x.rank < 1) throw new ShapeError(`stochasticDepth: needs a batch axis, got ${describeShape(x.shape)}`);
+  const { rate, seed, training = true } = options;
+  if (!training || rate === 0) return passThrough(x);
+  const perSample = x.shape[0] ? x.size / x.shape[0] : 1;
+  return maskOp([x], { unitSize: Math.max(1, perSample), key: seedKey(seed), rate, scale: 1 });
+}

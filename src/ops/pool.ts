@@ -1,0 +1,118 @@
+/**
+ * Pooling on NHWC tensors: average pooling with TensorFlow SAME/VALID padding (the NFNet
+ * transition shortcut uses 2×2 stride 2 SAME), and the global mean over H, W of the head
+ * and the SE blocks.
+ */
+import { defineOp } from '../autodiff/op.js';
+import type { Tensor } from '../autodiff/tensor.js';
+import { empty } from '../autodiff/creation.js';
+import { defineKernel } from '../runtime/kernel.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { assertF32, backend, linearGroups } from './util.js';
+import poolWgsl from '../../shaders/pool.wgsl';
+import { mean } from './reduce.js';
+
+const FORWARD = defineKernel('pool', poolWgsl, 'avg_pool_forward');
+const BACKWARD = defineKernel('pool', poolWgsl, 'avg_pool_backward');
+const MAX_FORWARD = defineKernel('pool', poolWgsl, 'max_pool_forward');
+const MAX_BACKWARD = defineKernel('pool', poolWgsl, 'max_pool_backward');
+
+export interface AvgPoolOptions {
+  /** Window size, one number or [h, w] (default 2). */
+  size?: number | readonly [number, number];
+  /** Stride, one number or [h, w] (default 2). */
+  stride?: number | readonly [number, number];
+  /** 'SAME' (default, TF rule: pad after when the padding is odd) or 'VALID'. */
+  padding?: 'SAME' | 'VALID';
+}
+
+export interface PoolGeometry {
+  n: number; h: number; w: number; c: number;
+  out_h: number; out_w: number;
+  size_h: number; size_w: number;
+  stride_h: number; stride_w: number;
+  pad_top: number; pad_left: number;
+}
+
+/** Output extent and leading pad along one axis, as TensorFlow computes them. */
+function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VALID'): [number, number] {
+  if (padding === 'VALID') return [Math.max(0, Math.floor((n - size) / stride) + 1), 0];
+  const out = Math.ceil(n / stride);
+  const total = Math.max((out - 1) * stride + size - n, 0);
+  return [out, Math.floor(total / 2)];
+}
+
+function pair(v: number | readonly [number, number] | undefined, name: string): [number, number] {
+  const p: [number, number] = v === undefined ? [2, 2] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`avgPool: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+function geometry(x: Tensor, o: AvgPoolOptions, op = 'avgPool'): PoolGeometry {
+  if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
+  const padding = o.padding ?? 'SAME';
+  if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`avgPool: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
+  const [size_h, size_w] = pair(o.size, 'size');
+  const [stride_h, stride_w] = pair(o.stride, 'stride');
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [out_h, pad_top] = axisPlan(h, size_h, stride_h, padding);
+  const [out_w, pad_left] = axisPlan(w, size_w, stride_w, padding);
+  return { n, h, w, c, out_h, out_w, size_h, size_w, stride_h, stride_w, pad_top, pad_left };
+}
+
+export const avgPoolOp = defineOp<PoolGeometry>({
+  name: 'avgPool',
+  forward: ([x], g) => {
+    const out = empty([g.n, g.out_h, g.out_w, g.c]);
+    if (out.size) {
+      backend().dispatch({ kernel: FORWARD, bindings: { x: x!.buffer, out: out.buffer }, params: { ...g }, workgroups: linearGroups(out.size) });
+    }
+    return { out };
+  },
+  // Each input element receives dy/count from every window that holds it (count = that window's valid elements).
+  backward: (dy, { inputs: [x], attrs: g }) => {
+    const dx = empty(x!.shape);
+    if (dx.size) {
+      backend().dispatch({ kernel: BACKWARD, bindings: { dy: dy.buffer, out: dx.buffer }, params: { ...g }, workgroups: linearGroups(dx.size) });
+    }
+    return [dx];
+  },
+});
+
+/** Average pooling over H, W of an NHWC tensor; defaults to 2×2 stride 2 'SAME'. */
+export function avgPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
+  assertF32('avgPool', x);
+  return avgPoolOp([x], geometry(x, options));
+}
+
+export const maxPoolOp = defineOp<PoolGeometry>({
+  name: 'maxPool',
+  forward: ([x], g) => {
+    const out = empty([g.n, g.out_h, g.out_w, g.c]);
+    if (out.size) {
+      backend().dispatch({ kernel: MAX_FORWARD, bindings: { x: x!.buffer, out: out.buffer }, params: { ...g }, workgroups: linearGroups(out.size) });
+    }
+    return { out, save: [x!] };
+  },
+  // Each output's dy goes to the first maximum of its window (row-major), recomputed from x.
+  backward: (dy, { saved: [x], attrs: g }) => {
+    const dx = empty(x!.shape);
+    if (dx.size) {
+      backend().dispatch({ kernel: MAX_BACKWARD, bindings: { x: x!.buffer, dy: dy.buffer, out: dx.buffer }, params: { ...g }, workgroups: linearGroups(dx.size) });
+    }
+    return [dx];
+  },
+});
+
+/** Max pooling over H, W of an NHWC tensor (the NF-ResNet stem uses 3×3 stride 2 'SAME'). */
+export function maxPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
+  assertF32('maxPool', x);
+  return maxPoolOp([x], geometry(x, options, 'maxPool'));
+}
+
+/** Mean over H and W: [N, H, W, C] → [N, C] (differentiable through ops.mean). */
+export function globalMeanPool(x: Tensor): Tensor {
+  if (x.rank !== 4) throw new ShapeError(`globalMeanPool: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
+  assertF32('globalMeanPool', x);
+  return mean(x, { axes: [1, 2] });
+}

@@ -1,0 +1,117 @@
+/**
+ * Scaled weight standardization (NFNets): Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)), with
+ * mean and population variance over every axis but the last (HWIO: kh, kw, cin) and
+ * N = fan-in. Two kernels each way (shaders/weight-standardize.wgsl): a per-column
+ * reduction, then an elementwise apply. The backward is exact through mean and variance.
+ *
+ * Only W and gain are saved: the per-column statistics are recomputed in the backward
+ * (one cheap pass over W) rather than saved, because a forward run outside a gradient
+ * would otherwise leak them. Ŵ itself is what conv2d saves, so one standardization per
+ * step serves forward, dX and dW.
+ */
+import { defineOp } from '../autodiff/op.js';
+import type { Tensor } from '../autodiff/tensor.js';
+import { empty, zeros } from '../autodiff/creation.js';
+import { defineKernel } from '../runtime/kernel.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { assertF32, backend } from './util.js';
+import { conv2d, type Conv2dOptions } from './conv2d.js';
+import { composite } from './composite.js';
+import wsWgsl from '../../shaders/weight-standardize.wgsl';
+
+const STATS_FWD = defineKernel('weight-standardize', wsWgsl, 'stats_fwd');
+const APPLY_FWD = defineKernel('weight-standardize', wsWgsl, 'apply_fwd');
+const STATS_BWD = defineKernel('weight-standardize', wsWgsl, 'stats_bwd');
+const APPLY_BWD = defineKernel('weight-standardize', wsWgsl, 'apply_bwd');
+const WS_WG = 64;
+
+export interface WeightStandardizeOptions {
+  /** Floor on N·var (default 1e-4, as in the NFNet reference). */
+  eps?: number;
+}
+
+interface Dims {
+  r: number;
+  cols: number;
+  eps: number;
+}
+
+function dims(w: Tensor, gain: Tensor, eps: number): Dims {
+  if (w.rank < 2) throw new ShapeError(`weightStandardize: w needs rank >= 2 (e.g. HWIO), got ${describeShape(w.shape)}`);
+  const cols = w.shape[w.rank - 1]!;
+  if (gain.rank !== 1 || gain.shape[0] !== cols) {
+    throw new ShapeError(`weightStandardize: gain must have shape [${cols}] (the last axis of w ${describeShape(w.shape)}), got ${describeShape(gain.shape)}`);
+  }
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new ValueError(`weightStandardize: eps must be a positive finite number, got ${eps}`);
+  return { r: cols ? w.size / cols : 0, cols, eps };
+}
+
+const groups = (n: number) => Math.ceil(n / WS_WG);
+
+/** Per column: [mean, 1/sqrt(max(Σd², eps)), clamped] as a [3, cols] tensor. */
+function columnStats(w: Tensor, d: Dims): Tensor {
+  const stats = empty([3, d.cols]);
+  backend().dispatch({ kernel: STATS_FWD, bindings: { w: w.buffer, out: stats.buffer }, params: { ...d }, workgroups: groups(d.cols) });
+  return stats;
+}
+
+function forward(w: Tensor, gain: Tensor, d: Dims): Tensor {
+  if (!w.size) return empty(w.shape);
+  const stats = columnStats(w, d);
+  const out = empty(w.shape);
+  backend().dispatch({
+    kernel: APPLY_FWD,
+    bindings: { w: w.buffer, gain: gain.buffer, stats: stats.buffer, out: out.buffer },
+    params: { ...d },
+    workgroups: groups(w.size),
+  });
+  stats.dispose();
+  return out;
+}
+
+function backward(dy: Tensor, w: Tensor, gain: Tensor, d: Dims): [Tensor, Tensor] {
+  if (!w.size) return [empty(w.shape), zeros([d.cols])];
+  const stats = columnStats(w, d);
+  const gstats = empty([2, d.cols]);
+  const dgain = empty([d.cols]);
+  backend().dispatch({
+    kernel: STATS_BWD,
+    bindings: { w: w.buffer, dy: dy.buffer, stats: stats.buffer, out: gstats.buffer, out2: dgain.buffer },
+    params: { ...d },
+    workgroups: groups(d.cols),
+  });
+  const dw = empty(w.shape);
+  backend().dispatch({
+    kernel: APPLY_BWD,
+    bindings: { w: w.buffer, gain: gain.buffer, dy: dy.buffer, stats: stats.buffer, gstats: gstats.buffer, out: dw.buffer },
+    params: { ...d },
+    workgroups: groups(w.size),
+  });
+  stats.dispose();
+  gstats.dispose();
+  return [dw, dgain];
+}
+
+export const weightStandardizeOp = defineOp<WeightStandardizeOptions>({
+  name: 'weightStandardize',
+  forward: ([w, gain], o) => {
+    assertF32('weightStandardize', w!, gain!);
+    return { out: forward(w!, gain!, dims(w!, gain!, o.eps ?? 1e-4)), save: [w!, gain!] };
+  },
+  backward: (dy, { saved: [w, gain], attrs, needs }) => {
+    const [dw, dgain] = backward(dy, w!, gain!, dims(w!, gain!, attrs.eps ?? 1e-4));
+    return [needs[0] ? dw : null, needs[1] ? dgain : null];
+  },
+});
+
+/** Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)) per output unit (last axis of w). */
+export function weightStandardize(w: Tensor, gain: Tensor, options: WeightStandardizeOptions = {}): Tensor {
+  return weightStandardizeOp([w, gain], options);
+}
+
+/** conv2d with a scaled-weight-standardized kernel (the NFNet WSConv2d, without bias). */
+export function wsConv2d(x: Tensor, w: Tensor, gain: Tensor, options: Conv2dOptions & WeightStandardizeOptions = {}): Tensor {
+  const { eps, ...conv } = options;
+  // composite: outside a gradient the temporary Ŵ is freed at once.
+  return composite(() => conv2d(x, weightStandardize(w, gain, { eps }), conv));
+}

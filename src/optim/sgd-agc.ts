@@ -1,0 +1,191 @@
+/**
+ * SGD with Nesterov momentum, weight decay and Adaptive Gradient Clipping — the NFNet
+ * optimizer. Per step, for every parameter W with gradient G:
+ *   1. AGC, per unit u (output channel / output column / whole vector):
+ *        max = λ·max(‖W_u‖, eps);  if ‖G_u‖ > max:  G_u ← G_u · max / max(‖G_u‖, 1e-6)
+ *   2. G ← G + weightDecay·W             (kind 'weight' only; gains and biases are not decayed)
+ *   3. v ← μ·v + G;  W ← W − lr·(G + μ·v) (Nesterov; plain momentum uses v)
+ * Multi-tensor: all parameters of a segment share flat regions (see flat.ts), so a step is
+ * two dispatches per segment (per-unit AGC factors, then the fused clip + decay + momentum +
+ * update),
+ * one when AGC is off — independent of the number of tensors.
+ */
+import type { Tensor } from '../autodiff/tensor.js';
+import { backend } from '../runtime/init.js';
+import { defineKernel } from '../runtime/kernel.js';
+import { ShapeError, ValueError } from '../runtime/errors.js';
+import optimWgsl from '../../shaders/optim.wgsl';
+import {
+  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, workgroupsFor, zeroFill,
+  type ParamLike, type ResolvedParam, type Segment,
+} from './flat.js';
+
+const UNIT_CLIP = defineKernel('optim', optimWgsl, 'unit_clip');
+const SGD_UPDATE = defineKernel('optim', optimWgsl, 'sgd_update');
+
+export type NamePattern = string | RegExp;
+
+export interface SgdAgcOptions {
+  lr: number;
+  /** μ (default 0.9). */
+  momentum?: number;
+  /** Default true. */
+  nesterov?: boolean;
+  /** Applied to kind 'weight' only (default 2e-5). */
+  weightDecay?: number;
+  /** AGC λ (default 0.01); 0 or null turns clipping off. */
+  clipping?: number | null;
+  /** Floor of ‖W_u‖ in the AGC bound (default 1e-3). */
+  eps?: number;
+  /** Parameters that are never clipped (the reference excludes the final classifier's weight). */
+  excludeFromAgc?: NamePattern | readonly NamePattern[];
+  /** Upper bound on one flat segment (default: maxStorageBufferBindingSize); smaller values exercise multi-segment steps in tests. */
+  maxSegmentBytes?: number;
+}
+
+interface SegmentState {
+  seg: Segment;
+  weights: GPUBuffer;
+  grads: GPUBuffer;
+  velocity: GPUBuffer;
+  /** AGC factor per unit. */
+  clip: GPUBuffer;
+  clipped: boolean;
+}
+
+function finiteAtLeastZero(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ValueError(`sgdAgc: ${name} must be a finite number >= 0, got ${String(v)}`);
+  return v;
+}
+
+function matches(name: string, patterns: readonly NamePattern[]): boolean {
+  return patterns.some((p) => (typeof p === 'string' ? p === name : p.test(name)));
+}
+
+export class SgdAgc {
+  /** Learning rate of the next step (schedules assign it, or pass `{ lr }` to `step`). */
+  lr: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly clipping: number;
+  readonly eps: number;
+  /** Steps taken so far. */
+  steps = 0;
+  private readonly params: ResolvedParam[];
+  private readonly states: SegmentState[];
+  private disposed = false;
+
+  constructor(params: readonly ParamLike[], o: SgdAgcOptions) {
+    this.lr = finiteAtLeastZero('lr', o?.lr);
+    this.momentum = finiteAtLeastZero('momentum', o.momentum ?? 0.9);
+    this.nesterov = o.nesterov ?? true;
+    this.weightDecay = finiteAtLeastZero('weightDecay', o.weightDecay ?? 2e-5);
+    this.clipping = finiteAtLeastZero('clipping', o.clipping ?? (o.clipping === null ? 0 : 0.01));
+    this.eps = finiteAtLeastZero('eps', o.eps ?? 1e-3);
+    this.params = resolveParams(params);
+    const excluded = o.excludeFromAgc === undefined ? [] : Array.isArray(o.excludeFromAgc) ? o.excludeFromAgc : [o.excludeFromAgc as NamePattern];
+    const flagsOf = (p: ResolvedParam) =>
+      (this.clipping > 0 && !matches(p.name, excluded) ? FLAG_AGC : 0) | (p.kind === 'weight' ? FLAG_DECAY : 0);
+    this.states = planSegments(this.params, flagsOf, o.maxSegmentBytes).map((seg) => {
+      const velocity = flatBuffer(seg);
+      zeroFill(velocity, seg);
+      return {
+        seg, velocity, weights: flatBuffer(seg), grads: flatBuffer(seg),
+        clip: backend().pool.acquire(Math.max(4, seg.totalUnits * 4)),
+        clipped: seg.entries.some((e) => e.flags & FLAG_AGC),
+      };
+    });
+  }
+
+  /** Names of the parameters AGC clips (for checking `excludeFromAgc`). */
+  get clippedNames(): string[] {
+    return this.states.flatMap((s) => s.seg.entries.filter((e) => e.flags & FLAG_AGC).map((e) => e.name));
+  }
+
+  /** Kernel dispatches one `step` records (copies not counted). */
+  get dispatchesPerStep(): number {
+    return this.states.reduce((n, s) => n + (s.clipped ? 2 : 1), 0);
+  }
+
+  /**
+   * Apply one update. `grads` lines up with the parameter list (an array, as valueAndGrad
+   * returns it, or a record by name). Everything is validated before anything is recorded,
+   * so a bad call leaves every weight untouched. The grads stay owned by the caller.
+   */
+  step(grads: readonly Tensor[] | Record<string, Tensor>, options: { lr?: number } = {}): void {
+    if (this.disposed) throw new ValueError('sgdAgc: step() after dispose()');
+    const list = Array.isArray(grads) ? (grads as readonly Tensor[]) : this.params.map((p) => (grads as Record<string, Tensor>)[p.name]!);
+    checkAligned('sgdAgc.step', this.params, list);
+    const lr = options.lr === undefined ? this.lr : finiteAtLeastZero('lr', options.lr);
+    const weights = this.params.map((p) => p.tensor);
+    weights.forEach((w) => w.checkedStorage());
+    for (const s of this.states) this.stepSegment(s, list, weights, lr);
+    this.steps++;
+  }
+
+  private stepSegment(s: SegmentState, grads: readonly Tensor[], weights: readonly Tensor[], lr: number): void {
+    const b = backend();
+    gather(s.seg, grads, s.grads);
+    gather(s.seg, weights, s.weights);
+    const params = {
+      length: s.seg.length, total_units: s.seg.totalUnits, tensors: s.seg.entries.length, nesterov: this.nesterov ? 1 : 0,
+      lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
+    };
+    if (s.clipped) {
+      b.dispatch({
+        kernel: UNIT_CLIP,
+        bindings: { tensor_info: s.seg.info, weight: s.weights, grad: s.grads, clip: s.clip },
+        params,
+        workgroups: workgroupsFor(s.seg.totalUnits),
+      });
+    }
+    b.dispatch({
+      kernel: SGD_UPDATE,
+      bindings: { tensor_info: s.seg.info, block_tensor: s.seg.blocks, grad: s.grads, clip_in: s.clip, weight: s.weights, velocity: s.velocity },
+      params,
+      workgroups: workgroupsFor(s.seg.length),
+    });
+    scatter(s.seg, s.weights, weights);
+  }
+
+  /** The momentum buffers, one array per parameter (for checkpoints and tests). */
+  async readMomentum(): Promise<Float32Array[]> {
+    const out = this.params.map((p) => new Float32Array(p.tensor.size));
+    for (const s of this.states) {
+      const flat = new Float32Array(await backend().read(s.velocity, s.seg.length * 4));
+      for (const e of s.seg.entries) out[e.index] = flat.slice(e.offset, e.offset + e.size);
+    }
+    return out;
+  }
+
+  /** Restore momentum buffers saved by `readMomentum` (all checked before any is written). */
+  loadMomentum(values: readonly Float32Array[]): void {
+    if (values.length !== this.params.length) {
+      throw new ShapeError(`sgdAgc.loadMomentum: expected ${this.params.length} momentum arrays, got ${values.length}`);
+    }
+    this.params.forEach((p, i) => {
+      if (values[i]!.length !== p.tensor.size) {
+        throw new ShapeError(`sgdAgc.loadMomentum: '${p.name}' has ${p.tensor.size} values, the saved momentum has ${values[i]!.length}`);
+      }
+    });
+    for (const s of this.states) {
+      const flat = new Float32Array(s.seg.length);
+      for (const e of s.seg.entries) flat.set(values[e.index]!, e.offset);
+      backend().upload(s.velocity, flat);
+    }
+  }
+
+  /** Release the optimizer's flat buffers (the parameters stay the caller's). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const pool = backend().pool;
+    for (const s of this.states) for (const buf of [s.weights, s.grads, s.velocity, s.clip, s.seg.info, s.seg.blocks]) pool.release(buf);
+  }
+}
+
+/** `optim.sgdAgc(model.parameters(), { lr: 0.1, clipping: 0.01, excludeFromAgc: /classifier\/w$/ })` */
+export function sgdAgc(params: readonly ParamLike[], options: SgdAgcOptions): SgdAgc {
+  return new SgdAgc(params, options);
+}

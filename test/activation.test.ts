@@ -1,0 +1,59 @@
+import { describe, expect } from 'vitest';
+import { ops, tensor, ShapeError, ValueError } from '../src/index.js';
+import { GAMMA, type ActivationKind } from '../src/ops/activation.js';
+import * as N from './ref-nn.js';
+import { arr } from './ref.js';
+import { checkOp, gradsOf, opTest, randArr } from './harness.js';
+import { useGpu } from './setup.js';
+
+useGpu();
+
+const KINDS = Object.keys(GAMMA) as ActivationKind[];
+
+describe('gamma-scaled activations', () => {
+  for (const kind of KINDS) {
+    opTest('activation', `${kind}: default gamma, odd size [3, 5]`, () =>
+      checkOp({
+        gpu: (x) => ops.activation(x, { kind }),
+        ref: (x) => N.activation(x, kind, GAMMA[kind]),
+        inputs: [randArr([3, 5], 11, -3, 3)],
+      }));
+    opTest('activation', `${kind}: fused per-channel bias on NHWC [2, 3, 3, 4], dx and dbias`, () =>
+      checkOp({
+        gpu: (x, b) => ops.activation(x, { kind, bias: b }),
+        ref: (x, b) => N.activation(x, kind, GAMMA[kind], b),
+        inputs: [randArr([2, 3, 3, 4], 12, -2, 2), randArr([4], 13)],
+        gradTol: 2e-4,
+      }));
+  }
+
+  opTest('activation', 'explicit gamma overrides the table; 1×1 spatial, batch 1, one channel', () =>
+    checkOp({
+      gpu: (x, b) => ops.activation(x, { kind: 'silu', gamma: 0.5, bias: b }),
+      ref: (x, b) => N.activation(x, 'silu', 0.5, b),
+      inputs: [randArr([1, 1, 1, 1], 14), randArr([1], 15)],
+    }));
+
+  opTest('activation', 'saturating inputs of ±1e4 stay finite (no inf/inf NaN) with exact gradients', async () => {
+    const big = arr([6], [1e4, -1e4, 80, -80, 0, 1e-3]);
+    for (const kind of ['gelu', 'silu', 'tanh', 'sigmoid'] as const) {
+      const y = await ops.activation(tensor(Float32Array.from(big.data), [6]), { kind }).data();
+      const want = N.activation(big, kind, GAMMA[kind]).data;
+      y.forEach((v, i) => expect(Math.abs(v - want[i]!), `${kind}(${big.data[i]})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[i]!))));
+      const [dx] = await gradsOf((x) => ops.activation(x, { kind }), [big]);
+      for (const v of dx!) expect(Number.isFinite(v), `${kind}' finite`).toBe(true);
+    }
+  });
+
+  opTest('activation', "relu'(0) = 0 (pinned at the kink, as the plain relu op)", async () => {
+    const [dx] = await gradsOf((x) => ops.activation(x, { kind: 'relu', gamma: 1 }), [arr([3], [-1, 0, 1])]);
+    expect(Array.from(dx!)).toEqual([0, 0, 1]);
+  });
+
+  opTest('activation', 'bad kind, bias shape and gamma are rejected before GPU work', () => {
+    const x = tensor(new Float32Array(6), [2, 3]);
+    expect(() => ops.activation(x, { kind: 'swish' as ActivationKind })).toThrow(ValueError);
+    expect(() => ops.activation(x, { kind: 'relu', bias: tensor(new Float32Array(2), [2]) })).toThrow(ShapeError);
+    expect(() => ops.activation(x, { kind: 'relu', gamma: Number.NaN })).toThrow(ValueError);
+  });
+});

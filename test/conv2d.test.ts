@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '../src/index.js';
+import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
+import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
+import { useGpu } from './setup.js';
+
+useGpu();
+
+interface Case {
+  name: string;
+  x: number[];
+  w: number[];
+  stride?: number | [number, number];
+  padding?: 'SAME' | 'VALID' | [[number, number], [number, number]];
+  groups?: number;
+  dilation?: number;
+}
+
+const pairOf = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+
+function refOpts(c: Case): RefConvOpts {
+  const stride = pairOf(c.stride);
+  const dilation = pairOf(c.dilation);
+  const pads: RefConvOpts['pads'] =
+    c.padding === 'SAME'
+      ? [refSame(c.x[1]!, c.w[0]!, stride[0], dilation[0]), refSame(c.x[2]!, c.w[1]!, stride[1], dilation[1])]
+      : c.padding === undefined || c.padding === 'VALID' ? [[0, 0], [0, 0]] : c.padding;
+  return { stride, dilation, pads, groups: c.groups };
+}
+
+const cases: Case[] = [
+  { name: '1×1, batch 1', x: [1, 3, 3, 4], w: [1, 1, 4, 5] },
+  { name: '3×3 SAME stride 1, batch 2, cout 6 (not a tile multiple)', x: [2, 4, 5, 4], w: [3, 3, 4, 6], padding: 'SAME' },
+  { name: '3×3 SAME stride 2 on odd 5×5', x: [1, 5, 5, 4], w: [3, 3, 4, 4], stride: 2, padding: 'SAME' },
+  { name: '3×3 SAME stride 2 on even 6×6 (asymmetric pad)', x: [2, 6, 6, 4], w: [3, 3, 4, 8], stride: 2, padding: 'SAME' },
+  { name: '3×3 VALID stride 1, odd channels', x: [1, 5, 4, 3], w: [3, 3, 3, 5] },
+  { name: 'explicit padding, per-axis stride', x: [1, 5, 6, 2], w: [2, 3, 2, 3], stride: [2, 1], padding: [[1, 0], [2, 1]] },
+  { name: 'explicit padding, stride [1, 2], cin 4 (dw contiguous-range path)', x: [2, 5, 7, 4], w: [2, 3, 4, 4], stride: [1, 2], padding: [[0, 1], [2, 1]] },
+  { name: 'cin 6 (partial dx column tile), cout 8, SAME stride 2', x: [1, 5, 5, 6], w: [3, 3, 6, 8], stride: 2, padding: 'SAME' },
+  { name: 'cout 12 (vec4 path, partial 8-wide tile), explicit pad wider than the kernel', x: [1, 4, 4, 4], w: [3, 3, 4, 12], padding: [[3, 0], [1, 2]] },
+  { name: 'groups 2, stride 1 SAME (dx as a flipped forward)', x: [2, 5, 5, 8], w: [3, 3, 4, 8], groups: 2, padding: 'SAME' },
+  { name: 'stride 2, top padding wider than the kernel (dX phase crops dy), odd width', x: [1, 6, 5, 4], w: [2, 2, 4, 4], stride: 2, padding: [[2, 1], [0, 3]] },
+  { name: 'stride 2 with dilation 2, SAME', x: [1, 7, 7, 4], w: [3, 3, 4, 4], stride: 2, dilation: 2, padding: 'SAME' },
+  { name: 'groups 2, SAME stride 2', x: [2, 5, 5, 8], w: [3, 3, 4, 8], groups: 2, stride: 2, padding: 'SAME' },
+  { name: 'depthwise (groups = C)', x: [1, 5, 5, 4], w: [3, 3, 1, 4], groups: 4, padding: 'SAME' },
+  { name: 'depthwise multiplier 2, stride 2 even', x: [2, 6, 6, 3], w: [3, 3, 1, 6], groups: 3, stride: 2, padding: 'SAME' },
+  { name: '1×1 spatial input, 3×3 SAME', x: [2, 1, 1, 4], w: [3, 3, 4, 3], padding: 'SAME' },
+  { name: '1×1 stride 2', x: [1, 5, 5, 4], w: [1, 1, 4, 4], stride: 2 },
+  { name: 'dilation 2, SAME', x: [1, 6, 6, 4], w: [3, 3, 4, 4], dilation: 2, padding: 'SAME' },
+];
+
+describe('conv2d vs float64 reference (forward, dx, dw)', () => {
+  cases.forEach((c, k) => {
+    opTest('conv2d', c.name, () =>
+      checkOp({
+        gpu: (x, w) => ops.conv2d(x, w, { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation }),
+        ref: (x, w) => refConv2d(x, w, refOpts(c)),
+        inputs: [randArr(c.x, 10 + k), randArr(c.w, 50 + k)],
+      }));
+  });
+
+  opTest('conv2d', 'dw split-K path (many pixels, small weight) matches the reference', async () => {
+    const x = randArr([2, 24, 24, 4], 7);
+    const w = randArr([1, 1, 4, 4], 8);
+    const dy = randArr([2, 24, 24, 4], 9);
+    const want = new Float64Array(16);
+    for (let p = 0; p < 2 * 24 * 24; p++)
+      for (let ci = 0; ci < 4; ci++) for (let co = 0; co < 4; co++) want[ci * 4 + co]! += x.data[p * 4 + ci]! * dy.data[p * 4 + co]!;
+    const [xt, wt, dyt] = [x, w, dy].map(toTensor) as [Tensor, Tensor, Tensor];
+    const [, [gw]] = await valueAndGrad((w: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, w), dyt)))(wt);
+    expectClose(await gw.data(), want, 1e-5, 'dw');
+  });
+});
+
+describe('conv2d validation', () => {
+  const x = () => tensor(new Float32Array(2 * 4 * 4 * 4), [2, 4, 4, 4]);
+  it('rejects wrong ranks, channel mismatches and bad options before GPU work', () => {
+    const w = tensor(new Float32Array(9 * 4 * 4), [3, 3, 4, 4]);
+    expect(() => ops.conv2d(tensor(new Float32Array(16), [4, 4]), w)).toThrow(ShapeError);
+    expect(() => ops.conv2d(x(), tensor(new Float32Array(9 * 3 * 4), [3, 3, 3, 4]))).toThrow(/expects 3·1 = 3 input channels/);
+    expect(() => ops.conv2d(x(), w, { groups: 3 })).toThrow(ShapeError);
+    expect(() => ops.conv2d(x(), tensor(new Float32Array(9 * 2 * 3), [3, 3, 2, 3]), { groups: 2 })).toThrow(/output channels 3/);
+    expect(() => ops.conv2d(x(), w, { stride: 0 })).toThrow(ValueError);
+    expect(() => ops.conv2d(x(), w, { padding: 'FULL' as 'SAME' })).toThrow(ValueError);
+    expect(() => ops.conv2d(x(), w, { padding: [[1, -1], [0, 0]] })).toThrow(ValueError);
+    expect(() => ops.conv2d(tensor(new Float32Array(2 * 2 * 4), [1, 2, 2, 4]), w)).toThrow(/does not fit/);
+  });
+  it('an empty batch gives an empty output', async () => {
+    const y = ops.conv2d(tensor(new Float32Array(0), [0, 4, 4, 4]), tensor(new Float32Array(9 * 16), [3, 3, 4, 4]), { padding: 'SAME' });
+    expect(y.shape).toEqual([0, 4, 4, 4]);
+    expect((await y.data()).length).toBe(0);
+  });
+  it('SAME output sizes follow TensorFlow', () => {
+    expect(ops.samePadding(6, 3, 2)).toEqual([0, 1]);
+    expect(ops.samePadding(5, 3, 2)).toEqual([1, 1]);
+    expect(ops.samePadding(4, 1, 2)).toEqual([0, 0]);
+  });
+});
+
+/** TF.js has no grouped conv: split channels, convolve each group, concatenate. */
+function tfConv(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, stride: number): tf.Tensor4D {
+  if (groups === 1) return tf.conv2d(x, w, stride, 'same');
+  const xs = tf.split(x, groups, 3);
+  const ws = tf.split(w, groups, 3);
+  return tf.concat(xs.map((xg, g) => tf.conv2d(xg as tf.Tensor4D, ws[g] as tf.Tensor4D, stride, 'same')), 3);
+}
+
+describe('conv2d vs TF.js CPU backend (independent second opinion)', () => {
+  const tfCases = [
+    { name: 'groups 1, stride 2, SAME, even input', x: [2, 6, 6, 4], w: [3, 3, 4, 8], groups: 1, stride: 2 },
+    { name: 'groups 2, stride 2, SAME, odd input', x: [2, 7, 7, 8], w: [3, 3, 4, 8], groups: 2, stride: 2 },
+    { name: 'groups 4 (depthwise), stride 1, SAME', x: [1, 5, 5, 4], w: [3, 3, 1, 4], groups: 4, stride: 1 },
+  ];
+  for (const c of tfCases) {
+    it(c.name, async () => {
+      await tf.setBackend('cpu');
+      const xa = randArr(c.x, 101);
+      const wa = randArr(c.w, 102);
+      const xt = tf.tensor4d(Float32Array.from(xa.data), c.x as [number, number, number, number]);
+      const wt = tf.tensor4d(Float32Array.from(wa.data), c.w as [number, number, number, number]);
+      const yRef = tfConv(xt, wt, c.groups, c.stride);
+      const dyA = randArr(yRef.shape, 103);
+      const dyT = tf.tensor(Float32Array.from(dyA.data), yRef.shape);
+      const [gxRef, gwRef] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tfConv(a as tf.Tensor4D, b as tf.Tensor4D, c.groups, c.stride))([xt, wt], dyT);
+
+      const [x, w, dy] = [xa, wa, dyA].map(toTensor) as [Tensor, Tensor, Tensor];
+      const opts = { stride: c.stride, padding: 'SAME' as const, groups: c.groups };
+      const y = ops.conv2d(x, w, opts);
+      expect(y.shape).toEqual(yRef.shape);
+      expectClose(await y.data(), await yRef.data(), 1e-4, 'forward');
+      const [, [gx, gw]] = await valueAndGrad((a: Tensor, b: Tensor) => ops.sum(ops.mul(ops.conv2d(a, b, opts), dy)))(x, w);
+      expectClose(await gx.data(), await gxRef!.data(), 1e-4, 'dx');
+      expectClose(await gw.data(), await gwRef!.data(), 1e-4, 'dw');
+      tf.dispose([xt, wt, yRef, dyT, gxRef!, gwRef!]);
+    });
+  }
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { ops, tensor, uniform, ones, ValueError, type Tensor } from '../src/index.js';
+import { arr } from './ref.js';
+import { checkOp, gradsOf, opTest, rand, randArr } from './harness.js';
+import { useGpu } from './setup.js';
+
+useGpu();
+
+const fill = (n: number, shape: number[], v = 1) => tensor(new Float32Array(n).fill(v), shape);
+
+describe('dropout (inverted)', () => {
+  opTest('mask', 'the mask is uniform(shape, { seed }) >= rate, kept values scaled by 1/(1 − rate)', async () => {
+    const shape = [7, 33];
+    const y = await ops.dropout(fill(231, shape), { rate: 0.4, seed: 5 }).data();
+    const u = await uniform(shape, { seed: 5 }).data();
+    y.forEach((v, i) => expect(v).toBe(u[i]! >= 0.4 ? Math.fround(1 / 0.6) : 0));
+  });
+
+  opTest('mask', 'statistics: drop fraction ≈ rate, mean preserved (20k elements)', async () => {
+    const n = 20_000;
+    const rate = 0.3;
+    const x = tensor(Float32Array.from(rand(n, 41, 1, 3)), [n]);
+    const xs = await x.data();
+    const y = await ops.dropout(x, { rate, seed: 123 }).data();
+    let dropped = 0;
+    let sumX = 0;
+    let sumY = 0;
+    y.forEach((v, i) => {
+      if (v === 0) dropped++;
+      else expect(v).toBeCloseTo(xs[i]! / (1 - rate), 5);
+      sumX += xs[i]!;
+      sumY += v;
+    });
+    const sigma = Math.sqrt((rate * (1 - rate)) / n);
+    expect(Math.abs(dropped / n - rate)).toBeLessThan(5 * sigma);
+    expect(Math.abs(sumY / sumX - 1)).toBeLessThan(0.03);
+  });
+
+  opTest('mask', 'deterministic by seed: same seed same mask, another seed another mask', async () => {
+    const x = fill(512, [512]);
+    const a = await ops.dropout(x, { rate: 0.5, seed: 9 }).data();
+    const b = await ops.dropout(x, { rate: 0.5, seed: 9 }).data();
+    const c = await ops.dropout(x, { rate: 0.5, seed: 10 }).data();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+  });
+
+  opTest('mask', 'gradient uses the forward mask (regenerated from the seed): central-difference check', async () => {
+    const shape = [3, 5];
+    const u = Array.from(await uniform(shape, { seed: 77 }).data());
+    return checkOp({
+      gpu: (x) => ops.dropout(x, { rate: 0.25, seed: 77 }),
+      ref: (x) => arr(shape, x.data.map((v, i) => (u[i]! >= 0.25 ? v / 0.75 : 0))),
+      inputs: [randArr(shape, 42)],
+    });
+  });
+
+  it('identity (gradient passes through) with rate 0 or training: false', async () => {
+    const x = randArr([2, 3], 43);
+    for (const o of [{ rate: 0, seed: 1 }, { rate: 0.5, seed: 1, training: false }]) {
+      const y = ops.dropout(tensor(Float32Array.from(x.data), [2, 3]), o);
+      expect(Array.from(await y.data())).toEqual(Array.from(Float32Array.from(x.data)));
+      const [g] = await gradsOf((t) => ops.dropout(t, o), [x]);
+      expect(Array.from(g!)).toEqual([1, 1, 1, 1, 1, 1]);
+    }
+  });
+
+  it('rejects rate outside [0, 1) and a missing seed', () => {
+    const x = fill(4, [4]);
+    expect(() => ops.dropout(x, { rate: 1, seed: 1 })).toThrow(ValueError);
+    expect(() => ops.dropout(x, { rate: -0.1, seed: 1 })).toThrow(ValueError);
+    expect(() => ops.dropout(x, { rate: 0.1 } as { rate: number; seed: number })).toThrow(ValueError);
+  });
+});
+
+describe('stochastic depth', () => {
+  opTest('mask', 'drops whole samples and does NOT rescale the kept ones', async () => {
+    const shape = [16, 3, 3, 2];
+    const xs = Float32Array.from(rand(16 * 18, 44, 1, 2));
+    const y = await ops.stochasticDepth(tensor(xs, shape), { rate: 0.5, seed: 3 }).data();
+    const keep = await uniform([16], { seed: 3 }).data();
+    let kept = 0;
+    for (let s = 0; s < 16; s++) {
+      const sample = Array.from(y.slice(s * 18, (s + 1) * 18));
+      if (keep[s]! >= 0.5) {
+        kept++;
+        expect(sample).toEqual(Array.from(xs.slice(s * 18, (s + 1) * 18))); // exactly x: no 1/(1 − rate)
+      } else expect(sample.every((v) => v === 0)).toBe(true);
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(16);
+  });
+
+  opTest('mask', 'drop fraction ≈ rate over 4000 samples; rate 1 drops all; eval is the identity', async () => {
+    const n = 4000;
+    const rate = 0.25;
+    const y = await ops.stochasticDepth(ones([n, 2]), { rate, seed: 11 }).data();
+    let dropped = 0;
+    for (let s = 0; s < n; s++) {
+      expect(y[2 * s]).toBe(y[2 * s + 1]);
+      if (y[2 * s] === 0) dropped++;
+    }
+    expect(Math.abs(dropped / n - rate)).toBeLessThan(5 * Math.sqrt((rate * (1 - rate)) / n));
+    const all = await ops.stochasticDepth(ones([4, 2]), { rate: 1, seed: 1 }).data();
+    expect(Array.from(all).every((v) => v === 0)).toBe(true);
+    const evalOut = await ops.stochasticDepth(ones([4, 2]), { rate: 0.9, seed: 1, training: false }).data();
+    expect(Array.from(evalOut).every((v) => v === 1)).toBe(true);
+  });
+
+  opTest('mask', 'gradient: kept samples get dy, dropped samples 0', async () => {
+    const shape = [6, 2, 2, 1];
+    const keep = Array.from(await uniform([6], { seed: 21 }).data()).map((u) => u >= 0.5);
+    return checkOp({
+      gpu: (x: Tensor) => ops.stochasticDepth(x, { rate: 0.5, seed: 21 }),
+      ref: (x) => arr(shape, x.data.map((v, i) => (keep[Math.floor(i / 4)] ? v : 0))),
+      inputs: [randArr(shape, 45)],
+    });
+  });
+});

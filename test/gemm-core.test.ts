@@ -1,0 +1,60 @@
+// The GEMM core's load paths and tile configurations (shaders/matmul.wgsl), forward only,
+// against the float64 reference: every (transposeA, transposeB) pair on shapes that hit
+// the vec4 modes (extents multiple of 4), the scalar fallback (odd extents), K tails,
+// partial edge tiles, batch, and batch broadcasting on either side.
+import { afterAll, describe, it } from 'vitest';
+import { ops } from '../src/index.js';
+import { DEFAULT_GEMM_CONFIG, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
+import * as R from './ref.js';
+import { expectClose, randArr, toTensor } from './harness.js';
+import { useGpu } from './setup.js';
+
+useGpu();
+afterAll(() => {
+  setGemmConfig(DEFAULT_GEMM_CONFIG);
+});
+
+// [m, k, n]: aligned (vec4 modes), odd (scalar), K tails, 1-wide, more than one tile.
+const MKN: [number, number, number][] = [
+  [1, 1, 1], [8, 8, 8], [16, 12, 4], [4, 3, 8], [9, 4, 12], [13, 17, 19], [33, 64, 65], [64, 7, 40], [5, 8, 3], [1, 16, 37],
+];
+const CONFIGS: Partial<GemmConfig>[] = [
+  { tm: 8, tn: 8, vec4: true },
+  { tm: 4, tn: 8, vec4: true },
+  { tm: 8, tn: 4, vec4: true },
+  { tm: 4, tn: 4, vec4: false },
+  { tm: 8, tn: 8, vec4: true, blockN: 8 }, // blocked tile order: partial blocks at the edges
+];
+
+async function check(as: number[], bs: number[], ta: boolean, tb: boolean, seed: number): Promise<void> {
+  const A = randArr(as, seed);
+  const B = randArr(bs, seed + 1);
+  const got = await ops.matmul(toTensor(A), toTensor(B), { transposeA: ta, transposeB: tb }).data();
+  expectClose(got, R.matmul(A, B, ta, tb), 1e-5, `${JSON.stringify(as)}${ta ? 'ᵀ' : ''} · ${JSON.stringify(bs)}${tb ? 'ᵀ' : ''}`);
+}
+
+describe('GEMM core: load modes × tile configurations', () => {
+  for (const cfg of CONFIGS) {
+    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      it(`tile ${cfg.tm}×${cfg.tn}${cfg.vec4 ? '' : ' scalar'}${cfg.blockN ? ` blockN=${cfg.blockN}` : ''}: transposeA=${ta} transposeB=${tb}`, async () => {
+        setGemmConfig(cfg);
+        let seed = 1;
+        for (const [m, k, n] of MKN) {
+          const a = ta ? [k, m] : [m, k];
+          const b = tb ? [n, k] : [k, n];
+          await check(a, b, ta, tb, (seed += 2));
+          await check([2, ...a], [2, ...b], ta, tb, (seed += 2)); // batch
+          await check([3, ...a], b, ta, tb, (seed += 2)); // B broadcast
+          await check(a, [2, 1, ...b], ta, tb, (seed += 2)); // A broadcast, rank 4 batch
+        }
+        setGemmConfig(DEFAULT_GEMM_CONFIG);
+      });
+    }
+  }
+  it('K = 0 gives zeros, M or N = 0 gives an empty result', async () => {
+    const z = await ops.matmul(toTensor(randArr([3, 0], 1)), toTensor(randArr([0, 5], 2))).data();
+    expectClose(z, new Float64Array(15));
+    const e = ops.matmul(toTensor(randArr([0, 4], 1)), toTensor(randArr([4, 5], 2)));
+    expectClose(await e.data(), new Float64Array(0));
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Float64 CPU references for conv2d (NHWC, HWIO, groups, stride, dilation, explicit
+ * padding) and scaled weight standardization, written as the plain definitions.
+ */
+import type { Arr } from './ref.js';
+
+export interface RefConvOpts {
+  stride?: [number, number];
+  pads?: [[number, number], [number, number]];
+  groups?: number;
+  dilation?: [number, number];
+}
+
+/** TensorFlow SAME padding for one axis, written from the rule in DESIGN.md. */
+export function refSame(n: number, k: number, s: number, d = 1): [number, number] {
+  const total = Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+export function refConv2d(x: Arr, w: Arr, o: RefConvOpts = {}): Arr {
+  const [n, h, wd, cin] = x.shape as [number, number, number, number];
+  const [kh, kw, cig, cout] = w.shape as [number, number, number, number];
+  const [sh, sw] = o.stride ?? [1, 1];
+  const [dh, dw] = o.dilation ?? [1, 1];
+  const [[pt, pb], [pl, pr]] = o.pads ?? [[0, 0], [0, 0]];
+  const groups = o.groups ?? 1;
+  const cog = cout / groups;
+  const ho = Math.floor((h + pt + pb - (kh - 1) * dh - 1) / sh) + 1;
+  const wo = Math.floor((wd + pl + pr - (kw - 1) * dw - 1) / sw) + 1;
+  const out = new Float64Array(n * ho * wo * cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++)
+        for (let co = 0; co < cout; co++) {
+          const g = Math.floor(co / cog);
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const iy = oy * sh - pt + ky * dh;
+              const ix = ox * sw - pl + kx * dw;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+              for (let ci = 0; ci < cig; ci++) {
+                s += x.data[((b * h + iy) * wd + ix) * cin + g * cig + ci]! * w.data[((ky * kw + kx) * cig + ci) * cout + co]!;
+              }
+            }
+          out[((b * ho + oy) * wo + ox) * cout + co] = s;
+        }
+  return { shape: [n, ho, wo, cout], data: out };
+}
+
+/** Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)), statistics over all axes but the last. */
+export function refWeightStandardize(w: Arr, gain: Arr, eps = 1e-4): Arr {
+  const cols = w.shape[w.shape.length - 1]!;
+  const r = w.data.length / cols;
+  const out = new Float64Array(w.data.length);
+  for (let c = 0; c < cols; c++) {
+    let mean = 0;
+    for (let i = 0; i < r; i++) mean += w.data[i * cols + c]! / r;
+    let v = 0;
+    for (let i = 0; i < r; i++) v += (w.data[i * cols + c]! - mean) ** 2 / r;
+    const scale = gain.data[c]! / Math.sqrt(Math.max(r * v, eps));
+    for (let i = 0; i < r; i++) out[i * cols + c] = (w.data[i * cols + c]! - mean) * scale;
+  }
+  return { shape: [...w.shape], data: out };
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ops, tensor, noGrad, ShapeError, ValueError } from '../src/index.js';
+import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
+import { refConv2d, refSame, refWeightStandardize } from './ref-conv.js';
+import type { Arr } from './ref.js';
+import { useGpu } from './setup.js';
+
+const { gpu } = useGpu();
+
+describe('weightStandardize vs float64 reference (forward, dW, dgain)', () => {
+  opTest('weightStandardize', '3×3 HWIO weight, gain ≠ 1', () =>
+    checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g),
+      ref: (w, g) => refWeightStandardize(w, g),
+      inputs: [randArr([3, 3, 2, 5], 1), randArr([5], 2, 0.5, 1.5)],
+    }));
+  opTest('weightStandardize', '1×1 weight with a large mean (two-pass variance)', () =>
+    checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g),
+      ref: (w, g) => refWeightStandardize(w, g),
+      inputs: [randArr([1, 1, 6, 3], 3, 4, 6), randArr([3], 4, -1, 1)],
+      fwdTol: 1e-4,
+      gradTol: 1e-3,
+    }));
+  opTest('weightStandardize', 'eps clamp: a nearly constant column takes the constant-scale branch', () => {
+    // Column 0 has N·var ≈ 4e-6 < eps = 1e-4; column 1 is ordinary.
+    const w = randArr([2, 2, 1, 2], 5);
+    for (let i = 0; i < 4; i++) w.data[i * 2] = 0.3 + 1e-3 * (i - 1.5);
+    return checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g),
+      ref: (w, g) => refWeightStandardize(w, g),
+      inputs: [w, randArr([2], 6, 0.5, 1.5)],
+      h: 1e-7,
+    });
+  });
+  opTest('weightStandardize', 'custom eps', () =>
+    checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g, { eps: 0.5 }),
+      ref: (w, g) => refWeightStandardize(w, g, 0.5),
+      inputs: [randArr([3, 1, 1, 4], 7, -0.2, 0.2), randArr([4], 8)],
+    }));
+  it('rejects a gain of the wrong shape and a bad eps', () => {
+    const w = tensor(new Float32Array(12), [1, 1, 3, 4]);
+    expect(() => ops.weightStandardize(w, tensor(new Float32Array(3), [3]))).toThrow(ShapeError);
+    expect(() => ops.weightStandardize(w, tensor(new Float32Array(4), [4]), { eps: 0 })).toThrow(ValueError);
+  });
+  it('output columns have zero mean and N·var = gain² (NFNet invariant)', async () => {
+    const w = toTensor(randArr([3, 3, 4, 6], 9));
+    const g = toTensor(randArr([6], 10, 1, 2));
+    const y = Float64Array.from(await noGrad(() => ops.weightStandardize(w, g)).data());
+    const gains = await g.data();
+    for (let c = 0; c < 6; c++) {
+      let s = 0;
+      let q = 0;
+      for (let i = 0; i < 36; i++) s += y[i * 6 + c]!;
+      for (let i = 0; i < 36; i++) q += y[i * 6 + c]! ** 2;
+      expect(Math.abs(s)).toBeLessThan(1e-5);
+      expect(q).toBeCloseTo(gains[c]! ** 2, 4);
+    }
+  });
+});
+
+describe('wsConv2d', () => {
+  opTest('weightStandardize', 'wsConv2d = conv2d(x, Ŵ): forward and gradients for x, w and gain', () => {
+    const ref = (x: Arr, w: Arr, g: Arr) => refConv2d(x, refWeightStandardize(w, g), { stride: [2, 2], pads: [refSame(6, 3, 2), refSame(6, 3, 2)], groups: 2 });
+    return checkOp({
+      gpu: (x, w, g) => ops.wsConv2d(x, w, g, { stride: 2, padding: 'SAME', groups: 2 }),
+      ref,
+      inputs: [randArr([1, 6, 6, 4], 11), randArr([3, 3, 2, 6], 12), randArr([6], 13, 0.5, 1.5)],
+    });
+  });
+  it('outside a gradient the temporary Ŵ is freed', async () => {
+    const x = toTensor(randArr([1, 4, 4, 2], 14));
+    const w = toTensor(randArr([3, 3, 2, 3], 15));
+    const g = toTensor(randArr([3], 16));
+    await gpu().sync();
+    const before = gpu().poolStats().liveBuffers;
+    const y = ops.wsConv2d(x, w, g, { padding: 'SAME' });
+    await gpu().sync();
+    expect(gpu().poolStats().liveBuffers, 'only y stays live').toBe(before + 1);
+    const want = refConv2d(randArr([1, 4, 4, 2], 14), refWeightStandardize(randArr([3, 3, 2, 3], 15), randArr([3], 16)), { pads: [[1, 1], [1, 1]] });
+    expectClose(await y.data(), want, 1e-5);
+  });
+});
