@@ -6,14 +6,20 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { execSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { init, type Gpu } from '../src/runtime/init.js';
 import { registeredCases, type BenchCase, type BenchContext, type Runner } from './registry.js';
 import { initTfjs, type TfjsPeer } from './peers/tfjs.js';
 import { measureInterleaved, type Measurement } from './measure.js';
-import { formatTable } from './report.js';
+import { formatDetails, formatTable } from './report.js';
 import { getGemmConfig, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
+import { getConvConfig } from '../src/ops/conv2d.js';
+import { checkTargets, type TargetResult } from './targets.js';
+import { compareReports, formatCompare, type CompareRow } from './compare.js';
+import { writeHtmlReport } from './html.js';
+import { tune } from './tune.js';
 import './cases/index.js';
 
 const program = new Command('bench')
@@ -30,6 +36,10 @@ const program = new Command('bench')
   .option('--no-peer', 'skip TF.js')
   .option('--no-fast', 'skip the extra pass of ours with init({ fast: true })')
   .option('--gemm <json>', 'GEMM tile config for ours, e.g. \'{"tm":4,"tn":8,"wg":128}\' (see setGemmConfig)')
+  .option('--html <file>', 'write a self-contained HTML report with charts (default: next to --json, same name .html)')
+  .option('--no-html', 'do not write the HTML report next to --json')
+  .option('--compare <old.json>', 'flag rows whose median moved outside the old [min, max] by > 10%')
+  .option('--tune', 'autotune GEMM / conv launch configs for this adapter, cache the choice (init() applies it), then exit')
   .option('--list', 'list the cases and exit')
   .parse(process.argv);
 
@@ -42,17 +52,23 @@ interface Opts {
   fast: boolean;
   list?: boolean;
   gemm?: string;
+  html?: string | boolean;
+  compare?: string;
+  tune?: boolean;
 }
 
 const opts = program.opts<Opts>();
-if (opts.gemm) setGemmConfig(JSON.parse(opts.gemm) as Partial<GemmConfig>);
+const gemmOverride = opts.gemm ? (JSON.parse(opts.gemm) as Partial<GemmConfig>) : null;
+/** --gemm wins over a tune-cache choice that init() applied. */
+const applyGemmOverride = () => gemmOverride && setGemmConfig(gemmOverride);
+applyGemmOverride();
 const full = Boolean(opts.full);
 const filter = opts.filter ? new RegExp(opts.filter) : null;
 const all = registeredCases();
-const selected = all.filter((c) => c.roofline || ((full || !c.fullOnly) && (!filter || filter.test(c.name))));
+const selected: BenchCase[] = all.filter((c) => c.roofline || ((full || !c.fullOnly) && (!filter || filter.test(c.name))));
 
 if (opts.list) {
-  for (const c of all) console.log(`${c.name}${c.fullOnly ? '  (--full)' : ''}${c.roofline ? '  (roofline)' : ''}${c.peer ? '  [+TF.js]' : ''}`);
+  for (const c of all) console.log(`${c.name}${c.fullOnly ? '  (--full)' : ''}${c.hardwareOnly ? '  (GPU only)' : ''}${c.roofline ? '  (roofline)' : ''}${c.peer ? '  [+TF.js]' : ''}${c.targets?.length ? '  {targets}' : ''}`);
   process.exit(0);
 }
 
@@ -64,12 +80,17 @@ export interface SideResult extends Measurement {
   gbs: number;
   /** Achieved FLOP/s (or bytes/s for roofline/copy) as a % of the bounding roofline. */
   pctRoofline: number | null;
+  /** Items per second at the median (rows with `items`, e.g. images of a training step). */
+  itemsPerS?: number;
   error?: string;
 }
 
 export interface Row {
   name: string;
-  bound: 'compute' | 'memory';
+  /** 'none' for rows without a FLOP/byte count (whole training steps). */
+  bound: 'compute' | 'memory' | 'none';
+  group?: string;
+  items?: { count: number; unit: string };
   flops: number;
   bytes: number;
   ours?: SideResult | { error: string };
@@ -78,6 +99,10 @@ export interface Row {
   /** ours throughput / peer throughput (peer median ms / ours median ms). */
   ratio?: number;
   note?: string;
+  /** Targets of the row, checked after the run. */
+  targets?: TargetResult[];
+  /** Extra figures from the runners (whole steps: per-step counters, memory, kernel breakdown). */
+  details?: { ours?: Record<string, unknown>; peer?: Record<string, unknown> };
 }
 
 interface Ceilings {
@@ -88,8 +113,9 @@ interface Ceilings {
 const ceilings: Ceilings = { gflops: 0, gbs: 0 };
 const fastCeilings: Ceilings = { gflops: 0, gbs: 0 };
 
-function boundOf(c: BenchCase, ceilings: Ceilings): 'compute' | 'memory' {
+function boundOf(c: BenchCase, ceilings: Ceilings): Row['bound'] {
   if (c.roofline) return c.roofline;
+  if (!c.flops && !c.bytes) return 'none';
   if (!ceilings.gflops || !ceilings.gbs) return c.flops / c.bytes > 1 ? 'compute' : 'memory';
   // Ridge point: intensity (FLOP/byte) where the two ceilings meet.
   return c.flops / c.bytes >= ceilings.gflops / ceilings.gbs ? 'compute' : 'memory';
@@ -100,13 +126,15 @@ function summarise(c: BenchCase, m: Measurement, ceilings: Ceilings): SideResult
   const gflops = c.flops / s / 1e9;
   const gbs = c.bytes / s / 1e9;
   let pct: number | null = null;
+  const itemsPerS = c.items ? c.items.count / s : undefined;
+  if (!c.flops && !c.bytes) return { ...m, gflops: 0, gbs: 0, pctRoofline: null, ...(itemsPerS !== undefined ? { itemsPerS } : {}) };
   if (c.roofline === 'compute' && ceilings.gflops) pct = (100 * gflops) / ceilings.gflops;
   else if (c.roofline === 'memory' && ceilings.gbs) pct = (100 * gbs) / ceilings.gbs;
   else if (ceilings.gflops && ceilings.gbs) {
     const attainable = Math.min(ceilings.gflops, (c.flops / c.bytes) * ceilings.gbs);
     pct = (100 * gflops) / attainable;
   }
-  return { ...m, gflops, gbs, pctRoofline: pct };
+  return { ...m, gflops, gbs, pctRoofline: pct, ...(itemsPerS !== undefined ? { itemsPerS } : {}) };
 }
 
 function gitCommit(): { commit: string | null; dirty: boolean | null } {
@@ -138,6 +166,7 @@ function ownVersion(): string {
 }
 
 type Result = SideResult | { error: string };
+type Details = Record<string, unknown> | undefined;
 
 /**
  * Prepare each side's runner, measure them interleaved, summarise, dispose. Roofline probes
@@ -146,7 +175,7 @@ type Result = SideResult | { error: string };
 async function runCase(
   c: BenchCase,
   sides: { label: 'ours' | 'peer' | 'fast'; make: () => Promise<Runner>; profile: Gpu | null }[],
-): Promise<Result[]> {
+): Promise<{ results: Result[]; details: Details[] }> {
   const prepared: (Runner | { error: string })[] = [];
   for (const s of sides) {
     try {
@@ -155,7 +184,9 @@ async function runCase(
       prepared.push({ error: `${(e as Error).name}: ${(e as Error).message}` });
     }
   }
-  const live = sides.flatMap((s, i) => ('run' in prepared[i]! ? [{ i, side: { runner: prepared[i] as Runner, reps: repsOf(c, s.label), profile: s.profile } }] : []));
+  // Quick mode: a peer that takes seconds per call may skip its warm-up; its reps then include pipeline creation.
+  const warmup = (label: string) => !(label === 'peer' && c.peerSkipWarmupQuick && !full);
+  const live = sides.flatMap((s, i) => ('run' in prepared[i]! ? [{ i, side: { runner: prepared[i] as Runner, reps: repsOf(c, s.label), profile: s.profile, warmup: warmup(s.label) } }] : []));
   const measured = await measureInterleaved(live.map((l) => l.side));
   const out: Result[] = prepared.map((p) => ('error' in p ? p : { error: 'not measured' }));
   live.forEach((l, j) => {
@@ -171,6 +202,16 @@ async function runCase(
     if (c.roofline === 'memory' && label !== 'peer') ceil.gbs = c.bytes / (m.minMs / 1e3) / 1e9;
     out[l.i] = summarise(c, m, ceil);
   });
+  const details: Details[] = prepared.map(() => undefined);
+  for (const [i, p] of prepared.entries()) {
+    if ('run' in p && p.details && !('error' in out[i]!)) {
+      try {
+        details[i] = await p.details();
+      } catch (e) {
+        details[i] = { error: `${(e as Error).name}: ${(e as Error).message}` };
+      }
+    }
+  }
   for (const p of prepared) {
     if ('run' in p) {
       try {
@@ -180,13 +221,24 @@ async function runCase(
       }
     }
   }
-  return out;
+  return { results: out, details };
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   let gpu = await init({ verbose: false });
+  applyGemmOverride();
+  if (opts.tune) {
+    console.error(`bench --tune on ${gpu.adapter.description || gpu.adapter.architecture}${gpu.tuned ? ' (a cached choice was applied at init)' : ''}`);
+    const r = await tune(gpu, { full, log: (line) => console.error(`  ${line}`) });
+    console.log(`tuned ${r.key}:\n  gemm ${JSON.stringify(r.configs.gemm)}\n  conv ${JSON.stringify(r.configs.conv)}\nwrote ${r.file} (init() applies it for this adapter; NFNET_TUNE_CACHE overrides the path, =off ignores it)`);
+    await gpu.dispose();
+    process.exit(0);
+  }
   const adapter = gpu.adapter;
+  if (adapter.software) {
+    for (let i = selected.length - 1; i >= 0; i--) if (selected[i]!.hardwareOnly) selected.splice(i, 1);
+  }
   const features = [...gpu.features];
   const limits = { ...gpu.limits };
   const timestamps = features.includes('timestamp-query');
@@ -201,7 +253,8 @@ async function main(): Promise<void> {
     }
   }
   const ctx: BenchContext = { gpu, tfjs, full };
-  const tasks = selected.length + (tfjs ? selected.filter((c) => c.peer).length : 0) + (opts.fast ? selected.length : 0);
+  const fastCases = selected.filter((c) => full || !c.heavy);
+  const tasks = selected.length + (tfjs ? selected.filter((c) => c.peer).length : 0) + (opts.fast ? fastCases.length : 0);
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
@@ -209,13 +262,17 @@ async function main(): Promise<void> {
   bar.start(tasks, 0, { task: '' });
   const rows: Row[] = [];
   for (const c of selected) {
-    const row: Row = { name: c.name, bound: 'compute', flops: c.flops, bytes: c.bytes, ...(c.note ? { note: c.note } : {}) };
+    const row: Row = {
+      name: c.name, bound: 'compute', flops: c.flops, bytes: c.bytes,
+      ...(c.group ? { group: c.group } : {}), ...(c.items ? { items: c.items } : {}), ...(c.note ? { note: c.note } : {}),
+    };
     const withPeer = Boolean(tfjs && c.peer);
     bar.update({ task: `${c.name}${withPeer ? ' (ours + TF.js)' : ' (ours)'}` });
     const sides: Parameters<typeof runCase>[1] = [{ label: 'ours', make: () => c.ours(ctx), profile: timestamps ? gpu : null }];
     if (withPeer) sides.push({ label: 'peer', make: () => c.peer!({ ...ctx, tfjs: tfjs! }), profile: null });
-    const [ours, peer] = await runCase(c, sides);
+    const { results: [ours, peer], details: [dOurs, dPeer] } = await runCase(c, sides);
     row.ours = ours;
+    if (dOurs || dPeer) row.details = { ...(dOurs ? { ours: dOurs } : {}), ...(dPeer ? { peer: dPeer } : {}) };
     if (withPeer) {
       row.peer = peer;
       if (ours && 'medianMs' in ours && peer && 'medianMs' in peer) row.ratio = peer.medianMs / ours.medianMs;
@@ -232,15 +289,21 @@ async function main(): Promise<void> {
       if (r && 'medianMs' in r) row[side] = summarise(c, r, ceilings);
     }
   }
+  for (const row of rows) {
+    const c = selected.find((x) => x.name === row.name)!;
+    if (c.targets?.length) row.targets = checkTargets(row, c.targets, rows);
+  }
   if (opts.fast) {
     // A second pass of ours on a device created with the Dawn toggles of init({ fast: true }).
     await gpu.dispose();
     gpu = await init({ verbose: false, fast: true });
+    applyGemmOverride();
     const fctx: BenchContext = { gpu, tfjs, full };
-    for (const c of selected) {
+    // Quick mode skips heavy cases here (conv at full size, whole steps): they would double the run.
+    for (const c of fastCases) {
       bar.update({ task: `${c.name} (ours, fast)` });
       const row = rows.find((r) => r.name === c.name)!;
-      [row.oursFast] = await runCase(c, [{ label: 'fast', make: () => c.ours(fctx), profile: null }]);
+      [row.oursFast] = (await runCase(c, [{ label: 'fast', make: () => c.ours(fctx), profile: null }])).results;
       bar.increment();
     }
     for (const row of rows) {
@@ -267,7 +330,9 @@ async function main(): Promise<void> {
     features,
     limits,
     gemmConfig: getGemmConfig(),
-    options: { filter: opts.filter ?? null, reps: opts.reps ?? null, full, peer: opts.peer, fast: opts.fast },
+    convConfig: getConvConfig(),
+    tuned: gpu.tuned,
+    options: { filter: opts.filter ?? null, reps: opts.reps ?? null, full, peer: opts.peer, fast: opts.fast, compare: opts.compare ?? null },
     timing: {
       method: 'wall',
       description:
@@ -278,11 +343,31 @@ async function main(): Promise<void> {
     fastCeilings: opts.fast ? fastCeilings : null,
     peer: tfjs ? { name: 'tfjs-webgpu', adapter: tfjs.adapter } : { name: null, error: peerError },
     rows,
+    compare: null as null | { against: string; rule: string; rows: CompareRow[] },
   };
   console.log(formatTable(rows, report));
+  const details = formatDetails(rows);
+  if (details) console.log(details);
+  if (opts.compare) {
+    try {
+      const old = JSON.parse(readFileSync(opts.compare, 'utf8')) as Parameters<typeof compareReports>[0];
+      const cmp = compareReports(old, report);
+      report.compare = { against: opts.compare, rule: 'regression: new median > 1.1 × old max; improvement: new median < old min / 1.1', rows: cmp };
+      console.log(formatCompare(cmp, opts.compare));
+    } catch (e) {
+      console.error(`bench: --compare ${opts.compare}: ${(e as Error).message}`);
+    }
+  }
   if (opts.json) {
+    mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
     writeFileSync(opts.json, JSON.stringify(report, null, 2));
     console.log(`wrote ${opts.json}`);
+  }
+  const html = typeof opts.html === 'string' ? opts.html : opts.html !== false && opts.json ? opts.json.replace(/\.json$/i, '') + '.html' : null;
+  if (html) {
+    mkdirSync(path.dirname(path.resolve(html)), { recursive: true });
+    await writeHtmlReport(html, report);
+    console.log(`wrote ${html}`);
   }
   await gpu.dispose();
   process.exit(0);

@@ -12,8 +12,10 @@ export interface Measurement {
   timesMs: number[];
   medianMs: number;
   minMs: number;
-  /** First call (pipeline creation, first-touch allocation) — not part of the statistics. */
+  /** First call (pipeline creation, first-touch allocation) — not part of the statistics; 0 when skipped. */
   warmupMs: number;
+  /** True when the warm-up call was skipped (quick mode, heavy case's peer). */
+  noWarmup?: boolean;
   /** Median summed GPU timestamp time per repetition (our side, when the adapter has timestamp-query). */
   gpuMedianMs?: number;
 }
@@ -23,6 +25,8 @@ export interface Side {
   reps: number;
   /** Record our profiler's GPU timestamps per repetition (only with timestamp-query). */
   profile: Gpu | null;
+  /** Make the warm-up call (default true). Quick mode skips it for a heavy case's peer: its reps then include pipeline creation. */
+  warmup?: boolean;
 }
 
 export function median(xs: number[]): number {
@@ -49,6 +53,10 @@ export async function measureInterleaved(sides: Side[]): Promise<(Measurement | 
   const gpu: number[][] = sides.map(() => []);
   const fail = (i: number, e: unknown) => (errors[i] = `${(e as Error).name}: ${(e as Error).message}`);
   for (let i = 0; i < sides.length; i++) {
+    if (sides[i]!.warmup === false) {
+      warm[i] = Number.NaN;
+      continue;
+    }
     try {
       const t0 = performance.now();
       await sides[i]!.runner.run();
@@ -79,7 +87,8 @@ export async function measureInterleaved(sides: Side[]): Promise<(Measurement | 
           timesMs: times[i]!,
           medianMs: median(times[i]!),
           minMs: Math.min(...times[i]!),
-          warmupMs: warm[i]!,
+          warmupMs: Number.isNaN(warm[i]!) ? 0 : warm[i]!,
+          ...(Number.isNaN(warm[i]!) ? { noWarmup: true } : {}),
           ...(gpu[i]!.length ? { gpuMedianMs: median(gpu[i]!) } : {}),
         },
   );

@@ -15,7 +15,24 @@ export interface Runner {
   sync(): Promise<void>;
   /** Free what setup allocated. */
   dispose(): void | Promise<void>;
+  /**
+   * Optional: extra figures about one more repetition (whole steps: dispatches/submits per
+   * step, peak pooled memory, per-kernel breakdown). Called once after the timed
+   * repetitions, before `dispose()`; stored in the row's `details`.
+   */
+  details?(): Promise<Record<string, unknown>>;
 }
+
+/**
+ * A target a row should meet, checked after the run and shown in the table's `target` column:
+ *  - `ratio`: ours/TF.js throughput ratio ≥ min;
+ *  - `pctOfRow`: ours throughput ≥ min % of ours on another row (same unit);
+ *  - `pctRoofline`: ours ≥ min % of the bounding roofline.
+ */
+export type Target =
+  | { kind: 'ratio'; min: number }
+  | { kind: 'pctOfRow'; row: string; min: number }
+  | { kind: 'pctRoofline'; min: number };
 
 export interface BenchContext {
   gpu: Gpu;
@@ -40,12 +57,27 @@ export interface BenchCase {
   peerReps?: number;
   /** Only in --full runs. */
   fullOnly?: boolean;
+  /** Skipped on software adapters (SwiftShader): shapes that only make sense on a real GPU. */
+  hardwareOnly?: boolean;
   /** Roofline probes define the ceilings; they always run first and are never filtered out. */
   roofline?: 'compute' | 'memory';
   ours(ctx: BenchContext): Promise<Runner>;
   peer?(ctx: BenchContext & { tfjs: TfjsPeer }): Promise<Runner>;
   /** Free-form note printed under the table (e.g. what the peer does differently). */
   note?: string;
+  /** Group for the HTML report and the table (e.g. 'conv', 'nfnet-ops', 'optimizer', 'step'). */
+  group?: string;
+  /** Items processed per repetition (e.g. images of a training step): the row also reports items/s. */
+  items?: { count: number; unit: string };
+  /** Targets checked after the run (see Target). */
+  targets?: Target[];
+  /** Expensive case: quick mode skips its `ours fast` pass. */
+  heavy?: boolean;
+  /**
+   * Quick mode skips the peer's warm-up call (for peer calls of many seconds, where pipeline
+   * creation is a few % of one call): its repetitions then include pipeline creation.
+   */
+  peerSkipWarmupQuick?: boolean;
 }
 
 const cases: BenchCase[] = [];

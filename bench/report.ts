@@ -1,5 +1,6 @@
 /** The console table printed at the end of `npm run bench`. */
 import type { Row, SideResult } from './main.js';
+import { formatTarget } from './targets.js';
 
 type Side = SideResult | { error: string } | undefined;
 
@@ -11,6 +12,7 @@ function ms(v: number): string {
 
 function rate(row: Row, s: Side): string {
   if (!ok(s)) return s ? 'error' : '–';
+  if (row.items && s.itemsPerS !== undefined) return `${s.itemsPerS.toFixed(s.itemsPerS >= 10 ? 1 : 2)} ${row.items.unit}/s`;
   return row.bound === 'compute' ? `${s.gflops.toFixed(2)} GFLOP/s` : `${s.gbs.toFixed(2)} GB/s`;
 }
 
@@ -23,7 +25,7 @@ function timing(s: Side): string {
 }
 
 export function formatTable(rows: Row[], report: { ceilings: { gflops: number; gbs: number }; fastCeilings: { gflops: number; gbs: number } | null; host: { loadavg: number[] }; adapter: { description: string; architecture: string }; timing: { gpuTimestamps: boolean }; durationS: number }): string {
-  const head = ['case', 'bound', 'ours ms med/min', 'GPU ts ms', 'ours', '%roof', 'TF.js ms med/min', 'TF.js', '%roof', 'ours/TF.js', 'ours fast', '%roof'];
+  const head = ['case', 'bound', 'ours ms med/min', 'GPU ts ms', 'ours', '%roof', 'TF.js ms med/min', 'TF.js', '%roof', 'ours/TF.js', 'ours fast', '%roof', 'target'];
   const body = rows.map((r) => [
     r.name,
     r.bound,
@@ -37,9 +39,10 @@ export function formatTable(rows: Row[], report: { ceilings: { gflops: number; g
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '–',
     r.oursFast ? rate(r, r.oursFast) : '–',
     r.oursFast ? pct(r.oursFast) : '–',
+    r.targets?.length ? r.targets.map((t) => `${t.met === null ? '–' : t.met ? 'ok' : 'MISS'} ${t.text}`).join('; ') : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const out = [
     `adapter: ${report.adapter.description || report.adapter.architecture}; roofline: ${report.ceilings.gflops.toFixed(2)} GFLOP/s multiply-add, ${report.ceilings.gbs.toFixed(2)} GB/s copy${report.fastCeilings ? ` (fast: ${report.fastCeilings.gflops.toFixed(2)} GFLOP/s, ${report.fastCeilings.gbs.toFixed(2)} GB/s)` : ''}; total ${report.durationS.toFixed(0)} s; load average ${report.host.loadavg.map((x) => x.toFixed(1)).join(' ')}`,
     line(head),
@@ -53,10 +56,41 @@ export function formatTable(rows: Row[], report: { ceilings: { gflops: number; g
     }),
   );
   if (errors.length) out.push('errors:', ...errors);
+  const targets = rows.flatMap((r) => (r.targets ?? []).map((t) => `  ${r.name}: ${formatTarget(t)}`));
+  if (targets.length) out.push('targets:', ...targets);
   const notes = rows.filter((r) => r.note).map((r) => `  ${r.name}: ${r.note}`);
   if (notes.length) out.push('notes:', ...notes);
   out.push(
     `time = wall per repetition (record + submit + wait for the queue), median / min after a warm-up, ours and TF.js interleaved; GPU ts = median of our profiler's timestamp sums; %roof = vs min(peak FLOP/s, intensity × peak GB/s); ours/TF.js = throughput ratio; ours fast = init({ fast: true }), %roof vs the fast-mode roofline${report.timing.gpuTimestamps ? '' : '; no timestamp-query on this adapter'}`,
   );
+  return out.join('\n');
+}
+
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** Whole-step details (dispatches/submits per step, peak pooled memory, kernel breakdown). */
+export function formatDetails(rows: Row[]): string {
+  const out: string[] = [];
+  for (const r of rows) {
+    const d = r.details?.ours as
+      | { dispatchesPerStep?: number; submitsPerStep?: number; readbacksPerStep?: number; peakPooledBytes?: number; params?: number; error?: string;
+          profile?: { mode: string; totalMs: number; kernels: { kernel: string; calls: number; ms: number; share: number }[] } }
+      | undefined;
+    if (!d) continue;
+    if (d.error) {
+      out.push(`${r.name}: details failed: ${d.error}`);
+      continue;
+    }
+    const img = ok(r.ours) && r.ours.itemsPerS !== undefined ? `${r.ours.itemsPerS.toFixed(2)} img/s` : '';
+    const peer = ok(r.peer) && r.peer.itemsPerS !== undefined ? `; TF.js ${r.peer.itemsPerS.toFixed(2)} img/s (${r.ratio?.toFixed(1)}× ours faster)` : '';
+    out.push(
+      `${r.name}: ours ${img}${peer}; ${d.params?.toLocaleString('en-US') ?? '?'} params; per step ${d.dispatchesPerStep} dispatches, ${d.submitsPerStep} submits, ${d.readbacksPerStep} readbacks; peak pooled GPU memory ${mb(d.peakPooledBytes ?? 0)}`,
+    );
+    if (d.profile) {
+      out.push(`  kernel breakdown of one step (${d.profile.mode}, ${d.profile.totalMs.toFixed(0)} ms summed):`);
+      const w = Math.max(...d.profile.kernels.map((k) => k.kernel.length));
+      for (const k of d.profile.kernels) out.push(`    ${k.kernel.padEnd(w)}  ${k.ms.toFixed(1).padStart(8)} ms  ${(100 * k.share).toFixed(1).padStart(5)}%  ${String(k.calls).padStart(5)} calls`);
+    }
+  }
   return out.join('\n');
 }

@@ -5,7 +5,7 @@
 // sample size for stochastic depth (each sample of the batch).
 //
 // The counter scheme matches shaders/random.wgsl (draw, DIST = 0), so the mask equals
-// `uniform(shape, { seed }) >= rate`: the philox code below must stay identical to it.
+// `uniform(shape, { seed }) >= rate` (philox() lives in common.wgsl, shared with random.wgsl).
 
 struct Params {
   n: u32,
@@ -21,28 +21,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 256u;
-
-fn mulhi(a: u32, b: u32) -> u32 {
-  let a_lo = a & 0xffffu; let a_hi = a >> 16u;
-  let b_lo = b & 0xffffu; let b_hi = b >> 16u;
-  let lo_lo = a_lo * b_lo;
-  let mid1 = a_hi * b_lo;
-  let mid2 = a_lo * b_hi;
-  let carry = ((lo_lo >> 16u) + (mid1 & 0xffffu) + (mid2 & 0xffffu)) >> 16u;
-  return a_hi * b_hi + (mid1 >> 16u) + (mid2 >> 16u) + carry;
-}
-
-fn philox(counter: vec4<u32>, key_in: vec2<u32>) -> vec4<u32> {
-  var c = counter;
-  var k = key_in;
-  for (var r = 0u; r < 10u; r++) {
-    let hi0 = mulhi(0xD2511F53u, c.x); let lo0 = 0xD2511F53u * c.x;
-    let hi1 = mulhi(0xCD9E8D57u, c.z); let lo1 = 0xCD9E8D57u * c.z;
-    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-    k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
-  }
-  return c;
-}
 
 // [0, 1) in steps of 2^-24, as random.wgsl's uniform draw.
 fn uniform01(unit: u32) -> f32 {

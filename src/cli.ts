@@ -36,16 +36,21 @@ program
   .option('--warmup <epochs>', 'linear warm-up, in epochs', num, 0.2)
   .option('--clipping <λ>', 'AGC clipping threshold λ', num, 0.01)
   .option('--no-agc', 'turn adaptive gradient clipping off (ablation)')
+  .option('--agc-skip-gains', 'clip the zero-initialised skip gains too (the reference; freezes them in short runs)')
   .option('--seed <n>', 'seed for init, data order and masks', int, 0)
   .option('--subset <n>', 'use only the first n training images', int)
   .option('--test-subset <n>', 'use only the first n test images', int)
   .option('--size <px>', 'image size for --data folder', int)
   .option('--max-steps <n>', 'stop after n steps (the schedule still spans all epochs)', int)
+  .option('--dropout <rate>', 'head dropout (default: the variant\'s)', num)
+  .option('--stochastic-depth <rate>', 'stochastic-depth rate (default: the variant\'s)', num)
+  .option('--crop <px>', 'random-crop augmentation: zero-pad by px and crop back (0 = off)', int, 2)
   .option('--out <dir>', 'where to write curve.json, curve.png and checkpoint.safetensors', 'runs/latest')
   .option('--resume <checkpoint>', 'continue from a checkpoint written by this command')
   .option('--no-eval-ema', 'skip evaluating the EMA weights')
   .option('--no-fast', 'keep Dawn\'s robustness checks on')
   .option('--no-progress', 'no progress bar')
+  .option('--log-every <steps>', 'without a progress bar (no terminal), print a line every n steps', int, 100)
   .action(async (o) => {
     const { train } = await import('./cli/train.js');
     await train({ ...o, progress: o.progress && process.stderr.isTTY !== false });
@@ -65,6 +70,19 @@ program
     const { evaluateCheckpoint } = await import('./cli/eval.js');
     const r = await evaluateCheckpoint(o);
     console.log(o.json ? JSON.stringify(r, null, 2) : `${r.variant}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.count} images (${r.weights} weights), loss ${r.loss.toFixed(4)}`);
+  });
+
+program
+  .command('signal')
+  .description('signal-propagation report of a freshly initialised model on unit-Gaussian input: JSON + PNG plot')
+  .argument('<variant>', 'model variant')
+  .option('--res <pixels>', 'input resolution (default: the variant\'s train resolution)', int)
+  .option('--batch <n>', 'batch of Gaussian images', int, 4)
+  .option('--seed <n>', 'init and input seed', int, 0)
+  .option('--out <dir>', 'where to write signal-<variant>.json and .png', 'runs/signal')
+  .action(async (variant: string, o: { res?: number; batch: number; seed: number; out: string }) => {
+    const { signalReport } = await import('./cli/signal.js');
+    await signalReport(variant, o);
   });
 
 program

@@ -10,19 +10,9 @@ import { tensor, valueAndGrad, type Tensor, ops } from '../src/index.js';
 import type { OpName } from '../src/ops/index.js';
 import { type Arr, arr, size } from './ref.js';
 
-/** Deterministic pseudo-random values (mulberry32), so failures reproduce. */
-export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
-  let s = seed >>> 0;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
+/** Deterministic pseudo-random values (mulberry32), so failures reproduce; shared with the browser cases. */
+export { rand } from './cases/types.js';
+import { rand } from './cases/types.js';
 
 export function randArr(shape: number[], seed: number, lo = -1, hi = 1): Arr {
   return arr(shape, rand(size(shape), seed, lo, hi));

@@ -21,15 +21,17 @@ export function activation(x: Arr, kind: string, gamma: number, bias?: Arr): Arr
 }
 
 /** TF-style average pool on NHWC; padded positions are not counted. */
+/** Output size and leading padding of one pooled axis (TF's SAME / VALID). */
+function poolAxis(len: number, k: number, s: number, padding: 'SAME' | 'VALID'): [number, number] {
+  if (padding === 'VALID') return [Math.floor((len - k) / s) + 1, 0];
+  const out = Math.ceil(len / s);
+  return [out, Math.floor(Math.max((out - 1) * s + k - len, 0) / 2)];
+}
+
 export function avgPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const plan = (len: number, k: number, s: number): [number, number] => {
-    if (padding === 'VALID') return [Math.floor((len - k) / s) + 1, 0];
-    const out = Math.ceil(len / s);
-    return [out, Math.floor(Math.max((out - 1) * s + k - len, 0) / 2)];
-  };
-  const [oh, pt] = plan(h, size2[0], stride[0]);
-  const [ow, pl] = plan(w, size2[1], stride[1]);
+  const [oh, pt] = poolAxis(h, size2[0], stride[0], padding);
+  const [ow, pl] = poolAxis(w, size2[1], stride[1], padding);
   const data = new Float64Array(n * oh * ow * c);
   for (let b = 0; b < n; b++)
     for (let i = 0; i < oh; i++)
@@ -53,13 +55,8 @@ export function avgPool(x: Arr, size2: [number, number], stride: [number, number
 /** Max pooling with TF SAME/VALID padding (padding never wins). */
 export function maxPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const plan = (len: number, k: number, s: number): [number, number] => {
-    if (padding === 'VALID') return [Math.floor((len - k) / s) + 1, 0];
-    const out = Math.ceil(len / s);
-    return [out, Math.floor(Math.max((out - 1) * s + k - len, 0) / 2)];
-  };
-  const [oh, pt] = plan(h, size2[0], stride[0]);
-  const [ow, pl] = plan(w, size2[1], stride[1]);
+  const [oh, pt] = poolAxis(h, size2[0], stride[0], padding);
+  const [ow, pl] = poolAxis(w, size2[1], stride[1], padding);
   const data = new Float64Array(n * oh * ow * c);
   for (let b = 0; b < n; b++)
     for (let i = 0; i < oh; i++)

@@ -2,3 +2,7 @@
 import './roofline.js';
 import './matmul.js';
 import './elementwise.js';
+import './conv.js';
+import './nfnet-ops.js';
+import './step.js';
+import './lab.js';

@@ -88,13 +88,13 @@ export interface RandomOptions {
 
 let autoSeed = 0x5eed;
 
-function seedKey(seed: number | undefined): [number, number] {
+/** The Philox key of a seed (an automatic one when omitted); dropout masks use the same mixing. */
+export function seedKey(seed: number | undefined): [number, number] {
   const s = seed ?? autoSeed++;
   if (typeof s !== 'number' || !Number.isFinite(s)) throw new ValueError(`seed must be a finite number, got ${String(s)}`);
   // Mix the float's bits into two 32-bit words so 1, 1.5 and 2**40 are all distinct keys.
-  const f = new Float64Array([s]);
-  const u = new Uint32Array(f.buffer);
-  return [u[0]! ^ 0x9e3779b9, u[1]! ^ 0x85ebca6b];
+  const u = new Uint32Array(new Float64Array([s]).buffer);
+  return [(u[0]! ^ 0x9e3779b9) >>> 0, (u[1]! ^ 0x85ebca6b) >>> 0];
 }
 
 /** The largest f32 strictly below f32(high) (uniform's exclusive bound), never below f32(low). */

@@ -30,6 +30,15 @@ export interface TrainArgs extends DataArgs {
   evalEma: boolean;
   /** Stop after this many steps in total (quick experiments); the schedule still spans all epochs. */
   maxSteps?: number;
+  /** Without a progress bar, print a line every this many steps (0 = never). */
+  logEvery: number;
+  /** Random-crop padding in pixels (0 = off); flips follow the dataset (on for clothes, off for digits). */
+  crop: number;
+  /** Override the variant's head dropout and stochastic-depth rate. */
+  dropout?: number;
+  stochasticDepth?: number;
+  /** Also exclude the zero-initialised skip gains from AGC (see TrainOptions.agcExclude). */
+  agcSkipGains: boolean;
 }
 
 export interface EpochRecord {
@@ -59,14 +68,19 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   const gpu = await init({ fast: a.fast });
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
   const stats = channelStats(trainSet);
-  const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: 2, flip, ...stats });
+  const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, flip, ...stats });
   const testLoader = new DataLoader(testSet, { batchSize: 250, keepLast: true, ...stats });
-  const model = create(a.variant, { seed: a.seed, numClasses: trainSet.classes, inChannels: trainSet.channels });
+  const model = create(a.variant, {
+    seed: a.seed, numClasses: trainSet.classes, inChannels: trainSet.channels,
+    ...(a.dropout === undefined ? {} : { dropout: a.dropout }),
+    ...(a.stochasticDepth === undefined ? {} : { stochDepthRate: a.stochasticDepth }),
+  });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const lr = a.lr ?? 0.1 * (a.batch / 256) * 4; // the reference's 0.1·B/256, ×4 for a short schedule
   const trainer = new Trainer(model, {
     lr, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
     clipping: a.agc ? a.clipping : 0, seed: a.seed, ema: true,
+    agcExclude: a.agcSkipGains ? ['head.fc.weight'] : ['head.fc.weight', /skipGain$/],
   });
   let startEpoch = 0;
   let skip = 0;
@@ -109,9 +123,12 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
       lossSum += r.loss * r.count;
       correct += r.correct;
       seen += r.count;
-      bar?.update(inEpoch, {
-        loss: (lossSum / seen).toFixed(3), acc: ((100 * correct) / seen).toFixed(1), ips: (seen / ((performance.now() - te) / 1000)).toFixed(1),
-      });
+      const shown = { loss: (lossSum / seen).toFixed(3), acc: ((100 * correct) / seen).toFixed(1), ips: (seen / ((performance.now() - te) / 1000)).toFixed(1) };
+      bar?.update(inEpoch, shown);
+      // Without a terminal (logs, CI) a line every `logEvery` steps stands in for the bar.
+      if (!bar && a.logEvery > 0 && inEpoch % a.logEvery === 0) {
+        console.error(`epoch ${epoch + 1} step ${inEpoch}/${stepsPerEpoch}: loss ${shown.loss} acc ${shown.acc}% ${shown.ips} img/s`);
+      }
       if (a.maxSteps && trainer.step >= a.maxSteps) break;
     }
     bar?.stop();

@@ -134,7 +134,7 @@ class NFBlock {
     });
     if (this.se) h = ops.mul(ops.mul(this.se.forward(h), 2), h);
     if (opts.training && this.plan.stochDepth > 0) h = ops.stochasticDepth(h, { rate: this.plan.stochDepth, seed: blockSeed });
-    return ops.add(ops.mul(h, ops.mulScalar(this.skipGain, this.plan.alpha)), shortcut);
+    return ops.residual(shortcut, h, this.skipGain, this.plan.alpha); // shortcut + α·skip_gain·h, one kernel
   }
 }
 

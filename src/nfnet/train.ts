@@ -29,6 +29,13 @@ export interface TrainOptions {
   labelSmoothing?: number;
   /** Keep an EMA of the weights (evaluated with `useEma`). */
   ema?: boolean;
+  /**
+   * Parameters AGC leaves alone (names or patterns). Default: the classifier weight, as in
+   * the reference. Short runs should add /skipGain$/: those scalars start at 0, where the
+   * AGC bound λ·max(‖W‖, 1e-3) caps their step at ~1e-5 and freezes the residual branches
+   * for thousands of steps.
+   */
+  agcExclude?: readonly (string | RegExp)[];
   seed?: number;
 }
 
@@ -71,6 +78,7 @@ export class Trainer {
   constructor(readonly model: NFNet, options: TrainOptions) {
     const o: Required<TrainOptions> = {
       lr: 0.1, warmupSteps: 0, momentum: 0.9, weightDecay: 2e-5, clipping: 0.01, labelSmoothing: 0.1, ema: true, seed: 0,
+      agcExclude: ['head.fc.weight'],
       ...options,
     };
     if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`totalSteps must be a positive integer, got ${o.totalSteps}`);
@@ -78,7 +86,7 @@ export class Trainer {
     this.options = o;
     this.optimizer = sgdAgc(this.paramSpecs(), {
       lr: o.lr, momentum: o.momentum, nesterov: true, weightDecay: o.weightDecay,
-      clipping: o.clipping || null, excludeFromAgc: 'head.fc.weight',
+      clipping: o.clipping || null, excludeFromAgc: o.agcExclude,
     });
     this.ema = o.ema ? new Ema(this.paramSpecs()) : null;
   }

@@ -20,6 +20,7 @@ import { empty, zeros } from '../autodiff/creation.js';
 import { defineKernel, type Params } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
+import { registerTunable } from '../runtime/init.js';
 import convWgsl from '../../shaders/conv2d.wgsl';
 
 const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
@@ -29,9 +30,40 @@ const PAD_INPUT = defineKernel('conv2d', convWgsl, 'pad_input');
 const PHASE_WEIGHTS = defineKernel('conv2d', convWgsl, 'phase_weights');
 const SCATTER_PHASE = defineKernel('conv2d', convWgsl, 'scatter_phase');
 const DW_TILED = defineKernel('conv2d', convWgsl, 'dw_tiled');
-const CONV_WG = 64;
+/** Invocations per workgroup of the tiled forward / dW kernels (the shaders' `WG` override). */
+let CONV_WG = 64;
+/** Workgroup size of the helper passes (pad, phase weights, scatter, split reduce): the shaders' default WG. */
+const HELPER_WG = 64;
 /** dW split-K: aim for this many threads, but give each split at least MIN_CHUNK output pixels. */
-const DW_TARGET_THREADS = 4096;
+let DW_TARGET_THREADS = 4096;
+
+/** Tunable launch parameters of the conv kernels (bench --tune; applied by init() from the tune cache). */
+export interface ConvConfig {
+  /** Invocations per workgroup of the implicit-GEMM forward / dX / dW kernels (default 64). */
+  wg: number;
+  /** dW split-K target thread count (default 4096). */
+  dwTargetThreads: number;
+}
+
+/** Override the conv launch parameters; returns the previous ones. */
+export function setConvConfig(c: Partial<ConvConfig>): ConvConfig {
+  const prev = getConvConfig();
+  const wg = c.wg ?? CONV_WG;
+  const dwt = c.dwTargetThreads ?? DW_TARGET_THREADS;
+  if (!Number.isInteger(wg) || wg < 1 || wg > 256 || !Number.isInteger(dwt) || dwt < 1) {
+    throw new ValueError(`setConvConfig: wg must be an integer in 1..256 and dwTargetThreads a positive integer, got wg=${wg}, dwTargetThreads=${dwt}`);
+  }
+  CONV_WG = wg;
+  DW_TARGET_THREADS = dwt;
+  return prev;
+}
+
+export function getConvConfig(): ConvConfig {
+  return { wg: CONV_WG, dwTargetThreads: DW_TARGET_THREADS };
+}
+
+// init() applies a cached `npm run bench -- --tune` choice for the adapter.
+registerTunable('conv', (c) => setConvConfig(c as Partial<ConvConfig>));
 const DW_MIN_CHUNK = 256;
 
 export type Padding = 'SAME' | 'VALID' | readonly [readonly [number, number], readonly [number, number]];
@@ -139,7 +171,7 @@ function padInput(x: Tensor, g: ConvGeometry, pb: number, pr: number): Tensor {
     bindings: { x: x.buffer, out: out.buffer },
     // Source sizes travel in the spare k_chunk / size slots.
     params: params({ ...g, h: hp, w: wp }, { tiles_n: 0, k_chunk: g.h, size: g.w }),
-    workgroups: Math.ceil(out.size / CONV_WG),
+    workgroups: Math.ceil(out.size / HELPER_WG),
   });
   return out;
 }
@@ -166,7 +198,7 @@ export function convForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
     kernel: FORWARD,
     bindings: { x: xp.buffer, xv: xp.buffer, wt: w.buffer, wv: w.buffer, out: out.buffer },
     params: params(pg, { tiles_n: Math.ceil(g.cog / tn) }),
-    overrides: { VEC_K: vec ? 1 : 0, TN: tn },
+    overrides: { VEC_K: vec ? 1 : 0, TN: tn, WG: CONV_WG },
     workgroups: tileGrid(Math.ceil(rows / 8) * Math.ceil(g.cog / tn), g.groups),
   });
   if (xp !== x) xp.dispose();
@@ -231,7 +263,7 @@ function phaseWeights(w: Tensor, g: ConvGeometry, ph: Phase): Tensor {
     kernel: PHASE_WEIGHTS,
     bindings: { wt: w.buffer, out: out.buffer },
     params: params(g, { tiles_n: 0, tap: [ph.ty.first, ph.ty.step, ph.tx.first, ph.tx.step], phase: [ph.ty.count, ph.tx.count, 0, 0] }),
-    workgroups: Math.ceil(out.size / CONV_WG),
+    workgroups: Math.ceil(out.size / HELPER_WG),
   });
   return out;
 }
@@ -241,7 +273,7 @@ function scatterPhase(part: Tensor, dx: Tensor, g: ConvGeometry, ph: Phase): voi
     kernel: SCATTER_PHASE,
     bindings: { part: part.buffer, out: dx.buffer },
     params: params(g, { tiles_n: 0, phase: [ph.py, ph.px, ph.tg.ho, ph.tg.wo] }),
-    workgroups: Math.ceil(part.size / CONV_WG),
+    workgroups: Math.ceil(part.size / HELPER_WG),
   });
 }
 
@@ -282,7 +314,7 @@ function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: number): vo
     kernel: REDUCE_SPLITS,
     bindings: { part: part.buffer, out: dw.buffer },
     params: params(g, { tiles_n: 0, size: dw.size, splits: zs }),
-    workgroups: Math.ceil(dw.size / CONV_WG),
+    workgroups: Math.ceil(dw.size / HELPER_WG),
   });
 }
 
@@ -305,7 +337,7 @@ export function convDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
       kernel: DW_TILED,
       bindings: { xv: xp.buffer, dyv: dy.buffer, out: target.buffer },
       params: params(pg, { tiles_n: Math.ceil(g.cog / tn), k_chunk: chunk }),
-      overrides: { TN: tn },
+      overrides: { TN: tn, WG: CONV_WG },
       workgroups: grid,
     });
     if (xp !== x) xp.dispose();
@@ -314,7 +346,7 @@ export function convDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
       kernel: DW,
       bindings: { x: x.buffer, dy: dy.buffer, out: target.buffer },
       params: params(g, { tiles_n: Math.ceil(g.cog / 4), k_chunk: chunk }),
-      overrides: { VEC_K: g.cig % 4 === 0 ? 1 : 0 },
+      overrides: { VEC_K: g.cig % 4 === 0 ? 1 : 0, WG: CONV_WG },
       workgroups: grid,
     });
   }

@@ -6,7 +6,7 @@
  */
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
-import { empty } from '../autodiff/creation.js';
+import { empty, seedKey } from '../autodiff/creation.js'; // the same seed → key mixing as uniform(), so masks equal uniform(seed) ≥ rate
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups } from './util.js';
@@ -29,12 +29,6 @@ export interface MaskAttrs {
   key: [number, number];
   rate: number;
   scale: number;
-}
-
-/** The same seed → key mixing as `uniform()` (src/autodiff/creation.ts), so masks equal uniform(seed) ≥ rate. */
-function seedKey(seed: number): [number, number] {
-  const words = new Uint32Array(new Float64Array([seed]).buffer);
-  return [(words[0]! ^ 0x9e3779b9) >>> 0, (words[1]! ^ 0x85ebca6b) >>> 0];
 }
 
 function applyMask(x: Tensor, a: MaskAttrs): Tensor {

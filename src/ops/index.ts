@@ -17,6 +17,7 @@ import * as drop from './dropout.js';
 import * as loss from './loss.js';
 import * as cv from './conv2d.js';
 import * as ws from './weight-standardize.js';
+import * as res from './residual.js';
 
 export const registry = {
   add: binary.addOp, sub: binary.subOp, mul: binary.mulOp, div: binary.divOp,
@@ -34,6 +35,7 @@ export const registry = {
   activation: act.activationOp, avgPool: pool.avgPoolOp, maxPool: pool.maxPoolOp, mask: drop.maskOp,
   softmaxCrossEntropy: loss.softmaxCrossEntropyOp,
   conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
+  residual: res.residualOp,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
@@ -53,3 +55,4 @@ export { avgPool, maxPool, globalMeanPool, type AvgPoolOptions } from './pool.js
 export { linear } from './linear.js';
 export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
+export { residual } from './residual.js';

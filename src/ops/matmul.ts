@@ -9,6 +9,7 @@ import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
+import { registerTunable } from '../runtime/init.js';
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import { sumTo } from './layout.js';
 
@@ -52,6 +53,9 @@ export function setGemmConfig(c: Partial<GemmConfig>): GemmConfig {
 export function getGemmConfig(): GemmConfig {
   return { ...gemmConfig };
 }
+
+// init() applies a cached `npm run bench -- --tune` choice for the adapter.
+registerTunable('gemm', (c) => setGemmConfig(c as Partial<GemmConfig>));
 
 export interface MatmulOptions {
   transposeA?: boolean;

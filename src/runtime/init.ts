@@ -52,6 +52,47 @@ export interface Gpu {
   sync(): Promise<void>;
   /** Destroy the device and free every buffer; the process can exit on its own afterwards. */
   dispose(): Promise<void>;
+  /** Tuned kernel configs applied from the tune cache at init (Node), or null. */
+  readonly tuned: Record<string, unknown> | null;
+}
+
+// ---- Autotune cache hook (`npm run bench -- --tune` writes it; see docs/bench.md) ----
+
+/** Ops with tunable launch configs register an applier here (matmul: 'gemm', conv2d: 'conv'). */
+const tunables = new Map<string, (config: unknown) => void>();
+
+export function registerTunable(name: string, apply: (config: unknown) => void): void {
+  tunables.set(name, apply);
+}
+
+/** The tune cache's key for an adapter. */
+export function tuneKey(a: Pick<AdapterSummary, 'vendor' | 'architecture' | 'device' | 'description'>): string {
+  return [a.vendor, a.architecture, a.device, a.description].map((s) => s || '-').join(' | ');
+}
+
+/** Path of the tune cache (Node): $NFNET_TUNE_CACHE, else ~/.cache/nfnet-webgpu/tune.json; null in a browser or when set to 'off'. */
+export function tuneCachePath(): string | null {
+  if (typeof process === 'undefined') return null;
+  const env = process.env?.NFNET_TUNE_CACHE;
+  if (env === 'off') return null;
+  if (env) return env;
+  const os = (process as { getBuiltinModule?: (m: string) => unknown }).getBuiltinModule?.('node:os') as { homedir(): string } | undefined;
+  return os ? `${os.homedir()}/.cache/nfnet-webgpu/tune.json` : null;
+}
+
+/** Apply the cached configs for this adapter; a missing or unreadable cache is ignored (init stays fast). */
+function applyTuneCache(a: AdapterSummary): Record<string, unknown> | null {
+  try {
+    const fs = (process as { getBuiltinModule?: (m: string) => unknown }).getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
+    const file = tuneCachePath();
+    if (!fs || !file || !fs.existsSync(file)) return null;
+    const entry = (JSON.parse(fs.readFileSync(file, 'utf8')) as { adapters?: Record<string, { configs?: Record<string, unknown> }> }).adapters?.[tuneKey(a)];
+    if (!entry?.configs) return null;
+    for (const [name, config] of Object.entries(entry.configs)) tunables.get(name)?.(config);
+    return entry.configs;
+  } catch {
+    return null;
+  }
 }
 
 let current: Backend | null = null;
@@ -124,6 +165,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
   };
   const b = new Backend(device, { ...summary } as unknown as Record<string, string>, options.maxPooledBytes ?? 2 ** 30);
   current = b;
+  const tuned = platform === 'node' ? applyTuneCache(summary) : null;
   const limits: Record<string, number> = {};
   for (const k of limitNames) limits[k] = device.limits[k];
   const handle: Gpu = {
@@ -132,10 +174,18 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     limits,
     device,
     fast: Boolean(options.fast) && platform === 'node',
+    tuned,
     poolStats: () => b.poolStats(),
     cacheStats: () => b.getCacheStats(),
     counters: () => ({ ...b.counters }),
-    profile: { start: () => b.profiler.start(), stop: () => b.profiler.stop() },
+    profile: {
+      start: () => b.profiler.start(),
+      // Submit what was recorded first: timestamps are resolved at submit time.
+      stop: () => {
+        b.flush();
+        return b.profiler.stop();
+      },
+    },
     sync: () => b.sync(),
     async dispose() {
       if (current !== b) return;

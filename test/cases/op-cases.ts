@@ -307,4 +307,11 @@ export const opCases: OpCase[] = [
     fn: (L, w, g) => L.ops.weightStandardize(w!, g!),
     ref: (w, g) => refWeightStandardize(w, g),
   },
+  {
+    name: 'residual/x + 0.2·g·h, scalar gain',
+    ops: ['residual'],
+    inputs: [{ shape: [2, 3, 4], seed: 118 }, { shape: [2, 3, 4], seed: 119 }, { shape: [], seed: 120, lo: 0.5, hi: 2 }],
+    fn: (L, x, h, g) => L.ops.residual(x!, h!, g!, 0.2),
+    ref: (x, h, g) => R.zip([x, h, g], (a, b, c) => a + 0.2 * c * b),
+  },
 ];

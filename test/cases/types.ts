@@ -57,7 +57,7 @@ export interface CaseResult {
   error?: string;
 }
 
-/** Deterministic pseudo-random values (mulberry32; same generator as test/harness.ts). */
+/** Deterministic pseudo-random values (mulberry32); test/harness.ts re-exports it. */
 export function rand(n: number, seed: number, lo = -1, hi = 1): Float64Array {
   let s = seed >>> 0;
   const out = new Float64Array(n);

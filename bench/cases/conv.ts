@@ -1,0 +1,127 @@
+/**
+ * NFNet-shaped convolutions, forward / dX / dW, ours vs TF.js WebGPU, plus the GEMM of equal
+ * FLOPs that the conv forward is measured against.
+ *
+ * Ours: forward through `conv2d`; dX and dW call the op's backward kernels directly
+ * (`convDx`, `convDw`) so no forward is timed with them. TF.js: the kernels its gradient of
+ * conv2d runs — `tf.conv2d`, `tf.conv2dTranspose` (Conv2DBackpropInput) and the
+ * Conv2DBackpropFilter kernel via `tf.engine().runKernel` (what `tf.grads` calls). TF.js has
+ * no grouped conv: a grouped row splits the activations (and dy) per call, runs one conv per
+ * group and concatenates — what `tf.grads` of the split + conv + concat formulation executes
+ * minus its forward. Weights are split once at setup (a TF.js model would keep them split).
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { randn } from '../../src/autodiff/creation.js';
+import { conv2d, convDw, convDx, convGeometry } from '../../src/ops/conv2d.js';
+import { matmul } from '../../src/ops/matmul.js';
+import { oursRunner, register, type BenchCase, type Target } from '../registry.js';
+import { tfjsRunner } from '../peers/tfjs.js';
+
+export type ConvPass = 'fwd' | 'dX' | 'dW';
+
+interface ConvShape {
+  /** Row name prefix, e.g. `conv3x3/8x32x32x128`. */
+  label: string;
+  x: [number, number, number, number];
+  k: number;
+  cout: number;
+  groups: number;
+}
+
+const TARGET_RATIO: Record<ConvPass, number> = { fwd: 6, dX: 8, dW: 20 };
+/** The GEMM row of the same FLOPs as conv3x3/8x32x32x128 (M = N·H·W, K = 9·Cin, N = Cout). */
+export const GEMM_EQ = 'gemm/8192x1152x128';
+
+function convCase(s: ConvShape, pass: ConvPass, o: { reps: number; peerReps: number; heavy?: boolean; fullOnly?: boolean; targets?: Target[] }): BenchCase {
+  const [n, h, w, cin] = s.x;
+  const cig = cin / s.groups;
+  const flops = 2 * n * h * w * s.cout * s.k * s.k * cig; // SAME, stride 1: output = input size
+  const xBytes = 4 * n * h * w * cin;
+  const yBytes = 4 * n * h * w * s.cout;
+  const wBytes = 4 * s.k * s.k * cig * s.cout;
+  const tfPad = 'same' as const;
+  return {
+    name: `${s.label}/${pass}`,
+    group: 'conv',
+    flops,
+    bytes: xBytes + yBytes + wBytes,
+    reps: o.reps,
+    peerReps: o.peerReps,
+    fullReps: 2 * o.reps,
+    heavy: o.heavy,
+    fullOnly: o.fullOnly,
+    targets: [{ kind: 'ratio', min: TARGET_RATIO[pass] }, ...(o.targets ?? [])],
+    note: s.groups > 1 && pass === 'fwd' ? `TF.js: split + ${s.groups} convs + concat per call (no grouped conv in TF.js)` : undefined,
+    async ours({ gpu }) {
+      const x = randn(s.x, { seed: 1 });
+      const wt = randn([s.k, s.k, cig, s.cout], { seed: 2, std: 1 / Math.sqrt(s.k * s.k * cig) });
+      const dy = randn([n, h, w, s.cout], { seed: 3 });
+      const opts = { padding: 'SAME' as const, groups: s.groups };
+      const g = convGeometry(x, wt, opts);
+      const run =
+        pass === 'fwd' ? () => conv2d(x, wt, opts).dispose() : pass === 'dX' ? () => convDx(dy, wt, g).dispose() : () => convDw(x, dy, g).dispose();
+      return oursRunner(gpu, run, () => {
+        for (const t of [x, wt, dy]) t.dispose();
+      });
+    },
+    async peer({ tfjs }) {
+      const { tf } = tfjs;
+      const x = tf.randomNormal(s.x, 0, 1, 'float32', 1) as TF.Tensor4D;
+      const wt = tf.randomNormal([s.k, s.k, cig, s.cout], 0, 1 / Math.sqrt(s.k * s.k * cig), 'float32', 2) as TF.Tensor4D;
+      const dy = tf.randomNormal([n, h, w, s.cout], 0, 1, 'float32', 3) as TF.Tensor4D;
+      const ws = s.groups > 1 ? (tf.split(wt, s.groups, 3) as TF.Tensor4D[]) : [wt];
+      const split = (t: TF.Tensor4D) => (s.groups > 1 ? (tf.split(t, s.groups, 3) as TF.Tensor4D[]) : [t]);
+      const join = (ts: TF.Tensor4D[]) => (ts.length > 1 ? tf.concat(ts, 3) : ts[0]!);
+      const xg: [number, number, number, number] = [n, h, w, cig];
+      const filterShape: [number, number, number, number] = [s.k, s.k, cig, s.cout / s.groups];
+      const one = (i: number, xi: TF.Tensor4D, dyi: TF.Tensor4D): TF.Tensor4D => {
+        if (pass === 'fwd') return tf.conv2d(xi, ws[i]!, 1, tfPad);
+        if (pass === 'dX') return tf.conv2dTranspose(dyi, ws[i]!, xg, 1, tfPad);
+        return tf.engine().runKernel('Conv2DBackpropFilter', { x: xi, dy: dyi }, { strides: 1, pad: tfPad, dataFormat: 'NHWC', filterShape } as never) as TF.Tensor4D;
+      };
+      const make = () =>
+        tf.tidy(() => {
+          const xs = pass === 'dX' ? ws.map(() => x) : split(x);
+          const dys = pass === 'fwd' ? ws.map(() => dy) : split(dy);
+          return join(ws.map((_, i) => one(i, xs[i]!, dys[i]!)));
+        });
+      return tfjsRunner(tfjs, make, () => {
+        for (const t of [x, wt, dy, ...(ws.length > 1 ? ws : [])]) t.dispose();
+      });
+    },
+  };
+}
+
+const conv3: ConvShape = { label: 'conv3x3/8x32x32x128', x: [8, 32, 32, 128], k: 3, cout: 128, groups: 1 };
+const conv1: ConvShape = { label: 'conv1x1/8x32x32x128', x: [8, 32, 32, 128], k: 1, cout: 128, groups: 1 };
+// NFNet-F0 stage 2 (192 px training: 24×24 after the stem's /4 and two stride-2 stages), 768 channels, group width 128.
+const grouped: ConvShape = { label: 'gconv3x3/1x24x24x768g6', x: [1, 24, 24, 768], k: 3, cout: 768, groups: 6 };
+
+register(
+  {
+    name: GEMM_EQ,
+    group: 'conv',
+    flops: 2 * 8192 * 1152 * 128,
+    bytes: 4 * (8192 * 1152 + 1152 * 128 + 8192 * 128),
+    reps: 2,
+    heavy: true,
+    note: 'ours only: the GEMM with the FLOPs of conv3x3/8x32x32x128 (M = 8·32·32, K = 9·128, N = 128)',
+    async ours({ gpu }) {
+      const a = randn([8192, 1152], { seed: 1 });
+      const b = randn([1152, 128], { seed: 2 });
+      return oursRunner(gpu, () => matmul(a, b).dispose(), () => {
+        a.dispose();
+        b.dispose();
+      });
+    },
+  },
+  convCase(conv3, 'fwd', { reps: 2, peerReps: 1, heavy: true, targets: [{ kind: 'pctOfRow', row: GEMM_EQ, min: 70 }] }),
+  convCase(conv3, 'dX', { reps: 2, peerReps: 1, heavy: true }),
+  convCase(conv3, 'dW', { reps: 2, peerReps: 1, heavy: true }),
+  convCase(conv1, 'fwd', { reps: 3, peerReps: 2 }),
+  convCase(conv1, 'dX', { reps: 3, peerReps: 1 }),
+  convCase(conv1, 'dW', { reps: 3, peerReps: 1 }),
+  convCase(grouped, 'fwd', { reps: 2, peerReps: 1, heavy: true }),
+  convCase(grouped, 'dX', { reps: 2, peerReps: 1, heavy: true }),
+  convCase(grouped, 'dW', { reps: 2, peerReps: 1, heavy: true }),
+);
