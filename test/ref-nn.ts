@@ -20,7 +20,6 @@ export function activation(x: Arr, kind: string, gamma: number, bias?: Arr): Arr
   return { shape: [...x.shape], data: x.data.map((v, i) => gamma * f(v + (bias ? bias.data[i % c]! : 0))) };
 }
 
-/** TF-style average pool on NHWC; padded positions are not counted. */
 /** Output size and leading padding of one pooled axis (TF's SAME / VALID). */
 function poolAxis(len: number, k: number, s: number, padding: 'SAME' | 'VALID'): [number, number] {
   if (padding === 'VALID') return [Math.floor((len - k) / s) + 1, 0];
@@ -28,7 +27,8 @@ function poolAxis(len: number, k: number, s: number, padding: 'SAME' | 'VALID'):
   return [out, Math.floor(Math.max((out - 1) * s + k - len, 0) / 2)];
 }
 
-export function avgPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
+/** Pool NHWC windows with TF padding; `reduce` sees only the in-bounds values of each window. */
+function pool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID', reduce: (values: number[]) => number): Arr {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [oh, pt] = poolAxis(h, size2[0], stride[0], padding);
   const [ow, pl] = poolAxis(w, size2[1], stride[1], padding);
@@ -37,41 +37,26 @@ export function avgPool(x: Arr, size2: [number, number], stride: [number, number
     for (let i = 0; i < oh; i++)
       for (let j = 0; j < ow; j++)
         for (let ch = 0; ch < c; ch++) {
-          let s = 0;
-          let count = 0;
+          const values: number[] = [];
           for (let di = 0; di < size2[0]; di++)
             for (let dj = 0; dj < size2[1]; dj++) {
               const r = i * stride[0] - pt + di;
               const q = j * stride[1] - pl + dj;
-              if (r < 0 || r >= h || q < 0 || q >= w) continue;
-              s += x.data[((b * h + r) * w + q) * c + ch]!;
-              count++;
+              if (r >= 0 && r < h && q >= 0 && q < w) values.push(x.data[((b * h + r) * w + q) * c + ch]!);
             }
-          data[((b * oh + i) * ow + j) * c + ch] = s / count;
+          data[((b * oh + i) * ow + j) * c + ch] = reduce(values);
         }
   return { shape: [n, oh, ow, c], data };
 }
 
+/** TF-style average pool on NHWC; padded positions are not counted. */
+export function avgPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
+  return pool(x, size2, stride, padding, (v) => v.reduce((a, b) => a + b, 0) / v.length);
+}
+
 /** Max pooling with TF SAME/VALID padding (padding never wins). */
 export function maxPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
-  const [n, h, w, c] = x.shape as [number, number, number, number];
-  const [oh, pt] = poolAxis(h, size2[0], stride[0], padding);
-  const [ow, pl] = poolAxis(w, size2[1], stride[1], padding);
-  const data = new Float64Array(n * oh * ow * c);
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++)
-        for (let ch = 0; ch < c; ch++) {
-          let m = -Infinity;
-          for (let di = 0; di < size2[0]; di++)
-            for (let dj = 0; dj < size2[1]; dj++) {
-              const r = i * stride[0] - pt + di;
-              const q = j * stride[1] - pl + dj;
-              if (r >= 0 && r < h && q >= 0 && q < w) m = Math.max(m, x.data[((b * h + r) * w + q) * c + ch]!);
-            }
-          data[((b * oh + i) * ow + j) * c + ch] = m;
-        }
-  return { shape: [n, oh, ow, c], data };
+  return pool(x, size2, stride, padding, (v) => Math.max(...v));
 }
 
 /** Mean over the batch of −Σ t'·log softmax(z), t' = (1 − ε)t + ε/C; `targets` is [N, C]. */

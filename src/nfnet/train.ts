@@ -3,7 +3,7 @@
  * backward, AGC → weight decay → Nesterov SGD, EMA of the weights; linear warm-up then
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
  */
-import { assign, tensor } from '../autodiff/creation.js';
+import { assign, empty, tensor } from '../autodiff/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../autodiff/scope.js';
@@ -155,7 +155,12 @@ export class Trainer {
 
   /** Put the EMA weights into the model; returns the function that puts the live weights back. */
   private swapInEma(): () => void {
-    const live = this.model.parameters.map((p) => tidy(() => ops.mulScalar(p.value, 1)));
+    // Buffer copies, not dispatches: back up the live weights, then overwrite with the averages.
+    const live = this.model.parameters.map((p) => {
+      const copy = empty(p.value.shape);
+      assign(copy, p.value);
+      return copy;
+    });
     const averages = this.ema!.values();
     this.model.parameters.forEach((p, i) => assign(p.value, averages[i]!));
     for (const a of averages) a.dispose();
