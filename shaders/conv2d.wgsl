@@ -85,12 +85,30 @@ fn store4(o: u32, col0: u32, ncols: u32, v: vec4<f32>) {
 // selects and no per-tap tests. Rows past M re-read row M − 1 and columns past the
 // group's edge its last column; the store drops them.
 
-// Offset of output row m's top-left tap in the padded input, within group g.
-fn fwd_row(m: u32, g: u32) -> u32 {
+// Output row m = (b, oh, ow) as a position in the padded input: `p` is the offset of its
+// top-left tap (within group g), `ow`/`oh` its output column and row.
+struct RowPos { p: u32, ow: u32, oh: u32 }
+
+fn fwd_row(m: u32, g: u32) -> RowPos {
   let ow = m % params.wo;
   let oh = (m / params.wo) % params.ho;
   let b = m / (params.wo * params.ho);
-  return ((b * params.h + oh * params.sh) * params.w + ow * params.sw) * params.cin + g * params.cig;
+  return RowPos(((b * params.h + oh * params.sh) * params.w + ow * params.sw) * params.cin + g * params.cig, ow, oh);
+}
+
+// The next output row's position without dividing (a CPU adapter scalarises integer
+// division, and eight rows of divisions cost as much as a short K loop): step one
+// column, wrapping to the next row and the next image. Past the last row (`live` false)
+// the position stays put, so edge tiles re-read an in-bounds row; the store drops it.
+fn next_row(r: RowPos, live: bool) -> RowPos {
+  if (!live) { return r; }
+  let col_step = params.sw * params.cin;
+  if (r.ow + 1u < params.wo) { return RowPos(r.p + col_step, r.ow + 1u, r.oh); }
+  // Back to column 0, down one output row (sh input rows).
+  let row_start = r.p - r.ow * col_step;
+  if (r.oh + 1u < params.ho) { return RowPos(row_start + params.sh * params.w * params.cin, 0u, r.oh + 1u); }
+  // Next image: from output row ho-1 of this image to row 0 of the next.
+  return RowPos(row_start - r.oh * params.sh * params.w * params.cin + params.h * params.w * params.cin, 0u, 0u);
 }
 
 @compute @workgroup_size(WG)
@@ -101,11 +119,13 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   let row0 = (t / params.tiles_n) * 8u;
   let col0 = (t % params.tiles_n) * TN;
   let g = wid.y;
-  let m1 = rows - 1u;
-  let p0 = fwd_row(min(row0, m1), g); let p1 = fwd_row(min(row0 + 1u, m1), g);
-  let p2 = fwd_row(min(row0 + 2u, m1), g); let p3 = fwd_row(min(row0 + 3u, m1), g);
-  let p4 = fwd_row(min(row0 + 4u, m1), g); let p5 = fwd_row(min(row0 + 5u, m1), g);
-  let p6 = fwd_row(min(row0 + 6u, m1), g); let p7 = fwd_row(min(row0 + 7u, m1), g);
+  let r0 = fwd_row(row0, g);
+  let r1 = next_row(r0, row0 + 1u < rows); let r2 = next_row(r1, row0 + 2u < rows);
+  let r3 = next_row(r2, row0 + 3u < rows); let r4 = next_row(r3, row0 + 4u < rows);
+  let r5 = next_row(r4, row0 + 5u < rows); let r6 = next_row(r5, row0 + 6u < rows);
+  let r7 = next_row(r6, row0 + 7u < rows);
+  let p0 = r0.p; let p1 = r1.p; let p2 = r2.p; let p3 = r3.p;
+  let p4 = r4.p; let p5 = r5.p; let p6 = r6.p; let p7 = r7.p;
   let gc = g * params.cog;
   let n1 = params.cog - 1u;
   // Scalar column offsets (clamped) and, for VEC, vec4 column indices (cog % 4 == 0).
@@ -188,7 +208,9 @@ fn fwd_store(o: u32, row: u32, rows: u32, col: u32, v: vec4<f32>) {
 // phases whose first tap starts below dy's first row).
 @compute @workgroup_size(WG)
 fn pad_input(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
+  // VEC_K (cin % 4 == 0): four channels of one pixel per invocation, so the index
+  // divisions (scalarised on a CPU adapter) are paid once per four elements.
+  let i = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_K);
   if (i >= params.n * params.h * params.w * params.cin) { return; }
   let c = i % params.cin;
   let px = i32((i / params.cin) % params.w) - params.pl;
@@ -196,8 +218,15 @@ fn pad_input(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   let b = i / (params.cin * params.w * params.h);
   let src_h = i32(params.k_chunk);
   let src_w = i32(params.size);
-  if (py < 0 || py >= src_h || px < 0 || px >= src_w) { out[i] = 0.0; return; }
-  out[i] = x[((b * u32(src_h) + u32(py)) * u32(src_w) + u32(px)) * params.cin + c];
+  let inside = py >= 0 && py < src_h && px >= 0 && px < src_w;
+  // Outside the source: read its first element (in bounds) and store a zero.
+  let src = select(0u, ((b * u32(src_h) + u32(py)) * u32(src_w) + u32(px)) * params.cin + c, inside);
+  out[i] = select(0.0, x[src], inside);
+  if (VEC_K) {
+    out[i + 1u] = select(0.0, x[src + 1u], inside);
+    out[i + 2u] = select(0.0, x[src + 2u], inside);
+    out[i + 3u] = select(0.0, x[src + 3u], inside);
+  }
 }
 
 // ------------------------------------------------------------------ dw (fallback)
@@ -309,7 +338,8 @@ fn phase_weights(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
 // dx[b, py + sh·i, px + sw·j, c] = part[b, i, j, c]: one phase's result into its holes.
 @compute @workgroup_size(WG)
 fn scatter_phase(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
+  // VEC_K (cin % 4 == 0): four channels per invocation, as in pad_input.
+  let i = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_K);
   let hq = params.phase.z;
   let wq = params.phase.w;
   if (i >= params.n * hq * wq * params.cin) { return; }
@@ -317,7 +347,9 @@ fn scatter_phase(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
   let j = (i / params.cin) % wq;
   let r = (i / (params.cin * wq)) % hq;
   let b = i / (params.cin * wq * hq);
-  out[((b * params.h + params.phase.x + params.sh * r) * params.w + params.phase.y + params.sw * j) * params.cin + c] = part[i];
+  let o = ((b * params.h + params.phase.x + params.sh * r) * params.w + params.phase.y + params.sw * j) * params.cin + c;
+  out[o] = part[i];
+  if (VEC_K) { out[o + 1u] = part[i + 1u]; out[o + 2u] = part[i + 2u]; out[o + 3u] = part[i + 3u]; }
 }
 
 // dW on the GEMM core's tile, for cin/groups and cout/groups multiples of 4, from the

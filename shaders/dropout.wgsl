@@ -21,6 +21,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 256u;
+// Consecutive elements per invocation (1, or 4 when n % 4 == 0): see ELEMS in elementwise.wgsl.
+override ELEMS: u32 = 1u;
+override SHARED_UNIT: bool = false;
 
 // [0, 1) in steps of 2^-24, as random.wgsl's uniform draw.
 fn uniform01(unit: u32) -> f32 {
@@ -30,8 +33,20 @@ fn uniform01(unit: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn apply_mask(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
+  let i = (flat_workgroup(wid, nwg) * WG + lid) * ELEMS;
   if (i >= params.n) { return; }
   let keep = uniform01(i / params.unit_size) >= params.rate;
   out[i] = select(0.0, x[i] * params.scale, keep);
+  if (ELEMS == 4u) {
+    // SHARED_UNIT: the four elements lie in one unit (unit_size % 4 == 0): one draw.
+    var keep4 = vec3<bool>(keep);
+    if (!SHARED_UNIT) {
+      keep4 = vec3<bool>(uniform01((i + 1u) / params.unit_size) >= params.rate,
+                         uniform01((i + 2u) / params.unit_size) >= params.rate,
+                         uniform01((i + 3u) / params.unit_size) >= params.rate);
+    }
+    out[i + 1u] = select(0.0, x[i + 1u] * params.scale, keep4.x);
+    out[i + 2u] = select(0.0, x[i + 2u] * params.scale, keep4.y);
+    out[i + 3u] = select(0.0, x[i + 3u] * params.scale, keep4.z);
+  }
 }

@@ -27,10 +27,13 @@ struct Params {
 override WG: u32 = 256u;
 // Rank of the (coalesced) view; a constant so the index loop unrolls.
 override RANK: u32 = 1u;
+// gather: consecutive elements per invocation (1, or 4 for an unpadded view of rank <= 4
+// whose innermost dimension is a multiple of 4); see ELEMS in elementwise.wgsl.
+override ELEMS: u32 = 1u;
 
 @compute @workgroup_size(WG)
 fn gather(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_workgroup(wid, nwg) * WG + lid;
+  let i = (flat_workgroup(wid, nwg) * WG + lid) * ELEMS;
   if (i >= params.n) { return; }
   var off = params.base;
   var inside = true;
@@ -54,6 +57,12 @@ fn gather(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     }
   }
   out[i] = select(params.fill, x[min(off, arrayLength(&x) - 1u)], inside);
+  if (ELEMS == 4u) {   // unpadded: all four inside, stepping by the innermost stride
+    let s = params.strides4.w;
+    out[i + 1u] = x[off + s];
+    out[i + 2u] = x[off + 2u * s];
+    out[i + 3u] = x[off + 3u * s];
+  }
 }
 
 @compute @workgroup_size(WG)

@@ -17,6 +17,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 256u;
+// avg pool: channels per invocation (1, or 4 when c % 4 == 0): the index divisions and the
+// window walk are paid once per four channels.
+override VEC_C: bool = false;
 
 // The clipped input range [lo, hi) that output position o covers along one axis.
 fn window(o: u32, stride: u32, pad: u32, size: u32, extent: u32) -> vec2<u32> {
@@ -32,7 +35,7 @@ fn count_in(r: vec2<u32>) -> u32 {
 
 @compute @workgroup_size(WG)
 fn avg_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat_workgroup(wid, nwg) * WG + lid;
+  let t = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_C);
   if (t >= params.n * params.out_h * params.out_w * params.c) { return; }
   let ch = t % params.c;
   let ow = (t / params.c) % params.out_w;
@@ -40,15 +43,20 @@ fn avg_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
   let b = t / (params.c * params.out_w * params.out_h);
   let rows = window(oh, params.stride_h, params.pad_top, params.size_h, params.h);
   let cols = window(ow, params.stride_w, params.pad_left, params.size_w, params.w);
-  var s = 0.0;
+  var s = vec4<f32>(0.0);
   for (var i = rows.x; i < rows.y; i++) {
     for (var j = cols.x; j < cols.y; j++) {
-      s += x[((b * params.h + i) * params.w + j) * params.c + ch];
+      let k = ((b * params.h + i) * params.w + j) * params.c + ch;
+      var v = vec4<f32>(x[k], 0.0, 0.0, 0.0);
+      if (VEC_C) { v = vec4<f32>(v.x, x[k + 1u], x[k + 2u], x[k + 3u]); }
+      s += v;
     }
   }
   let count = count_in(rows) * count_in(cols);
   // SAME and VALID never give an empty window; the guard only keeps the division finite.
-  out[t] = select(0.0, s / f32(count), count > 0u);
+  let mean = select(vec4<f32>(0.0), s / f32(count), count > 0u);
+  out[t] = mean.x;
+  if (VEC_C) { out[t + 1u] = mean.y; out[t + 2u] = mean.z; out[t + 3u] = mean.w; }
 }
 
 // First and one-past-last output positions whose window holds input position i.
@@ -63,7 +71,7 @@ fn outputs_covering(i: u32, stride: u32, pad: u32, size: u32, out_extent: u32) -
 
 @compute @workgroup_size(WG)
 fn avg_pool_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat_workgroup(wid, nwg) * WG + lid;
+  let t = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_C);
   if (t >= params.n * params.h * params.w * params.c) { return; }
   let ch = t % params.c;
   let iw = (t / params.c) % params.w;
@@ -71,15 +79,19 @@ fn avg_pool_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
   let b = t / (params.c * params.w * params.h);
   let rows = outputs_covering(ih, params.stride_h, params.pad_top, params.size_h, params.out_h);
   let cols = outputs_covering(iw, params.stride_w, params.pad_left, params.size_w, params.out_w);
-  var g = 0.0;
+  var g = vec4<f32>(0.0);
   for (var oh = rows.x; oh < rows.y; oh++) {
     let nr = count_in(window(oh, params.stride_h, params.pad_top, params.size_h, params.h));
     for (var ow = cols.x; ow < cols.y; ow++) {
       let nc = count_in(window(ow, params.stride_w, params.pad_left, params.size_w, params.w));
-      g += dy[((b * params.out_h + oh) * params.out_w + ow) * params.c + ch] / f32(nr * nc);
+      let k = ((b * params.out_h + oh) * params.out_w + ow) * params.c + ch;
+      var d = vec4<f32>(dy[k], 0.0, 0.0, 0.0);
+      if (VEC_C) { d = vec4<f32>(d.x, dy[k + 1u], dy[k + 2u], dy[k + 3u]); }
+      g += d / f32(nr * nc);
     }
   }
-  out[t] = g;
+  out[t] = g.x;
+  if (VEC_C) { out[t + 1u] = g.y; out[t + 2u] = g.z; out[t + 3u] = g.w; }
 }
 
 // Max pooling (TF SAME pads with -inf, so padded positions never win). The gradient of each

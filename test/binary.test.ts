@@ -17,6 +17,11 @@ const SHAPES: [number[], number[]][] = [
   [[], [3, 4]],
   [[1], []],
   [[2, 257], [257]],
+  // Multiples of 4 in the innermost dimension: 4 elements per invocation, plain and broadcast.
+  [[3, 8], [3, 8]],
+  [[2, 3, 8], [8]],
+  [[4, 8], [4, 1]],
+  [[40, 64], [64]], // four per invocation over more than one workgroup
 ];
 
 function binaryCases(gpu: Fn, f: Ref, lo = -1, hi = 1, bLo = lo, bHi = hi) {
@@ -127,6 +132,8 @@ describe('where', () => {
     checkOp({ gpu: ops.where, ref: (c, a, b) => R.zip([c, a, b], sel), inputs: [mask([4, 1], 63), randArr([1, 5], 64), randArr([], 65)], wrt: [1, 2] }));
   opTest('where', 'rank-3 odd sizes with a broadcast middle axis in the condition', () =>
     checkOp({ gpu: ops.where, ref: (c, a, b) => R.zip([c, a, b], sel), inputs: [mask([2, 1, 7], 66), randArr([2, 3, 7], 67), randArr([3, 1], 68)], wrt: [1, 2] }));
+  opTest('where', 'innermost axis a multiple of 4 (4 elements per invocation), broadcast condition and branch', () =>
+    checkOp({ gpu: ops.where, ref: (c, a, b) => R.zip([c, a, b], sel), inputs: [mask([4, 1], 72), randArr([4, 8], 73), randArr([8], 74)], wrt: [1, 2] }));
   opTest('where', 'number branches', async () => {
     const c = mask([9], 69);
     await checkOp({ gpu: (cc, x) => ops.where(cc, x, -2), ref: (cc, x) => R.zip([cc, x], (p, q) => (p ? q : -2)), inputs: [c, randArr([9], 70)], wrt: [1] });

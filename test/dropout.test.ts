@@ -45,8 +45,7 @@ describe('dropout (inverted)', () => {
     expect(Array.from(a)).not.toEqual(Array.from(c));
   });
 
-  opTest('mask', 'gradient uses the forward mask (regenerated from the seed): central-difference check', async () => {
-    const shape = [3, 5];
+  for (const shape of [[3, 5], [4, 6]]) opTest('mask', `gradient uses the forward mask (regenerated from the seed): central-difference check ${JSON.stringify(shape)}`, async () => {
     const u = Array.from(await uniform(shape, { seed: 77 }).data());
     return checkOp({
       gpu: (x) => ops.dropout(x, { rate: 0.25, seed: 77 }),
@@ -74,22 +73,26 @@ describe('dropout (inverted)', () => {
 });
 
 describe('stochastic depth', () => {
-  opTest('mask', 'drops whole samples and does NOT rescale the kept ones', async () => {
-    const shape = [16, 3, 3, 2];
-    const xs = Float32Array.from(rand(16 * 18, 44, 1, 2));
-    const y = await ops.stochasticDepth(tensor(xs, shape), { rate: 0.5, seed: 3 }).data();
-    const keep = await uniform([16], { seed: 3 }).data();
-    let kept = 0;
-    for (let s = 0; s < 16; s++) {
-      const sample = Array.from(y.slice(s * 18, (s + 1) * 18));
-      if (keep[s]! >= 0.5) {
-        kept++;
-        expect(sample).toEqual(Array.from(xs.slice(s * 18, (s + 1) * 18))); // exactly x: no 1/(1 − rate)
-      } else expect(sample.every((v) => v === 0)).toBe(true);
-    }
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThan(16);
-  });
+  // Sample sizes 18 (four elements of an invocation may span two samples) and 16 (one
+  // draw per four elements): the kernel's two 4-per-invocation paths.
+  for (const shape of [[16, 3, 3, 2], [16, 2, 2, 4]]) {
+    opTest('mask', `drops whole samples and does NOT rescale the kept ones (${JSON.stringify(shape)})`, async () => {
+      const unit = shape.slice(1).reduce((a, b) => a * b, 1);
+      const xs = Float32Array.from(rand(16 * unit, 44, 1, 2));
+      const y = await ops.stochasticDepth(tensor(xs, shape), { rate: 0.5, seed: 3 }).data();
+      const keep = await uniform([16], { seed: 3 }).data();
+      let kept = 0;
+      for (let s = 0; s < 16; s++) {
+        const sample = Array.from(y.slice(s * unit, (s + 1) * unit));
+        if (keep[s]! >= 0.5) {
+          kept++;
+          expect(sample).toEqual(Array.from(xs.slice(s * unit, (s + 1) * unit))); // exactly x: no 1/(1 − rate)
+        } else expect(sample.every((v) => v === 0)).toBe(true);
+      }
+      expect(kept).toBeGreaterThan(0);
+      expect(kept).toBeLessThan(16);
+    });
+  }
 
   opTest('mask', 'drop fraction ≈ rate over 4000 samples; rate 1 drops all; eval is the identity', async () => {
     const n = 4000;

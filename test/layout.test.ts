@@ -31,6 +31,8 @@ describe('broadcastTo', () => {
     checkOp({ gpu: (x) => ops.broadcastTo(x, [5, 67]), ref: (a) => refBroadcast(a, [5, 67]), inputs: [randArr([], 7)] }));
   opTest('broadcastTo', '[1,4,1,2] → [3,4,5,2] (non-adjacent broadcast axes)', () =>
     checkOp({ gpu: (x) => ops.broadcastTo(x, [3, 4, 5, 2]), ref: (a) => refBroadcast(a, [3, 4, 5, 2]), inputs: [randArr([1, 4, 1, 2], 8)] }));
+  opTest('broadcastTo', '[2,1,8] → [2,3,8] (innermost axis a multiple of 4: four elements per invocation)', () =>
+    checkOp({ gpu: (x) => ops.broadcastTo(x, [2, 3, 8]), ref: (a) => refBroadcast(a, [2, 3, 8]), inputs: [randArr([2, 1, 8], 10)] }));
   opTest('broadcastTo', 'to its own shape keeps the gradient', () =>
     checkOp({ gpu: (x) => ops.broadcastTo(x, [2, 3]), ref: (a) => a, inputs: [randArr([2, 3], 9)] }));
   it('sumTo is the adjoint of broadcastTo', async () => {

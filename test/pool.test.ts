@@ -18,6 +18,8 @@ const SHAPES: [number, number, number, number][] = [
   [2, 5, 6, 1], // odd H, even W
   [1, 1, 1, 4], // 1×1 spatial: one window holding a single value
   [1, 3, 1, 2], // W = 1
+  [2, 5, 4, 8], // channels a multiple of 4: four channels per invocation, odd H
+  [3, 16, 16, 8], // four channels per invocation over more than one workgroup
 ];
 
 describe('avgPool 2×2 stride 2 SAME (NHWC)', () => {

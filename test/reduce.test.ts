@@ -31,6 +31,9 @@ const CASES: [number[], Opts][] = [
   [[4, 1, 9], {}],
   [[4, 1, 9], { keepdims: true }],
   [[3, 67], { axes: 1 }],
+  // Inner extents that are multiples of 4: four outputs per invocation.
+  [[6, 8], { axes: 0 }],
+  [[2, 5, 4], { axes: 1, keepdims: true }],
 ];
 
 const refAxes = (shape: number[], o: Opts) => (o.axes === undefined ? undefined : (typeof o.axes === 'number' ? [o.axes] : o.axes).map((a) => (a < 0 ? a + shape.length : a)));

@@ -6,8 +6,8 @@ import { useGpu } from './setup.js';
 
 useGpu();
 
-/** Rank 0, rank 1, size-1 dims, and a length that is not a multiple of 4/8/64/256. */
-const SHAPES: number[][] = [[], [7], [1, 5, 1], [3, 257]];
+/** Rank 0, rank 1, size-1 dims, a length that is not a multiple of 4/8/64/256, and one that is (4 elements per invocation). */
+const SHAPES: number[][] = [[], [7], [1, 5, 1], [3, 257], [4, 6]];
 
 function cases(gpu: (x: Tensor) => Tensor, f: (v: number) => number, lo: number, hi: number, tol?: { fwd?: number; grad?: number }) {
   return SHAPES.map((shape, k) => ({

@@ -70,7 +70,8 @@ function fillWith(t: Tensor, value: number): void {
     kernel: FILL,
     bindings: { out: t.buffer },
     params: { n: t.size, alpha: value, beta: 0, rank: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [], shape4: [], a4: [], b4: [], c4: [] },
-    workgroups: Math.ceil(t.size / ELEMENTWISE_WG),
+    overrides: { ELEMS: t.size % 4 === 0 ? 4 : 1 },
+    workgroups: Math.ceil(t.size / (t.size % 4 === 0 ? 4 : 1) / ELEMENTWISE_WG),
   });
 }
 

@@ -10,7 +10,7 @@ import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel, type Kernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { assertF32, backend, linearGroups } from './util.js';
+import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';
 import activationWgsl from '../../shaders/activation.wgsl';
 import { sumTo } from './layout.js';
 
@@ -54,12 +54,13 @@ function dispatchActivation(kernel: Kernel, x: Tensor, bias: Tensor | undefined,
   // The kernel references `bias` behind an override branch, so it is always bound: x stands in when there is none.
   const bindings: Record<string, GPUBuffer> = { x: x.buffer, bias: (bias ?? x).buffer, out: out.buffer };
   if (dy) bindings.dy = dy.buffer;
+  const elems = elementsPerInvocation(x.size, bias ? [bias.size] : undefined);
   backend().dispatch({
     kernel,
     bindings,
     params: { n: x.size, channels: bias ? bias.size : 1, gamma: a.gamma },
-    overrides: { KIND: KIND_CODES[a.kind], HAS_BIAS: a.hasBias ? 1 : 0 },
-    workgroups: linearGroups(x.size),
+    overrides: { KIND: KIND_CODES[a.kind], HAS_BIAS: a.hasBias ? 1 : 0, ELEMS: elems },
+    workgroups: linearGroups(x.size / elems),
   });
   return out;
 }

@@ -7,7 +7,7 @@ import { defineOp, notDifferentiable } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
@@ -25,6 +25,7 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   if (!out.size) return out;
   const plain = sameShape(a.shape, b.shape);
   const c = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const elems = elementsPerInvocation(out.size, plain ? undefined : c.shape);
   backend().dispatch({
     kernel: BINARY,
     bindings: { a: a.buffer, b: b.buffer, out: out.buffer },
@@ -33,8 +34,8 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
       a_strides: c.strides[1]!, b_strides: c.strides[2]!, c_strides: [],
       ...vec4Params(c.shape, [c.strides[1]!, c.strides[2]!]),
     },
-    overrides: { OP: BINARY_CODES[name], BROADCAST: plain ? 0 : 1, RANK: Math.max(1, c.shape.length) },
-    workgroups: linearGroups(out.size),
+    overrides: { OP: BINARY_CODES[name], BROADCAST: plain ? 0 : 1, RANK: Math.max(1, c.shape.length), ELEMS: elems },
+    workgroups: linearGroups(out.size / elems),
   });
   return out;
 }

@@ -166,12 +166,14 @@ function padInput(x: Tensor, g: ConvGeometry, pb: number, pr: number): Tensor {
   const hp = g.h + g.pt + pb;
   const wp = g.w + g.pl + pr;
   const out = empty([g.n, hp, wp, g.cin]);
+  const vec = g.cin % 4 === 0;
   backend().dispatch({
     kernel: PAD_INPUT,
     bindings: { x: x.buffer, out: out.buffer },
     // Source sizes travel in the spare k_chunk / size slots.
     params: params({ ...g, h: hp, w: wp }, { tiles_n: 0, k_chunk: g.h, size: g.w }),
-    workgroups: Math.ceil(out.size / HELPER_WG),
+    overrides: { VEC_K: vec ? 1 : 0 },
+    workgroups: Math.ceil(out.size / (vec ? 4 : 1) / HELPER_WG),
   });
   return out;
 }
@@ -273,7 +275,8 @@ function scatterPhase(part: Tensor, dx: Tensor, g: ConvGeometry, ph: Phase): voi
     kernel: SCATTER_PHASE,
     bindings: { part: part.buffer, out: dx.buffer },
     params: params(g, { tiles_n: 0, phase: [ph.py, ph.px, ph.tg.ho, ph.tg.wo] }),
-    workgroups: Math.ceil(part.size / HELPER_WG),
+    overrides: { VEC_K: g.cin % 4 === 0 ? 1 : 0 },
+    workgroups: Math.ceil(part.size / (g.cin % 4 === 0 ? 4 : 1) / HELPER_WG),
   });
 }
 

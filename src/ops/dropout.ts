@@ -9,7 +9,7 @@ import type { Tensor } from '../autodiff/tensor.js';
 import { empty, seedKey } from '../autodiff/creation.js'; // the same seed → key mixing as uniform(), so masks equal uniform(seed) ≥ rate
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { assertF32, backend, linearGroups } from './util.js';
+import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';
 import dropoutWgsl from '../../shaders/dropout.wgsl';
 import { reshape } from './layout.js';
 
@@ -34,11 +34,13 @@ export interface MaskAttrs {
 function applyMask(x: Tensor, a: MaskAttrs): Tensor {
   const out = empty(x.shape);
   if (!out.size) return out;
+  const elems = elementsPerInvocation(x.size);
   backend().dispatch({
     kernel: APPLY_MASK,
     bindings: { x: x.buffer, out: out.buffer },
     params: { n: x.size, unit_size: a.unitSize, key_lo: a.key[0], key_hi: a.key[1], rate: a.rate, scale: a.scale },
-    workgroups: linearGroups(x.size),
+    overrides: { ELEMS: elems, SHARED_UNIT: a.unitSize % 4 === 0 ? 1 : 0 },
+    workgroups: linearGroups(x.size / elems),
   });
   return out;
 }

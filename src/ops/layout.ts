@@ -8,7 +8,7 @@ import type { Tensor } from '../autodiff/tensor.js';
 import { checkShape, empty, sizeOf } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { asVec4, backend, broadcastShapes, broadcastStrides, coalesceDims, linearGroups, normalizeAxes, sameShape, stridesOf } from './util.js';
+import { asVec4, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, normalizeAxes, sameShape, stridesOf } from './util.js';
 import layoutWgsl from '../../shaders/layout.wgsl';
 import { sumOp } from './reduce.js';
 
@@ -32,6 +32,7 @@ function gatherInto(x: Tensor, outShape: readonly number[], v: GatherView): Tens
   const k = plain ? coalesceDims(outShape, [stridesOf(outShape), v.strides]) : { shape: [...outShape], strides: [[], [...v.strides]] };
   const lo = v.lo ?? k.shape.map(() => 0);
   const extent = v.extent ?? k.shape;
+  const elems = plain ? elementsPerInvocation(out.size, k.shape) : 1;
   backend().dispatch({
     kernel: GATHER,
     bindings: { x: x.buffer, out: out.buffer },
@@ -40,8 +41,8 @@ function gatherInto(x: Tensor, outShape: readonly number[], v: GatherView): Tens
       strides: k.strides[1]!, lo, extent,
       shape4: asVec4(k.shape, 1), strides4: asVec4(k.strides[1]!, 0), lo4: asVec4(lo, 0), extent4: asVec4(extent, 1),
     },
-    overrides: { RANK: Math.max(1, k.shape.length) },
-    workgroups: linearGroups(out.size),
+    overrides: { RANK: Math.max(1, k.shape.length), ELEMS: elems },
+    workgroups: linearGroups(out.size / elems),
   });
   return out;
 }

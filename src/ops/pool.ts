@@ -60,12 +60,18 @@ function geometry(x: Tensor, o: AvgPoolOptions, op = 'avgPool'): PoolGeometry {
   return { n, h, w, c, out_h, out_w, size_h, size_w, stride_h, stride_w, pad_top, pad_left };
 }
 
+/** Four channels per invocation of the avg-pool kernels when c % 4 == 0 (their VEC_C override). */
+function channelsPerInvocation(c: number, elements: number): { overrides: { VEC_C: number }; workgroups: number } {
+  const four = c % 4 === 0;
+  return { overrides: { VEC_C: four ? 1 : 0 }, workgroups: linearGroups(four ? elements / 4 : elements) };
+}
+
 export const avgPoolOp = defineOp<PoolGeometry>({
   name: 'avgPool',
   forward: ([x], g) => {
     const out = empty([g.n, g.out_h, g.out_w, g.c]);
     if (out.size) {
-      backend().dispatch({ kernel: FORWARD, bindings: { x: x!.buffer, out: out.buffer }, params: { ...g }, workgroups: linearGroups(out.size) });
+      backend().dispatch({ kernel: FORWARD, bindings: { x: x!.buffer, out: out.buffer }, params: { ...g }, ...channelsPerInvocation(g.c, out.size) });
     }
     return { out };
   },
@@ -73,7 +79,7 @@ export const avgPoolOp = defineOp<PoolGeometry>({
   backward: (dy, { inputs: [x], attrs: g }) => {
     const dx = empty(x!.shape);
     if (dx.size) {
-      backend().dispatch({ kernel: BACKWARD, bindings: { dy: dy.buffer, out: dx.buffer }, params: { ...g }, workgroups: linearGroups(dx.size) });
+      backend().dispatch({ kernel: BACKWARD, bindings: { dy: dy.buffer, out: dx.buffer }, params: { ...g }, ...channelsPerInvocation(g.c, dx.size) });
     }
     return [dx];
   },

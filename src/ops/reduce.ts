@@ -37,8 +37,8 @@ function reduceRun(x: Tensor, outer: number, r: number, inner: number, op: keyof
       kernel: REDUCE,
       bindings: { x: src.buffer, out: out.buffer },
       params: { outer, r: len, inner, chunk: Math.max(chunk, 1), chunks, scale: last ? scale : 1 },
-      overrides: { OP: OPS[op] },
-      workgroups: linearGroups(outer * chunks * inner, WG),
+      overrides: { OP: OPS[op], VEC_I: inner % 4 === 0 ? 1 : 0 },
+      workgroups: linearGroups((outer * chunks * inner) / (inner % 4 === 0 ? 4 : 1), WG),
     });
     if (src !== x) src.dispose();
     if (last) return out;

@@ -7,7 +7,7 @@ import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ValueError } from '../runtime/errors.js';
-import { assertF32, backend, linearGroups, NO_VIEW } from './util.js';
+import { assertF32, backend, elementsPerInvocation, linearGroups, NO_VIEW } from './util.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { mul, sub } from './binary.js';
 
@@ -27,8 +27,8 @@ export function unaryForward(name: UnaryName, x: Tensor, alpha = 0, beta = 0): T
     kernel: UNARY,
     bindings: { a: x.buffer, out: out.buffer },
     params: { n: x.size, alpha, beta, ...NO_VIEW },
-    overrides: { OP: UNARY_CODES[name] },
-    workgroups: linearGroups(x.size),
+    overrides: { OP: UNARY_CODES[name], ELEMS: elementsPerInvocation(x.size) },
+    workgroups: linearGroups(x.size / elementsPerInvocation(x.size)),
   });
   return out;
 }

@@ -65,6 +65,19 @@ export function linearGroups(n: number, wg = WG): number {
   return Math.ceil(n / wg);
 }
 
+/**
+ * Elements per invocation of the elementwise kernels (their `ELEMS` override): 4 when n
+ * is a multiple of 4 and, for a broadcast view (its coalesced shape), the view has rank
+ * ≤ 4 and an innermost dimension that is a multiple of 4 — so the four elements of an
+ * invocation share their outer coordinates. Otherwise 1.
+ */
+export function elementsPerInvocation(n: number, broadcastShape?: readonly number[]): 1 | 4 {
+  if (n % 4 !== 0) return 1;
+  if (!broadcastShape) return 4;
+  const inner = broadcastShape[broadcastShape.length - 1] ?? 1;
+  return broadcastShape.length <= 4 && inner % 4 === 0 ? 4 : 1;
+}
+
 export { backend };
 
 export function sizeOf(shape: readonly number[]): number {

@@ -3,7 +3,7 @@ import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty, full } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, linearGroups, stridesOf, vec4Params } from './util.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, stridesOf, vec4Params } from './util.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
 import { sumTo } from './layout.js';
 import { composite } from './composite.js';
@@ -16,6 +16,7 @@ function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
   const k = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), broadcastStrides(cond.shape, shape)]);
+  const elems = elementsPerInvocation(out.size, k.shape);
   backend().dispatch({
     kernel: SELECT,
     bindings: { a: a.buffer, b: b.buffer, c: cond.buffer, out: out.buffer },
@@ -24,8 +25,8 @@ function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
       a_strides: k.strides[1]!, b_strides: k.strides[2]!, c_strides: k.strides[3]!,
       ...vec4Params(k.shape, [k.strides[1]!, k.strides[2]!, k.strides[3]!]),
     },
-    overrides: { RANK: Math.max(1, k.shape.length) },
-    workgroups: linearGroups(out.size),
+    overrides: { RANK: Math.max(1, k.shape.length), ELEMS: elems },
+    workgroups: linearGroups(out.size / elems),
   });
   return out;
 }
