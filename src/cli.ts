@@ -45,6 +45,7 @@ program
   .option('--dropout <rate>', 'head dropout (default: the variant\'s)', num)
   .option('--stochastic-depth <rate>', 'stochastic-depth rate (default: the variant\'s)', num)
   .option('--crop <px>', 'random-crop augmentation: zero-pad by px and crop back (0 = off)', int, 2)
+  .option('--train-res <px>', 'train on random px×px crops (below the test resolution, as the NFNet recipe does); evaluation uses full images', int)
   .option('--out <dir>', 'where to write curve.json, curve.png and checkpoint.safetensors', 'runs/latest')
   .option('--resume <checkpoint>', 'continue from a checkpoint written by this command')
   .option('--no-eval-ema', 'skip evaluating the EMA weights')

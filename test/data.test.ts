@@ -131,6 +131,25 @@ describe('DataLoader', () => {
     expect(moved).toBeGreaterThan(10);
   });
 
+  it('cropSize takes random in-frame windows of that size (every offset occurs), and rejects bad sizes', () => {
+    const lit: data.ImageSet = { ...set, images: Uint8Array.from({ length: 16 }, (_, i) => i + 1), labels: Int32Array.of(0), count: 1 };
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 40; seed++) {
+      const [b] = [...new data.DataLoader(lit, { batchSize: 1, cropSize: 3, seed, mean: [0], std: [1 / 255] }).epoch()];
+      expect(b!.shape).toEqual([1, 3, 3, 1]);
+      const out = Array.from(b!.images, Math.round);
+      // Top-left pixel (oy·4 + ox + 1) gives the offset; the rest must follow from it.
+      const oy = Math.floor((out[0]! - 1) / 4);
+      const ox = (out[0]! - 1) % 4;
+      expect(oy >= 0 && oy <= 1 && ox >= 0 && ox <= 1).toBe(true);
+      expect(out).toEqual(Array.from({ length: 9 }, (_, p) => (oy + Math.floor(p / 3)) * 4 + ox + (p % 3) + 1));
+      seen.add(`${oy},${ox}`);
+    }
+    expect(seen.size).toBe(4);
+    expect(() => new data.DataLoader(lit, { batchSize: 1, cropSize: 5 })).toThrow(/cropSize must be an integer in 1..4/);
+    expect(() => new data.DataLoader(lit, { batchSize: 1, cropSize: 0 })).toThrow(/cropSize/);
+  });
+
   it('rejects a bad batch size', () => {
     expect(() => new data.DataLoader(set, { batchSize: 0 })).toThrow(/batchSize must be a positive integer, got 0/);
   });

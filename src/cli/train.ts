@@ -34,6 +34,8 @@ export interface TrainArgs extends DataArgs {
   logEvery: number;
   /** Random-crop padding in pixels (0 = off); flips follow the dataset (on for clothes, off for digits). */
   crop: number;
+  /** Train on random crops of this size (evaluation sees the full image); default: full images. */
+  trainRes?: number;
   /** Override the variant's head dropout and stochastic-depth rate. */
   dropout?: number;
   stochasticDepth?: number;
@@ -68,7 +70,7 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   const gpu = await init({ fast: a.fast });
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
   const stats = channelStats(trainSet);
-  const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, flip, ...stats });
+  const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip, ...stats });
   const testLoader = new DataLoader(testSet, { batchSize: 250, keepLast: true, ...stats });
   const model = create(a.variant, {
     seed: a.seed, numClasses: trainSet.classes, inChannels: trainSet.channels,

@@ -19,6 +19,12 @@ export interface LoaderOptions {
   seed?: number;
   /** Zero-pad by this many pixels and crop back at a random offset (0 = off). */
   cropPadding?: number;
+  /**
+   * Random square crops of this size (default: the full image). Training below the test
+   * resolution, as the NFNet recipe does (F0: 192 px train, 256 px test): a step costs
+   * fewer pixels, and the globally pooled model evaluates on the full image.
+   */
+  cropSize?: number;
   /** Flip left-right with probability 1/2 (off for digits/text; on for clothes and CIFAR). */
   flip?: boolean;
   /** Keep the last partial batch (default: true for evaluation, false for training). */
@@ -80,6 +86,10 @@ export class DataLoader {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
       throw new ValueError(`batchSize must be a positive integer, got ${options.batchSize}`);
     }
+    const cs = options.cropSize;
+    if (cs !== undefined && (!Number.isInteger(cs) || cs < 1 || cs > set.height || cs > set.width)) {
+      throw new ValueError(`cropSize must be an integer in 1..${Math.min(set.height, set.width)} (the image is ${set.height}×${set.width}), got ${cs}`);
+    }
     this.rng = new Rng(options.seed ?? 0);
     this.epochStartRng = this.rng.state;
     const stats = options.mean && options.std ? { mean: [...options.mean], std: [...options.std] } : channelStats(set);
@@ -136,26 +146,30 @@ export class DataLoader {
 
   private assemble(indices: Uint32Array): Batch {
     const { height: h, width: w, channels: c } = this.set;
-    const px = h * w * c;
+    const [oh, ow] = [this.options.cropSize ?? h, this.options.cropSize ?? w];
+    const px = oh * ow * c;
     const images = new Float32Array(indices.length * px);
     const labels = new Int32Array(indices.length);
     const pad = this.options.cropPadding ?? 0;
+    // Crop offsets range over [-pad, extent - crop + pad]; without a crop size that is the
+    // shift of a pad-and-crop, and with neither the image itself.
+    const [spanY, spanX] = [h - oh + 2 * pad, w - ow + 2 * pad];
     indices.forEach((src, k) => {
       labels[k] = this.set.labels[src]!;
-      const dy = pad ? Math.floor(this.rng.next() * (2 * pad + 1)) - pad : 0;
-      const dx = pad ? Math.floor(this.rng.next() * (2 * pad + 1)) - pad : 0;
+      const dy = spanY ? Math.floor(this.rng.next() * (spanY + 1)) - pad : -pad;
+      const dx = spanX ? Math.floor(this.rng.next() * (spanX + 1)) - pad : -pad;
       const flip = this.options.flip ? this.rng.next() < 0.5 : false;
-      this.copyImage(src, images.subarray(k * px, (k + 1) * px), dy, dx, flip);
+      this.copyImage(src, images.subarray(k * px, (k + 1) * px), oh, ow, dy, dx, flip);
     });
-    return { images, labels, shape: [indices.length, h, w, c] };
+    return { images, labels, shape: [indices.length, oh, ow, c] };
   }
 
-  /** Copy one image shifted by (dy, dx) (zeros where it leaves the frame), optionally mirrored. */
-  private copyImage(src: number, out: Float32Array, dy: number, dx: number, flip: boolean): void {
+  /** Copy an oh×ow window of one image at offset (dy, dx) (zeros where it leaves the frame), optionally mirrored. */
+  private copyImage(src: number, out: Float32Array, oh: number, ow: number, dy: number, dx: number, flip: boolean): void {
     const { height: h, width: w, channels: c, images } = this.set;
     const base = src * h * w * c;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
         const sy = y + dy;
         const sx0 = x + dx;
         const sx = flip ? w - 1 - sx0 : sx0;
@@ -163,7 +177,7 @@ export class DataLoader {
         for (let ch = 0; ch < c; ch++) {
           const v = inside ? images[base + (sy * w + sx) * c + ch]! / 255 : 0;
           // Padding is black in pixel space, like zero-padding the raw image.
-          out[(y * w + x) * c + ch] = (v - this.mean[ch]!) / this.std[ch]!;
+          out[(y * ow + x) * c + ch] = (v - this.mean[ch]!) / this.std[ch]!;
         }
       }
     }
