@@ -49,6 +49,7 @@ program
   .option('--out <dir>', 'where to write curve.json, curve.png and checkpoint.safetensors', 'runs/latest')
   .option('--resume <checkpoint>', 'continue from a checkpoint written by this command')
   .option('--no-eval-ema', 'skip evaluating the EMA weights')
+  .option('--no-eval-live', 'evaluate only the EMA weights each epoch (half the evaluation time)')
   .option('--no-fast', 'keep Dawn\'s robustness checks on')
   .option('--no-progress', 'no progress bar')
   .option('--log-every <steps>', 'without a progress bar (no terminal), print a line every n steps', int, 100)

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '../src/index.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
+import { convGeometry, setConvConfig, usesWinograd } from '../src/ops/conv2d.js';
 
 useGpu();
 
@@ -30,7 +31,8 @@ function refOpts(c: Case): RefConvOpts {
 }
 
 const cases: Case[] = [
-  { name: '1×1, batch 1', x: [1, 3, 3, 4], w: [1, 1, 4, 5] },
+  { name: '1×1, batch 1 (pointwise: on the GEMM core)', x: [1, 3, 3, 4], w: [1, 1, 4, 5] },
+  { name: '1×1, batch 2, vec4 channels (pointwise: on the GEMM core)', x: [2, 3, 5, 8], w: [1, 1, 8, 12] },
   { name: '3×3 SAME stride 1, batch 2, cout 6 (not a tile multiple)', x: [2, 4, 5, 4], w: [3, 3, 4, 6], padding: 'SAME' },
   { name: '3×3 SAME stride 2 on odd 5×5', x: [1, 5, 5, 4], w: [3, 3, 4, 4], stride: 2, padding: 'SAME' },
   { name: '3×3 SAME stride 2 on even 6×6 (asymmetric pad)', x: [2, 6, 6, 4], w: [3, 3, 4, 8], stride: 2, padding: 'SAME' },
@@ -70,6 +72,45 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     const [xt, wt, dyt] = [x, w, dy].map(toTensor) as [Tensor, Tensor, Tensor];
     const [, [gw]] = await valueAndGrad((w: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, w), dyt)))(wt);
     expectClose(await gw.data(), want, 1e-5, 'dw');
+  });
+});
+
+describe('conv2d: Winograd F(2×2, 3×3) path vs float64 reference (forward, dx through the flipped forward, dw)', () => {
+  const wino: Case[] = [
+    { name: 'SAME, batch 2, odd 5×7', x: [2, 5, 7, 4], w: [3, 3, 4, 8], padding: 'SAME' },
+    { name: 'VALID, even 6×6', x: [1, 6, 6, 8], w: [3, 3, 8, 4] },
+    { name: 'groups 2, SAME', x: [2, 5, 5, 8], w: [3, 3, 4, 8], groups: 2, padding: 'SAME' },
+    { name: 'explicit padding wider than the kernel', x: [1, 4, 4, 4], w: [3, 3, 4, 12], padding: [[3, 0], [1, 2]] },
+    { name: '1×1 spatial input', x: [2, 1, 1, 4], w: [3, 3, 4, 8], padding: 'SAME' },
+    // Forward only (a central-difference check over 2k inputs is slow): more than one
+    // workgroup of transform invocations.
+    { name: 'several workgroups of tiles (forward)', x: [2, 12, 11, 8], w: [3, 3, 8, 8], padding: 'SAME' },
+  ];
+  let saved: ReturnType<typeof setConvConfig>;
+  beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4 }); });
+  afterAll(() => { setConvConfig(saved); });
+  wino.forEach((c, k) => {
+    opTest('conv2d', `Winograd: ${c.name}`, async () => {
+      const g = convGeometry(toTensor(randArr(c.x, 1)), toTensor(randArr(c.w, 2)), { padding: c.padding, groups: c.groups });
+      expect(usesWinograd(g)).toBe(true);
+      await checkOp({
+        gpu: (x, w) => ops.conv2d(x, w, { padding: c.padding, groups: c.groups }),
+        ref: (x, w) => refConv2d(x, w, refOpts(c)),
+        inputs: [randArr(c.x, 70 + k), randArr(c.w, 90 + k)],
+        ...(c.name.endsWith('(forward)') ? { wrt: [] } : {}),
+      });
+    });
+  });
+  it('is not taken below winogradMinChannels, for strides, dilations or other kernel sizes', () => {
+    const geo = (x: number[], w: number[], o: { stride?: number; dilation?: number } = {}) => convGeometry(toTensor(randArr(x, 1)), toTensor(randArr(w, 2)), { padding: 'SAME', ...o });
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]))).toBe(true);
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4], { stride: 2 }))).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4], { dilation: 2 }))).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 4], [1, 1, 4, 4]))).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 3], [3, 3, 3, 4]))).toBe(false);
+    const prev = setConvConfig({ winogradMinChannels: 8 });
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]))).toBe(false);
+    setConvConfig(prev);
   });
 });
 
