@@ -13,9 +13,14 @@
 //        | 0 -1  1  0 |         | ½   -½    ½  |
 //        | 0  1  0 -1 |         | 0    0    1  |
 //
+// dW is the exact gradient of the same algorithm: per tile dU = (A·dy·Aᵀ) ⊙ V, and
+// dW = Gᵀ·(Σ over tiles dU)·G, where the sum over tiles for every (ci, co) is again one
+// GEMM per ξ: W̃[ξ, g] = V[ξ, g]ᵀ · DY[ξ, g]   [cig × tiles] · [tiles × cog].
+//
 // Layouts: x is the zero-padded input [n, h, w, cin] with h = 2·th + 2 and w = 2·tw + 2
 // (th × tw tiles per image); V is [16, groups, tiles, cig], U is [16, groups, cig, cog],
-// M is [16, groups, tiles, cog] (ξ = 4·row + column of the 4×4 transform domain).
+// M and DY are [16, groups, tiles, cog], W̃ is [16, groups, cig, cog] (ξ = 4·row + column
+// of the 4×4 transform domain).
 
 struct Params {
   n: u32, h: u32, w: u32, cin: u32,
@@ -161,4 +166,70 @@ fn output_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
 
 fn store4(o: u32, v: vec4<f32>) {
   out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
+}
+
+// A·(p, q)ᵀ: four transform-domain values from two outputs (the adjoint of `at`).
+fn a2(p: vec4<f32>, q: vec4<f32>) -> Quad { return Quad(p, p + q, p - q, -q); }
+
+fn dy_at(b: u32, y: u32, x: u32, c: u32) -> vec4<f32> {
+  if (y >= params.ho || x >= params.wo) { return vec4<f32>(0.0); }   // outputs the forward dropped
+  let o = ((b * params.ho + y) * params.wo + x) * params.cout + c;
+  return mv[o / 4u];
+}
+
+// DY[ξ, g, tile, c] = (A·dy·Aᵀ)[ξ] for each tile's 2×2 block of dy (mv = dy here).
+@compute @workgroup_size(WG)
+fn dy_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
+  let s = slot_of(t, params.cog);
+  let tx = s.tile % params.tw;
+  let ty = (s.tile / params.tw) % params.th;
+  let b = s.tile / (params.tw * params.th);
+  let c = s.g * params.cog + s.c;
+  let d00 = dy_at(b, 2u * ty, 2u * tx, c);
+  let d01 = dy_at(b, 2u * ty, 2u * tx + 1u, c);
+  let d10 = dy_at(b, 2u * ty + 1u, 2u * tx, c);
+  let d11 = dy_at(b, 2u * ty + 1u, 2u * tx + 1u, c);
+  // A·dy (rows: four from two), then each row ·Aᵀ.
+  let v0 = a2(d00, d01);
+  let v1 = a2(d00 + d10, d01 + d11);
+  let v2 = a2(d00 - d10, d01 - d11);
+  let v3 = a2(-d10, -d11);
+  let plane = params.groups * tiles() * params.cog / 4u;
+  var o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
+  outv[o] = v0.a; o += plane; outv[o] = v0.b; o += plane; outv[o] = v0.c; o += plane; outv[o] = v0.d; o += plane;
+  outv[o] = v1.a; o += plane; outv[o] = v1.b; o += plane; outv[o] = v1.c; o += plane; outv[o] = v1.d; o += plane;
+  outv[o] = v2.a; o += plane; outv[o] = v2.b; o += plane; outv[o] = v2.c; o += plane; outv[o] = v2.d; o += plane;
+  outv[o] = v3.a; o += plane; outv[o] = v3.b; o += plane; outv[o] = v3.c; o += plane; outv[o] = v3.d;
+}
+
+// Gᵀ·(a, b, c, d)ᵀ: three filter taps from four transform-domain values.
+fn gt3(v: vec4<f32>) -> vec3<f32> {
+  return vec3<f32>(v.x + 0.5 * (v.y + v.z), 0.5 * (v.y - v.z), 0.5 * (v.y + v.z) + v.w);
+}
+
+// dW[ky, kx, ci, g·cog + co] = (Gᵀ·W̃·G)[ky, kx] for W̃[ξ, g, ci, co] (wt = W̃ here), one filter per invocation.
+@compute @workgroup_size(WG)
+fn weight_grad_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= params.groups * params.cig * params.cog) { return; }
+  let plane = params.groups * params.cig * params.cog;
+  // W̃ rows (ξ = 4·i + j), then Gᵀ over the rows (three from four), then ·G within each.
+  var r: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    let o = t + 4u * i * plane;
+    r[i] = vec4<f32>(wt[o], wt[o + plane], wt[o + 2u * plane], wt[o + 3u * plane]);
+  }
+  let k0 = gt3(r[0] + 0.5 * (r[1] + r[2]));
+  let k1 = gt3(0.5 * (r[1] - r[2]));
+  let k2 = gt3(0.5 * (r[1] + r[2]) + r[3]);
+  let co = t % params.cog;
+  let ci = (t / params.cog) % params.cig;
+  let g = t / (params.cog * params.cig);
+  let tap = params.cig * params.cout;
+  let o = ci * params.cout + g * params.cog + co;
+  out[o] = k0.x; out[o + tap] = k0.y; out[o + 2u * tap] = k0.z;
+  out[o + 3u * tap] = k1.x; out[o + 4u * tap] = k1.y; out[o + 5u * tap] = k1.z;
+  out[o + 6u * tap] = k2.x; out[o + 7u * tap] = k2.y; out[o + 8u * tap] = k2.z;
 }

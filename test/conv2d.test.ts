@@ -101,6 +101,26 @@ describe('conv2d: Winograd F(2×2, 3×3) path vs float64 reference (forward, dx 
       });
     });
   });
+  opTest('conv2d', 'Winograd dW over several workgroups of tiles matches Σ x·dy in float64', async () => {
+    const [n, h, w, ci, co] = [2, 12, 11, 8, 8];
+    const x = randArr([n, h, w, ci], 31);
+    const dy = randArr([n, h, w, co], 32);
+    const want = new Float64Array(9 * ci * co);
+    for (let b = 0; b < n; b++)
+      for (let oy = 0; oy < h; oy++)
+        for (let ox = 0; ox < w; ox++)
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++) {
+              const [iy, ix] = [oy + ky - 1, ox + kx - 1]; // SAME: one row / column of padding
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              for (let c = 0; c < ci; c++)
+                for (let d = 0; d < co; d++) want[((ky * 3 + kx) * ci + c) * co + d]! += x.data[((b * h + iy) * w + ix) * ci + c]! * dy.data[((b * h + oy) * w + ox) * co + d]!;
+            }
+    const [xt, dyt] = [x, dy].map(toTensor) as [Tensor, Tensor];
+    const wt = toTensor(randArr([3, 3, ci, co], 33));
+    const [, [gw]] = await valueAndGrad((wv: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, wv, { padding: 'SAME' }), dyt)))(wt);
+    expectClose(await gw.data(), want, 1e-4, 'dw');
+  });
   it('is not taken below winogradMinChannels, for strides, dilations or other kernel sizes', () => {
     const geo = (x: number[], w: number[], o: { stride?: number; dilation?: number } = {}) => convGeometry(toTensor(randArr(x, 1)), toTensor(randArr(w, 2)), { padding: 'SAME', ...o });
     expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]))).toBe(true);

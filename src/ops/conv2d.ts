@@ -39,6 +39,8 @@ const DW_TILED = defineKernel('conv2d', convWgsl, 'dw_tiled');
 const WINO_INPUT = defineKernel('conv2d-winograd', winogradWgsl, 'input_transform');
 const WINO_WEIGHTS = defineKernel('conv2d-winograd', winogradWgsl, 'weight_transform');
 const WINO_OUTPUT = defineKernel('conv2d-winograd', winogradWgsl, 'output_transform');
+const WINO_DY = defineKernel('conv2d-winograd', winogradWgsl, 'dy_transform');
+const WINO_DW = defineKernel('conv2d-winograd', winogradWgsl, 'weight_grad_transform');
 /** Invocations per workgroup of the tiled forward / dW kernels (the shaders' `WG` override). */
 let CONV_WG = 64;
 /** Workgroup size of the helper passes (pad, phase weights, scatter, split reduce): the shaders' default WG. */
@@ -262,16 +264,7 @@ export function usesWinograd(g: ConvGeometry): boolean {
  * batched over the 16 positions ξ and the groups, then out = Aᵀ·M·A per tile.
  */
 function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const th = Math.ceil(g.ho / 2);
-  const tw = Math.ceil(g.wo / 2);
-  const tiles = g.n * th * tw;
-  // Rows the patches reach past the input (≥ the conv's own bottom/right padding).
-  const xp = padInput(x, g, 2 * th + 2 - g.h - g.pt, 2 * tw + 2 - g.w - g.pl);
-  const p = { n: g.n, h: 2 * th + 2, w: 2 * tw + 2, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, groups: g.groups, cig: g.cig, cog: g.cog, th, tw };
-  const batch = 16 * g.groups;
-  const v = empty([batch, tiles, g.cig]);
-  backend().dispatch({ kernel: WINO_INPUT, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cig) / 4 / HELPER_WG) });
-  if (xp !== x) xp.dispose();
+  const { p, batch, tiles, v } = winogradInput(x, g);
   const u = empty([batch, g.cig, g.cog]);
   backend().dispatch({ kernel: WINO_WEIGHTS, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
   const m = empty([batch, tiles, g.cog]);
@@ -282,6 +275,40 @@ function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   backend().dispatch({ kernel: WINO_OUTPUT, bindings: { mv: m.buffer, out: out.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
   m.dispose();
   return out;
+}
+
+/** V = Bᵀ·d·B of every tile's 4×4 input patch, [16·groups, tiles, cig], and the shared params. */
+function winogradInput(x: Tensor, g: ConvGeometry) {
+  const th = Math.ceil(g.ho / 2);
+  const tw = Math.ceil(g.wo / 2);
+  const tiles = g.n * th * tw;
+  // Rows the patches reach past the input (≥ the conv's own bottom/right padding).
+  const xp = padInput(x, g, 2 * th + 2 - g.h - g.pt, 2 * tw + 2 - g.w - g.pl);
+  const p = { n: g.n, h: 2 * th + 2, w: 2 * tw + 2, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, groups: g.groups, cig: g.cig, cog: g.cog, th, tw };
+  const batch = 16 * g.groups;
+  const v = empty([batch, tiles, g.cig]);
+  backend().dispatch({ kernel: WINO_INPUT, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cig) / 4 / HELPER_WG) });
+  if (xp !== x) xp.dispose();
+  return { p, batch, tiles, v };
+}
+
+/**
+ * dW of the Winograd forward (its exact gradient, so that of the conv): DY = A·dy·Aᵀ per
+ * tile, W̃[ξ, g] = V[ξ, g]ᵀ·DY[ξ, g] summed over tiles by the GEMM, dW = Gᵀ·W̃·G.
+ */
+function winogradDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const { p, batch, tiles, v } = winogradInput(x, g);
+  const dyt = empty([batch, tiles, g.cog]);
+  backend().dispatch({ kernel: WINO_DY, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
+  const wt = empty([batch, g.cig, g.cog]);
+  const o = { transposeA: true };
+  gemm(v, dyt, wt, gemmPlan(v, dyt, o), o);
+  v.dispose();
+  dyt.dispose();
+  const dw = empty([3, 3, g.cig, g.cout]);
+  backend().dispatch({ kernel: WINO_DW, bindings: { wt: wt.buffer, out: dw.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
+  wt.dispose();
+  return dw;
 }
 
 /**
@@ -402,6 +429,7 @@ function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: number): vo
 export function convDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const rows = g.kh * g.kw * g.cig;
   if (!g.n || !rows || !g.cout) return zeros([g.kh, g.kw, g.cig, g.cout]);
+  if (usesWinograd(g)) return winogradDw(x, dy, g);
   const dw = empty([g.kh, g.kw, g.cig, g.cout]);
   // The 8×TN tile needs vec4-aligned channel blocks; other shapes take the 4×4 masked kernel.
   const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
