@@ -99,12 +99,22 @@ fn clip_factor(info: TensorInfo, local: u32) -> f32 {
   return clip_in[info.unit_base + (local / info.inner) % info.units];
 }
 
+// Four consecutive elements per invocation: tensors start on BLOCK boundaries, so the four
+// share one tensor and its table entry (eight loads) is read once for them; each element
+// still checks the tensor's end (padding before the next tensor) and the region's.
 @compute @workgroup_size(WG)
 fn sgd_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = thread_index(lid, wid, nwg);
+  let e = thread_index(lid, wid, nwg) * 4u;
   if (e >= params.length) { return; }
   let info = tensor_info[block_tensor[e / BLOCK]];
-  if (e - info.offset >= info.size) { return; }   // padding before the next tensor
+  update_one(e, info);
+  update_one(e + 1u, info);
+  update_one(e + 2u, info);
+  update_one(e + 3u, info);
+}
+
+fn update_one(e: u32, info: TensorInfo) {
+  if (e >= params.length || e - info.offset >= info.size) { return; }
   let w = weight[e];
   var g = grad[e] * clip_factor(info, e - info.offset);
   if ((info.flags & DECAY) != 0u) { g += params.weight_decay * w; }
@@ -115,9 +125,18 @@ fn sgd_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 }
 
 // Exponential moving average of the weights: average = decay·average + (1 − decay)·current.
+// Four consecutive elements per invocation, as sgd_update.
 @compute @workgroup_size(WG)
 fn ema_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = thread_index(lid, wid, nwg);
+  let e = thread_index(lid, wid, nwg) * 4u;
+  if (e >= params.length) { return; }
+  ema_one(e);
+  ema_one(e + 1u);
+  ema_one(e + 2u);
+  ema_one(e + 3u);
+}
+
+fn ema_one(e: u32) {
   if (e >= params.length) { return; }
   average[e] = params.decay * average[e] + (1.0 - params.decay) * current[e];
 }

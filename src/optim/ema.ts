@@ -52,7 +52,7 @@ export class Ema {
         kernel: EMA_UPDATE,
         bindings: { current: scratch, average },
         params: { length: seg.length, total_units: 0, tensors: 0, nesterov: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
-        workgroups: workgroupsFor(seg.length),
+        workgroups: workgroupsFor(Math.ceil(seg.length / 4)),   // four elements per invocation
       });
     }
   }

@@ -144,7 +144,7 @@ export class SgdAgc {
       kernel: SGD_UPDATE,
       bindings: { tensor_info: s.seg.info, block_tensor: s.seg.blocks, grad: s.grads, clip_in: s.clip, weight: s.weights, velocity: s.velocity },
       params,
-      workgroups: workgroupsFor(s.seg.length),
+      workgroups: workgroupsFor(Math.ceil(s.seg.length / 4)),   // four elements per invocation
     });
     scatter(s.seg, s.weights, weights);
   }
