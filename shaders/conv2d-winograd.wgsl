@@ -63,14 +63,31 @@ fn patch_row(b: u32, y: u32, x0: u32, c0: u32) -> Quad {
   return Quad(xv[o / 4u], xv[(o + s) / 4u], xv[(o + 2u * s) / 4u], xv[(o + 3u * s) / 4u]);
 }
 
+// Store one slot's 16 transform-domain values (rows v0..v3, ξ = 4·row + column) into a
+// [16, groups, tiles, channels] array: consecutive ξ are `plane` vec4s apart.
+fn store_domain(s: Slot, channels: u32, v0: Quad, v1: Quad, v2: Quad, v3: Quad) {
+  let plane = params.groups * tiles() * channels / 4u;
+  var o = ((s.g * tiles() + s.tile) * channels + s.c) / 4u;
+  outv[o] = v0.a; o += plane; outv[o] = v0.b; o += plane; outv[o] = v0.c; o += plane; outv[o] = v0.d; o += plane;
+  outv[o] = v1.a; o += plane; outv[o] = v1.b; o += plane; outv[o] = v1.c; o += plane; outv[o] = v1.d; o += plane;
+  outv[o] = v2.a; o += plane; outv[o] = v2.b; o += plane; outv[o] = v2.c; o += plane; outv[o] = v2.d; o += plane;
+  outv[o] = v3.a; o += plane; outv[o] = v3.b; o += plane; outv[o] = v3.c; o += plane; outv[o] = v3.d;
+}
+
+// Image b and tile row/column (ty, tx) of a tile index.
+fn tile_pos(tile: u32) -> vec3<u32> {
+  return vec3<u32>(tile / (params.tw * params.th), (tile / params.tw) % params.th, tile % params.tw);
+}
+
 @compute @workgroup_size(WG)
 fn input_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
   if (t >= tiles() * params.groups * (params.cig / 4u)) { return; }
   let s = slot_of(t, params.cig);
-  let tx = s.tile % params.tw;
-  let ty = (s.tile / params.tw) % params.th;
-  let b = s.tile / (params.tw * params.th);
+  let pos = tile_pos(s.tile);
+  let b = pos.x;
+  let ty = pos.y;
+  let tx = pos.z;
   let c0 = s.g * params.cig + s.c;
   let r0 = patch_row(b, 2u * ty, 2u * tx, c0);
   let r1 = patch_row(b, 2u * ty + 1u, 2u * tx, c0);
@@ -82,12 +99,7 @@ fn input_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
   let v2 = bt(quad_sub(r2, r1));
   let v3 = bt(quad_sub(r1, r3));
   // V[ξ, g, tile, c]: consecutive ξ are `plane` vec4s apart.
-  let plane = params.groups * tiles() * params.cig / 4u;
-  var o = ((s.g * tiles() + s.tile) * params.cig + s.c) / 4u;
-  outv[o] = v0.a; o += plane; outv[o] = v0.b; o += plane; outv[o] = v0.c; o += plane; outv[o] = v0.d; o += plane;
-  outv[o] = v1.a; o += plane; outv[o] = v1.b; o += plane; outv[o] = v1.c; o += plane; outv[o] = v1.d; o += plane;
-  outv[o] = v2.a; o += plane; outv[o] = v2.b; o += plane; outv[o] = v2.c; o += plane; outv[o] = v2.d; o += plane;
-  outv[o] = v3.a; o += plane; outv[o] = v3.b; o += plane; outv[o] = v3.c; o += plane; outv[o] = v3.d;
+  store_domain(s, params.cig, v0, v1, v2, v3);
 }
 
 // G·(a, b, c)ᵀ for one filter column or row.
@@ -148,9 +160,10 @@ fn output_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
   // Aᵀ·M (rows), then each row ·A.
   let y0 = at(quad_add(quad_add(m0, m1), m2));
   let y1 = at(quad_sub(quad_sub(m1, m2), m3));
-  let tx = s.tile % params.tw;
-  let ty = (s.tile / params.tw) % params.th;
-  let b = s.tile / (params.tw * params.th);
+  let pos = tile_pos(s.tile);
+  let b = pos.x;
+  let ty = pos.y;
+  let tx = pos.z;
   let oy = 2u * ty;
   let ox = 2u * tx;
   let c = s.g * params.cog + s.c;
@@ -183,9 +196,10 @@ fn dy_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let t = flat_workgroup(wid, nwg) * WG + lid;
   if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
   let s = slot_of(t, params.cog);
-  let tx = s.tile % params.tw;
-  let ty = (s.tile / params.tw) % params.th;
-  let b = s.tile / (params.tw * params.th);
+  let pos = tile_pos(s.tile);
+  let b = pos.x;
+  let ty = pos.y;
+  let tx = pos.z;
   let c = s.g * params.cog + s.c;
   let d00 = dy_at(b, 2u * ty, 2u * tx, c);
   let d01 = dy_at(b, 2u * ty, 2u * tx + 1u, c);
@@ -196,12 +210,7 @@ fn dy_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let v1 = a2(d00 + d10, d01 + d11);
   let v2 = a2(d00 - d10, d01 - d11);
   let v3 = a2(-d10, -d11);
-  let plane = params.groups * tiles() * params.cog / 4u;
-  var o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
-  outv[o] = v0.a; o += plane; outv[o] = v0.b; o += plane; outv[o] = v0.c; o += plane; outv[o] = v0.d; o += plane;
-  outv[o] = v1.a; o += plane; outv[o] = v1.b; o += plane; outv[o] = v1.c; o += plane; outv[o] = v1.d; o += plane;
-  outv[o] = v2.a; o += plane; outv[o] = v2.b; o += plane; outv[o] = v2.c; o += plane; outv[o] = v2.d; o += plane;
-  outv[o] = v3.a; o += plane; outv[o] = v3.b; o += plane; outv[o] = v3.c; o += plane; outv[o] = v3.d;
+  store_domain(s, params.cog, v0, v1, v2, v3);
 }
 
 // Gᵀ·(a, b, c, d)ᵀ: three filter taps from four transform-domain values.
