@@ -173,6 +173,17 @@ function table(rows: Row[]): string {
   return `<table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('\n')}</tbody></table>`;
 }
 
+/** TF.js cpu backend rows (cases with `cpuReference`): CPU reference points. */
+function cpuTable(rows: Row[]): string {
+  const cpu = rows.filter((r) => r.cpu);
+  if (!cpu.length) return '';
+  const t = (s: Row['ours']) => (ok(s) ? `${ms(s.medianMs)} / ${ms(s.minMs)}` : s ? 'error' : '–');
+  const body = cpu.map(
+    (r) => `<tr><td class="name">${esc(r.name)}</td><td>${t(r.cpu)}</td><td>${rate(r, r.cpu)}</td><td class="ratio">${r.cpuRatio !== undefined ? `${r.cpuRatio.toFixed(1)}×` : '–'}</td></tr>`,
+  );
+  return `<h2>CPU reference points (TF.js cpu backend, same peer code)</h2><table id="cpu"><thead><tr><th>case</th><th>TF.js cpu ms med/min</th><th>TF.js cpu</th><th>ours/cpu</th></tr></thead><tbody>${body.join('')}</tbody></table>`;
+}
+
 function stepDetails(rows: Row[]): string {
   const parts: string[] = [];
   for (const r of rows) {
@@ -217,7 +228,7 @@ export async function renderHtmlReport(report: HtmlReportInput): Promise<string>
   }
   const notes = rows.filter((r) => r.note).map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.note)}</li>`);
   const errors = rows.flatMap((r) =>
-    (['ours', 'peer', 'oursFast'] as const).flatMap((k) => {
+    (['ours', 'peer', 'oursFast', 'cpu'] as const).flatMap((k) => {
       const s = r[k];
       return s && !ok(s) && 'error' in s ? [`<li><b>${esc(r.name)}</b> (${k}): ${esc(s.error)}</li>`] : [];
     }),
@@ -245,6 +256,7 @@ load average ${h.host.loadavg.map((x) => x.toFixed(1)).join(' ')} on ${h.host.cp
 <h2>Results</h2>
 ${table(rows)}
 <p class="meta">time = wall per repetition (record + submit + wait for the queue), median / min after a warm-up, ours and TF.js interleaved; %roof vs min(peak FLOP/s, intensity × peak GB/s); ours/TF.js = throughput ratio (&gt; 1: ours faster).</p>
+${cpuTable(rows)}
 ${stepDetails(rows)}
 ${compareSection(h.compare)}
 <h2>Charts</h2>

@@ -73,7 +73,7 @@ if (opts.list) {
 }
 
 const repsOf = (c: BenchCase, side: string) =>
-  opts.reps ?? (full ? c.fullReps ?? 2 * (c.reps ?? 5) : side === 'peer' ? c.peerReps ?? c.reps ?? 5 : c.reps ?? 5);
+  opts.reps ?? (full ? c.fullReps ?? 2 * (c.reps ?? 5) : side === 'peer' || side === 'cpu' ? c.peerReps ?? c.reps ?? 5 : c.reps ?? 5);
 
 export interface SideResult extends Measurement {
   gflops: number;
@@ -98,6 +98,9 @@ export interface Row {
   peer?: SideResult | { error: string };
   /** ours throughput / peer throughput (peer median ms / ours median ms). */
   ratio?: number;
+  /** The peer on TF.js's cpu backend (cases with `cpuReference`), and ours / it. */
+  cpu?: SideResult | { error: string };
+  cpuRatio?: number;
   note?: string;
   /** Targets of the row, checked after the run. */
   targets?: TargetResult[];
@@ -174,7 +177,7 @@ type Details = Record<string, unknown> | undefined;
  */
 async function runCase(
   c: BenchCase,
-  sides: { label: 'ours' | 'peer' | 'fast'; make: () => Promise<Runner>; profile: Gpu | null }[],
+  sides: { label: 'ours' | 'peer' | 'fast' | 'cpu'; make: () => Promise<Runner>; profile: Gpu | null }[],
 ): Promise<{ results: Result[]; details: Details[] }> {
   const prepared: (Runner | { error: string })[] = [];
   for (const s of sides) {
@@ -198,8 +201,9 @@ async function runCase(
     const label = sides[l.i]!.label;
     const ceil = label === 'fast' ? fastCeilings : ceilings;
     // Ceilings are the probes' best repetition (min time): the peak this adapter reached.
-    if (c.roofline === 'compute' && label !== 'peer') ceil.gflops = c.flops / (m.minMs / 1e3) / 1e9;
-    if (c.roofline === 'memory' && label !== 'peer') ceil.gbs = c.bytes / (m.minMs / 1e3) / 1e9;
+    const own = label === 'ours' || label === 'fast';
+    if (c.roofline === 'compute' && own) ceil.gflops = c.flops / (m.minMs / 1e3) / 1e9;
+    if (c.roofline === 'memory' && own) ceil.gbs = c.bytes / (m.minMs / 1e3) / 1e9;
     out[l.i] = summarise(c, m, ceil);
   });
   const details: Details[] = prepared.map(() => undefined);
@@ -254,7 +258,8 @@ async function main(): Promise<void> {
   }
   const ctx: BenchContext = { gpu, tfjs, full };
   const fastCases = selected.filter((c) => full || !c.heavy);
-  const tasks = selected.length + (tfjs ? selected.filter((c) => c.peer).length : 0) + (opts.fast ? fastCases.length : 0);
+  const cpuCases = tfjs ? selected.filter((c) => c.peer && (c.cpuReference === 'quick' || (c.cpuReference === 'full' && full))) : [];
+  const tasks = selected.length + (tfjs ? selected.filter((c) => c.peer).length : 0) + cpuCases.length + (opts.fast ? fastCases.length : 0);
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
@@ -280,11 +285,26 @@ async function main(): Promise<void> {
     bar.increment(withPeer ? 2 : 1);
     rows.push(row);
   }
+  if (cpuCases.length) {
+    // CPU reference points: the same peer code on TF.js's cpu backend, after every WebGPU
+    // row (so the switch cannot disturb them). The cpu backend computes at the call, so
+    // its sync has nothing to wait for.
+    await tfjs!.tf.setBackend('cpu');
+    const cpuPeer: TfjsPeer = { ...tfjs!, sync: async () => {} };
+    for (const c of cpuCases) {
+      bar.update({ task: `${c.name} (TF.js cpu)` });
+      const row = rows.find((r) => r.name === c.name)!;
+      [row.cpu] = (await runCase(c, [{ label: 'cpu', make: () => c.peer!({ ...ctx, tfjs: cpuPeer }), profile: null }])).results;
+      if (row.ours && 'medianMs' in row.ours && row.cpu && 'medianMs' in row.cpu) row.cpuRatio = row.cpu.medianMs / row.ours.medianMs;
+      bar.increment();
+    }
+    await tfjs!.tf.setBackend('webgpu');
+  }
   // Roofline ceilings are known now: fix up bounds and percentages measured before them.
   for (const row of rows) {
     const c = selected.find((x) => x.name === row.name)!;
     row.bound = boundOf(c, ceilings);
-    for (const side of ['ours', 'peer'] as const) {
+    for (const side of ['ours', 'peer', 'cpu'] as const) {
       const r = row[side];
       if (r && 'medianMs' in r) row[side] = summarise(c, r, ceilings);
     }

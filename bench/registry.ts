@@ -78,9 +78,19 @@ export interface BenchCase {
    * creation is a few % of one call): its repetitions then include pipeline creation.
    */
   peerSkipWarmupQuick?: boolean;
+  /**
+   * Also run `peer()` on TF.js's cpu backend, as a CPU reference point: in every run
+   * ('quick') or only with --full ('full', for shapes that take the cpu backend minutes).
+   */
+  cpuReference?: 'quick' | 'full';
 }
 
 const cases: BenchCase[] = [];
+
+/** The cases with TF.js cpu reference points (`cpuReference`): 'quick' in every run, 'full' with --full only. */
+export function withCpuReference(when: 'quick' | 'full', ...cs: BenchCase[]): BenchCase[] {
+  return cs.map((c) => ({ ...c, cpuReference: when }));
+}
 
 export function register(...c: BenchCase[]): void {
   for (const x of c) {

@@ -49,8 +49,14 @@ export function formatTable(rows: Row[], report: { ceilings: { gflops: number; g
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
   ];
+  const cpu = rows.filter((r) => r.cpu);
+  if (cpu.length) {
+    out.push('TF.js cpu backend (CPU reference points, same peer code; ms med/min, throughput, ours/cpu):');
+    const w = Math.max(...cpu.map((r) => r.name.length));
+    for (const r of cpu) out.push(`  ${r.name.padEnd(w)}  ${timing(r.cpu).padStart(15)}  ${rate(r, r.cpu).padStart(14)}  ${r.cpuRatio !== undefined ? `${r.cpuRatio.toFixed(1)}×` : '–'}`);
+  }
   const errors = rows.flatMap((r) =>
-    (['ours', 'peer', 'oursFast'] as const).flatMap((k) => {
+    (['ours', 'peer', 'oursFast', 'cpu'] as const).flatMap((k) => {
       const s = r[k];
       return s && 'error' in s && !ok(s) ? [`  ${r.name} (${k}): ${s.error}`] : [];
     }),

@@ -49,6 +49,7 @@ describe('bench HTML report', () => {
     const dom = await page.evaluate(() => ({
       rows: document.querySelectorAll('table#results tbody tr').length,
       text: document.querySelector('table#results')?.textContent ?? '',
+      cpu: document.querySelector('table#cpu')?.textContent ?? '',
       charts: [...document.querySelectorAll('figure.chart svg')].map((s) => ({ w: s.getBoundingClientRect().width, marks: s.querySelectorAll('path, rect').length })),
       body: document.body.innerText,
     }));
@@ -60,6 +61,7 @@ describe('bench HTML report', () => {
       expect(c.w).toBeGreaterThan(200);
       expect(c.marks).toBeGreaterThan(5);
     }
+    expect(dom.cpu).toContain('gelu/8x32x32x128/fwd'); // the TF.js cpu reference points
     expect(dom.body).toContain('Whole training steps');
     expect(dom.body).toContain('regression');
 

@@ -14,7 +14,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { randn } from '../../src/autodiff/creation.js';
 import { conv2d, convDw, convDx, convGeometry } from '../../src/ops/conv2d.js';
 import { matmul } from '../../src/ops/matmul.js';
-import { oursRunner, register, type BenchCase, type Target } from '../registry.js';
+import { oursRunner, register, withCpuReference, type BenchCase, type Target } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';
 
 export type ConvPass = 'fwd' | 'dX' | 'dW';
@@ -116,16 +116,21 @@ register(
       });
     },
   },
-  convCase(conv3, 'fwd', { reps: 2, peerReps: 1, heavy: true, targets: [{ kind: 'pctOfRow', row: GEMM_EQ, min: 70 }] }),
-  convCase(conv3, 'dX', { reps: 2, peerReps: 1, heavy: true }),
-  // TF.js's dW is the slowest side of the run (28 s a call here) and its warm-up measured
-  // no first-call overhead (28.9 s warm-up vs 28.1 s timed; grouped 13.3 vs 13.7 s), so
-  // quick mode times its first call and keeps the run under 5 minutes. --full warms it up.
-  convCase(conv3, 'dW', { reps: 2, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
-  convCase(conv1, 'fwd', { reps: 3, peerReps: 2 }),
-  convCase(conv1, 'dX', { reps: 3, peerReps: 1 }),
-  convCase(conv1, 'dW', { reps: 3, peerReps: 1 }),
-  convCase(grouped, 'fwd', { reps: 2, peerReps: 1, heavy: true }),
-  convCase(grouped, 'dX', { reps: 2, peerReps: 1, heavy: true }),
-  convCase(grouped, 'dW', { reps: 2, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
+  // TF.js cpu reference points for the convs only in --full: the cpu backend takes seconds
+  // to minutes per call at these shapes.
+  ...withCpuReference(
+    'full',
+    convCase(conv3, 'fwd', { reps: 2, peerReps: 1, heavy: true, targets: [{ kind: 'pctOfRow', row: GEMM_EQ, min: 70 }] }),
+    convCase(conv3, 'dX', { reps: 2, peerReps: 1, heavy: true }),
+    // TF.js's dW is the slowest side of the run (28 s a call here) and its warm-up measured
+    // no first-call overhead (28.9 s warm-up vs 28.1 s timed; grouped 13.3 vs 13.7 s), so
+    // quick mode times its first call and keeps the run under 5 minutes. --full warms it up.
+    convCase(conv3, 'dW', { reps: 2, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
+    convCase(conv1, 'fwd', { reps: 3, peerReps: 2 }),
+    convCase(conv1, 'dX', { reps: 3, peerReps: 1 }),
+    convCase(conv1, 'dW', { reps: 3, peerReps: 1 }),
+    convCase(grouped, 'fwd', { reps: 2, peerReps: 1, heavy: true }),
+    convCase(grouped, 'dX', { reps: 2, peerReps: 1, heavy: true }),
+    convCase(grouped, 'dW', { reps: 2, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
+  ),
 );

@@ -1,7 +1,7 @@
 /** Elementwise add: 1 FLOP and 12 bytes (two reads, one write of f32) per element. */
 import { randn } from '../../src/autodiff/creation.js';
 import { add as addOp } from '../../src/ops/binary.js';
-import { oursRunner, register, type BenchCase } from '../registry.js';
+import { oursRunner, register, withCpuReference, type BenchCase } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';
 
 function add(n: number, label: string, reps: number): BenchCase {
@@ -30,4 +30,4 @@ function add(n: number, label: string, reps: number): BenchCase {
   };
 }
 
-register(add(2 ** 20, '1M', 10), add(16 * 2 ** 20, '16M', 3));
+register(...withCpuReference('quick', add(2 ** 20, '1M', 10)), ...withCpuReference('full', add(16 * 2 ** 20, '16M', 3)));

@@ -2,7 +2,7 @@
 // Direct module imports (not src/index.js) keep a row runnable while unrelated ops are mid-edit.
 import { randn } from '../../src/autodiff/creation.js';
 import { matmul, type MatmulOptions } from '../../src/ops/matmul.js';
-import { oursRunner, register, type BenchCase } from '../registry.js';
+import { oursRunner, register, withCpuReference, type BenchCase } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';
 
 function square(n: number, reps: number, peerReps: number, fullOnly = false, opts: MatmulOptions = {}): BenchCase {
@@ -36,9 +36,8 @@ function square(n: number, reps: number, peerReps: number, fullOnly = false, opt
 }
 
 register(
-  square(256, 5, 3),
-  square(512, 3, 2),
-  square(1024, 4, 2),
+  ...withCpuReference('quick', square(256, 5, 3), square(512, 3, 2)),
+  ...withCpuReference('full', square(1024, 4, 2)),
   // The backward's shapes (dA = dC·Bᵀ, dB = Aᵀ·dC) take other load paths of the GEMM core.
   square(512, 2, 1, false, { transposeB: true }),
   square(512, 2, 1, false, { transposeA: true }),

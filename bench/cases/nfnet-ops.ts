@@ -18,7 +18,7 @@ import { weightStandardize } from '../../src/ops/weight-standardize.js';
 import { sgdAgc } from '../../src/optim/sgd-agc.js';
 import { planBlocks, type BlockPlan } from '../../src/nfnet/plan.js';
 import { variantConfig } from '../../src/nfnet/variants.js';
-import { oursRunner, register, type BenchCase, type Runner } from '../registry.js';
+import { oursRunner, register, withCpuReference, type BenchCase, type Runner } from '../registry.js';
 import { tfjsRunner, type TfjsPeer } from '../peers/tfjs.js';
 
 const ACT: [number, number, number, number] = [8, 32, 32, 128]; // 1M elements, the conv rows' activations
@@ -344,11 +344,9 @@ function tfjsOptim(tfjs: TfjsPeer, shapes: ParamShape[]): Runner {
 const f0 = variantConfig('F0');
 const f0Stage2 = planBlocks(f0).filter((b) => b.stage === 2);
 register(
-  ...gelu,
-  pool,
-  ce,
-  ...ws,
-  optimCase('nano', paramShapes('nano'), 5),
-  optimCase('F0-stage2-block1', blockParams(f0Stage2[1]!, 'stages.2.block1'), 2),
+  // TF.js cpu reference points: the cheap rows in every run; WS fwd+bwd (~3 s a call on the
+  // cpu backend) and the F0 optimizer block with --full.
+  ...withCpuReference('quick', ...gelu, pool, ce, ws[0]!, optimCase('nano', paramShapes('nano'), 5)),
+  ...withCpuReference('full', ws[1]!, optimCase('F0-stage2-block1', blockParams(f0Stage2[1]!, 'stages.2.block1'), 2)),
   optimCase('F0-stage2', paramShapes('F0', 2), 3, true),
 );

@@ -12,7 +12,7 @@ import { create } from '../../src/nfnet/model.js';
 import { Trainer } from '../../src/nfnet/train.js';
 import { variantConfig } from '../../src/nfnet/variants.js';
 import { backend, type Gpu } from '../../src/runtime/init.js';
-import { register, type BenchCase, type Runner } from '../registry.js';
+import { register, withCpuReference, type BenchCase, type Runner } from '../registry.js';
 import { tfjsNfnetStep } from '../peers/tfjs-nfnet.js';
 
 /** Kernel rows kept in a step breakdown; the rest is summed into `other`. */
@@ -114,7 +114,8 @@ function stepCase(variant: string, batch: number, res: number, o: { reps: number
 }
 
 register(
-  stepCase('nano', 32, 28, { reps: 2, peerReps: 1, peer: true }),
+  // TF.js cpu reference for the whole nano step in --full only (a minute a step).
+  ...withCpuReference('full', stepCase('nano', 32, 28, { reps: 2, peerReps: 1, peer: true })),
   stepCase('F0', 1, 192, { reps: 1, fullOnly: true, peer: false }),
   // timm's other reference point (scripts/gpu-bench.sh); minutes per step on SwiftShader.
   stepCase('F0', 32, 192, { reps: 3, fullOnly: true, hardwareOnly: true, peer: false }),
