@@ -36,8 +36,8 @@ function square(n: number, reps: number, peerReps: number, fullOnly = false, opt
 }
 
 register(
-  ...withCpuReference('quick', square(256, 5, 3), square(512, 3, 2)),
-  ...withCpuReference('full', square(1024, 4, 2)),
+  ...withCpuReference('quick', square(256, 5, 3)),
+  ...withCpuReference('full', square(512, 3, 2), square(1024, 4, 2)),
   // The backward's shapes (dA = dC·Bᵀ, dB = Aᵀ·dC) take other load paths of the GEMM core.
   square(512, 2, 1, false, { transposeB: true }),
   square(512, 2, 1, false, { transposeA: true }),

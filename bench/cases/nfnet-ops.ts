@@ -344,9 +344,9 @@ function tfjsOptim(tfjs: TfjsPeer, shapes: ParamShape[]): Runner {
 const f0 = variantConfig('F0');
 const f0Stage2 = planBlocks(f0).filter((b) => b.stage === 2);
 register(
-  // TF.js cpu reference points: the cheap rows in every run; WS fwd+bwd (~3 s a call on the
-  // cpu backend) and the F0 optimizer block with --full.
-  ...withCpuReference('quick', ...gelu, pool, ce, ws[0]!, optimCase('nano', paramShapes('nano'), 5)),
-  ...withCpuReference('full', ws[1]!, optimCase('F0-stage2-block1', blockParams(f0Stage2[1]!, 'stages.2.block1'), 2)),
+  // TF.js cpu reference points: the cheap rows in every run; gelu bwd and WS fwd+bwd (1–3 s
+  // a call on the cpu backend) and the F0 optimizer block with --full.
+  ...withCpuReference('quick', gelu[0]!, pool, ce, ws[0]!, optimCase('nano', paramShapes('nano'), 5)),
+  ...withCpuReference('full', gelu[1]!, ws[1]!, optimCase('F0-stage2-block1', blockParams(f0Stage2[1]!, 'stages.2.block1'), 2)),
   optimCase('F0-stage2', paramShapes('F0', 2), 3, true),
 );
