@@ -30,4 +30,4 @@ function add(n: number, label: string, reps: number): BenchCase {
   };
 }
 
-register(...withCpuReference('quick', add(2 ** 20, '1M', 10)), ...withCpuReference('full', add(16 * 2 ** 20, '16M', 3)));
+register(...withCpuReference('quick', add(2 ** 20, '1M', 10)), ...withCpuReference('full', { ...add(16 * 2 ** 20, '16M', 3), heavy: true }));
