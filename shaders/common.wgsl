@@ -6,6 +6,13 @@ fn flat_workgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
+// (b, y, x, c) of element i of an NHWC tensor [_, h, w, c]: the index split the pooling,
+// padding and phase-scatter kernels share (one place for the divisions).
+fn nhwc_of(i: u32, h: u32, w: u32, c: u32) -> vec4<u32> {
+  let pixel = i / c;
+  return vec4<u32>(pixel / (w * h), (pixel / w) % h, pixel % w, i % c);
+}
+
 // Rank-8 shapes and strides travel in uniforms as array<vec4<u32>, 2>; read dimension d
 // as `params.shape[d >> 2u][d & 3u]` in place. (A helper taking the array by value copies
 // it on every call, which made broadcasting 10x slower on SwiftShader.)

@@ -212,10 +212,10 @@ fn pad_input(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   // divisions (scalarised on a CPU adapter) are paid once per four elements.
   let i = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_K);
   if (i >= params.n * params.h * params.w * params.cin) { return; }
-  let c = i % params.cin;
-  let px = i32((i / params.cin) % params.w) - params.pl;
-  let py = i32((i / (params.cin * params.w)) % params.h) - params.pt;
-  let b = i / (params.cin * params.w * params.h);
+  let q = nhwc_of(i, params.h, params.w, params.cin);
+  let b = q.x; let c = q.w;
+  let py = i32(q.y) - params.pt;
+  let px = i32(q.z) - params.pl;
   let src_h = i32(params.k_chunk);
   let src_w = i32(params.size);
   let inside = py >= 0 && py < src_h && px >= 0 && px < src_w;
@@ -343,10 +343,8 @@ fn scatter_phase(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
   let hq = params.phase.z;
   let wq = params.phase.w;
   if (i >= params.n * hq * wq * params.cin) { return; }
-  let c = i % params.cin;
-  let j = (i / params.cin) % wq;
-  let r = (i / (params.cin * wq)) % hq;
-  let b = i / (params.cin * wq * hq);
+  let q = nhwc_of(i, hq, wq, params.cin);
+  let b = q.x; let r = q.y; let j = q.z; let c = q.w;
   let o = ((b * params.h + params.phase.x + params.sh * r) * params.w + params.phase.y + params.sw * j) * params.cin + c;
   out[o] = part[i];
   if (VEC_K) { out[o + 1u] = part[i + 1u]; out[o + 2u] = part[i + 2u]; out[o + 3u] = part[i + 3u]; }

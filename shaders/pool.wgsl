@@ -37,10 +37,8 @@ fn count_in(r: vec2<u32>) -> u32 {
 fn avg_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_C);
   if (t >= params.n * params.out_h * params.out_w * params.c) { return; }
-  let ch = t % params.c;
-  let ow = (t / params.c) % params.out_w;
-  let oh = (t / (params.c * params.out_w)) % params.out_h;
-  let b = t / (params.c * params.out_w * params.out_h);
+  let q = nhwc_of(t, params.out_h, params.out_w, params.c);
+  let b = q.x; let oh = q.y; let ow = q.z; let ch = q.w;
   let rows = window(oh, params.stride_h, params.pad_top, params.size_h, params.h);
   let cols = window(ow, params.stride_w, params.pad_left, params.size_w, params.w);
   var s = vec4<f32>(0.0);
@@ -73,10 +71,8 @@ fn outputs_covering(i: u32, stride: u32, pad: u32, size: u32, out_extent: u32) -
 fn avg_pool_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_C);
   if (t >= params.n * params.h * params.w * params.c) { return; }
-  let ch = t % params.c;
-  let iw = (t / params.c) % params.w;
-  let ih = (t / (params.c * params.w)) % params.h;
-  let b = t / (params.c * params.w * params.h);
+  let q = nhwc_of(t, params.h, params.w, params.c);
+  let b = q.x; let ih = q.y; let iw = q.z; let ch = q.w;
   let rows = outputs_covering(ih, params.stride_h, params.pad_top, params.size_h, params.out_h);
   let cols = outputs_covering(iw, params.stride_w, params.pad_left, params.size_w, params.out_w);
   var g = vec4<f32>(0.0);
@@ -118,10 +114,8 @@ fn window_argmax(b: u32, oh: u32, ow: u32, ch: u32) -> u32 {
 fn max_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
   if (t >= params.n * params.out_h * params.out_w * params.c) { return; }
-  let ch = t % params.c;
-  let ow = (t / params.c) % params.out_w;
-  let oh = (t / (params.c * params.out_w)) % params.out_h;
-  let b = t / (params.c * params.out_w * params.out_h);
+  let q = nhwc_of(t, params.out_h, params.out_w, params.c);
+  let b = q.x; let oh = q.y; let ow = q.z; let ch = q.w;
   out[t] = x[window_argmax(b, oh, ow, ch)];
 }
 
@@ -129,10 +123,8 @@ fn max_pool_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
 fn max_pool_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
   if (t >= params.n * params.h * params.w * params.c) { return; }
-  let ch = t % params.c;
-  let iw = (t / params.c) % params.w;
-  let ih = (t / (params.c * params.w)) % params.h;
-  let b = t / (params.c * params.w * params.h);
+  let q = nhwc_of(t, params.h, params.w, params.c);
+  let b = q.x; let ih = q.y; let iw = q.z; let ch = q.w;
   let rows = outputs_covering(ih, params.stride_h, params.pad_top, params.size_h, params.out_h);
   let cols = outputs_covering(iw, params.stride_w, params.pad_left, params.size_w, params.out_w);
   var g = 0.0;

@@ -66,12 +66,13 @@ export function full(shape: readonly number[], value: number): Tensor<'f32'> {
 
 function fillWith(t: Tensor, value: number): void {
   if (!t.size) return;
+  const elems = t.size % 4 === 0 ? 4 : 1; // four per invocation, as elementsPerInvocation in src/ops/util.ts
   backend().dispatch({
     kernel: FILL,
     bindings: { out: t.buffer },
     params: { n: t.size, alpha: value, beta: 0, rank: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [], shape4: [], a4: [], b4: [], c4: [] },
-    overrides: { ELEMS: t.size % 4 === 0 ? 4 : 1 },
-    workgroups: Math.ceil(t.size / (t.size % 4 === 0 ? 4 : 1) / ELEMENTWISE_WG),
+    overrides: { ELEMS: elems },
+    workgroups: Math.ceil(t.size / elems / ELEMENTWISE_WG),
   });
 }
 

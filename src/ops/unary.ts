@@ -23,12 +23,13 @@ export function unaryForward(name: UnaryName, x: Tensor, alpha = 0, beta = 0): T
   assertF32(name, x);
   const out = empty(x.shape);
   if (!out.size) return out;
+  const elems = elementsPerInvocation(x.size);
   backend().dispatch({
     kernel: UNARY,
     bindings: { a: x.buffer, out: out.buffer },
     params: { n: x.size, alpha, beta, ...NO_VIEW },
-    overrides: { OP: UNARY_CODES[name], ELEMS: elementsPerInvocation(x.size) },
-    workgroups: linearGroups(x.size / elementsPerInvocation(x.size)),
+    overrides: { OP: UNARY_CODES[name], ELEMS: elems },
+    workgroups: linearGroups(x.size / elems),
   });
   return out;
 }
