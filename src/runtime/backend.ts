@@ -8,6 +8,7 @@
 import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
 import { type Kernel, type Params } from './kernel.js';
 import { Profiler } from './profiler.js';
+import { gpuWait } from './platform-node.js';
 import {
   DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError,
 } from './errors.js';
@@ -235,7 +236,7 @@ export class Backend {
   /** Flush, wait for the GPU, and turn any captured GPU error into a typed error. */
   async sync(): Promise<void> {
     this.flush();
-    await this.raceLoss(this.device.queue.onSubmittedWorkDone());
+    await this.raceLoss(gpuWait(this.device.queue.onSubmittedWorkDone()));
     await this.throwCapturedErrors();
   }
 
@@ -278,7 +279,7 @@ export class Backend {
     this.copy(src, srcOffset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.flush();
     try {
-      await this.raceLoss(staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4));
+      await this.raceLoss(gpuWait(staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4)));
     } catch (e) {
       await this.throwCapturedErrors();
       throw e instanceof NfnetError ? e : new GPUValidationFailure(`readback failed: ${(e as Error).message}`);

@@ -9,3 +9,8 @@ export async function requestNodeAdapter(): Promise<NodeAdapter> {
 }
 
 export function releaseNodeGpu(): void {}
+
+/** Browsers deliver WebGPU callbacks from their own event loop: nothing to adjust. */
+export function gpuWait<T>(promise: Promise<T>): Promise<T> {
+  return promise;
+}

@@ -6,7 +6,10 @@
  * null we retry on SwiftShader.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { installQuietDawnPolling } from './dawn-polling.js';
 import { DeviceError } from './errors.js';
+
+export { gpuWait } from './dawn-polling.js';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -33,6 +36,7 @@ async function loadDawn(): Promise<DawnModule> {
   } catch (e) {
     throw new DeviceError(`cannot load the 'webgpu' package (Dawn for Node): ${(e as Error).message}`);
   }
+  installQuietDawnPolling();
   // GPUBufferUsage, GPUMapMode, … are globals in browsers; Dawn exports them instead.
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
