@@ -59,6 +59,31 @@ describe('training', () => {
     model.dispose();
   });
 
+  it('submitted steps, recorded before earlier results are awaited, match one-at-a-time steps exactly', async () => {
+    const run = async (pipelined: boolean) => {
+      const model = nfnet.create('pico', { seed: 4, numClasses: 4 });
+      const trainer = new nfnet.Trainer(model, { totalSteps: 6, lr: 0.2, warmupSteps: 1, seed: 5 });
+      const loader = new data.DataLoader(stripes(48), { batchSize: 16, shuffle: true, seed: 6 });
+      const results: nfnet.StepResult[] = [];
+      if (pipelined) {
+        const pending: nfnet.PendingStep[] = [];
+        for (const batch of loader.epoch()) pending.push(await trainer.submitStep(batch)); // all three before any result
+        for (const p of pending) results.push(await p.result);
+      } else {
+        for (const batch of loader.epoch()) results.push(await trainer.trainStep(batch));
+      }
+      const weights = await model.parameters[0]!.value.data();
+      trainer.dispose();
+      model.dispose();
+      return { results, weights };
+    };
+    const one = await run(false);
+    const piped = await run(true);
+    expect(piped.results.map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(piped.results).toEqual(one.results);
+    expect(Array.from(piped.weights)).toEqual(Array.from(one.weights));
+  });
+
   it('rejects a bad schedule before any GPU work', () => {
     const model = nfnet.create('pico');
     expect(() => new nfnet.Trainer(model, { totalSteps: 0 })).toThrow(ValueError);

@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import { init } from '../runtime/init.js';
 import { DataLoader, channelStats } from '../data/loader.js';
 import { create } from '../nfnet/model.js';
-import { Trainer } from '../nfnet/train.js';
+import { Trainer, type StepResult } from '../nfnet/train.js';
 import { restore } from '../nfnet/checkpoint.js';
 import { loadCheckpoint, saveCheckpoint } from '../nfnet/checkpoint-node.js';
 import { renderPng } from '../report/plot.js';
@@ -116,15 +116,12 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     const te = performance.now();
     bar?.start(stepsPerEpoch, skip, { epoch: epoch + 1, loss: '-', acc: '-', ips: '-' });
     let inEpoch = skip;
-    for (const batch of loader.epoch(skip)) {
-      const r = await trainer.trainStep(batch);
+    let diverged = false;
+    // Book one step's result; false when the loss is no longer finite.
+    const record = (r: StepResult): boolean => {
       inEpoch++;
-      result.steps.push({ step: trainer.step, loss: r.loss, lr: r.lr });
-      if (!Number.isFinite(r.loss)) {
-        result.diverged = true;
-        bar?.stop();
-        break outer;
-      }
+      result.steps.push({ step: r.step, loss: r.loss, lr: r.lr });
+      if (!Number.isFinite(r.loss)) return false;
       lossSum += r.loss * r.count;
       correct += r.correct;
       seen += r.count;
@@ -134,7 +131,28 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
       if (!bar && a.logEvery > 0 && inEpoch % a.logEvery === 0) {
         console.error(`epoch ${epoch + 1} step ${inEpoch}/${stepsPerEpoch}: loss ${shown.loss} acc ${shown.acc}% ${shown.ips} img/s`);
       }
+      return true;
+    };
+    // One step in flight: step k+1 is prepared and recorded while the GPU runs step k.
+    let inFlight: Promise<StepResult> | null = null;
+    for (const batch of loader.epoch(skip)) {
+      const next = (await trainer.submitStep(batch)).result;
+      const done = inFlight;
+      inFlight = next;
+      if (done && !record(await done)) {
+        diverged = true;
+        break;
+      }
       if (a.maxSteps && trainer.step >= a.maxSteps) break;
+    }
+    if (inFlight) {
+      const last = await inFlight;
+      if (!diverged && !record(last)) diverged = true;
+    }
+    if (diverged) {
+      result.diverged = true;
+      bar?.stop();
+      break outer;
     }
     bar?.stop();
     const ips = seen / ((performance.now() - te) / 1000);

@@ -16,6 +16,6 @@ export function info(variant: string, options: ConfigOverrides & { resolution?: 
 }
 export { NFNet, create, type Parameter, type ParamKind, type ParamLayout, type ForwardOptions, type CreateOptions } from './model.js';
 export { signalPropagation, signalChart, type SignalReport, type SignalPoint } from './signal.js';
-export { Trainer, learningRate, type TrainOptions, type StepResult } from './train.js';
+export { Trainer, learningRate, type TrainOptions, type StepResult, type PendingStep } from './train.js';
 export { encodeCheckpoint, decodeCheckpoint, restore, modelFromCheckpoint, checkAgainstModel, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 export { importTimm, timmToOurs, type TimmImportReport } from './timm.js';

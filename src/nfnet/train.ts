@@ -45,6 +45,13 @@ export interface StepResult {
   correct: number;
   count: number;
   lr: number;
+  /** Steps taken, this one included. */
+  step: number;
+}
+
+/** A submitted step: its loss and accuracy arrive with `result`. */
+export interface PendingStep {
+  result: Promise<StepResult>;
 }
 
 /** Linear warm-up to `peak`, then cosine decay to 0 at `total`. */
@@ -100,6 +107,16 @@ export class Trainer {
 
   /** One optimizer step on a batch. Reads back one 2-element tensor. */
   async trainStep(batch: Batch): Promise<StepResult> {
+    return (await this.submitStep(batch)).result;
+  }
+
+  /**
+   * Record and submit one optimizer step, without waiting for it: `result` resolves when its
+   * loss and accuracy are read back. Steps may be submitted before earlier results are
+   * awaited (the GPU queue runs them in order), so a training loop can prepare and record
+   * step k+1 while the GPU works on step k. The caller awaits every `result`.
+   */
+  async submitStep(batch: Batch): Promise<PendingStep> {
     const o = this.options;
     const lr = learningRate(this.step, o.lr, o.warmupSteps, o.totalSteps);
     const x = tensor(batch.images, batch.shape);
@@ -116,10 +133,14 @@ export class Trainer {
     this.optimizer.step(grads, { lr });
     this.ema?.update(this.paramSpecs(), emaDecay(this.step));
     for (const t of [x, labels, oneHot, loss, logits!, ...grads]) t.dispose();
-    const [lossValue, correct] = await stats.data();
-    stats.dispose();
-    this.step++;
-    return { loss: lossValue!, correct: correct!, count: batch.labels.length, lr };
+    const step = ++this.step;
+    const count = batch.labels.length;
+    // data() submits synchronously and only then waits, so the step is on the queue on return.
+    const result = stats
+      .data()
+      .then(([lossValue, correct]) => ({ loss: lossValue!, correct: correct!, count, lr, step }))
+      .finally(() => stats.dispose());
+    return { result };
   }
 
   /** Accuracy and mean loss over a loader, in evaluation mode (EMA weights when asked). */
