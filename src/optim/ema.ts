@@ -11,7 +11,7 @@ import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
-import { checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, workgroupsFor, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
+import { checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, streamingWorkgroups, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
 
 const EMA_UPDATE = defineKernel('optim', optimWgsl, 'ema_update');
 
@@ -50,9 +50,9 @@ export class Ema {
       gather(seg, weights, scratch);
       b.dispatch({
         kernel: EMA_UPDATE,
-        bindings: { current: scratch, average },
+        bindings: { current4: scratch, average4: average },
         params: { length: seg.length, total_units: 0, tensors: 0, nesterov: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
-        workgroups: workgroupsFor(Math.ceil(seg.length / 4)),   // four elements per invocation
+        workgroups: streamingWorkgroups(seg),
       });
     }
   }

@@ -126,8 +126,9 @@ function unitLayout(shape: readonly number[], axis: number | null): { units: num
  */
 export function planSegments(params: readonly ResolvedParam[], flagsOf: (p: ResolvedParam) => number, maxBytes?: number): Segment[] {
   const limit = backend().device.limits.maxStorageBufferBindingSize;
-  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 4)) throw new ValueError(`optimizer: maxSegmentBytes must be an integer >= 4, got ${maxBytes}`);
-  const maxElems = Math.floor(Math.min(limit, maxBytes ?? limit) / 4);
+  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 16)) throw new ValueError(`optimizer: maxSegmentBytes must be an integer >= 16 (one vec4), got ${maxBytes}`);
+  // Whole vec4s, so that the vec4-padded region stays within the binding limit.
+  const maxElems = Math.floor(Math.min(limit, maxBytes ?? limit) / 16) * 4;
   type Plan = Omit<Segment, 'info' | 'blocks'>;
   const segments: Plan[] = [];
   let cur: Plan | null = null;
@@ -166,13 +167,26 @@ function uploadInfo(entries: readonly FlatEntry[]): GPUBuffer {
   return buf;
 }
 
+/** Elements of a segment's flat region, rounded up to whole vec4s (the streaming kernels read vec4s). */
+export function paddedLength(s: Segment): number {
+  return Math.max(4, Math.ceil(s.length / 4) * 4);
+}
+
 /** A flat f32 region the size of a segment. */
 export function flatBuffer(s: Segment): GPUBuffer {
-  return backend().pool.acquire(Math.max(4, s.length * 4));
+  return backend().pool.acquire(paddedLength(s) * 4);
 }
 
 export function zeroFill(buf: GPUBuffer, s: Segment): void {
-  backend().upload(buf, new Float32Array(s.length));
+  backend().upload(buf, new Float32Array(paddedLength(s)));
+}
+
+/** vec4s per invocation of the streaming kernels (VECS in shaders/optim.wgsl). */
+const VECS = 4;
+
+/** Workgroups of sgd_update / ema_update over a segment. */
+export function streamingWorkgroups(s: Segment): number {
+  return workgroupsFor(Math.ceil(paddedLength(s) / 4 / VECS));
 }
 
 /** Copy each tensor into its place in the flat region. */

@@ -16,7 +16,7 @@ import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import {
-  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, workgroupsFor, zeroFill,
+  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, streamingWorkgroups, workgroupsFor, zeroFill,
   type ParamLike, type ResolvedParam, type Segment,
 } from './flat.js';
 
@@ -142,9 +142,9 @@ export class SgdAgc {
     }
     b.dispatch({
       kernel: SGD_UPDATE,
-      bindings: { tensor_info: s.seg.info, block_tensor: s.seg.blocks, grad: s.grads, clip_in: s.clip, weight: s.weights, velocity: s.velocity },
+      bindings: { tensor_info: s.seg.info, block_tensor: s.seg.blocks, grad4: s.grads, clip_in: s.clip, weight4: s.weights, velocity4: s.velocity },
       params,
-      workgroups: workgroupsFor(Math.ceil(s.seg.length / 4)),   // four elements per invocation
+      workgroups: streamingWorkgroups(s.seg),
     });
     scatter(s.seg, s.weights, weights);
   }
