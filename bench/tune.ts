@@ -97,7 +97,7 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
     const ms = await timeConv(gpu, cx, 128, 1, reps);
     trials.push({ what: 'conv', config: { ...c }, ms });
     opts.log(`conv ${JSON.stringify(c)}: ${ms.toFixed(1)} ms`);
-    const incumbent = c.wg === startConv.wg && c.dwTargetThreads === startConv.dwTargetThreads && c.winogradMinChannels === startConv.winogradMinChannels;
+    const incumbent = c.wg === startConv.wg && c.dwTargetThreads === startConv.dwTargetThreads && c.winogradMinChannels === startConv.winogradMinChannels && c.winogradTile === startConv.winogradTile;
     if (incumbent ? ms < bestConvMs : ms * MARGIN < bestConvMs) [bestConv, bestConvMs] = [{ ...c }, ms];
   };
   for (const wg of [...new Set([startConv.wg, 64, 32, 128])]) await tryConv({ ...startConv, wg });
@@ -105,6 +105,8 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   for (const dwTargetThreads of [2048, 4096, 8192].filter((d) => d !== bestConv.dwTargetThreads)) await tryConv({ ...bestConv, wg: wgBest, dwTargetThreads });
   // Winograd on (16: the default threshold) or off (0) for the 3×3 forward and dX.
   for (const winogradMinChannels of [16, 0].filter((w) => w !== bestConv.winogradMinChannels)) await tryConv({ ...bestConv, winogradMinChannels });
+  // Its output tile: F(4×4, 3×3) (the default) or F(2×2, 3×3), when Winograd stayed on.
+  if (bestConv.winogradMinChannels > 0) for (const winogradTile of ([4, 2] as const).filter((t) => t !== bestConv.winogradTile)) await tryConv({ ...bestConv, winogradTile });
   setConvConfig(bestConv);
 
   const key = tuneKey(gpu.adapter);

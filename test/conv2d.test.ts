@@ -75,7 +75,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
   });
 });
 
-describe('conv2d: Winograd F(2×2, 3×3) path vs float64 reference (forward, dx through the flipped forward, dw)', () => {
+describe('conv2d: Winograd paths vs float64 reference (forward, dx through the flipped forward, dw)', () => {
   const wino: Case[] = [
     { name: 'SAME, batch 2, odd 5×7', x: [2, 5, 7, 4], w: [3, 3, 4, 8], padding: 'SAME' },
     { name: 'VALID, even 6×6', x: [1, 6, 6, 8], w: [3, 3, 8, 4] },
@@ -85,22 +85,32 @@ describe('conv2d: Winograd F(2×2, 3×3) path vs float64 reference (forward, dx 
     // Forward only (a central-difference check over 2k inputs is slow): more than one
     // workgroup of transform invocations.
     { name: 'several workgroups of tiles (forward)', x: [2, 12, 11, 8], w: [3, 3, 8, 8], padding: 'SAME' },
+    // A long channel sum: F(4×4)'s larger transform constants must stay within tolerance.
+    { name: '96 input channels (forward)', x: [1, 9, 9, 96], w: [3, 3, 96, 8], padding: 'SAME' },
   ];
-  let saved: ReturnType<typeof setConvConfig>;
-  beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4 }); });
-  afterAll(() => { setConvConfig(saved); });
-  wino.forEach((c, k) => {
-    opTest('conv2d', `Winograd: ${c.name}`, async () => {
-      const g = convGeometry(toTensor(randArr(c.x, 1)), toTensor(randArr(c.w, 2)), { padding: c.padding, groups: c.groups });
-      expect(usesWinograd(g)).toBe(true);
-      await checkOp({
-        gpu: (x, w) => ops.conv2d(x, w, { padding: c.padding, groups: c.groups }),
-        ref: (x, w) => refConv2d(x, w, refOpts(c)),
-        inputs: [randArr(c.x, 70 + k), randArr(c.w, 90 + k)],
-        ...(c.name.endsWith('(forward)') ? { wrt: [] } : {}),
+  // Forward and dX run on the configured tile (F(4×4) by default, F(2×2) selectable); dW always on F(2×2).
+  ([4, 2] as const).forEach((tile) => {
+    describe(`F(${tile}×${tile}, 3×3) forward and dX`, () => {
+      let saved: ReturnType<typeof setConvConfig>;
+      beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4, winogradTile: tile }); });
+      afterAll(() => { setConvConfig(saved); });
+      wino.forEach((c, k) => {
+        opTest('conv2d', `Winograd F(${tile}×${tile}): ${c.name}`, async () => {
+          const g = convGeometry(toTensor(randArr(c.x, 1)), toTensor(randArr(c.w, 2)), { padding: c.padding, groups: c.groups });
+          expect(usesWinograd(g)).toBe(true);
+          await checkOp({
+            gpu: (x, w) => ops.conv2d(x, w, { padding: c.padding, groups: c.groups }),
+            ref: (x, w) => refConv2d(x, w, refOpts(c)),
+            inputs: [randArr(c.x, 70 + k), randArr(c.w, 90 + k)],
+            ...(c.name.endsWith('(forward)') ? { wrt: [] } : {}),
+          });
+        });
       });
     });
   });
+  let saved: ReturnType<typeof setConvConfig>;
+  beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4 }); });
+  afterAll(() => { setConvConfig(saved); });
   opTest('conv2d', 'Winograd dW over several workgroups of tiles matches Σ x·dy in float64', async () => {
     const [n, h, w, ci, co] = [2, 12, 11, 8, 8];
     const x = randArr([n, h, w, ci], 31);

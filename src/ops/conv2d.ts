@@ -12,9 +12,11 @@
  *    not multiples of 4), the pixel reduction split across workgroups (then summed) when
  *    the weight is too small to keep enough threads busy.
  * 3×3 stride-1 convolutions with channel groups of at least `winogradMinChannels` (a
- * multiple of 4) take Winograd F(2×2, 3×3) instead (shaders/conv2d-winograd.wgsl): input
- * and filter transforms, 16 batched GEMMs on the GEMM core, an output transform — 2.25×
- * fewer multiply-adds. That covers the forward and, through its flipped forward, dX.
+ * multiple of 4) take Winograd instead: input and filter transforms, batched GEMMs on the
+ * GEMM core, an output transform. The forward and, through its flipped forward, dX use
+ * F(4×4, 3×3) (shaders/conv2d-winograd-f4.wgsl: 36 GEMMs, 4× fewer multiply-adds than the
+ * direct conv; `winogradTile: 2` selects F(2×2, 3×3)); dW uses the exact gradient of
+ * F(2×2, 3×3) (shaders/conv2d-winograd.wgsl: 16 GEMMs, 2.25× fewer).
  * Bias is a separate add. Saves x and w (w is typically the weight-standardized Ŵ, so
  * standardization runs once per step and Ŵ is reused by forward, dX and dW).
  */
@@ -28,6 +30,7 @@ import { registerTunable } from '../runtime/init.js';
 import { gemm, gemmPlan } from './matmul.js';
 import convWgsl from '../../shaders/conv2d.wgsl';
 import winogradWgsl from '../../shaders/conv2d-winograd.wgsl';
+import winograd4Wgsl from '../../shaders/conv2d-winograd-f4.wgsl';
 
 const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
 const DW = defineKernel('conv2d', convWgsl, 'dw');
@@ -41,6 +44,16 @@ const WINO_WEIGHTS = defineKernel('conv2d-winograd', winogradWgsl, 'weight_trans
 const WINO_OUTPUT = defineKernel('conv2d-winograd', winogradWgsl, 'output_transform');
 const WINO_DY = defineKernel('conv2d-winograd', winogradWgsl, 'dy_transform');
 const WINO_DW = defineKernel('conv2d-winograd', winogradWgsl, 'weight_grad_transform');
+/** The transforms of each Winograd tile size (output tile m×m): F(2×2, 3×3) and F(4×4, 3×3). */
+const WINO_TRANSFORMS = {
+  2: { input: WINO_INPUT, weights: WINO_WEIGHTS, output: WINO_OUTPUT },
+  4: {
+    input: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'input_transform'),
+    weights: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'weight_transform'),
+    output: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'output_transform'),
+  },
+} as const;
+export type WinogradTile = keyof typeof WINO_TRANSFORMS;
 /** Invocations per workgroup of the tiled forward / dW kernels (the shaders' `WG` override). */
 let CONV_WG = 64;
 /** Workgroup size of the helper passes (pad, phase weights, scatter, split reduce): the shaders' default WG. */
@@ -48,6 +61,7 @@ const HELPER_WG = 64;
 /** dW split-K: aim for this many threads, but give each split at least MIN_CHUNK output pixels. */
 let DW_TARGET_THREADS = 4096;
 let WINOGRAD_MIN_CHANNELS = 16;
+let WINOGRAD_TILE: WinogradTile = 4;
 
 /** Tunable launch parameters of the conv kernels (bench --tune; applied by init() from the tune cache). */
 export interface ConvConfig {
@@ -60,6 +74,12 @@ export interface ConvConfig {
    * takes Winograd F(2×2, 3×3); 0 turns Winograd off. Default 16.
    */
   winogradMinChannels: number;
+  /**
+   * Output tile of the Winograd forward and dX: 4 = F(4×4, 3×3) (2.25 multiply-adds per
+   * output and channel pair), 2 = F(2×2, 3×3) (4; smaller transform constants). dW always
+   * takes F(2×2, 3×3). Default 4.
+   */
+  winogradTile: WinogradTile;
 }
 
 /** Override the conv launch parameters; returns the previous ones. */
@@ -68,19 +88,21 @@ export function setConvConfig(c: Partial<ConvConfig>): ConvConfig {
   const wg = c.wg ?? CONV_WG;
   const dwt = c.dwTargetThreads ?? DW_TARGET_THREADS;
   const wino = c.winogradMinChannels ?? WINOGRAD_MIN_CHANNELS;
-  if (!Number.isInteger(wg) || wg < 1 || wg > 256 || !Number.isInteger(dwt) || dwt < 1 || !Number.isInteger(wino) || wino < 0) {
+  const tile = c.winogradTile ?? WINOGRAD_TILE;
+  if (!Number.isInteger(wg) || wg < 1 || wg > 256 || !Number.isInteger(dwt) || dwt < 1 || !Number.isInteger(wino) || wino < 0 || !(tile in WINO_TRANSFORMS)) {
     throw new ValueError(
-      `setConvConfig: wg must be an integer in 1..256, dwTargetThreads a positive integer and winogradMinChannels a non-negative integer, got wg=${wg}, dwTargetThreads=${dwt}, winogradMinChannels=${wino}`,
+      `setConvConfig: wg must be an integer in 1..256, dwTargetThreads a positive integer, winogradMinChannels a non-negative integer and winogradTile 2 or 4, got wg=${wg}, dwTargetThreads=${dwt}, winogradMinChannels=${wino}, winogradTile=${String(tile)}`,
     );
   }
   CONV_WG = wg;
   DW_TARGET_THREADS = dwt;
   WINOGRAD_MIN_CHANNELS = wino;
+  WINOGRAD_TILE = tile;
   return prev;
 }
 
 export function getConvConfig(): ConvConfig {
-  return { wg: CONV_WG, dwTargetThreads: DW_TARGET_THREADS, winogradMinChannels: WINOGRAD_MIN_CHANNELS };
+  return { wg: CONV_WG, dwTargetThreads: DW_TARGET_THREADS, winogradMinChannels: WINOGRAD_MIN_CHANNELS, winogradTile: WINOGRAD_TILE };
 }
 
 // init() applies a cached `npm run bench -- --tune` choice for the adapter.
@@ -259,35 +281,37 @@ export function usesWinograd(g: ConvGeometry): boolean {
 }
 
 /**
- * Winograd F(2×2, 3×3) (shaders/conv2d-winograd.wgsl): x zero-padded to whole 4×4 patches
- * of th × tw tiles, V = Bᵀ·d·B and U = G·w·Gᵀ, M[ξ, g] = V[ξ, g]·U[ξ, g] as one GEMM
- * batched over the 16 positions ξ and the groups, then out = Aᵀ·M·A per tile.
+ * Winograd F(m×m, 3×3), m = the `winogradTile` config (shaders/conv2d-winograd.wgsl for
+ * m = 2, conv2d-winograd-f4.wgsl for m = 4): x zero-padded to whole (m+2)×(m+2) patches of
+ * th × tw tiles, V = Bᵀ·d·B and U = G·w·Gᵀ, M[ξ, g] = V[ξ, g]·U[ξ, g] as one GEMM batched
+ * over the (m+2)² positions ξ and the groups, then out = Aᵀ·M·A per tile.
  */
 function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const { p, batch, tiles, v } = winogradInput(x, g);
+  const kernels = WINO_TRANSFORMS[WINOGRAD_TILE];
+  const { p, batch, tiles, v } = winogradInput(x, g, WINOGRAD_TILE);
   const u = empty([batch, g.cig, g.cog]);
-  backend().dispatch({ kernel: WINO_WEIGHTS, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
+  backend().dispatch({ kernel: kernels.weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
   const m = empty([batch, tiles, g.cog]);
   gemm(v, u, m, gemmPlan(v, u, {}), {});
   v.dispose();
   u.dispose();
   const out = empty([g.n, g.ho, g.wo, g.cout]);
-  backend().dispatch({ kernel: WINO_OUTPUT, bindings: { mv: m.buffer, out: out.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
+  backend().dispatch({ kernel: kernels.output, bindings: { mv: m.buffer, out: out.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
   m.dispose();
   return out;
 }
 
-/** V = Bᵀ·d·B of every tile's 4×4 input patch, [16·groups, tiles, cig], and the shared params. */
-function winogradInput(x: Tensor, g: ConvGeometry) {
-  const th = Math.ceil(g.ho / 2);
-  const tw = Math.ceil(g.wo / 2);
+/** V = Bᵀ·d·B of every tile's (m+2)×(m+2) input patch, [(m+2)²·groups, tiles, cig], and the shared params. */
+function winogradInput(x: Tensor, g: ConvGeometry, m: WinogradTile) {
+  const th = Math.ceil(g.ho / m);
+  const tw = Math.ceil(g.wo / m);
   const tiles = g.n * th * tw;
   // Rows the patches reach past the input (≥ the conv's own bottom/right padding).
-  const xp = padInput(x, g, 2 * th + 2 - g.h - g.pt, 2 * tw + 2 - g.w - g.pl);
-  const p = { n: g.n, h: 2 * th + 2, w: 2 * tw + 2, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, groups: g.groups, cig: g.cig, cog: g.cog, th, tw };
-  const batch = 16 * g.groups;
+  const xp = padInput(x, g, m * th + 2 - g.h - g.pt, m * tw + 2 - g.w - g.pl);
+  const p = { n: g.n, h: m * th + 2, w: m * tw + 2, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, groups: g.groups, cig: g.cig, cog: g.cog, th, tw };
+  const batch = (m + 2) ** 2 * g.groups;
   const v = empty([batch, tiles, g.cig]);
-  backend().dispatch({ kernel: WINO_INPUT, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cig) / 4 / HELPER_WG) });
+  backend().dispatch({ kernel: WINO_TRANSFORMS[m].input, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cig) / 4 / HELPER_WG) });
   if (xp !== x) xp.dispose();
   return { p, batch, tiles, v };
 }
@@ -297,7 +321,7 @@ function winogradInput(x: Tensor, g: ConvGeometry) {
  * tile, W̃[ξ, g] = V[ξ, g]ᵀ·DY[ξ, g] summed over tiles by the GEMM, dW = Gᵀ·W̃·G.
  */
 function winogradDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const { p, batch, tiles, v } = winogradInput(x, g);
+  const { p, batch, tiles, v } = winogradInput(x, g, 2);
   const dyt = empty([batch, tiles, g.cog]);
   backend().dispatch({ kernel: WINO_DY, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
   const wt = empty([batch, g.cig, g.cog]);

@@ -1,0 +1,195 @@
+// Winograd F(4×4, 3×3) for stride-1, undilated 3×3 convolutions (forward, and dX through
+// the flipped forward): each 4×4 block of outputs ("tile") costs 36 multiply-adds per
+// channel pair instead of 144 — 2.25 per output against F(2×2, 3×3)'s 4 — from a 6×6 input
+// patch. The same scheme as shaders/conv2d-winograd.wgsl, with 36 transform-domain
+// positions ξ = 6·row + column:
+//   V = Bᵀ·d·B,  U = G·g·Gᵀ,  M[ξ, g] = V[ξ, g]·U[ξ, g] (the GEMM core),  out = Aᵀ·M·A
+// with the interpolation points 0, ±1, ±2 and ∞:
+//
+//   Bᵀ = | 4  0 -5  0  1  0 |   G = |  1/4     0     0  |   Aᵀ = | 1  1  1  1  1  0 |
+//        | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6 |        | 0  1 -1  2 -2  0 |
+//        | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6 |        | 0  1  1  4  4  0 |
+//        | 0 -2 -1  2  1  0 |       | 1/24  1/12   1/6 |        | 0  1 -1  8 -8  1 |
+//        | 0  2 -1 -2  1  0 |       | 1/24 -1/12   1/6 |
+//        | 0  4  0 -5  0  1 |       |   0     0     1  |
+//
+// The larger constants cost accuracy: in fp32 the outputs differ from a float64
+// convolution by ~1e-6 of their magnitude (F(2×2): ~1e-7), well inside the conv tests'
+// 1e-4. dW stays on F(2×2, 3×3) (src/ops/conv2d.ts).
+//
+// Layouts: x is the zero-padded input [n, h, w, cin] with h = 4·th + 2, w = 4·tw + 2;
+// V is [36, groups, tiles, cig], U is [36, groups, cig, cog], M is [36, groups, tiles, cog].
+
+struct Params {
+  n: u32, h: u32, w: u32, cin: u32,
+  ho: u32, wo: u32, cout: u32, groups: u32,
+  cig: u32, cog: u32, th: u32, tw: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> xv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read> mv: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> outv: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 64u;
+
+// Six values along one axis of a patch, each four channels wide.
+struct Six { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, e: vec4<f32>, f: vec4<f32> }
+// Four outputs along one axis of a tile.
+struct Four { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
+
+// Bᵀ·(a … f)ᵀ.
+fn bt(q: Six) -> Six {
+  return Six(
+    4.0 * q.a - 5.0 * q.c + q.e,
+    q.d + q.e - 4.0 * (q.b + q.c),
+    4.0 * (q.b - q.c) - q.d + q.e,
+    2.0 * (q.d - q.b) - q.c + q.e,
+    2.0 * (q.b - q.d) - q.c + q.e,
+    4.0 * q.b - 5.0 * q.d + q.f,
+  );
+}
+
+// Aᵀ·(a … f)ᵀ.
+fn at(q: Six) -> Four {
+  let s1 = q.b + q.c;
+  let d1 = q.b - q.c;
+  let s2 = q.d + q.e;
+  let d2 = q.d - q.e;
+  return Four(q.a + s1 + s2, d1 + 2.0 * d2, s1 + 4.0 * s2, d1 + 8.0 * d2 + q.f);
+}
+
+fn tiles() -> u32 { return params.n * params.th * params.tw; }
+
+// The (tile, group, channel quad) of invocation t, channel quads fastest.
+struct Slot { tile: u32, g: u32, c: u32 }
+
+fn slot_of(t: u32, channels: u32) -> Slot {
+  let q = channels / 4u;
+  return Slot(t / (q * params.groups), (t / q) % params.groups, (t % q) * 4u);
+}
+
+// Image b and tile row/column (ty, tx) of a tile index.
+fn tile_pos(tile: u32) -> vec3<u32> {
+  return vec3<u32>(tile / (params.tw * params.th), (tile / params.tw) % params.th, tile % params.tw);
+}
+
+// One row of the 6×6 input patch (six pixels from x0), four channels from c0, transformed ·B.
+fn patch_row(b: u32, y: u32, x0: u32, c0: u32) -> Six {
+  let o = (((b * params.h + y) * params.w + x0) * params.cin + c0) / 4u;
+  let s = params.cin / 4u;
+  return bt(Six(xv[o], xv[o + s], xv[o + 2u * s], xv[o + 3u * s], xv[o + 4u * s], xv[o + 5u * s]));
+}
+
+// Store column j of the transform domain (rows 0..5 of the slot's V) into a
+// [36, groups, tiles, channels] array whose ξ planes are `plane` vec4s apart.
+fn store_column(o: u32, plane: u32, j: u32, v: Six) {
+  outv[o + j * plane] = v.a;
+  outv[o + (6u + j) * plane] = v.b;
+  outv[o + (12u + j) * plane] = v.c;
+  outv[o + (18u + j) * plane] = v.d;
+  outv[o + (24u + j) * plane] = v.e;
+  outv[o + (30u + j) * plane] = v.f;
+}
+
+@compute @workgroup_size(WG)
+fn input_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= tiles() * params.groups * (params.cig / 4u)) { return; }
+  let s = slot_of(t, params.cig);
+  let pos = tile_pos(s.tile);
+  let y0 = 4u * pos.y;
+  let x0 = 4u * pos.z;
+  let c0 = s.g * params.cig + s.c;
+  // Each row ·B, then Bᵀ· down each column.
+  let r0 = patch_row(pos.x, y0, x0, c0);
+  let r1 = patch_row(pos.x, y0 + 1u, x0, c0);
+  let r2 = patch_row(pos.x, y0 + 2u, x0, c0);
+  let r3 = patch_row(pos.x, y0 + 3u, x0, c0);
+  let r4 = patch_row(pos.x, y0 + 4u, x0, c0);
+  let r5 = patch_row(pos.x, y0 + 5u, x0, c0);
+  let plane = params.groups * tiles() * params.cig / 4u;
+  let o = ((s.g * tiles() + s.tile) * params.cig + s.c) / 4u;
+  store_column(o, plane, 0u, bt(Six(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a)));
+  store_column(o, plane, 1u, bt(Six(r0.b, r1.b, r2.b, r3.b, r4.b, r5.b)));
+  store_column(o, plane, 2u, bt(Six(r0.c, r1.c, r2.c, r3.c, r4.c, r5.c)));
+  store_column(o, plane, 3u, bt(Six(r0.d, r1.d, r2.d, r3.d, r4.d, r5.d)));
+  store_column(o, plane, 4u, bt(Six(r0.e, r1.e, r2.e, r3.e, r4.e, r5.e)));
+  store_column(o, plane, 5u, bt(Six(r0.f, r1.f, r2.f, r3.f, r4.f, r5.f)));
+}
+
+// G·(a, b, c)ᵀ for one filter column or row: six values.
+fn g6(a: f32, b: f32, c: f32) -> array<f32, 6> {
+  let e = a + c;
+  return array<f32, 6>(0.25 * a, -(e + b) / 6.0, (b - e) / 6.0, a / 24.0 + b / 12.0 + c / 6.0, a / 24.0 - b / 12.0 + c / 6.0, c);
+}
+
+// U[ξ, g, ci, co] = (G·w·Gᵀ)[ξ] for w[ky, kx, ci, g·cog + co] (HWIO), one filter per invocation.
+@compute @workgroup_size(WG)
+fn weight_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= params.groups * params.cig * params.cog) { return; }
+  let co = t % params.cog;
+  let ci = (t / params.cog) % params.cig;
+  let g = t / (params.cog * params.cig);
+  let tap = params.cig * params.cout;   // stride between (ky, kx) taps
+  let o = ci * params.cout + g * params.cog + co;
+  // G·w: each filter column (three taps down ky) becomes six rows.
+  let k0 = g6(wt[o], wt[o + 3u * tap], wt[o + 6u * tap]);
+  let k1 = g6(wt[o + tap], wt[o + 4u * tap], wt[o + 7u * tap]);
+  let k2 = g6(wt[o + 2u * tap], wt[o + 5u * tap], wt[o + 8u * tap]);
+  let plane = params.groups * params.cig * params.cog;
+  let base = (g * params.cig + ci) * params.cog + co;
+  // (G·w)·Gᵀ: row r of the result is G applied to row r of G·w.
+  for (var r = 0u; r < 6u; r++) {
+    let u = g6(k0[r], k1[r], k2[r]);
+    for (var j = 0u; j < 6u; j++) { out[base + (6u * r + j) * plane] = u[j]; }
+  }
+}
+
+// Column j of the slot's M (rows 0..5), ξ planes `plane` vec4s apart.
+fn m_column(o: u32, plane: u32, j: u32) -> Six {
+  return Six(mv[o + j * plane], mv[o + (6u + j) * plane], mv[o + (12u + j) * plane],
+             mv[o + (18u + j) * plane], mv[o + (24u + j) * plane], mv[o + (30u + j) * plane]);
+}
+
+fn store4(o: u32, v: vec4<f32>) {
+  out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
+}
+
+// One output row of a tile: four pixels from (y, x0); pixels past wo (and rows past ho) are dropped.
+fn store_row(b: u32, y: u32, x0: u32, c: u32, v: Four) {
+  if (y >= params.ho) { return; }
+  let o = ((b * params.ho + y) * params.wo + x0) * params.cout + c;
+  store4(o, v.a);
+  if (x0 + 1u < params.wo) { store4(o + params.cout, v.b); }
+  if (x0 + 2u < params.wo) { store4(o + 2u * params.cout, v.c); }
+  if (x0 + 3u < params.wo) { store4(o + 3u * params.cout, v.d); }
+}
+
+// out[b, 4·ty + i, 4·tx + j, g·cog + c] = (Aᵀ·M·A)[i, j].
+@compute @workgroup_size(WG)
+fn output_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
+  let s = slot_of(t, params.cog);
+  let plane = params.groups * tiles() * params.cog / 4u;
+  let o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
+  // Aᵀ· down each column (six rows → four), then each row ·A.
+  let c0 = at(m_column(o, plane, 0u));
+  let c1 = at(m_column(o, plane, 1u));
+  let c2 = at(m_column(o, plane, 2u));
+  let c3 = at(m_column(o, plane, 3u));
+  let c4 = at(m_column(o, plane, 4u));
+  let c5 = at(m_column(o, plane, 5u));
+  let pos = tile_pos(s.tile);
+  let y0 = 4u * pos.y;
+  let x0 = 4u * pos.z;
+  let c = s.g * params.cog + s.c;
+  store_row(pos.x, y0, x0, c, at(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)));
+  store_row(pos.x, y0 + 1u, x0, c, at(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)));
+  store_row(pos.x, y0 + 2u, x0, c, at(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)));
+  store_row(pos.x, y0 + 3u, x0, c, at(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)));
+}
