@@ -17,13 +17,15 @@
 // convolution by ~1e-6 of their magnitude (F(2×2): ~1e-7), well inside the conv tests'
 // 1e-4. dW stays on F(2×2, 3×3) (src/ops/conv2d.ts).
 //
-// Layouts: x is the zero-padded input [n, h, w, cin] with h = 4·th + 2, w = 4·tw + 2;
+// Layouts: x is the input [n, h, w, cin], read through the padding (taps outside it read 0;
+// no padded copy); the patches of the th × tw tiles cover rows −pt … 4·th + 1 − pt;
 // V is [36, groups, tiles, cig], U is [36, groups, cig, cog], M is [36, groups, tiles, cog].
 
 struct Params {
   n: u32, h: u32, w: u32, cin: u32,
   ho: u32, wo: u32, cout: u32, groups: u32,
   cig: u32, cog: u32, th: u32, tw: u32,
+  pt: i32, pl: i32,       // top / left padding (negative: rows / columns cropped)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -32,6 +34,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> mv: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> outv: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read> wv: array<vec4<f32>>;
 
 override WG: u32 = 64u;
 
@@ -76,11 +79,20 @@ fn tile_pos(tile: u32) -> vec3<u32> {
   return vec3<u32>(tile / (params.tw * params.th), (tile / params.tw) % params.th, tile % params.tw);
 }
 
+// Four channels from c0 of pixel (y, x) of image b, in padded coordinates: 0 in the padding.
+fn pixel(b: u32, y: i32, x: i32, c0: u32) -> vec4<f32> {
+  let sy = y - params.pt;
+  let sx = x - params.pl;
+  if (sy < 0 || sx < 0 || sy >= i32(params.h) || sx >= i32(params.w)) { return vec4<f32>(0.0); }
+  return xv[(((b * params.h + u32(sy)) * params.w + u32(sx)) * params.cin + c0) / 4u];
+}
+
 // One row of the 6×6 input patch (six pixels from x0), four channels from c0, transformed ·B.
 fn patch_row(b: u32, y: u32, x0: u32, c0: u32) -> Six {
-  let o = (((b * params.h + y) * params.w + x0) * params.cin + c0) / 4u;
-  let s = params.cin / 4u;
-  return bt(Six(xv[o], xv[o + s], xv[o + 2u * s], xv[o + 3u * s], xv[o + 4u * s], xv[o + 5u * s]));
+  let yi = i32(y);
+  let xi = i32(x0);
+  return bt(Six(pixel(b, yi, xi, c0), pixel(b, yi, xi + 1, c0), pixel(b, yi, xi + 2, c0),
+                pixel(b, yi, xi + 3, c0), pixel(b, yi, xi + 4, c0), pixel(b, yi, xi + 5, c0)));
 }
 
 // Store column j of the transform domain (rows 0..5 of the slot's V) into a
@@ -120,33 +132,59 @@ fn input_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
   store_column(o, plane, 5u, bt(Six(r0.f, r1.f, r2.f, r3.f, r4.f, r5.f)));
 }
 
-// G·(a, b, c)ᵀ for one filter column or row: six values.
-fn g6(a: f32, b: f32, c: f32) -> array<f32, 6> {
+// G·(a, b, c)ᵀ for one filter column or row: six values, four filters wide.
+fn g6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>) -> Six {
   let e = a + c;
-  return array<f32, 6>(0.25 * a, -(e + b) / 6.0, (b - e) / 6.0, a / 24.0 + b / 12.0 + c / 6.0, a / 24.0 - b / 12.0 + c / 6.0, c);
+  return Six(0.25 * a, -(e + b) / 6.0, (b - e) / 6.0, a / 24.0 + b / 12.0 + c / 6.0, a / 24.0 - b / 12.0 + c / 6.0, c);
 }
 
-// U[ξ, g, ci, co] = (G·w·Gᵀ)[ξ] for w[ky, kx, ci, g·cog + co] (HWIO), one filter per invocation.
+// FLIP: transform the filters of dX instead (src/ops/conv2d.ts convDx): the 180°-rotated
+// filter with input and output channels swapped, read straight from the forward's weights,
+// so dX needs no flipped copy of them. The params are then dX's own (cin = the forward's
+// cout, cig = its cog, …).
+override FLIP: bool = false;
+
+// Tap t = 3·ky + kx of filters (ci, co … co + 3) of group g.
+fn filter_tap(t: u32, g: u32, ci: u32, co: u32) -> vec4<f32> {
+  if (!FLIP) {
+    // HWIO [3, 3, cig, cout]: four output channels are adjacent.
+    return wv[((t * params.cig + ci) * params.cout + g * params.cog + co) / 4u];
+  }
+  // The forward's HWIO [3, 3, cog, cin] (dX's output channels are its input channels),
+  // rotated 180°: four dX output channels are `cin` apart.
+  let o = ((8u - t) * params.cog + co) * params.cin + g * params.cig + ci;
+  return vec4<f32>(wt[o], wt[o + params.cin], wt[o + 2u * params.cin], wt[o + 3u * params.cin]);
+}
+
+// Row r of a transformed filter (six values, four filters wide) into U[6·r + j, g, ci, co…co+3].
+fn store_filter_row(base: u32, plane: u32, r: u32, u: Six) {
+  let o = base + 6u * r * plane;
+  outv[o] = u.a; outv[o + plane] = u.b; outv[o + 2u * plane] = u.c;
+  outv[o + 3u * plane] = u.d; outv[o + 4u * plane] = u.e; outv[o + 5u * plane] = u.f;
+}
+
+// U[ξ, g, ci, co] = (G·w·Gᵀ)[ξ], four output channels (co … co + 3) per invocation.
 @compute @workgroup_size(WG)
 fn weight_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
-  if (t >= params.groups * params.cig * params.cog) { return; }
-  let co = t % params.cog;
-  let ci = (t / params.cog) % params.cig;
-  let g = t / (params.cog * params.cig);
-  let tap = params.cig * params.cout;   // stride between (ky, kx) taps
-  let o = ci * params.cout + g * params.cog + co;
+  let quads = params.cog / 4u;
+  if (t >= params.groups * params.cig * quads) { return; }
+  let co = (t % quads) * 4u;
+  let ci = (t / quads) % params.cig;
+  let g = t / (quads * params.cig);
   // G·w: each filter column (three taps down ky) becomes six rows.
-  let k0 = g6(wt[o], wt[o + 3u * tap], wt[o + 6u * tap]);
-  let k1 = g6(wt[o + tap], wt[o + 4u * tap], wt[o + 7u * tap]);
-  let k2 = g6(wt[o + 2u * tap], wt[o + 5u * tap], wt[o + 8u * tap]);
-  let plane = params.groups * params.cig * params.cog;
-  let base = (g * params.cig + ci) * params.cog + co;
+  let k0 = g6(filter_tap(0u, g, ci, co), filter_tap(3u, g, ci, co), filter_tap(6u, g, ci, co));
+  let k1 = g6(filter_tap(1u, g, ci, co), filter_tap(4u, g, ci, co), filter_tap(7u, g, ci, co));
+  let k2 = g6(filter_tap(2u, g, ci, co), filter_tap(5u, g, ci, co), filter_tap(8u, g, ci, co));
   // (G·w)·Gᵀ: row r of the result is G applied to row r of G·w.
-  for (var r = 0u; r < 6u; r++) {
-    let u = g6(k0[r], k1[r], k2[r]);
-    for (var j = 0u; j < 6u; j++) { out[base + (6u * r + j) * plane] = u[j]; }
-  }
+  let plane = params.groups * params.cig * params.cog / 4u;
+  let base = ((g * params.cig + ci) * params.cog + co) / 4u;
+  store_filter_row(base, plane, 0u, g6(k0.a, k1.a, k2.a));
+  store_filter_row(base, plane, 1u, g6(k0.b, k1.b, k2.b));
+  store_filter_row(base, plane, 2u, g6(k0.c, k1.c, k2.c));
+  store_filter_row(base, plane, 3u, g6(k0.d, k1.d, k2.d));
+  store_filter_row(base, plane, 4u, g6(k0.e, k1.e, k2.e));
+  store_filter_row(base, plane, 5u, g6(k0.f, k1.f, k2.f));
 }
 
 // Column j of the slot's M (rows 0..5), ξ planes `plane` vec4s apart.

@@ -7,7 +7,8 @@
  *    inner loop has no bounds tests;
  *  - dX: the same forward kernel on dy, once per stride phase (sh·sw phases, one for
  *    stride 1) with that phase's flipped, in/out-swapped sub-kernel; the phases are then
- *    interleaved, so no work is spent on stride holes;
+ *    interleaved, so no work is spent on stride holes (stride-1 Winograd F(4×4) reads the
+ *    flipped filters in place instead);
  *  - dW: 8×TN tiles over weight taps (a masked 4×4 fallback for channel counts that are
  *    not multiples of 4), the pixel reduction split across workgroups (then summed) when
  *    the weight is too small to keep enough threads busy.
@@ -286,11 +287,10 @@ export function usesWinograd(g: ConvGeometry): boolean {
  * th × tw tiles, V = Bᵀ·d·B and U = G·w·Gᵀ, M[ξ, g] = V[ξ, g]·U[ξ, g] as one GEMM batched
  * over the (m+2)² positions ξ and the groups, then out = Aᵀ·M·A per tile.
  */
-function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry, flipped = false): Tensor {
   const kernels = WINO_TRANSFORMS[WINOGRAD_TILE];
   const { p, batch, tiles, v } = winogradInput(x, g, WINOGRAD_TILE);
-  const u = empty([batch, g.cig, g.cog]);
-  backend().dispatch({ kernel: kernels.weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
+  const u = winogradWeights(w, g, p, batch, flipped);
   const m = empty([batch, tiles, g.cog]);
   gemm(v, u, m, gemmPlan(v, u, {}), {});
   v.dispose();
@@ -301,14 +301,38 @@ function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   return out;
 }
 
+/**
+ * U = G·w·Gᵀ, [(m+2)²·groups, cig, cog]. `flipped` (F(4×4) only): w is the forward conv's
+ * weight and g the geometry of its dX, whose filters (rotated 180°, channels swapped) the
+ * F(4×4) transform reads in place.
+ */
+function winogradWeights(w: Tensor, g: ConvGeometry, p: Params, batch: number, flipped: boolean): Tensor {
+  const u = empty([batch, g.cig, g.cog]);
+  if (WINOGRAD_TILE === 4) {
+    backend().dispatch({
+      kernel: WINO_TRANSFORMS[4].weights,
+      bindings: { wt: w.buffer, wv: w.buffer, outv: u.buffer },
+      params: p,
+      overrides: { FLIP: flipped ? 1 : 0 },
+      workgroups: Math.ceil((g.groups * g.cig * g.cog) / 4 / HELPER_WG),
+    });
+  } else {
+    if (flipped) throw new Error('winogradWeights: flipped filters need F(4×4)');
+    backend().dispatch({ kernel: WINO_TRANSFORMS[2].weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
+  }
+  return u;
+}
+
 /** V = Bᵀ·d·B of every tile's (m+2)×(m+2) input patch, [(m+2)²·groups, tiles, cig], and the shared params. */
 function winogradInput(x: Tensor, g: ConvGeometry, m: WinogradTile) {
   const th = Math.ceil(g.ho / m);
   const tw = Math.ceil(g.wo / m);
   const tiles = g.n * th * tw;
-  // Rows the patches reach past the input (≥ the conv's own bottom/right padding).
-  const xp = padInput(x, g, m * th + 2 - g.h - g.pt, m * tw + 2 - g.w - g.pl);
-  const p = { n: g.n, h: m * th + 2, w: m * tw + 2, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, groups: g.groups, cig: g.cig, cog: g.cog, th, tw };
+  const shared = { n: g.n, ho: g.ho, wo: g.wo, cin: g.cin, cout: g.cout, groups: g.groups, cig: g.cig, cog: g.cog, th, tw };
+  // F(4×4) reads x through the padding; F(2×2) reads a zero-padded copy that reaches the
+  // rows the patches need past the input (≥ the conv's own bottom/right padding).
+  const xp = m === 4 ? x : padInput(x, g, m * th + 2 - g.h - g.pt, m * tw + 2 - g.w - g.pl);
+  const p = m === 4 ? { ...shared, h: g.h, w: g.w, pt: g.pt, pl: g.pl } : { ...shared, h: m * th + 2, w: m * tw + 2 };
   const batch = (m + 2) ** 2 * g.groups;
   const v = empty([batch, tiles, g.cig]);
   backend().dispatch({ kernel: WINO_TRANSFORMS[m].input, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cig) / 4 / HELPER_WG) });
@@ -421,6 +445,9 @@ export function convDx(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   if (!g.n || !g.cin || !g.cout) return zeros([g.n, g.h, g.w, g.cin]);
   if (isPointwise(g)) return pointwiseGemm(dy, w, [g.n, g.h, g.w, g.cin], true);
   const phases = dxPhases(g);
+  // Stride 1 on F(4×4): the filter transform reads the flipped filters from w itself.
+  const only = phases.length === 1 ? phases[0]! : null;
+  if (only && only.ty.count === 3 && only.tx.count === 3 && usesWinograd(only.tg) && WINOGRAD_TILE === 4) return winogradForward(dy, w, only.tg, true);
   if (phases.length === 1) return phaseDx(dy, w, g, phases[0]!);
   const dx = empty([g.n, g.h, g.w, g.cin]);
   for (const ph of phases) {
