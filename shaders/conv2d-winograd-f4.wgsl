@@ -1,5 +1,5 @@
-// Winograd F(4×4, 3×3) for stride-1, undilated 3×3 convolutions (forward, and dX through
-// the flipped forward): each 4×4 block of outputs ("tile") costs 36 multiply-adds per
+// Winograd F(4×4, 3×3) for stride-1, undilated 3×3 convolutions (forward, dX through the
+// flipped forward, and dW): each 4×4 block of outputs ("tile") costs 36 multiply-adds per
 // channel pair instead of 144 — 2.25 per output against F(2×2, 3×3)'s 4 — from a 6×6 input
 // patch. The same scheme as shaders/conv2d-winograd.wgsl, with 36 transform-domain
 // positions ξ = 6·row + column:
@@ -15,11 +15,13 @@
 //
 // The larger constants cost accuracy: in fp32 the outputs differ from a float64
 // convolution by ~1e-6 of their magnitude (F(2×2): ~1e-7), well inside the conv tests'
-// 1e-4. dW stays on F(2×2, 3×3) (src/ops/conv2d.ts).
+// tolerances. dW is the exact gradient of the same algorithm (dy_transform and
+// weight_grad_transform at the end of this file).
 //
 // Layouts: x is the input [n, h, w, cin], read through the padding (taps outside it read 0;
 // no padded copy); the patches of the th × tw tiles cover rows −pt … 4·th + 1 − pt;
-// V is [36, groups, tiles, cig], U is [36, groups, cig, cog], M is [36, groups, tiles, cog].
+// V is [36, groups, tiles, cig], U and W̃ are [36, groups, cig, cog], M and DY are
+// [36, groups, tiles, cog].
 
 struct Params {
   n: u32, h: u32, w: u32, cin: u32,
@@ -230,4 +232,94 @@ fn output_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
   store_row(pos.x, y0 + 1u, x0, c, at(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)));
   store_row(pos.x, y0 + 2u, x0, c, at(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)));
   store_row(pos.x, y0 + 3u, x0, c, at(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)));
+}
+
+// ---- dW: the exact gradient of the F(4×4) forward ----
+// Per tile dU = (A·dy·Aᵀ) ⊙ V, so dW = Gᵀ·(Σ over tiles dU)·G, and the sum over tiles for
+// every (ci, co) is one GEMM per ξ: W̃[ξ, g] = V[ξ, g]ᵀ · DY[ξ, g]  [cig × tiles]·[tiles × cog].
+
+// A·(p, q, r, s)ᵀ: six transform-domain values from four outputs (the adjoint of `at`).
+fn a6(q: Four) -> Six {
+  let s1 = q.a + q.c;
+  let d1 = q.b + q.d;
+  return Six(q.a, s1 + d1, s1 - d1, q.a + 2.0 * q.b + 4.0 * q.c + 8.0 * q.d, q.a - 2.0 * q.b + 4.0 * q.c - 8.0 * q.d, q.d);
+}
+
+fn dy_at(b: u32, y: u32, x: u32, c: u32) -> vec4<f32> {
+  if (y >= params.ho || x >= params.wo) { return vec4<f32>(0.0); }   // outputs the forward dropped
+  return mv[(((b * params.ho + y) * params.wo + x) * params.cout + c) / 4u];
+}
+
+// Row y of a tile's 4×4 block of dy, transformed ·Aᵀ (four values → six).
+fn dy_row(b: u32, y: u32, x0: u32, c: u32) -> Six {
+  return a6(Four(dy_at(b, y, x0, c), dy_at(b, y, x0 + 1u, c), dy_at(b, y, x0 + 2u, c), dy_at(b, y, x0 + 3u, c)));
+}
+
+// DY[ξ, g, tile, c] = (A·dy·Aᵀ)[ξ] for each tile's 4×4 block of dy (mv = dy here).
+@compute @workgroup_size(WG)
+fn dy_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
+  let s = slot_of(t, params.cog);
+  let pos = tile_pos(s.tile);
+  let y0 = 4u * pos.y;
+  let x0 = 4u * pos.z;
+  let c = s.g * params.cog + s.c;
+  let r0 = dy_row(pos.x, y0, x0, c);
+  let r1 = dy_row(pos.x, y0 + 1u, x0, c);
+  let r2 = dy_row(pos.x, y0 + 2u, x0, c);
+  let r3 = dy_row(pos.x, y0 + 3u, x0, c);
+  // A· down each column (four rows → six).
+  let plane = params.groups * tiles() * params.cog / 4u;
+  let o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
+  store_column(o, plane, 0u, a6(Four(r0.a, r1.a, r2.a, r3.a)));
+  store_column(o, plane, 1u, a6(Four(r0.b, r1.b, r2.b, r3.b)));
+  store_column(o, plane, 2u, a6(Four(r0.c, r1.c, r2.c, r3.c)));
+  store_column(o, plane, 3u, a6(Four(r0.d, r1.d, r2.d, r3.d)));
+  store_column(o, plane, 4u, a6(Four(r0.e, r1.e, r2.e, r3.e)));
+  store_column(o, plane, 5u, a6(Four(r0.f, r1.f, r2.f, r3.f)));
+}
+
+// Gᵀ·(v0 … v5)ᵀ: three filter taps from six transform-domain values (four filters wide).
+fn gt3(v: Six) -> array<vec4<f32>, 3> {
+  let s = v.b + v.c;
+  let e = v.d + v.e;
+  return array<vec4<f32>, 3>(0.25 * v.a - s / 6.0 + e / 24.0, (v.c - v.b) / 6.0 + (v.d - v.e) / 12.0, (e - s) / 6.0 + v.f);
+}
+
+// Row r of W̃ (ξ = 6·r + j, j = 0 … 5), four output channels wide (mv = W̃ here).
+fn wgrad_row(base: u32, plane: u32, r: u32) -> Six {
+  let o = base + 6u * r * plane;
+  return Six(mv[o], mv[o + plane], mv[o + 2u * plane], mv[o + 3u * plane], mv[o + 4u * plane], mv[o + 5u * plane]);
+}
+
+fn store_tap(t: u32, g: u32, ci: u32, co: u32, v: vec4<f32>) {
+  let o = (t * params.cig + ci) * params.cout + g * params.cog + co;
+  out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
+}
+
+// dW[ky, kx, ci, g·cog + co … + 3] = (Gᵀ·W̃·G)[ky, kx] for W̃[ξ, g, ci, co], four filters per invocation.
+@compute @workgroup_size(WG)
+fn weight_grad_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_workgroup(wid, nwg) * WG + lid;
+  let quads = params.cog / 4u;
+  if (t >= params.groups * params.cig * quads) { return; }
+  let co = (t % quads) * 4u;
+  let ci = (t / quads) % params.cig;
+  let g = t / (quads * params.cig);
+  let plane = params.groups * params.cig * params.cog / 4u;
+  let base = ((g * params.cig + ci) * params.cog + co) / 4u;
+  // ·G within each row of W̃ (six → three), then Gᵀ· down the three columns.
+  let h0 = gt3(wgrad_row(base, plane, 0u));
+  let h1 = gt3(wgrad_row(base, plane, 1u));
+  let h2 = gt3(wgrad_row(base, plane, 2u));
+  let h3 = gt3(wgrad_row(base, plane, 3u));
+  let h4 = gt3(wgrad_row(base, plane, 4u));
+  let h5 = gt3(wgrad_row(base, plane, 5u));
+  for (var kx = 0u; kx < 3u; kx++) {
+    let k = gt3(Six(h0[kx], h1[kx], h2[kx], h3[kx], h4[kx], h5[kx]));
+    store_tap(kx, g, ci, co, k[0]);
+    store_tap(3u + kx, g, ci, co, k[1]);
+    store_tap(6u + kx, g, ci, co, k[2]);
+  }
 }

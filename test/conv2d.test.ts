@@ -88,7 +88,7 @@ describe('conv2d: Winograd paths vs float64 reference (forward, dx through the f
     // A long channel sum: F(4×4)'s larger transform constants must stay within tolerance.
     { name: '96 input channels (forward)', x: [1, 9, 9, 96], w: [3, 3, 96, 8], padding: 'SAME' },
   ];
-  // Forward and dX run on the configured tile (F(4×4) by default, F(2×2) selectable); dW always on F(2×2).
+  // Forward, dX and dW run on the configured tile (F(4×4) by default, F(2×2) selectable).
   ([4, 2] as const).forEach((tile) => {
     describe(`F(${tile}×${tile}, 3×3) forward and dX`, () => {
       let saved: ReturnType<typeof setConvConfig>;
@@ -111,7 +111,8 @@ describe('conv2d: Winograd paths vs float64 reference (forward, dx through the f
   let saved: ReturnType<typeof setConvConfig>;
   beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4 }); });
   afterAll(() => { setConvConfig(saved); });
-  opTest('conv2d', 'Winograd dW over several workgroups of tiles matches Σ x·dy in float64', async () => {
+  ([4, 2] as const).forEach((tile) => opTest('conv2d', `Winograd F(${tile}×${tile}) dW over several workgroups of tiles matches Σ x·dy in float64`, async () => {
+    const prev = setConvConfig({ winogradTile: tile });
     const [n, h, w, ci, co] = [2, 12, 11, 8, 8];
     const x = randArr([n, h, w, ci], 31);
     const dy = randArr([n, h, w, co], 32);
@@ -128,9 +129,14 @@ describe('conv2d: Winograd paths vs float64 reference (forward, dx through the f
             }
     const [xt, dyt] = [x, dy].map(toTensor) as [Tensor, Tensor];
     const wt = toTensor(randArr([3, 3, ci, co], 33));
-    const [, [gw]] = await valueAndGrad((wv: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, wv, { padding: 'SAME' }), dyt)))(wt);
+    let gw: Tensor;
+    try {
+      [, [gw]] = await valueAndGrad((wv: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, wv, { padding: 'SAME' }), dyt)))(wt);
+    } finally {
+      setConvConfig(prev);
+    }
     expectClose(await gw.data(), want, 1e-4, 'dw');
-  });
+  }));
   it('is not taken below winogradMinChannels, for strides, dilations or other kernel sizes', () => {
     const geo = (x: number[], w: number[], o: { stride?: number; dilation?: number } = {}) => convGeometry(toTensor(randArr(x, 1)), toTensor(randArr(w, 2)), { padding: 'SAME', ...o });
     expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]))).toBe(true);

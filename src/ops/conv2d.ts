@@ -14,10 +14,10 @@
  *    the weight is too small to keep enough threads busy.
  * 3×3 stride-1 convolutions with channel groups of at least `winogradMinChannels` (a
  * multiple of 4) take Winograd instead: input and filter transforms, batched GEMMs on the
- * GEMM core, an output transform. The forward and, through its flipped forward, dX use
- * F(4×4, 3×3) (shaders/conv2d-winograd-f4.wgsl: 36 GEMMs, 4× fewer multiply-adds than the
- * direct conv; `winogradTile: 2` selects F(2×2, 3×3)); dW uses the exact gradient of
- * F(2×2, 3×3) (shaders/conv2d-winograd.wgsl: 16 GEMMs, 2.25× fewer).
+ * GEMM core, an output transform, for the forward, dX (through its flipped forward) and
+ * dW (the algorithm's exact gradient). F(4×4, 3×3) by default (shaders/conv2d-winograd-f4.wgsl:
+ * 36 GEMMs, 4× fewer multiply-adds than the direct conv); `winogradTile: 2` selects
+ * F(2×2, 3×3) (shaders/conv2d-winograd.wgsl: 16 GEMMs, 2.25× fewer, smaller constants).
  * Bias is a separate add. Saves x and w (w is typically the weight-standardized Ŵ, so
  * standardization runs once per step and Ŵ is reused by forward, dX and dW).
  */
@@ -47,11 +47,14 @@ const WINO_DY = defineKernel('conv2d-winograd', winogradWgsl, 'dy_transform');
 const WINO_DW = defineKernel('conv2d-winograd', winogradWgsl, 'weight_grad_transform');
 /** The transforms of each Winograd tile size (output tile m×m): F(2×2, 3×3) and F(4×4, 3×3). */
 const WINO_TRANSFORMS = {
-  2: { input: WINO_INPUT, weights: WINO_WEIGHTS, output: WINO_OUTPUT },
+  2: { input: WINO_INPUT, weights: WINO_WEIGHTS, output: WINO_OUTPUT, dy: WINO_DY, weightGrad: WINO_DW, filtersPerInvocation: 1 },
   4: {
     input: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'input_transform'),
     weights: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'weight_transform'),
     output: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'output_transform'),
+    dy: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'dy_transform'),
+    weightGrad: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'weight_grad_transform'),
+    filtersPerInvocation: 4,
   },
 } as const;
 export type WinogradTile = keyof typeof WINO_TRANSFORMS;
@@ -76,9 +79,9 @@ export interface ConvConfig {
    */
   winogradMinChannels: number;
   /**
-   * Output tile of the Winograd forward and dX: 4 = F(4×4, 3×3) (2.25 multiply-adds per
-   * output and channel pair), 2 = F(2×2, 3×3) (4; smaller transform constants). dW always
-   * takes F(2×2, 3×3). Default 4.
+   * Output tile of the Winograd forward, dX and dW: 4 = F(4×4, 3×3) (2.25 multiply-adds
+   * per output and channel pair), 2 = F(2×2, 3×3) (4; smaller transform constants).
+   * Default 4.
    */
   winogradTile: WinogradTile;
 }
@@ -345,16 +348,18 @@ function winogradInput(x: Tensor, g: ConvGeometry, m: WinogradTile) {
  * tile, W̃[ξ, g] = V[ξ, g]ᵀ·DY[ξ, g] summed over tiles by the GEMM, dW = Gᵀ·W̃·G.
  */
 function winogradDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const { p, batch, tiles, v } = winogradInput(x, g, 2);
+  const kernels = WINO_TRANSFORMS[WINOGRAD_TILE];
+  const { p, batch, tiles, v } = winogradInput(x, g, WINOGRAD_TILE);
   const dyt = empty([batch, tiles, g.cog]);
-  backend().dispatch({ kernel: WINO_DY, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
+  backend().dispatch({ kernel: kernels.dy, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
   const wt = empty([batch, g.cig, g.cog]);
   const o = { transposeA: true };
   gemm(v, dyt, wt, gemmPlan(v, dyt, o), o);
   v.dispose();
   dyt.dispose();
   const dw = empty([3, 3, g.cig, g.cout]);
-  backend().dispatch({ kernel: WINO_DW, bindings: { wt: wt.buffer, out: dw.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
+  const filters = (g.groups * g.cig * g.cog) / kernels.filtersPerInvocation;
+  backend().dispatch({ kernel: kernels.weightGrad, bindings: WINOGRAD_TILE === 4 ? { mv: wt.buffer, out: dw.buffer } : { wt: wt.buffer, out: dw.buffer }, params: p, workgroups: Math.ceil(filters / HELPER_WG) });
   wt.dispose();
   return dw;
 }
