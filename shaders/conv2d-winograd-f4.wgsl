@@ -76,9 +76,11 @@ fn slot_of(t: u32, channels: u32) -> Slot {
   return Slot(t / (q * params.groups), (t / q) % params.groups, (t % q) * 4u);
 }
 
-// Image b and tile row/column (ty, tx) of a tile index.
-fn tile_pos(tile: u32) -> vec3<u32> {
-  return vec3<u32>(tile / (params.tw * params.th), (tile / params.tw) % params.th, tile % params.tw);
+// A tile's image b and its top-left output pixel (y0, x0).
+struct TileOrigin { b: u32, y0: u32, x0: u32 }
+
+fn tile_origin(tile: u32) -> TileOrigin {
+  return TileOrigin(tile / (params.tw * params.th), 4u * ((tile / params.tw) % params.th), 4u * (tile % params.tw));
 }
 
 // Four channels from c0 of pixel (y, x) of image b, in padded coordinates: 0 in the padding.
@@ -89,12 +91,12 @@ fn pixel(b: u32, y: i32, x: i32, c0: u32) -> vec4<f32> {
   return xv[(((b * params.h + u32(sy)) * params.w + u32(sx)) * params.cin + c0) / 4u];
 }
 
-// One row of the 6×6 input patch (six pixels from x0), four channels from c0, transformed ·B.
-fn patch_row(b: u32, y: u32, x0: u32, c0: u32) -> Six {
-  let yi = i32(y);
-  let xi = i32(x0);
-  return bt(Six(pixel(b, yi, xi, c0), pixel(b, yi, xi + 1, c0), pixel(b, yi, xi + 2, c0),
-                pixel(b, yi, xi + 3, c0), pixel(b, yi, xi + 4, c0), pixel(b, yi, xi + 5, c0)));
+// Row i of a tile's 6×6 input patch, four channels from c0, transformed ·B.
+fn patch_row(t: TileOrigin, i: u32, c0: u32) -> Six {
+  let y = i32(t.y0 + i);
+  let x = i32(t.x0);
+  return bt(Six(pixel(t.b, y, x, c0), pixel(t.b, y, x + 1, c0), pixel(t.b, y, x + 2, c0),
+                pixel(t.b, y, x + 3, c0), pixel(t.b, y, x + 4, c0), pixel(t.b, y, x + 5, c0)));
 }
 
 // Store column j of the transform domain (rows 0..5 of the slot's V) into a
@@ -113,17 +115,15 @@ fn input_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
   let t = flat_workgroup(wid, nwg) * WG + lid;
   if (t >= tiles() * params.groups * (params.cig / 4u)) { return; }
   let s = slot_of(t, params.cig);
-  let pos = tile_pos(s.tile);
-  let y0 = 4u * pos.y;
-  let x0 = 4u * pos.z;
+  let tile = tile_origin(s.tile);
   let c0 = s.g * params.cig + s.c;
   // Each row ·B, then Bᵀ· down each column.
-  let r0 = patch_row(pos.x, y0, x0, c0);
-  let r1 = patch_row(pos.x, y0 + 1u, x0, c0);
-  let r2 = patch_row(pos.x, y0 + 2u, x0, c0);
-  let r3 = patch_row(pos.x, y0 + 3u, x0, c0);
-  let r4 = patch_row(pos.x, y0 + 4u, x0, c0);
-  let r5 = patch_row(pos.x, y0 + 5u, x0, c0);
+  let r0 = patch_row(tile, 0u, c0);
+  let r1 = patch_row(tile, 1u, c0);
+  let r2 = patch_row(tile, 2u, c0);
+  let r3 = patch_row(tile, 3u, c0);
+  let r4 = patch_row(tile, 4u, c0);
+  let r5 = patch_row(tile, 5u, c0);
   let plane = params.groups * tiles() * params.cig / 4u;
   let o = ((s.g * tiles() + s.tile) * params.cig + s.c) / 4u;
   store_column(o, plane, 0u, bt(Six(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a)));
@@ -199,14 +199,15 @@ fn store4(o: u32, v: vec4<f32>) {
   out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
 }
 
-// One output row of a tile: four pixels from (y, x0); pixels past wo (and rows past ho) are dropped.
-fn store_row(b: u32, y: u32, x0: u32, c: u32, v: Four) {
+// Output row i of a tile: four pixels; pixels past wo (and rows past ho) are dropped.
+fn store_row(t: TileOrigin, i: u32, c: u32, v: Four) {
+  let y = t.y0 + i;
   if (y >= params.ho) { return; }
-  let o = ((b * params.ho + y) * params.wo + x0) * params.cout + c;
+  let o = ((t.b * params.ho + y) * params.wo + t.x0) * params.cout + c;
   store4(o, v.a);
-  if (x0 + 1u < params.wo) { store4(o + params.cout, v.b); }
-  if (x0 + 2u < params.wo) { store4(o + 2u * params.cout, v.c); }
-  if (x0 + 3u < params.wo) { store4(o + 3u * params.cout, v.d); }
+  if (t.x0 + 1u < params.wo) { store4(o + params.cout, v.b); }
+  if (t.x0 + 2u < params.wo) { store4(o + 2u * params.cout, v.c); }
+  if (t.x0 + 3u < params.wo) { store4(o + 3u * params.cout, v.d); }
 }
 
 // out[b, 4·ty + i, 4·tx + j, g·cog + c] = (Aᵀ·M·A)[i, j].
@@ -224,14 +225,12 @@ fn output_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
   let c3 = at(m_column(o, plane, 3u));
   let c4 = at(m_column(o, plane, 4u));
   let c5 = at(m_column(o, plane, 5u));
-  let pos = tile_pos(s.tile);
-  let y0 = 4u * pos.y;
-  let x0 = 4u * pos.z;
+  let tile = tile_origin(s.tile);
   let c = s.g * params.cog + s.c;
-  store_row(pos.x, y0, x0, c, at(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)));
-  store_row(pos.x, y0 + 1u, x0, c, at(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)));
-  store_row(pos.x, y0 + 2u, x0, c, at(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)));
-  store_row(pos.x, y0 + 3u, x0, c, at(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)));
+  store_row(tile, 0u, c, at(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)));
+  store_row(tile, 1u, c, at(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)));
+  store_row(tile, 2u, c, at(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)));
+  store_row(tile, 3u, c, at(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)));
 }
 
 // ---- dW: the exact gradient of the F(4×4) forward ----
@@ -250,9 +249,10 @@ fn dy_at(b: u32, y: u32, x: u32, c: u32) -> vec4<f32> {
   return mv[(((b * params.ho + y) * params.wo + x) * params.cout + c) / 4u];
 }
 
-// Row y of a tile's 4×4 block of dy, transformed ·Aᵀ (four values → six).
-fn dy_row(b: u32, y: u32, x0: u32, c: u32) -> Six {
-  return a6(Four(dy_at(b, y, x0, c), dy_at(b, y, x0 + 1u, c), dy_at(b, y, x0 + 2u, c), dy_at(b, y, x0 + 3u, c)));
+// Row i of a tile's 4×4 block of dy, transformed ·Aᵀ (four values → six).
+fn dy_row(t: TileOrigin, i: u32, c: u32) -> Six {
+  let y = t.y0 + i;
+  return a6(Four(dy_at(t.b, y, t.x0, c), dy_at(t.b, y, t.x0 + 1u, c), dy_at(t.b, y, t.x0 + 2u, c), dy_at(t.b, y, t.x0 + 3u, c)));
 }
 
 // DY[ξ, g, tile, c] = (A·dy·Aᵀ)[ξ] for each tile's 4×4 block of dy (mv = dy here).
@@ -261,14 +261,12 @@ fn dy_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let t = flat_workgroup(wid, nwg) * WG + lid;
   if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
   let s = slot_of(t, params.cog);
-  let pos = tile_pos(s.tile);
-  let y0 = 4u * pos.y;
-  let x0 = 4u * pos.z;
+  let tile = tile_origin(s.tile);
   let c = s.g * params.cog + s.c;
-  let r0 = dy_row(pos.x, y0, x0, c);
-  let r1 = dy_row(pos.x, y0 + 1u, x0, c);
-  let r2 = dy_row(pos.x, y0 + 2u, x0, c);
-  let r3 = dy_row(pos.x, y0 + 3u, x0, c);
+  let r0 = dy_row(tile, 0u, c);
+  let r1 = dy_row(tile, 1u, c);
+  let r2 = dy_row(tile, 2u, c);
+  let r3 = dy_row(tile, 3u, c);
   // A· down each column (four rows → six).
   let plane = params.groups * tiles() * params.cog / 4u;
   let o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
