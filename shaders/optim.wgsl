@@ -47,8 +47,9 @@ struct Params {
 @group(0) @binding(14) var<storage, read_write> average4: array<vec4<f32>>;
 
 override WG: u32 = 256u;
-// vec4s per invocation in the streaming passes: 16 elements, which share one BLOCK. Fewer,
-// larger invocations measured 1.4× faster on SwiftShader than 4 elements each.
+// vec4s per invocation in the streaming passes (set by the host: STREAM_VECS in
+// src/optim/flat.ts): 4 = 16 elements, which share one BLOCK. Fewer, larger invocations
+// measured 1.4× faster on SwiftShader than 4 elements each.
 override VECS: u32 = 4u;
 
 // Tensors start on multiples of BLOCK elements (src/optim/flat.ts): block_tensor[e / BLOCK]

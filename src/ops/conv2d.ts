@@ -47,13 +47,15 @@ const WINO_DY = defineKernel('conv2d-winograd', winogradWgsl, 'dy_transform');
 const WINO_DW = defineKernel('conv2d-winograd', winogradWgsl, 'weight_grad_transform');
 /** The transforms of each Winograd tile size (output tile m×m): F(2×2, 3×3) and F(4×4, 3×3). */
 const WINO_TRANSFORMS = {
-  2: { input: WINO_INPUT, weights: WINO_WEIGHTS, output: WINO_OUTPUT, dy: WINO_DY, weightGrad: WINO_DW, filtersPerInvocation: 1 },
+  2: { input: WINO_INPUT, weights: WINO_WEIGHTS, output: WINO_OUTPUT, dy: WINO_DY, weightGrad: WINO_DW, weightGradSource: 'wt', filtersPerInvocation: 1 },
   4: {
     input: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'input_transform'),
     weights: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'weight_transform'),
     output: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'output_transform'),
     dy: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'dy_transform'),
     weightGrad: defineKernel('conv2d-winograd-f4', winograd4Wgsl, 'weight_grad_transform'),
+    /** The binding weight_grad_transform reads W̃ through (scalars on F(2×2), vec4s on F(4×4)). */
+    weightGradSource: 'mv',
     filtersPerInvocation: 4,
   },
 } as const;
@@ -311,19 +313,19 @@ function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry, flipped = false)
  */
 function winogradWeights(w: Tensor, g: ConvGeometry, p: Params, batch: number, flipped: boolean): Tensor {
   const u = empty([batch, g.cig, g.cog]);
+  const workgroups = filterWorkgroups(g);
   if (WINOGRAD_TILE === 4) {
-    backend().dispatch({
-      kernel: WINO_TRANSFORMS[4].weights,
-      bindings: { wt: w.buffer, wv: w.buffer, outv: u.buffer },
-      params: p,
-      overrides: { FLIP: flipped ? 1 : 0 },
-      workgroups: Math.ceil((g.groups * g.cig * g.cog) / 4 / HELPER_WG),
-    });
+    backend().dispatch({ kernel: WINO_TRANSFORMS[4].weights, bindings: { wt: w.buffer, wv: w.buffer, outv: u.buffer }, params: p, overrides: { FLIP: flipped ? 1 : 0 }, workgroups });
   } else {
     if (flipped) throw new Error('winogradWeights: flipped filters need F(4×4)');
-    backend().dispatch({ kernel: WINO_TRANSFORMS[2].weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups: Math.ceil((g.groups * g.cig * g.cog) / HELPER_WG) });
+    backend().dispatch({ kernel: WINO_TRANSFORMS[2].weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups });
   }
   return u;
+}
+
+/** Workgroups of the filter transforms (weight_transform, weight_grad_transform): one invocation per `filtersPerInvocation` filters. */
+function filterWorkgroups(g: ConvGeometry): number {
+  return Math.ceil((g.groups * g.cig * g.cog) / WINO_TRANSFORMS[WINOGRAD_TILE].filtersPerInvocation / HELPER_WG);
 }
 
 /** V = Bᵀ·d·B of every tile's (m+2)×(m+2) input patch, [(m+2)²·groups, tiles, cig], and the shared params. */
@@ -358,8 +360,7 @@ function winogradDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   v.dispose();
   dyt.dispose();
   const dw = empty([3, 3, g.cig, g.cout]);
-  const filters = (g.groups * g.cig * g.cog) / kernels.filtersPerInvocation;
-  backend().dispatch({ kernel: kernels.weightGrad, bindings: WINOGRAD_TILE === 4 ? { mv: wt.buffer, out: dw.buffer } : { wt: wt.buffer, out: dw.buffer }, params: p, workgroups: Math.ceil(filters / HELPER_WG) });
+  backend().dispatch({ kernel: kernels.weightGrad, bindings: { [kernels.weightGradSource]: wt.buffer, out: dw.buffer }, params: p, workgroups: filterWorkgroups(g) });
   wt.dispose();
   return dw;
 }
@@ -440,6 +441,9 @@ function scatterPhase(part: Tensor, dx: Tensor, g: ConvGeometry, ph: Phase): voi
 /** One phase's dX values ([n, hq, wq, cin]); zeros where no tap reaches the phase. */
 function phaseDx(dy: Tensor, w: Tensor, g: ConvGeometry, ph: Phase): Tensor {
   if (!ph.ty.count || !ph.tx.count) return zeros([g.n, ph.tg.ho, ph.tg.wo, g.cin]);
+  // A Winograd phase has all 3×3 taps, undilated, so the conv is stride 1 and the phase's
+  // filters are w rotated 180°: the F(4×4) filter transform reads them from w in place.
+  if (usesWinograd(ph.tg) && WINOGRAD_TILE === 4) return winogradForward(dy, w, ph.tg, true);
   const wp = phaseWeights(w, g, ph);
   const part = convForward(dy, wp, ph.tg);
   wp.dispose();
@@ -450,9 +454,6 @@ export function convDx(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   if (!g.n || !g.cin || !g.cout) return zeros([g.n, g.h, g.w, g.cin]);
   if (isPointwise(g)) return pointwiseGemm(dy, w, [g.n, g.h, g.w, g.cin], true);
   const phases = dxPhases(g);
-  // Stride 1 on F(4×4): the filter transform reads the flipped filters from w itself.
-  const only = phases.length === 1 ? phases[0]! : null;
-  if (only && only.ty.count === 3 && only.tx.count === 3 && usesWinograd(only.tg) && WINOGRAD_TILE === 4) return winogradForward(dy, w, only.tg, true);
   if (phases.length === 1) return phaseDx(dy, w, g, phases[0]!);
   const dx = empty([g.n, g.h, g.w, g.cin]);
   for (const ph of phases) {

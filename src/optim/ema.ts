@@ -11,7 +11,7 @@ import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
-import { checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, streamingWorkgroups, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
+import { checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, STREAM_VECS, streamingWorkgroups, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
 
 const EMA_UPDATE = defineKernel('optim', optimWgsl, 'ema_update');
 
@@ -52,6 +52,7 @@ export class Ema {
         kernel: EMA_UPDATE,
         bindings: { current4: scratch, average4: average },
         params: { length: seg.length, total_units: 0, tensors: 0, nesterov: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
+        overrides: { VECS: STREAM_VECS },
         workgroups: streamingWorkgroups(seg),
       });
     }

@@ -181,12 +181,12 @@ export function zeroFill(buf: GPUBuffer, s: Segment): void {
   backend().upload(buf, new Float32Array(paddedLength(s)));
 }
 
-/** vec4s per invocation of the streaming kernels (VECS in shaders/optim.wgsl). */
-const VECS = 4;
+/** vec4s per invocation of the streaming kernels (sgd_update, ema_update): their `VECS` override. */
+export const STREAM_VECS = 4;
 
 /** Workgroups of sgd_update / ema_update over a segment. */
 export function streamingWorkgroups(s: Segment): number {
-  return workgroupsFor(Math.ceil(paddedLength(s) / 4 / VECS));
+  return workgroupsFor(Math.ceil(paddedLength(s) / 4 / STREAM_VECS));
 }
 
 /** Copy each tensor into its place in the flat region. */

@@ -16,7 +16,7 @@ import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import {
-  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, streamingWorkgroups, workgroupsFor, zeroFill,
+  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, STREAM_VECS, streamingWorkgroups, workgroupsFor, zeroFill,
   type ParamLike, type ResolvedParam, type Segment,
 } from './flat.js';
 
@@ -144,6 +144,7 @@ export class SgdAgc {
       kernel: SGD_UPDATE,
       bindings: { tensor_info: s.seg.info, block_tensor: s.seg.blocks, grad4: s.grads, clip_in: s.clip, weight4: s.weights, velocity4: s.velocity },
       params,
+      overrides: { VECS: STREAM_VECS },
       workgroups: streamingWorkgroups(s.seg),
     });
     scatter(s.seg, s.weights, weights);
