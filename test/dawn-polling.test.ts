@@ -1,7 +1,7 @@
-// Waiting on Dawn for Node: its native poll callback spins only briefly, then goes to the
-// timer queue; JavaScript setImmediate callers are untouched (src/runtime/dawn-polling.ts).
+// Waiting on Dawn for Node: its native poll callback spins only briefly, then pauses for a
+// growing fraction of the wait (short sleeps, then the timer queue); JavaScript setImmediate callers are untouched (src/runtime/dawn-polling.ts).
 import { describe, expect, it } from 'vitest';
-import { pollScheduler, NEW_WAIT_GAP_MS } from '../src/runtime/dawn-polling.js';
+import { pollScheduler, pauseBeforePoll, NEW_WAIT_GAP_MS, TIMER_TICK_MS } from '../src/runtime/dawn-polling.js';
 import { ops, tensor } from '../src/index.js';
 import { useGpu } from './setup.js';
 
@@ -15,6 +15,7 @@ function harness(spinMs: number) {
   const routed: string[] = [];
   const s = pollScheduler({
     immediate: () => routed.push('immediate'),
+    nap: (ms: number) => routed.push(`nap ${ms}`),
     timer: () => routed.push('timer'),
     now: () => clock,
     spinMs,
@@ -23,17 +24,23 @@ function harness(spinMs: number) {
 }
 
 describe('quiet Dawn polling', () => {
-  it('a wait polls flat out for spinMs, then once per timer tick', () => {
+  it('a wait polls flat out for spinMs, then pauses 1/8 of the time waited: sleeps below a timer tick, the timer queue above', () => {
     const { s, routed, advance } = harness(2);
     s.waitStarted();
-    s.setImmediate(nativePoll);
-    advance(1.5);
-    s.setImmediate(nativePoll);
-    advance(1);
-    s.setImmediate(nativePoll);
-    advance(1);
-    s.setImmediate(nativePoll);
-    expect(routed).toEqual(['immediate', 'immediate', 'timer', 'timer']);
+    for (const step of [1.5, 1, 1.5, 1, 1.5, 1.5, 1]) {
+      s.setImmediate(nativePoll);
+      advance(step);
+    }
+    s.setImmediate(nativePoll); // polls at 0, 1.5, 2.5, 4, 5, 6.5, 8 and 9 ms into the wait
+    expect(routed).toEqual(['immediate', 'immediate', 'nap 0.3125', 'nap 0.5', 'nap 0.625', 'nap 0.8125', 'timer', 'timer']);
+  });
+
+  it('pauses grow with the wait, from a floor to one timer tick', () => {
+    expect(pauseBeforePoll(0.1, 0.5)).toBe(0);
+    expect(pauseBeforePoll(0.5, 0.5)).toBe(0.0625);
+    expect(pauseBeforePoll(0.1, 0)).toBe(0.05);
+    expect(pauseBeforePoll(4, 0.5)).toBe(0.5);
+    expect(pauseBeforePoll(1000, 0.5)).toBe(TIMER_TICK_MS);
   });
 
   it('a new wait (explicit, or after a pause between polls) spins again', () => {
@@ -49,7 +56,7 @@ describe('quiet Dawn polling', () => {
     advance(1.5);
     s.waitStarted();
     s.setImmediate(nativePoll);
-    expect(routed).toEqual(['immediate', 'immediate', 'timer', 'immediate', 'immediate', 'immediate']);
+    expect(routed).toEqual(['immediate', 'immediate', 'nap 0.375', 'immediate', 'immediate', 'immediate']);
   });
 
   it('JavaScript callbacks, bound ones included, always go straight to setImmediate', () => {
@@ -58,7 +65,7 @@ describe('quiet Dawn polling', () => {
     s.setImmediate(() => {});
     s.setImmediate(function named() {}.bind(null));
     s.setImmediate(nativePoll);
-    expect(routed).toEqual(['immediate', 'immediate', 'timer']);
+    expect(routed).toEqual(['immediate', 'immediate', 'nap 0.05']);
   });
 
   it('after init the global setImmediate still runs JS callbacks before timers, and readbacks resolve', async () => {
