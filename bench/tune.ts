@@ -75,18 +75,32 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   const gemmShapes: [number, number, number][] = opts.full ? [[8192, 1152, 128], [1024, 1024, 1024]] : [[2048, 1152, 128], [512, 512, 512]];
   let bestGemm = { ...startGemm };
   let bestGemmMs = Infinity;
-  // The incumbent first, so the margin applies against it.
-  const order = [[startGemm.tm, startGemm.tn, startGemm.wg] as const, ...([8, 4] as const).flatMap((tm) => ([8, 4] as const).flatMap((tn) => [64, 128].map((wg) => [tm, tn, wg] as const)))]
-    .filter((c, i, all) => all.findIndex((d) => d[0] === c[0] && d[1] === c[1] && d[2] === c[2]) === i);
-  for (const [tm, tn, wg] of order) {
-    const c: GemmConfig = { ...startGemm, tm, tn, wg, vec4: true, blockN: 0 };
+  const same = (a: GemmConfig, b: GemmConfig) => a.tm === b.tm && a.tn === b.tn && a.wg === b.wg && a.quad === b.quad;
+  const tryGemm = async (c: GemmConfig) => {
     setGemmConfig(c);
     const ms = await timeGemm(gpu, gemmShapes, reps);
     trials.push({ what: 'gemm', config: { ...c }, ms });
     opts.log(`gemm ${JSON.stringify(c)}: ${ms.toFixed(1)} ms`);
-    const incumbent = c.tm === startGemm.tm && c.tn === startGemm.tn && c.wg === startGemm.wg;
-    if (incumbent ? ms < bestGemmMs : ms * MARGIN < bestGemmMs) [bestGemm, bestGemmMs] = [c, ms];
+    if (same(c, startGemm) ? ms < bestGemmMs : ms * MARGIN < bestGemmMs) [bestGemm, bestGemmMs] = [c, ms];
+    return ms;
+  };
+  // The incumbent first, so the margin applies against it; then the tiled kernel's tiles
+  // (quad off, else these shapes would all take the quad kernel), then the quad kernel
+  // over the best tiles (which still serve the GEMMs narrower than its band).
+  await tryGemm(startGemm);
+  let bestTiled: GemmConfig | null = null;
+  let bestTiledMs = Infinity;
+  for (const tm of [8, 4] as const) {
+    for (const tn of [8, 4] as const) {
+      for (const wg of [64, 128]) {
+        const c: GemmConfig = { ...startGemm, tm, tn, wg, vec4: true, blockN: 0, quad: false };
+        if (same(c, startGemm)) continue;
+        const ms = await tryGemm(c);
+        if (ms < bestTiledMs) [bestTiled, bestTiledMs] = [c, ms];
+      }
+    }
   }
+  if (bestTiled && !same({ ...bestTiled, quad: true }, startGemm)) await tryGemm({ ...bestTiled, quad: true });
   setGemmConfig(bestGemm);
   // Conv: an F0-like 3×3 (quick: batch 2 of 32×32×128; full: batch 8).
   const cx: [number, number, number, number] = opts.full ? [8, 32, 32, 128] : [2, 32, 32, 128];

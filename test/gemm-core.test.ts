@@ -1,15 +1,16 @@
-// The GEMM core's load paths and tile configurations (shaders/matmul.wgsl), forward only,
-// against the float64 reference: every (transposeA, transposeB) pair on shapes that hit
-// the vec4 modes (extents multiple of 4), the scalar fallback (odd extents), K tails,
-// partial edge tiles, batch, and batch broadcasting on either side.
-import { afterAll, describe, it } from 'vitest';
+// The GEMM core's load paths and tile configurations (shaders/matmul.wgsl) and its
+// quad-shared kernel (shaders/matmul-quad.wgsl), forward only, against the float64
+// reference: every (transposeA, transposeB) pair on shapes that hit the vec4 modes (extents
+// multiple of 4), the scalar fallback (odd extents), K tails, partial edge tiles and bands,
+// both quad row counts, batch, and batch broadcasting on either side.
+import { afterAll, describe, expect, it } from 'vitest';
 import { ops } from '../src/index.js';
 import { DEFAULT_GEMM_CONFIG, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import * as R from './ref.js';
 import { expectClose, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
 
-useGpu();
+const { gpu } = useGpu();
 afterAll(() => {
   setGemmConfig(DEFAULT_GEMM_CONFIG);
 });
@@ -19,11 +20,17 @@ const MKN: [number, number, number][] = [
   [1, 1, 1], [8, 8, 8], [16, 12, 4], [4, 3, 8], [9, 4, 12], [13, 17, 19], [33, 64, 65], [64, 7, 40], [5, 8, 3], [1, 16, 37],
 ];
 const CONFIGS: Partial<GemmConfig>[] = [
-  { tm: 8, tn: 8, vec4: true },
-  { tm: 4, tn: 8, vec4: true },
-  { tm: 8, tn: 4, vec4: true },
-  { tm: 4, tn: 4, vec4: false },
-  { tm: 8, tn: 8, vec4: true, blockN: 8 }, // blocked tile order: partial blocks at the edges
+  { tm: 8, tn: 8, vec4: true, quad: false },
+  { tm: 4, tn: 8, vec4: true, quad: false },
+  { tm: 8, tn: 4, vec4: true, quad: false },
+  { tm: 4, tn: 4, vec4: false, quad: false },
+  { tm: 8, tn: 8, vec4: true, blockN: 8, quad: false }, // blocked tile order: partial blocks at the edges
+];
+// Quad kernel shapes (N ≥ 32, M ≥ 16): TM = 4 where it pads fewer rows (16, 36, 33, 100),
+// TM = 8 otherwise (64, 60: a partial last tile); N = 32, 128 whole bands, 65, 70, 40
+// partial ones; K tails.
+const MKN_QUAD: [number, number, number][] = [
+  [16, 8, 32], [36, 20, 128], [33, 64, 65], [64, 7, 40], [60, 9, 70], [100, 5, 33],
 ];
 
 async function check(as: number[], bs: number[], ta: boolean, tb: boolean, seed: number): Promise<void> {
@@ -51,6 +58,37 @@ describe('GEMM core: load modes × tile configurations', () => {
       });
     }
   }
+  const quadAvailable = () => gpu().adapter.software && gpu().features.includes('subgroups');
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    it(`quad-shared kernel (TM×32 bands): transposeA=${ta} transposeB=${tb}`, async (ctx) => {
+      if (!quadAvailable()) ctx.skip();
+      setGemmConfig({ quad: true });
+      let seed = 100;
+      for (const [m, k, n] of MKN_QUAD) {
+        const a = ta ? [k, m] : [m, k];
+        const b = tb ? [n, k] : [k, n];
+        await check(a, b, ta, tb, (seed += 2));
+        await check([2, ...a], [2, ...b], ta, tb, (seed += 2));
+        await check([3, ...a], b, ta, tb, (seed += 2));
+        await check(a, [2, 1, ...b], ta, tb, (seed += 2));
+      }
+    });
+  }
+  it('the quad kernel runs where it applies, the tiled one elsewhere or with quad: false', async (ctx) => {
+    if (!quadAvailable()) ctx.skip();
+    const kernelsOf = async (m: number, n: number) => {
+      gpu().profile.start();
+      ops.matmul(toTensor(randArr([m, 8], 1)), toTensor(randArr([8, n], 2))).dispose();
+      return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+    };
+    setGemmConfig({ quad: true });
+    expect(await kernelsOf(36, 64)).toEqual(['matmul-quad/matmul']);
+    expect(await kernelsOf(36, 16)).toEqual(['matmul/matmul']); // narrower than a band
+    expect(await kernelsOf(8, 64)).toEqual(['matmul/matmul']); // shorter than a quad of 4-row tiles
+    setGemmConfig({ quad: false });
+    expect(await kernelsOf(36, 64)).toEqual(['matmul/matmul']);
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+  });
   it('K = 0 gives zeros, M or N = 0 gives an empty result', async () => {
     const z = await ops.matmul(toTensor(randArr([3, 0], 1)), toTensor(randArr([0, 5], 2))).data();
     expectClose(z, new Float64Array(15));

@@ -1,5 +1,6 @@
 /**
- * Batched matrix multiply on the register-tiled GEMM core (shaders/matmul.wgsl):
+ * Batched matrix multiply on the GEMM core (shaders/matmul.wgsl, register-tiled; on
+ * SwiftShader shaders/matmul-quad.wgsl, quad-shared, for C at least 32 wide):
  * a [..., M, K] · b [..., K, N] → [..., M, N], with optional transposes that cost nothing
  * (operands are read through strides) and batch broadcasting (a batch of 1 is reused).
  */
@@ -11,14 +12,19 @@ import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
 import { registerTunable } from '../runtime/init.js';
 import matmulWgsl from '../../shaders/matmul.wgsl';
+import matmulQuadWgsl from '../../shaders/matmul-quad.wgsl';
 import { sumTo } from './layout.js';
 
 const MATMUL = defineKernel('matmul', matmulWgsl, 'matmul');
+const MATMUL_QUAD = defineKernel('matmul-quad', matmulQuadWgsl, 'matmul');
+/** Columns of C per invocation of the quad kernel (the B band a quad shares). */
+const QUAD_BAND = 32;
 
 /**
- * Tile strategy of the GEMM core. There is one kernel so far: the no-shared-memory
- * register-tiled one that wins on SwiftShader; a shared-memory variant for real GPUs would
- * be a second entry point selected here per adapter (see docs/kernels-gemm.md).
+ * Tile strategy of the GEMM core. Two kernels so far, both without shared memory: the
+ * register-tiled one (`tm`×`tn` per invocation) and, where `quad` allows, the quad-shared
+ * one (TM×32 per invocation, B loads shared by the four lanes of a quad). A shared-memory
+ * variant for real GPUs would be a third, selected here per adapter (docs/kernels-gemm.md).
  */
 export interface GemmConfig {
   /** Rows of C per invocation (4 or 8). */
@@ -31,9 +37,14 @@ export interface GemmConfig {
   vec4: boolean;
   /** 0: row-major tile order; n > 0: each workgroup covers a (wg / n) × n block of tiles. */
   blockN: number;
+  /**
+   * Use the quad-shared kernel (shaders/matmul-quad.wgsl) for C with N ≥ 32 and M ≥ 16 on
+   * a software adapter with the `subgroups` feature (elsewhere the tiled kernel runs).
+   */
+  quad: boolean;
 }
 
-export const DEFAULT_GEMM_CONFIG: GemmConfig = { tm: 8, tn: 8, wg: 64, vec4: true, blockN: 0 };
+export const DEFAULT_GEMM_CONFIG: GemmConfig = { tm: 8, tn: 8, wg: 64, vec4: true, blockN: 0, quad: true };
 let gemmConfig: GemmConfig = { ...DEFAULT_GEMM_CONFIG };
 
 /** Override the GEMM tile strategy (bench/autotuning); returns the previous one. */
@@ -42,6 +53,7 @@ export function setGemmConfig(c: Partial<GemmConfig>): GemmConfig {
   if ((next.tm !== 4 && next.tm !== 8) || (next.tn !== 4 && next.tn !== 8)) {
     throw new ValueError(`setGemmConfig: tm and tn must be 4 or 8, got ${next.tm}×${next.tn}`);
   }
+  if (typeof next.quad !== 'boolean') throw new ValueError(`setGemmConfig: quad must be true or false, got ${String(next.quad)}`);
   if (!Number.isInteger(next.wg) || next.wg < 1 || !Number.isInteger(next.blockN) || next.blockN < 0 || (next.blockN > 0 && next.wg % next.blockN !== 0)) {
     throw new ValueError(`setGemmConfig: wg must be a positive integer and blockN 0 or a divisor of wg, got wg=${next.wg}, blockN=${next.blockN}`);
   }
@@ -99,6 +111,34 @@ function plan(a: Tensor, b: Tensor, o: MatmulOptions): GemmPlan {
   return { m, n, k: ka, batchShape, batch: Math.max(aBatch, bBatch), aBatch, bBatch };
 }
 
+/** Invocations per workgroup of the quad kernel (a multiple of 4), at most. */
+const QUAD_WG = 64;
+/** Workgroups a quad GEMM is split into at least, where it has the quads for it. */
+const QUAD_MIN_WORKGROUPS = 4;
+
+/**
+ * Rows per invocation of the quad kernel for M rows: the TM of 8, 9 and 4 whose quads
+ * (4·TM rows) pad M least, 8 on a tie (9 for the 36 Winograd tiles of a 24×24 image, 8 for
+ * 8192). Each TM is a pipeline of its own (~1–2 s to build on SwiftShader), hence three.
+ */
+function quadRows(m: number): number {
+  let best = 8;
+  for (const tm of [9, 4]) {
+    if (Math.ceil(m / (4 * tm)) * 4 * tm < Math.ceil(m / (4 * best)) * 4 * best) best = tm;
+  }
+  return best;
+}
+
+/**
+ * Whether `gemm` takes the quad-shared kernel: on SwiftShader (where a subgroup is one
+ * 4-wide SIMD group, so quads are four consecutive invocations) with `subgroups`, and for C
+ * wide and tall enough that its 32-column bands and 4·TM-row quads are mostly real work.
+ */
+function quadApplies(p: GemmPlan): boolean {
+  const b = backend();
+  return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 16 && p.k > 0 && String(b.adapterInfo.software) === 'true' && b.device.features.has('subgroups');
+}
+
 /**
  * Record C = alpha · op(A)·op(B) into `out` (shape [batch, m, n], contiguous).
  * The stride/mode selection below is the host half of the tiling scheme documented at the
@@ -108,6 +148,30 @@ function plan(a: Tensor, b: Tensor, o: MatmulOptions): GemmPlan {
 export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOptions, alpha = 1): void {
   const [ar, ac] = a.shape.slice(-2) as [number, number];
   const [br, bc] = b.shape.slice(-2) as [number, number];
+  const strides = {
+    m: p.m, n: p.n, k: p.k, batch: p.batch,
+    a_batch: p.aBatch === 1 ? 0 : ar * ac, a_row: o.transposeA ? 1 : ac, a_col: o.transposeA ? ac : 1,
+    b_batch: p.bBatch === 1 ? 0 : br * bc, b_row: o.transposeB ? 1 : bc, b_col: o.transposeB ? bc : 1,
+    alpha,
+  };
+  const by = Math.min(p.batch, backend().maxWorkgroupsPerDim);
+  if (quadApplies(p)) {
+    const tm = quadRows(p.m);
+    const tilesN = Math.ceil(p.n / QUAD_BAND);
+    const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
+    // No wider than one batch's quads (idle quads still cost), and narrow enough for a few
+    // workgroups: SwiftShader runs a workgroup on one thread (e.g. 1×1 conv dW: 16 quads).
+    const spread = 4 * Math.floor((lanes * p.batch) / (4 * QUAD_MIN_WORKGROUPS));
+    const wg = Math.max(4, Math.min(QUAD_WG, lanes, spread));
+    backend().dispatch({
+      kernel: MATMUL_QUAD,
+      bindings: { a: a.buffer, b: b.buffer, c: out.buffer },
+      params: { ...strides, tiles_n: tilesN },
+      overrides: { WG: wg, TM: tm },
+      workgroups: [Math.ceil(lanes / wg), by, Math.ceil(p.batch / by)],
+    });
+    return;
+  }
   const cfg = gemmConfig;
   // A_MODE 1: A row-major [M, K] (k contiguous), needs K % 4 == 0.
   // A_MODE 2: Aᵀ stored [K, M] (m contiguous), needs M % 4 == 0.
@@ -120,17 +184,10 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
   const groups = cfg.blockN > 0
     ? Math.ceil(tilesM / (cfg.wg / cfg.blockN)) * Math.ceil(tilesN / cfg.blockN)
     : Math.ceil((tilesM * tilesN) / cfg.wg);
-  const maxDim = backend().maxWorkgroupsPerDim;
-  const by = Math.min(p.batch, maxDim);
   backend().dispatch({
     kernel: MATMUL,
     bindings: { a: a.buffer, b: b.buffer, c: out.buffer, av: a.buffer, bv: b.buffer },
-    params: {
-      m: p.m, n: p.n, k: p.k, batch: p.batch,
-      a_batch: p.aBatch === 1 ? 0 : ar * ac, a_row: o.transposeA ? 1 : ac, a_col: o.transposeA ? ac : 1,
-      b_batch: p.bBatch === 1 ? 0 : br * bc, b_row: o.transposeB ? 1 : bc, b_col: o.transposeB ? bc : 1,
-      tiles_n: tilesN, alpha,
-    },
+    params: { ...strides, tiles_n: tilesN },
     overrides: { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn, A_MODE: aMode, B_MODE: bMode, BLOCK_N: cfg.blockN },
     workgroups: [groups, by, Math.ceil(p.batch / by)],
   });

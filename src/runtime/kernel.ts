@@ -80,9 +80,18 @@ function planParams(family: string, members: any[]): FieldPlan[] {
   });
 }
 
+/** Lines such as `enable subgroups;`: WGSL wants them before every declaration. */
+const DIRECTIVE = /^[ \t]*(enable|requires|diagnostic)\b[^;\n]*;[ \t]*$/gm;
+
+/** common.wgsl prepended to a family's source, the source's directives hoisted above both. */
+function withCommon(source: string): string {
+  const directives = source.match(DIRECTIVE) ?? [];
+  return `${directives.map((d) => `${d.trim()}\n`).join('')}${commonWgsl}\n${source.replace(DIRECTIVE, '')}`;
+}
+
 /** Define a kernel from its family's WGSL source and an entry point name. */
 export function defineKernel(family: string, source: string, entry: string): Kernel {
-  const full = `${commonWgsl}\n${source}`;
+  const full = withCommon(source);
   const r = reflect(family, full);
   const fn = r.entry.compute.find((e: any) => e.name === entry);
   if (!fn) throw new KernelError(`shaders/${family}.wgsl has no @compute entry point '${entry}'`);

@@ -1,0 +1,179 @@
+enable subgroups;
+// Whole quads leave early (below); the lanes of a quad always agree, which is what
+// quadBroadcast needs, but the analysis only knows workgroup-wide uniformity.
+diagnostic(off, subgroup_uniformity);
+
+// Batched GEMM, quad-shared variant: C[b] = alpha · op(A)[b] · op(B)[b], the same contract,
+// Params and strides as shaders/matmul.wgsl (the register-tiled core), for adapters with
+// the `subgroups` feature. src/ops/matmul.ts picks it on SwiftShader for wide enough C.
+//
+// WHY: on SwiftShader a subgroup is one 4-wide SIMD group and every storage load is a
+// per-lane gather, which cost the core ~70% of its time (16 gathers per 64 multiply-adds
+// of an 8×8 tile). Here the four lanes of a quad own four tiles stacked along m that share
+// one 32-column band of B: each lane loads 8 of the band's 32 values per k and
+// quadBroadcast hands all 32 to every lane (an extract and a splat, no memory). Per k a lane
+// then does TM gathers of A and 8 of B for TM·32 multiply-adds: 16 per 256 at TM = 8,
+// a quarter of the core's ratio. Measured 1.6–1.8× the core's GFLOP/s on 1024³ and on
+// [8192 × 128]·[128 × 128] (docs/kernels-gemm.md).
+//
+//  * One invocation: TM rows × 32 columns of C (TM ∈ {4, 8, 9}), accumulated as TM `Row`s of
+//    eight vec4s. A quad covers 4·TM rows × 32 columns; quads are row-major over
+//    (m quads, n bands) within a batch.
+//  * Loads are scalar, through the element strides, so every transpose and any alignment
+//    takes the same path. Rows/columns past M/N are clamped on load, masked on store.
+//  * quadBroadcast needs the whole quad: quads past the grid leave together, lanes past M
+//    inside a quad run the loop on clamped rows and skip the store. Quads must be four
+//    consecutive local invocations (1-D workgroups, WG a multiple of 4), as on SwiftShader.
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  batch: u32,
+  a_batch: u32,     // element stride between batches of A (0 = broadcast)
+  a_row: u32,       // stride of A along m
+  a_col: u32,       // stride of A along k
+  b_batch: u32,
+  b_row: u32,       // stride of B along k
+  b_col: u32,       // stride of B along n
+  tiles_n: u32,     // ceil(n / 32): column bands
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+override WG: u32 = 64u;   // a multiple of 4
+override TM: u32 = 8u;    // rows per invocation: 4, 8 or 9
+
+// 32 consecutive columns of one row of C (or of B).
+struct Row { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32> }
+// An invocation's accumulators: TM rows (r4…r8 unused at TM = 4, r8 at TM = 8).
+struct Tile { r0: Row, r1: Row, r2: Row, r3: Row, r4: Row, r5: Row, r6: Row, r7: Row, r8: Row }
+// Element offsets of the tile's (clamped) rows of A.
+struct RowOffsets { o0: u32, o1: u32, o2: u32, o3: u32, o4: u32, o5: u32, o6: u32, o7: u32, o8: u32 }
+// Element offsets of a lane's 8 (clamped) columns of B.
+struct BandOffsets { o0: u32, o1: u32, o2: u32, o3: u32, o4: u32, o5: u32, o6: u32, o7: u32 }
+
+fn zero_row() -> Row {
+  let z = vec4<f32>(0.0);
+  return Row(z, z, z, z, z, z, z, z);
+}
+
+// acc + x·y over the 32 columns.
+fn fma_row(acc: Row, x: f32, y: Row) -> Row {
+  return Row(acc.q0 + x * y.q0, acc.q1 + x * y.q1, acc.q2 + x * y.q2, acc.q3 + x * y.q3,
+             acc.q4 + x * y.q4, acc.q5 + x * y.q5, acc.q6 + x * y.q6, acc.q7 + x * y.q7);
+}
+
+// Row k of the quad's B band: each lane loads its 8 columns (8·lane … 8·lane + 7 of the
+// band), and every lane receives all 32.
+fn band_row(bo: BandOffsets, k: u32) -> Row {
+  let r = k * params.b_row;
+  let lo = vec4<f32>(b[bo.o0 + r], b[bo.o1 + r], b[bo.o2 + r], b[bo.o3 + r]);
+  let hi = vec4<f32>(b[bo.o4 + r], b[bo.o5 + r], b[bo.o6 + r], b[bo.o7 + r]);
+  return Row(quadBroadcast(lo, 0u), quadBroadcast(hi, 0u), quadBroadcast(lo, 1u), quadBroadcast(hi, 1u),
+             quadBroadcast(lo, 2u), quadBroadcast(hi, 2u), quadBroadcast(lo, 3u), quadBroadcast(hi, 3u));
+}
+
+// One k of the tile: C[i, :] += A[i, k] · B[k, :] (in place: copying the tile would cost
+// a full pass over it).
+fn step_k(t: ptr<function, Tile>, ao: RowOffsets, bo: BandOffsets, k: u32) {
+  let y = band_row(bo, k);
+  let o = k * params.a_col;
+  (*t).r0 = fma_row((*t).r0, a[ao.o0 + o], y);
+  (*t).r1 = fma_row((*t).r1, a[ao.o1 + o], y);
+  (*t).r2 = fma_row((*t).r2, a[ao.o2 + o], y);
+  (*t).r3 = fma_row((*t).r3, a[ao.o3 + o], y);
+  if (TM >= 8u) {
+    (*t).r4 = fma_row((*t).r4, a[ao.o4 + o], y);
+    (*t).r5 = fma_row((*t).r5, a[ao.o5 + o], y);
+    (*t).r6 = fma_row((*t).r6, a[ao.o6 + o], y);
+    (*t).r7 = fma_row((*t).r7, a[ao.o7 + o], y);
+  }
+  if (TM == 9u) { (*t).r8 = fma_row((*t).r8, a[ao.o8 + o], y); }
+}
+
+fn store4(o: u32, col: u32, v: vec4<f32>) {
+  let w = v * params.alpha;
+  if (col + 3u < params.n) {
+    c[o] = w.x; c[o + 1u] = w.y; c[o + 2u] = w.z; c[o + 3u] = w.w;
+  } else {
+    if (col < params.n) { c[o] = w.x; }
+    if (col + 1u < params.n) { c[o + 1u] = w.y; }
+    if (col + 2u < params.n) { c[o + 2u] = w.z; }
+  }
+}
+
+fn store_row(c_base: u32, row: u32, col0: u32, v: Row) {
+  if (row >= params.m) { return; }
+  let o = c_base + row * params.n + col0;
+  store4(o, col0, v.q0); store4(o + 4u, col0 + 4u, v.q1);
+  store4(o + 8u, col0 + 8u, v.q2); store4(o + 12u, col0 + 12u, v.q3);
+  store4(o + 16u, col0 + 16u, v.q4); store4(o + 20u, col0 + 20u, v.q5);
+  store4(o + 24u, col0 + 24u, v.q6); store4(o + 28u, col0 + 28u, v.q7);
+}
+
+@compute @workgroup_size(WG)
+fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lane = lid & 3u;
+  let quad = (wid.x * WG + lid) / 4u;
+  let tile_n = quad % params.tiles_n;
+  let tile_m = (quad / params.tiles_n) * 4u + lane;
+  let batch = wid.y + wid.z * nwg.y;
+  // A quad past the grid leaves whole; a lane whose own rows are past M stays, since its
+  // quad needs its share of the B band, and only skips the store.
+  let quads_m = (params.m + 4u * TM - 1u) / (4u * TM);
+  if (quad >= quads_m * params.tiles_n || batch >= params.batch) { return; }
+  let in_grid = tile_m * TM < params.m;
+  let row0 = tile_m * TM;
+  let col0 = tile_n * 32u;
+
+  let m1 = params.m - 1u;
+  let a_base = batch * params.a_batch;
+  let ar = params.a_row;
+  let ao = RowOffsets(a_base + min(row0, m1) * ar, a_base + min(row0 + 1u, m1) * ar,
+                   a_base + min(row0 + 2u, m1) * ar, a_base + min(row0 + 3u, m1) * ar,
+                   a_base + min(row0 + 4u, m1) * ar, a_base + min(row0 + 5u, m1) * ar,
+                   a_base + min(row0 + 6u, m1) * ar, a_base + min(row0 + 7u, m1) * ar,
+                   a_base + min(row0 + 8u, m1) * ar);
+  let n1 = params.n - 1u;
+  let b_base = batch * params.b_batch;
+  let bc = params.b_col;
+  let lc = col0 + 8u * lane;   // this lane's first column of the band
+  let bo = BandOffsets(b_base + min(lc, n1) * bc, b_base + min(lc + 1u, n1) * bc,
+                   b_base + min(lc + 2u, n1) * bc, b_base + min(lc + 3u, n1) * bc,
+                   b_base + min(lc + 4u, n1) * bc, b_base + min(lc + 5u, n1) * bc,
+                   b_base + min(lc + 6u, n1) * bc, b_base + min(lc + 7u, n1) * bc);
+
+  let z = zero_row();
+  var t = Tile(z, z, z, z, z, z, z, z, z);
+  // K in blocks of 4 (unrolled: SwiftShader pays a loop iteration's overhead per block),
+  // then the remainder.
+  let k4 = params.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    step_k(&t, ao, bo, k);
+    step_k(&t, ao, bo, k + 1u);
+    step_k(&t, ao, bo, k + 2u);
+    step_k(&t, ao, bo, k + 3u);
+  }
+  for (var k = k4; k < params.k; k++) {
+    step_k(&t, ao, bo, k);
+  }
+
+  if (!in_grid) { return; }
+  let c_base = batch * params.m * params.n;
+  store_row(c_base, row0, col0, t.r0);
+  store_row(c_base, row0 + 1u, col0, t.r1);
+  store_row(c_base, row0 + 2u, col0, t.r2);
+  store_row(c_base, row0 + 3u, col0, t.r3);
+  if (TM >= 8u) {
+    store_row(c_base, row0 + 4u, col0, t.r4);
+    store_row(c_base, row0 + 5u, col0, t.r5);
+    store_row(c_base, row0 + 6u, col0, t.r6);
+    store_row(c_base, row0 + 7u, col0, t.r7);
+  }
+  if (TM == 9u) { store_row(c_base, row0 + 8u, col0, t.r8); }
+}
