@@ -136,7 +136,7 @@ function quadRows(m: number): number {
  */
 function quadApplies(p: GemmPlan): boolean {
   const b = backend();
-  return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 16 && p.k > 0 && String(b.adapterInfo.software) === 'true' && b.device.features.has('subgroups');
+  return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 16 && p.k > 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
 /**
@@ -154,24 +154,36 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
     b_batch: p.bBatch === 1 ? 0 : br * bc, b_row: o.transposeB ? 1 : bc, b_col: o.transposeB ? bc : 1,
     alpha,
   };
-  const by = Math.min(p.batch, backend().maxWorkgroupsPerDim);
-  if (quadApplies(p)) {
-    const tm = quadRows(p.m);
-    const tilesN = Math.ceil(p.n / QUAD_BAND);
-    const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
-    // No wider than one batch's quads (idle quads still cost), and narrow enough for a few
-    // workgroups: SwiftShader runs a workgroup on one thread (e.g. 1×1 conv dW: 16 quads).
-    const spread = 4 * Math.floor((lanes * p.batch) / (4 * QUAD_MIN_WORKGROUPS));
-    const wg = Math.max(4, Math.min(QUAD_WG, lanes, spread));
-    backend().dispatch({
-      kernel: MATMUL_QUAD,
-      bindings: { a: a.buffer, b: b.buffer, c: out.buffer },
-      params: { ...strides, tiles_n: tilesN },
-      overrides: { WG: wg, TM: tm },
-      workgroups: [Math.ceil(lanes / wg), by, Math.ceil(p.batch / by)],
-    });
-    return;
-  }
+  if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
+  else dispatchTiled(a, b, out, p, o, strides);
+}
+
+type GemmParams = Record<string, number>;
+
+/** The batch over workgroup y (and z past the per-dimension limit). */
+function batchGrid(batch: number): [number, number] {
+  const by = Math.min(batch, backend().maxWorkgroupsPerDim);
+  return [by, Math.ceil(batch / by)];
+}
+
+function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
+  const tm = quadRows(p.m);
+  const tilesN = Math.ceil(p.n / QUAD_BAND);
+  const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
+  // No wider than one batch's quads (idle quads still cost), and narrow enough for a few
+  // workgroups: SwiftShader runs a workgroup on one thread (e.g. 1×1 conv dW: 16 quads).
+  const spread = 4 * Math.floor((lanes * p.batch) / (4 * QUAD_MIN_WORKGROUPS));
+  const wg = Math.max(4, Math.min(QUAD_WG, lanes, spread));
+  backend().dispatch({
+    kernel: MATMUL_QUAD,
+    bindings: { a: a.buffer, b: b.buffer, c: out.buffer },
+    params: { ...strides, tiles_n: tilesN },
+    overrides: { WG: wg, TM: tm },
+    workgroups: [Math.ceil(lanes / wg), ...batchGrid(p.batch)],
+  });
+}
+
+function dispatchTiled(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOptions, strides: GemmParams): void {
   const cfg = gemmConfig;
   // A_MODE 1: A row-major [M, K] (k contiguous), needs K % 4 == 0.
   // A_MODE 2: Aᵀ stored [K, M] (m contiguous), needs M % 4 == 0.
@@ -189,7 +201,7 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
     bindings: { a: a.buffer, b: b.buffer, c: out.buffer, av: a.buffer, bv: b.buffer },
     params: { ...strides, tiles_n: tilesN },
     overrides: { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn, A_MODE: aMode, B_MODE: bMode, BLOCK_N: cfg.blockN },
-    workgroups: [groups, by, Math.ceil(p.batch / by)],
+    workgroups: [groups, ...batchGrid(p.batch)],
   });
 }
 

@@ -5,6 +5,7 @@
  * submitted until a readback or an explicit `flush()`, so a training step is a handful of
  * submits rather than one per op.
  */
+import type { AdapterSummary } from './init.js';
 import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
 import { type Kernel, type Params } from './kernel.js';
 import { Profiler } from './profiler.js';
@@ -57,7 +58,7 @@ export class Backend {
   private disposed = false;
   readonly maxWorkgroupsPerDim: number;
 
-  constructor(readonly device: GPUDevice, readonly adapterInfo: Record<string, string>, maxPooledBytes: number) {
+  constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary, maxPooledBytes: number) {
     this.pool = new BufferPool(device, maxPooledBytes);
     this.pool.deferDestroy = () => this.encoder !== null; // evicted buffers may be in the open encoder
     this.profiler = new Profiler(device);

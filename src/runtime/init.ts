@@ -163,7 +163,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     software: /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
     platform,
   };
-  const b = new Backend(device, { ...summary } as unknown as Record<string, string>, options.maxPooledBytes ?? 2 ** 30);
+  const b = new Backend(device, summary, options.maxPooledBytes ?? 2 ** 30);
   current = b;
   const tuned = platform === 'node' ? applyTuneCache(summary) : null;
   const limits: Record<string, number> = {};
