@@ -120,17 +120,19 @@ register(
   // to minutes per call at these shapes.
   ...withCpuReference(
     'full',
-    convCase(conv3, 'fwd', { reps: 2, peerReps: 1, heavy: true, targets: [{ kind: 'pctOfRow', row: GEMM_EQ, min: 70 }] }),
-    convCase(conv3, 'dX', { reps: 2, peerReps: 1, heavy: true }),
+    // Our side takes 0.05–0.2 s a call: 5–7 repetitions steady its median (one slow
+    // repetition of 3 moved conv1x1 dX from 6× to 3×); TF.js's 0.3–18 s calls keep 1–2.
+    convCase(conv3, 'fwd', { reps: 5, peerReps: 1, heavy: true, targets: [{ kind: 'pctOfRow', row: GEMM_EQ, min: 70 }] }),
+    convCase(conv3, 'dX', { reps: 5, peerReps: 1, heavy: true }),
     // TF.js's dW is the slowest side of the run (28 s a call here) and its warm-up measured
     // no first-call overhead (28.9 s warm-up vs 28.1 s timed; grouped 13.3 vs 13.7 s), so
     // quick mode times its first call and keeps the run under 5 minutes. --full warms it up.
-    convCase(conv3, 'dW', { reps: 2, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
-    convCase(conv1, 'fwd', { reps: 3, peerReps: 2 }),
-    convCase(conv1, 'dX', { reps: 3, peerReps: 1 }),
-    convCase(conv1, 'dW', { reps: 3, peerReps: 1 }),
-    convCase(grouped, 'fwd', { reps: 2, peerReps: 1, heavy: true }),
-    convCase(grouped, 'dX', { reps: 2, peerReps: 1, heavy: true }),
-    convCase(grouped, 'dW', { reps: 2, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
+    convCase(conv3, 'dW', { reps: 5, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
+    convCase(conv1, 'fwd', { reps: 7, peerReps: 2 }),
+    convCase(conv1, 'dX', { reps: 7, peerReps: 1 }),
+    convCase(conv1, 'dW', { reps: 7, peerReps: 1 }),
+    convCase(grouped, 'fwd', { reps: 5, peerReps: 1, heavy: true }),
+    convCase(grouped, 'dX', { reps: 5, peerReps: 1, heavy: true }),
+    convCase(grouped, 'dW', { reps: 5, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
   ),
 );
