@@ -217,6 +217,15 @@ export const opCases: OpCase[] = [
     ref: (a, b) => R.matmul(a, b, true, true),
   },
   {
+    // 40 ≥ 32 columns and 36 ≥ 16 rows: the quad-shared GEMM where the adapter has subgroups
+    // (SwiftShader in Node, and Chromium's when it offers them); a partial band and TM = 9.
+    name: 'matmul/wide [2,36,12]·[12,40]',
+    ops: ['matmul'],
+    inputs: [{ shape: [2, 36, 12], seed: 121 }, { shape: [12, 40], seed: 122 }],
+    fn: (L, a, b) => L.ops.matmul(a!, b!),
+    ref: (a, b) => R.matmul(a, b),
+  },
+  {
     name: 'softmax/last axis',
     ops: ['softmax'],
     inputs: [{ shape: [3, 7], seed: 100, lo: -3, hi: 3 }],
