@@ -68,19 +68,44 @@ fn at(q: Six) -> Four {
 
 fn tiles() -> u32 { return params.n * params.th * params.tw; }
 
-// The (tile, group, channel quad) of invocation t, channel quads fastest.
-struct Slot { tile: u32, g: u32, c: u32 }
-
-fn slot_of(t: u32, channels: u32) -> Slot {
-  let q = channels / 4u;
-  return Slot(t / (q * params.groups), (t / q) % params.groups, (t % q) * 4u);
-}
-
 // A tile's image b and its top-left output pixel (y0, x0).
 struct TileOrigin { b: u32, y0: u32, x0: u32 }
 
 fn tile_origin(tile: u32) -> TileOrigin {
   return TileOrigin(tile / (params.tw * params.th), 4u * ((tile / params.tw) % params.th), 4u * (tile % params.tw));
+}
+
+// What a per-tile invocation works on: one tile and four channels of one group (channel
+// quads fastest over t), with `channels` channels per group. c: the first of the four in
+// the NHWC tensor; o: where its column of the transform domain starts in a
+// [36, groups, tiles, channels] array whose ξ planes are `plane` vec4s apart.
+struct Slot { tile: TileOrigin, c: u32, o: u32, plane: u32 }
+
+// Invocations of a per-tile pass: one per (tile, group, channel quad).
+fn slot_count(channels: u32) -> u32 { return tiles() * params.groups * (channels / 4u); }
+
+fn slot_of(t: u32, channels: u32) -> Slot {
+  let q = channels / 4u;
+  let tile = t / (q * params.groups);
+  let g = (t / q) % params.groups;
+  let c = (t % q) * 4u;
+  return Slot(tile_origin(tile), g * channels + c, ((g * tiles() + tile) * channels + c) / 4u, params.groups * tiles() * q);
+}
+
+// What a per-filter invocation works on: filters (ci, co … co + 3) of group g (quads of
+// co fastest over t); base: where they start in a [36, groups, cig, cog] array whose ξ
+// planes are `plane` vec4s apart.
+struct FilterSlot { g: u32, ci: u32, co: u32, base: u32, plane: u32 }
+
+// Invocations of a per-filter pass: one per (group, input channel, output channel quad).
+fn filter_count() -> u32 { return params.groups * params.cig * (params.cog / 4u); }
+
+fn filter_slot(t: u32) -> FilterSlot {
+  let quads = params.cog / 4u;
+  let co = (t % quads) * 4u;
+  let ci = (t / quads) % params.cig;
+  let g = t / (quads * params.cig);
+  return FilterSlot(g, ci, co, ((g * params.cig + ci) * params.cog + co) / 4u, params.groups * params.cig * quads);
 }
 
 // Four channels from c0 of pixel (y, x) of image b, in padded coordinates: 0 in the padding.
@@ -113,25 +138,21 @@ fn store_column(o: u32, plane: u32, j: u32, v: Six) {
 @compute @workgroup_size(WG)
 fn input_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
-  if (t >= tiles() * params.groups * (params.cig / 4u)) { return; }
+  if (t >= slot_count(params.cig)) { return; }
   let s = slot_of(t, params.cig);
-  let tile = tile_origin(s.tile);
-  let c0 = s.g * params.cig + s.c;
   // Each row ·B, then Bᵀ· down each column.
-  let r0 = patch_row(tile, 0u, c0);
-  let r1 = patch_row(tile, 1u, c0);
-  let r2 = patch_row(tile, 2u, c0);
-  let r3 = patch_row(tile, 3u, c0);
-  let r4 = patch_row(tile, 4u, c0);
-  let r5 = patch_row(tile, 5u, c0);
-  let plane = params.groups * tiles() * params.cig / 4u;
-  let o = ((s.g * tiles() + s.tile) * params.cig + s.c) / 4u;
-  store_column(o, plane, 0u, bt(Six(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a)));
-  store_column(o, plane, 1u, bt(Six(r0.b, r1.b, r2.b, r3.b, r4.b, r5.b)));
-  store_column(o, plane, 2u, bt(Six(r0.c, r1.c, r2.c, r3.c, r4.c, r5.c)));
-  store_column(o, plane, 3u, bt(Six(r0.d, r1.d, r2.d, r3.d, r4.d, r5.d)));
-  store_column(o, plane, 4u, bt(Six(r0.e, r1.e, r2.e, r3.e, r4.e, r5.e)));
-  store_column(o, plane, 5u, bt(Six(r0.f, r1.f, r2.f, r3.f, r4.f, r5.f)));
+  let r0 = patch_row(s.tile, 0u, s.c);
+  let r1 = patch_row(s.tile, 1u, s.c);
+  let r2 = patch_row(s.tile, 2u, s.c);
+  let r3 = patch_row(s.tile, 3u, s.c);
+  let r4 = patch_row(s.tile, 4u, s.c);
+  let r5 = patch_row(s.tile, 5u, s.c);
+  store_column(s.o, s.plane, 0u, bt(Six(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a)));
+  store_column(s.o, s.plane, 1u, bt(Six(r0.b, r1.b, r2.b, r3.b, r4.b, r5.b)));
+  store_column(s.o, s.plane, 2u, bt(Six(r0.c, r1.c, r2.c, r3.c, r4.c, r5.c)));
+  store_column(s.o, s.plane, 3u, bt(Six(r0.d, r1.d, r2.d, r3.d, r4.d, r5.d)));
+  store_column(s.o, s.plane, 4u, bt(Six(r0.e, r1.e, r2.e, r3.e, r4.e, r5.e)));
+  store_column(s.o, s.plane, 5u, bt(Six(r0.f, r1.f, r2.f, r3.f, r4.f, r5.f)));
 }
 
 // G·(a, b, c)ᵀ for one filter column or row: six values, four filters wide.
@@ -146,47 +167,43 @@ fn g6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>) -> Six {
 // cout, cig = its cog, …).
 override FLIP: bool = false;
 
-// Tap t = 3·ky + kx of filters (ci, co … co + 3) of group g.
-fn filter_tap(t: u32, g: u32, ci: u32, co: u32) -> vec4<f32> {
+// Tap t = 3·ky + kx of the slot's four filters.
+fn filter_tap(t: u32, f: FilterSlot) -> vec4<f32> {
   if (!FLIP) {
     // HWIO [3, 3, cig, cout]: four output channels are adjacent.
-    return wv[((t * params.cig + ci) * params.cout + g * params.cog + co) / 4u];
+    return wv[((t * params.cig + f.ci) * params.cout + f.g * params.cog + f.co) / 4u];
   }
   // The forward's HWIO [3, 3, cog, cin] (dX's output channels are its input channels),
   // rotated 180°: four dX output channels are `cin` apart.
-  let o = ((8u - t) * params.cog + co) * params.cin + g * params.cig + ci;
+  let o = ((8u - t) * params.cog + f.co) * params.cin + f.g * params.cig + f.ci;
   return vec4<f32>(wt[o], wt[o + params.cin], wt[o + 2u * params.cin], wt[o + 3u * params.cin]);
 }
 
 // Row r of a transformed filter (six values, four filters wide) into U[6·r + j, g, ci, co…co+3].
-fn store_filter_row(base: u32, plane: u32, r: u32, u: Six) {
-  let o = base + 6u * r * plane;
-  outv[o] = u.a; outv[o + plane] = u.b; outv[o + 2u * plane] = u.c;
-  outv[o + 3u * plane] = u.d; outv[o + 4u * plane] = u.e; outv[o + 5u * plane] = u.f;
+fn store_filter_row(f: FilterSlot, r: u32, u: Six) {
+  let o = f.base + 6u * r * f.plane;
+  let p = f.plane;
+  outv[o] = u.a; outv[o + p] = u.b; outv[o + 2u * p] = u.c;
+  outv[o + 3u * p] = u.d; outv[o + 4u * p] = u.e; outv[o + 5u * p] = u.f;
 }
 
 // U[ξ, g, ci, co] = (G·w·Gᵀ)[ξ], four output channels (co … co + 3) per invocation.
 @compute @workgroup_size(WG)
 fn weight_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
-  let quads = params.cog / 4u;
-  if (t >= params.groups * params.cig * quads) { return; }
-  let co = (t % quads) * 4u;
-  let ci = (t / quads) % params.cig;
-  let g = t / (quads * params.cig);
+  if (t >= filter_count()) { return; }
+  let f = filter_slot(t);
   // G·w: each filter column (three taps down ky) becomes six rows.
-  let k0 = g6(filter_tap(0u, g, ci, co), filter_tap(3u, g, ci, co), filter_tap(6u, g, ci, co));
-  let k1 = g6(filter_tap(1u, g, ci, co), filter_tap(4u, g, ci, co), filter_tap(7u, g, ci, co));
-  let k2 = g6(filter_tap(2u, g, ci, co), filter_tap(5u, g, ci, co), filter_tap(8u, g, ci, co));
+  let k0 = g6(filter_tap(0u, f), filter_tap(3u, f), filter_tap(6u, f));
+  let k1 = g6(filter_tap(1u, f), filter_tap(4u, f), filter_tap(7u, f));
+  let k2 = g6(filter_tap(2u, f), filter_tap(5u, f), filter_tap(8u, f));
   // (G·w)·Gᵀ: row r of the result is G applied to row r of G·w.
-  let plane = params.groups * params.cig * params.cog / 4u;
-  let base = ((g * params.cig + ci) * params.cog + co) / 4u;
-  store_filter_row(base, plane, 0u, g6(k0.a, k1.a, k2.a));
-  store_filter_row(base, plane, 1u, g6(k0.b, k1.b, k2.b));
-  store_filter_row(base, plane, 2u, g6(k0.c, k1.c, k2.c));
-  store_filter_row(base, plane, 3u, g6(k0.d, k1.d, k2.d));
-  store_filter_row(base, plane, 4u, g6(k0.e, k1.e, k2.e));
-  store_filter_row(base, plane, 5u, g6(k0.f, k1.f, k2.f));
+  store_filter_row(f, 0u, g6(k0.a, k1.a, k2.a));
+  store_filter_row(f, 1u, g6(k0.b, k1.b, k2.b));
+  store_filter_row(f, 2u, g6(k0.c, k1.c, k2.c));
+  store_filter_row(f, 3u, g6(k0.d, k1.d, k2.d));
+  store_filter_row(f, 4u, g6(k0.e, k1.e, k2.e));
+  store_filter_row(f, 5u, g6(k0.f, k1.f, k2.f));
 }
 
 // Column j of the slot's M (rows 0..5), ξ planes `plane` vec4s apart.
@@ -214,23 +231,19 @@ fn store_row(t: TileOrigin, i: u32, c: u32, v: Four) {
 @compute @workgroup_size(WG)
 fn output_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
-  if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
+  if (t >= slot_count(params.cog)) { return; }
   let s = slot_of(t, params.cog);
-  let plane = params.groups * tiles() * params.cog / 4u;
-  let o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
   // Aᵀ· down each column (six rows → four), then each row ·A.
-  let c0 = at(m_column(o, plane, 0u));
-  let c1 = at(m_column(o, plane, 1u));
-  let c2 = at(m_column(o, plane, 2u));
-  let c3 = at(m_column(o, plane, 3u));
-  let c4 = at(m_column(o, plane, 4u));
-  let c5 = at(m_column(o, plane, 5u));
-  let tile = tile_origin(s.tile);
-  let c = s.g * params.cog + s.c;
-  store_row(tile, 0u, c, at(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)));
-  store_row(tile, 1u, c, at(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)));
-  store_row(tile, 2u, c, at(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)));
-  store_row(tile, 3u, c, at(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)));
+  let c0 = at(m_column(s.o, s.plane, 0u));
+  let c1 = at(m_column(s.o, s.plane, 1u));
+  let c2 = at(m_column(s.o, s.plane, 2u));
+  let c3 = at(m_column(s.o, s.plane, 3u));
+  let c4 = at(m_column(s.o, s.plane, 4u));
+  let c5 = at(m_column(s.o, s.plane, 5u));
+  store_row(s.tile, 0u, s.c, at(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)));
+  store_row(s.tile, 1u, s.c, at(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)));
+  store_row(s.tile, 2u, s.c, at(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)));
+  store_row(s.tile, 3u, s.c, at(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)));
 }
 
 // ---- dW: the exact gradient of the F(4×4) forward ----
@@ -259,23 +272,19 @@ fn dy_row(t: TileOrigin, i: u32, c: u32) -> Six {
 @compute @workgroup_size(WG)
 fn dy_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
-  if (t >= tiles() * params.groups * (params.cog / 4u)) { return; }
+  if (t >= slot_count(params.cog)) { return; }
   let s = slot_of(t, params.cog);
-  let tile = tile_origin(s.tile);
-  let c = s.g * params.cog + s.c;
-  let r0 = dy_row(tile, 0u, c);
-  let r1 = dy_row(tile, 1u, c);
-  let r2 = dy_row(tile, 2u, c);
-  let r3 = dy_row(tile, 3u, c);
+  let r0 = dy_row(s.tile, 0u, s.c);
+  let r1 = dy_row(s.tile, 1u, s.c);
+  let r2 = dy_row(s.tile, 2u, s.c);
+  let r3 = dy_row(s.tile, 3u, s.c);
   // A· down each column (four rows → six).
-  let plane = params.groups * tiles() * params.cog / 4u;
-  let o = ((s.g * tiles() + s.tile) * params.cog + s.c) / 4u;
-  store_column(o, plane, 0u, a6(Four(r0.a, r1.a, r2.a, r3.a)));
-  store_column(o, plane, 1u, a6(Four(r0.b, r1.b, r2.b, r3.b)));
-  store_column(o, plane, 2u, a6(Four(r0.c, r1.c, r2.c, r3.c)));
-  store_column(o, plane, 3u, a6(Four(r0.d, r1.d, r2.d, r3.d)));
-  store_column(o, plane, 4u, a6(Four(r0.e, r1.e, r2.e, r3.e)));
-  store_column(o, plane, 5u, a6(Four(r0.f, r1.f, r2.f, r3.f)));
+  store_column(s.o, s.plane, 0u, a6(Four(r0.a, r1.a, r2.a, r3.a)));
+  store_column(s.o, s.plane, 1u, a6(Four(r0.b, r1.b, r2.b, r3.b)));
+  store_column(s.o, s.plane, 2u, a6(Four(r0.c, r1.c, r2.c, r3.c)));
+  store_column(s.o, s.plane, 3u, a6(Four(r0.d, r1.d, r2.d, r3.d)));
+  store_column(s.o, s.plane, 4u, a6(Four(r0.e, r1.e, r2.e, r3.e)));
+  store_column(s.o, s.plane, 5u, a6(Four(r0.f, r1.f, r2.f, r3.f)));
 }
 
 // Gᵀ·(v0 … v5)ᵀ: three filter taps from six transform-domain values (four filters wide).
@@ -286,13 +295,15 @@ fn gt3(v: Six) -> array<vec4<f32>, 3> {
 }
 
 // Row r of W̃ (ξ = 6·r + j, j = 0 … 5), four output channels wide (mv = W̃ here).
-fn wgrad_row(base: u32, plane: u32, r: u32) -> Six {
-  let o = base + 6u * r * plane;
-  return Six(mv[o], mv[o + plane], mv[o + 2u * plane], mv[o + 3u * plane], mv[o + 4u * plane], mv[o + 5u * plane]);
+fn wgrad_row(f: FilterSlot, r: u32) -> Six {
+  let o = f.base + 6u * r * f.plane;
+  let p = f.plane;
+  return Six(mv[o], mv[o + p], mv[o + 2u * p], mv[o + 3u * p], mv[o + 4u * p], mv[o + 5u * p]);
 }
 
-fn store_tap(t: u32, g: u32, ci: u32, co: u32, v: vec4<f32>) {
-  let o = (t * params.cig + ci) * params.cout + g * params.cog + co;
+// Tap t of the slot's four filters into dW (HWIO, four output channels adjacent).
+fn store_tap(t: u32, f: FilterSlot, v: vec4<f32>) {
+  let o = (t * params.cig + f.ci) * params.cout + f.g * params.cog + f.co;
   out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
 }
 
@@ -300,24 +311,19 @@ fn store_tap(t: u32, g: u32, ci: u32, co: u32, v: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn weight_grad_transform(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
-  let quads = params.cog / 4u;
-  if (t >= params.groups * params.cig * quads) { return; }
-  let co = (t % quads) * 4u;
-  let ci = (t / quads) % params.cig;
-  let g = t / (quads * params.cig);
-  let plane = params.groups * params.cig * params.cog / 4u;
-  let base = ((g * params.cig + ci) * params.cog + co) / 4u;
+  if (t >= filter_count()) { return; }
+  let f = filter_slot(t);
   // ·G within each row of W̃ (six → three), then Gᵀ· down the three columns.
-  let h0 = gt3(wgrad_row(base, plane, 0u));
-  let h1 = gt3(wgrad_row(base, plane, 1u));
-  let h2 = gt3(wgrad_row(base, plane, 2u));
-  let h3 = gt3(wgrad_row(base, plane, 3u));
-  let h4 = gt3(wgrad_row(base, plane, 4u));
-  let h5 = gt3(wgrad_row(base, plane, 5u));
+  let h0 = gt3(wgrad_row(f, 0u));
+  let h1 = gt3(wgrad_row(f, 1u));
+  let h2 = gt3(wgrad_row(f, 2u));
+  let h3 = gt3(wgrad_row(f, 3u));
+  let h4 = gt3(wgrad_row(f, 4u));
+  let h5 = gt3(wgrad_row(f, 5u));
   for (var kx = 0u; kx < 3u; kx++) {
     let k = gt3(Six(h0[kx], h1[kx], h2[kx], h3[kx], h4[kx], h5[kx]));
-    store_tap(kx, g, ci, co, k[0]);
-    store_tap(3u + kx, g, ci, co, k[1]);
-    store_tap(6u + kx, g, ci, co, k[2]);
+    store_tap(kx, f, k[0]);
+    store_tap(3u + kx, f, k[1]);
+    store_tap(6u + kx, f, k[2]);
   }
 }
