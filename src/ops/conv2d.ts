@@ -301,7 +301,7 @@ function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry, flipped = false)
   v.dispose();
   u.dispose();
   const out = empty([g.n, g.ho, g.wo, g.cout]);
-  backend().dispatch({ kernel: kernels.output, bindings: { mv: m.buffer, out: out.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
+  backend().dispatch({ kernel: kernels.output, bindings: { mv: m.buffer, out: out.buffer }, params: p, workgroups: tileWorkgroups(tiles, g, g.cog) });
   m.dispose();
   return out;
 }
@@ -323,6 +323,11 @@ function winogradWeights(w: Tensor, g: ConvGeometry, p: Params, batch: number, f
   return u;
 }
 
+/** Workgroups of the per-tile transforms (input, output, dy): one invocation per tile, group and quad of `channels`. */
+function tileWorkgroups(tiles: number, g: ConvGeometry, channels: number): number {
+  return Math.ceil((tiles * g.groups * channels) / 4 / HELPER_WG);
+}
+
 /** Workgroups of the filter transforms (weight_transform, weight_grad_transform): one invocation per `filtersPerInvocation` filters. */
 function filterWorkgroups(g: ConvGeometry): number {
   return Math.ceil((g.groups * g.cig * g.cog) / WINO_TRANSFORMS[WINOGRAD_TILE].filtersPerInvocation / HELPER_WG);
@@ -340,7 +345,7 @@ function winogradInput(x: Tensor, g: ConvGeometry, m: WinogradTile) {
   const p = m === 4 ? { ...shared, h: g.h, w: g.w, pt: g.pt, pl: g.pl } : { ...shared, h: m * th + 2, w: m * tw + 2 };
   const batch = (m + 2) ** 2 * g.groups;
   const v = empty([batch, tiles, g.cig]);
-  backend().dispatch({ kernel: WINO_TRANSFORMS[m].input, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cig) / 4 / HELPER_WG) });
+  backend().dispatch({ kernel: WINO_TRANSFORMS[m].input, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: tileWorkgroups(tiles, g, g.cig) });
   if (xp !== x) xp.dispose();
   return { p, batch, tiles, v };
 }
@@ -353,7 +358,7 @@ function winogradDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const kernels = WINO_TRANSFORMS[WINOGRAD_TILE];
   const { p, batch, tiles, v } = winogradInput(x, g, WINOGRAD_TILE);
   const dyt = empty([batch, tiles, g.cog]);
-  backend().dispatch({ kernel: kernels.dy, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: Math.ceil((tiles * g.groups * g.cog) / 4 / HELPER_WG) });
+  backend().dispatch({ kernel: kernels.dy, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: tileWorkgroups(tiles, g, g.cog) });
   const wt = empty([batch, g.cig, g.cog]);
   const o = { transposeA: true };
   gemm(v, dyt, wt, gemmPlan(v, dyt, o), o);
