@@ -51,7 +51,7 @@ export class Ema {
       b.dispatch({
         kernel: EMA_UPDATE,
         bindings: { current4: scratch, average4: average },
-        params: { length: seg.length, total_units: 0, tensors: 0, nesterov: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
+        params: { length: seg.length, total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
         overrides: { VECS: STREAM_VECS },
         workgroups: streamingWorkgroups(seg),
       });
@@ -83,7 +83,7 @@ export class Ema {
     if (this.disposed) return;
     this.disposed = true;
     const pool = backend().pool;
-    for (const s of this.segments) for (const buf of [s.average, s.scratch, s.seg.info, s.seg.blocks]) pool.release(buf);
+    for (const s of this.segments) for (const buf of [s.average, s.scratch, s.seg.info]) pool.release(buf);
   }
 }
 

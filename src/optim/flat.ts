@@ -34,13 +34,15 @@ export type ParamLike = ParamSpec | Tensor;
 export const FLAG_AGC = 1;
 export const FLAG_DECAY = 2;
 const INFO_WORDS = 8;
+
 /**
- * Tensors start on multiples of BLOCK elements (BLOCK in shaders/optim.wgsl), so each block
- * belongs to one tensor and an element finds its tensor with one table read instead of a
- * binary search (the update ran ~2× faster on SwiftShader; on GPUs a workgroup never
- * straddles two tensors). Padding costs at most BLOCK − 1 elements per tensor.
+ * Tensors start on multiples of this many bytes: the device's storage-binding offset
+ * alignment (256 on every adapter we know), so a tensor of a flat region can be bound on
+ * its own. Padding costs less than one alignment per tensor.
  */
-export const BLOCK = 256;
+function alignmentElements(): number {
+  return Math.max(4, backend().device.limits.minStorageBufferOffsetAlignment / 4);
+}
 
 export interface FlatEntry {
   name: string;
@@ -61,8 +63,6 @@ export interface Segment {
   totalUnits: number;
   /** TensorInfo table (shaders/optim.wgsl). */
   info: GPUBuffer;
-  /** Tensor index (into `entries`) of each BLOCK of the flat region. */
-  blocks: GPUBuffer;
 }
 
 export interface ResolvedParam {
@@ -129,10 +129,11 @@ export function planSegments(params: readonly ResolvedParam[], flagsOf: (p: Reso
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 16)) throw new ValueError(`optimizer: maxSegmentBytes must be an integer >= 16 (one vec4), got ${maxBytes}`);
   // Whole vec4s, so that the vec4-padded region stays within the binding limit.
   const maxElems = Math.floor(Math.min(limit, maxBytes ?? limit) / 16) * 4;
-  type Plan = Omit<Segment, 'info' | 'blocks'>;
+  type Plan = Omit<Segment, 'info'>;
   const segments: Plan[] = [];
   let cur: Plan | null = null;
-  const aligned = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+  const align = alignmentElements();
+  const aligned = (n: number) => Math.ceil(n / align) * align;
   params.forEach((p, index) => {
     const size = p.tensor.size;
     if (!size) return;
@@ -146,16 +147,7 @@ export function planSegments(params: readonly ResolvedParam[], flagsOf: (p: Reso
     cur.length = offset + size;
     cur.totalUnits += units;
   });
-  return segments.map((s) => ({ ...s, info: uploadInfo(s.entries), blocks: uploadBlocks(s.entries, s.length) }));
-}
-
-function uploadBlocks(entries: readonly FlatEntry[], length: number): GPUBuffer {
-  const table = new Uint32Array(Math.ceil(length / BLOCK));
-  entries.forEach((e, t) => table.fill(t, e.offset / BLOCK, Math.ceil((e.offset + e.size) / BLOCK)));
-  const b = backend();
-  const buf = b.pool.acquire(table.byteLength);
-  b.upload(buf, table);
-  return buf;
+  return segments.map((s) => ({ ...s, info: uploadInfo(s.entries) }));
 }
 
 function uploadInfo(entries: readonly FlatEntry[]): GPUBuffer {
@@ -181,10 +173,10 @@ export function zeroFill(buf: GPUBuffer, s: Segment): void {
   backend().upload(buf, new Float32Array(paddedLength(s)));
 }
 
-/** vec4s per invocation of the streaming kernels (sgd_update, ema_update): their `VECS` override. */
+/** vec4s per invocation of the streaming EMA kernel: its `VECS` override. */
 export const STREAM_VECS = 4;
 
-/** Workgroups of sgd_update / ema_update over a segment. */
+/** Workgroups of ema_update over a segment. */
 export function streamingWorkgroups(s: Segment): number {
   return workgroupsFor(Math.ceil(paddedLength(s) / 4 / STREAM_VECS));
 }

@@ -6,9 +6,10 @@
  *   2. G ← G + weightDecay·W             (kind 'weight' only; gains and biases are not decayed)
  *   3. v ← μ·v + G;  W ← W − lr·(G + μ·v) (Nesterov; plain momentum uses v)
  * Multi-tensor: all parameters of a segment share flat regions (see flat.ts), so a step is
- * two dispatches per segment (per-unit AGC factors, then the fused clip + decay + momentum +
- * update),
- * one when AGC is off — independent of the number of tensors.
+ * one dispatch per segment, independent of the number of tensors. The segment is cut into
+ * tiles, one per workgroup: a tile of a clipped tensor holds whole AGC units, one per
+ * thread, which takes its unit's norms and then updates it (norms and update fused; see
+ * shaders/optim.wgsl), and tensors AGC leaves alone are cut into plain element ranges.
  */
 import type { Tensor } from '../autodiff/tensor.js';
 import { backend } from '../runtime/init.js';
@@ -16,12 +17,13 @@ import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import {
-  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, STREAM_VECS, streamingWorkgroups, workgroupsFor, zeroFill,
+  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, zeroFill,
   type ParamLike, type ResolvedParam, type Segment,
 } from './flat.js';
 
-const UNIT_CLIP = defineKernel('optim', optimWgsl, 'unit_clip');
-const SGD_UPDATE = defineKernel('optim', optimWgsl, 'sgd_update');
+const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
+/** Threads (units) per workgroup of sgd_step: its WG override. */
+const STEP_WG = 64;
 
 export type NamePattern = string | RegExp;
 
@@ -48,9 +50,18 @@ interface SegmentState {
   weights: GPUBuffer;
   grads: GPUBuffer;
   velocity: GPUBuffer;
-  /** AGC factor per unit. */
-  clip: GPUBuffer;
-  clipped: boolean;
+  /** Tensor index of each AGC unit. */
+  unitTensor: GPUBuffer;
+}
+
+/** The tensor of each unit of the segment (sgd_step's `unit_tensor`). */
+function uploadUnitTensors(seg: Segment): GPUBuffer {
+  const table = new Uint32Array(Math.max(1, seg.totalUnits));
+  seg.entries.forEach((e, t) => table.fill(t, e.unitBase, e.unitBase + e.units));
+  const b = backend();
+  const buf = b.pool.acquire(table.byteLength);
+  b.upload(buf, table);
+  return buf;
 }
 
 function finiteAtLeastZero(name: string, v: unknown): number {
@@ -90,11 +101,7 @@ export class SgdAgc {
     this.states = planSegments(this.params, flagsOf, o.maxSegmentBytes).map((seg) => {
       const velocity = flatBuffer(seg);
       zeroFill(velocity, seg);
-      return {
-        seg, velocity, weights: flatBuffer(seg), grads: flatBuffer(seg),
-        clip: backend().pool.acquire(Math.max(4, seg.totalUnits * 4)),
-        clipped: seg.entries.some((e) => e.flags & FLAG_AGC),
-      };
+      return { seg, velocity, weights: flatBuffer(seg), grads: flatBuffer(seg), unitTensor: uploadUnitTensors(seg) };
     });
   }
 
@@ -103,9 +110,9 @@ export class SgdAgc {
     return this.states.flatMap((s) => s.seg.entries.filter((e) => e.flags & FLAG_AGC).map((e) => e.name));
   }
 
-  /** Kernel dispatches one `step` records (copies not counted). */
+  /** Kernel dispatches one `step` records (copies not counted): one per segment. */
   get dispatchesPerStep(): number {
-    return this.states.reduce((n, s) => n + (s.clipped ? 2 : 1), 0);
+    return this.states.length;
   }
 
   /**
@@ -128,24 +135,15 @@ export class SgdAgc {
     const b = backend();
     gather(s.seg, grads, s.grads);
     gather(s.seg, weights, s.weights);
-    const params = {
-      length: s.seg.length, total_units: s.seg.totalUnits, tensors: s.seg.entries.length, nesterov: this.nesterov ? 1 : 0,
-      lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
-    };
-    if (s.clipped) {
-      b.dispatch({
-        kernel: UNIT_CLIP,
-        bindings: { tensor_info: s.seg.info, weight: s.weights, grad: s.grads, clip: s.clip },
-        params,
-        workgroups: workgroupsFor(s.seg.totalUnits),
-      });
-    }
     b.dispatch({
-      kernel: SGD_UPDATE,
-      bindings: { tensor_info: s.seg.info, block_tensor: s.seg.blocks, grad4: s.grads, clip_in: s.clip, weight4: s.weights, velocity4: s.velocity },
-      params,
-      overrides: { VECS: STREAM_VECS },
-      workgroups: streamingWorkgroups(s.seg),
+      kernel: SGD_STEP,
+      bindings: { tensor_info: s.seg.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.weights, velocity: s.velocity },
+      params: {
+        length: s.seg.length, total_units: s.seg.totalUnits, nesterov: this.nesterov ? 1 : 0, pad: 0,
+        lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
+      },
+      overrides: { WG: STEP_WG },
+      workgroups: Math.ceil(s.seg.totalUnits / STEP_WG),
     });
     scatter(s.seg, s.weights, weights);
   }
@@ -182,7 +180,7 @@ export class SgdAgc {
     if (this.disposed) return;
     this.disposed = true;
     const pool = backend().pool;
-    for (const s of this.states) for (const buf of [s.weights, s.grads, s.velocity, s.clip, s.seg.info, s.seg.blocks]) pool.release(buf);
+    for (const s of this.states) for (const buf of [s.weights, s.grads, s.velocity, s.unitTensor, s.seg.info]) pool.release(buf);
   }
 }
 
