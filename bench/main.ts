@@ -21,6 +21,7 @@ import { compareReports, formatCompare, type CompareRow } from './compare.js';
 import { writeHtmlReport } from './html.js';
 import { tune } from './tune.js';
 import './cases/index.js';
+import { copyProbe } from './cases/roofline.js';
 
 const program = new Command('bench')
   .description('Benchmark nfnet-webgpu kernels against TF.js WebGPU and a measured roofline')
@@ -101,6 +102,8 @@ export interface Row {
   /** The peer on TF.js's cpu backend (cases with `cpuReference`), and ours / it. */
   cpu?: SideResult | { error: string };
   cpuRatio?: number;
+  /** The copy probe moving the row's bytes, measured with it (rows with a pctCopyAtSize target). */
+  copyAtSize?: SideResult | { error: string };
   note?: string;
   /** Targets of the row, checked after the run. */
   targets?: TargetResult[];
@@ -177,7 +180,7 @@ type Details = Record<string, unknown> | undefined;
  */
 async function runCase(
   c: BenchCase,
-  sides: { label: 'ours' | 'peer' | 'fast' | 'cpu'; make: () => Promise<Runner>; profile: Gpu | null }[],
+  sides: { label: 'ours' | 'peer' | 'fast' | 'cpu' | 'copy'; make: () => Promise<Runner>; profile: Gpu | null }[],
 ): Promise<{ results: Result[]; details: Details[] }> {
   const prepared: (Runner | { error: string })[] = [];
   for (const s of sides) {
@@ -275,7 +278,11 @@ async function main(): Promise<void> {
     bar.update({ task: `${c.name}${withPeer ? ' (ours + TF.js)' : ' (ours)'}` });
     const sides: Parameters<typeof runCase>[1] = [{ label: 'ours', make: () => c.ours(ctx), profile: timestamps ? gpu : null }];
     if (withPeer) sides.push({ label: 'peer', make: () => c.peer!({ ...ctx, tfjs: tfjs! }), profile: null });
-    const { results: [ours, peer], details: [dOurs, dPeer] } = await runCase(c, sides);
+    const sized = c.targets?.some((t) => t.kind === 'pctCopyAtSize') ?? false;
+    if (sized) sides.push({ label: 'copy', make: async () => copyProbe(c.bytes), profile: null });
+    const { results, details: [dOurs, dPeer] } = await runCase(c, sides);
+    const [ours, peer] = results;
+    if (sized) row.copyAtSize = results[sides.length - 1];
     row.ours = ours;
     if (dOurs || dPeer) row.details = { ...(dOurs ? { ours: dOurs } : {}), ...(dPeer ? { peer: dPeer } : {}) };
     if (withPeer) {
@@ -304,7 +311,7 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const c = selected.find((x) => x.name === row.name)!;
     row.bound = boundOf(c, ceilings);
-    for (const side of ['ours', 'peer', 'cpu'] as const) {
+    for (const side of ['ours', 'peer', 'cpu', 'copyAtSize'] as const) {
       const r = row[side];
       if (r && 'medianMs' in r) row[side] = summarise(c, r, ceilings);
     }

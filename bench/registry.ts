@@ -32,7 +32,13 @@ export interface Runner {
 export type Target =
   | { kind: 'ratio'; min: number }
   | { kind: 'pctOfRow'; row: string; min: number }
-  | { kind: 'pctRoofline'; min: number };
+  | { kind: 'pctRoofline'; min: number }
+  /**
+   * % of the GB/s of the copy probe moving the row's `bytes` in one dispatch, measured
+   * interleaved with the row. For rows too small to amortise a dispatch and a queue round
+   * trip, where even the probe stays far below its 16 MB figure (docs/bench.md).
+   */
+  | { kind: 'pctCopyAtSize'; min: number };
 
 export interface BenchContext {
   gpu: Gpu;

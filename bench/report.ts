@@ -67,7 +67,7 @@ export function formatTable(rows: Row[], report: { ceilings: { gflops: number; g
   const notes = rows.filter((r) => r.note).map((r) => `  ${r.name}: ${r.note}`);
   if (notes.length) out.push('notes:', ...notes);
   out.push(
-    `time = wall per repetition (record + submit + wait for the queue), median / min after a warm-up, ours and TF.js interleaved; GPU ts = median of our profiler's timestamp sums; %roof = vs min(peak FLOP/s, intensity × peak GB/s); ours/TF.js = throughput ratio; ours fast = init({ fast: true }), %roof vs the fast-mode roofline${report.timing.gpuTimestamps ? '' : '; no timestamp-query on this adapter'}`,
+    `time = wall per repetition (record + submit + wait for the queue), median / min after a warm-up, ours and TF.js interleaved; GPU ts = median of our profiler's timestamp sums in separate profiled repetitions; %roof = vs min(peak FLOP/s, intensity × peak GB/s); ours/TF.js = throughput ratio; ours fast = init({ fast: true }), %roof vs the fast-mode roofline${report.timing.gpuTimestamps ? '' : '; no timestamp-query on this adapter'}`,
   );
   return out.join('\n');
 }

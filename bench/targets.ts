@@ -19,6 +19,11 @@ export function checkTargets(row: Row, targets: readonly Target[], rows: readonl
       const v = row.ratio ?? null;
       return { text: `≥ ${t.min}× TF.js`, value: v, met: v === null ? null : v >= t.min };
     }
+    if (t.kind === 'pctCopyAtSize') {
+      const copy = row.copyAtSize;
+      const v = ok(row.ours) && ok(copy) ? (100 * row.ours.gbs) / copy.gbs : null;
+      return { text: `≥ ${t.min}% of a copy of the same bytes`, value: v, met: v === null ? null : v >= t.min };
+    }
     if (t.kind === 'pctRoofline') {
       const v = ok(row.ours) ? row.ours.pctRoofline : null;
       return { text: `≥ ${t.min}% roofline`, value: v, met: v === null ? null : v >= t.min };

@@ -289,13 +289,17 @@ export function paramShapes(variant: string, stage?: number): ParamShape[] {
 
 /**
  * Bytes one sgdAgc step moves per parameter element: gather g and w into the flat region
- * (read + write: 2 × 8), the AGC norm pass (read w, g: 8), the fused update (read w, g, v;
- * write w, v: 20), scatter w back (read + write: 8) = 52 bytes. Per-unit clip factors and
- * tensor tables are negligible and not counted.
+ * (read + write: 2 × 8); the step kernel's norm pass (read w, g: 8) and update pass (read
+ * w, g, v; write w, v: 20); scatter w back (read + write: 8) = 52 bytes. The unit→tensor
+ * and tensor tables are negligible and not counted.
  */
 export const OPTIM_BYTES_PER_ELEMENT = 52;
 
-function optimCase(label: string, shapes: ParamShape[], reps: number, fullOnly = false): BenchCase {
+/**
+ * `latencyBound`: too small for the 16 MB copy probe's GB/s (nano: 29k parameters, 1.5 MB
+ * a step); its target is a share of the copy probe moving the same bytes (docs/bench.md).
+ */
+function optimCase(label: string, shapes: ParamShape[], reps: number, { fullOnly = false, latencyBound = false } = {}): BenchCase {
   const n = shapes.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
   return {
     name: `sgdAgc/${label}`,
@@ -305,8 +309,8 @@ function optimCase(label: string, shapes: ParamShape[], reps: number, fullOnly =
     reps,
     peerReps: reps,
     fullOnly,
-    targets: [{ kind: 'pctRoofline', min: 50 }],
-    note: `${shapes.length} tensors, ${(n / 1e6).toFixed(2)}M parameters; GB/s counts ${OPTIM_BYTES_PER_ELEMENT} B/element (gather g,w 16 + AGC norms 8 + update r w,g,v w w,v 20 + scatter w 8); TF.js: tf.train.momentum (Nesterov, no AGC / weight decay)`,
+    targets: [{ kind: latencyBound ? 'pctCopyAtSize' : 'pctRoofline', min: 50 }],
+    note: `${shapes.length} tensors, ${(n / 1e6).toFixed(2)}M parameters; GB/s counts ${OPTIM_BYTES_PER_ELEMENT} B/element (gather g,w 16 + norm pass r w,g 8 + update r w,g,v w w,v 20 + scatter w 8); TF.js: tf.train.momentum (Nesterov, no AGC / weight decay)`,
     async ours({ gpu }) {
       const params = shapes.map((p, i) => ({ ...p, tensor: randn(p.shape, { seed: i + 1, std: 0.05 }) }));
       const grads = shapes.map((p, i) => randn(p.shape, { seed: 1000 + i, std: 0.01 }));
@@ -346,7 +350,7 @@ const f0Stage2 = planBlocks(f0).filter((b) => b.stage === 2);
 register(
   // TF.js cpu reference points: the cheap rows in every run; gelu bwd and WS fwd+bwd (1–3 s
   // a call on the cpu backend) and the F0 optimizer block with --full.
-  ...withCpuReference('quick', gelu[0]!, pool, ce, ws[0]!, optimCase('nano', paramShapes('nano'), 5)),
+  ...withCpuReference('quick', gelu[0]!, pool, ce, ws[0]!, optimCase('nano', paramShapes('nano'), 5, { latencyBound: true })),
   ...withCpuReference('full', gelu[1]!, ws[1]!, optimCase('F0-stage2-block1', blockParams(f0Stage2[1]!, 'stages.2.block1'), 2)),
-  optimCase('F0-stage2', paramShapes('F0', 2), 3, true),
+  optimCase('F0-stage2', paramShapes('F0', 2), 3, { fullOnly: true }),
 );
