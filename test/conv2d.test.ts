@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '../src/index.js';
+import { convDw } from '../src/ops/conv2d.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
 import { convGeometry, setConvConfig, usesWinograd } from '../src/ops/conv2d.js';
 
-useGpu();
+const { gpu } = useGpu();
 
 interface Case {
   name: string;
@@ -33,6 +34,7 @@ function refOpts(c: Case): RefConvOpts {
 const cases: Case[] = [
   { name: '1×1, batch 1 (pointwise: on the GEMM core)', x: [1, 3, 3, 4], w: [1, 1, 4, 5] },
   { name: '1×1, batch 2, vec4 channels (pointwise: on the GEMM core)', x: [2, 3, 5, 8], w: [1, 1, 8, 12] },
+  { name: '1×1, cin 16 → cout 36 (pointwise dW on the quad GEMM, a partial band)', x: [2, 3, 3, 16], w: [1, 1, 16, 36] },
   { name: '3×3 SAME stride 1, batch 2, cout 6 (not a tile multiple)', x: [2, 4, 5, 4], w: [3, 3, 4, 6], padding: 'SAME' },
   { name: '3×3 SAME stride 2 on odd 5×5', x: [1, 5, 5, 4], w: [3, 3, 4, 4], stride: 2, padding: 'SAME' },
   { name: '3×3 SAME stride 2 on even 6×6 (asymmetric pad)', x: [2, 6, 6, 4], w: [3, 3, 4, 8], stride: 2, padding: 'SAME' },
@@ -60,6 +62,21 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
         ref: (x, w) => refConv2d(x, w, refOpts(c)),
         inputs: [randArr(c.x, 10 + k), randArr(c.w, 50 + k)],
       }));
+  });
+
+  it('a pointwise dW runs on the quad GEMM where that kernel applies (cout ≥ 32, cin ≥ 16), else on the dW kernel', async (ctx) => {
+    if (!(gpu().adapter.software && gpu().features.includes('subgroups'))) ctx.skip();
+    const kernelsOf = async (cin: number, cout: number, stride = 1) => {
+      const x = toTensor(randArr([1, 4, 4, cin], 1));
+      const w = toTensor(randArr([1, 1, cin, cout], 2));
+      const dy = toTensor(randArr([1, stride === 1 ? 4 : 2, stride === 1 ? 4 : 2, cout], 3));
+      gpu().profile.start();
+      convDw(x, dy, convGeometry(x, w, { stride })).dispose();
+      return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+    };
+    expect(await kernelsOf(16, 32)).toEqual(['matmul-quad/matmul']);
+    expect(await kernelsOf(16, 16)).toEqual(['conv2d/dw_tiled']); // narrower than a band
+    expect(await kernelsOf(16, 32, 2)).toEqual(['conv2d/dw_tiled']); // strided: not a plain GEMM
   });
 
   opTest('conv2d', 'dw split-K path (many pixels, small weight) matches the reference', async () => {

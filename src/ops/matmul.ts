@@ -134,7 +134,7 @@ function quadRows(m: number): number {
  * 4-wide SIMD group, so quads are four consecutive invocations) with `subgroups`, and for C
  * wide and tall enough that its 32-column bands and 4·TM-row quads are mostly real work.
  */
-function quadApplies(p: GemmPlan): boolean {
+export function quadApplies(p: GemmPlan): boolean {
   const b = backend();
   return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 16 && p.k > 0 && b.adapter.software && b.device.features.has('subgroups');
 }
