@@ -124,6 +124,17 @@ describe('long reductions (several chunked passes) vs float64', () => {
     expect(g!.length).toBe(140_002);
     expect(g!.every((v) => v === 1)).toBe(true);
   });
+  opTest('sum', 'a short r split for parallelism (few columns): [1, 1000, 128] over axis 1, NaN in the last chunk', async () => {
+    // 32 vec4 columns → r split into chunks of 64 rows, then a pass over the 16 chunk sums.
+    const d = rand(128_000, 9, -1, 1);
+    const x = R.arr([1, 1000, 128], d);
+    expectClose(await ops.sum(toTensor(x), { axes: 1 }).data(), R.reduce(x, [1], false, refs.sum), 1e-5);
+    const withNan = Float32Array.from(d);
+    withNan[999 * 128 + 5] = NaN;
+    const m = await ops.max(tensor(withNan, [1, 1000, 128]), { axes: 1 }).data();
+    expect(Number.isNaN(m[5]!)).toBe(true);
+    expect(m.filter((v) => Number.isNaN(v)).length).toBe(1);
+  });
   opTest('mean', 'chunked passes with a non-trivial inner stride: [2, 9000, 3] over axis 1', async () => {
     const x = R.arr([2, 9000, 3], rand(54_000, 5, 0, 2));
     expectClose(await ops.mean(toTensor(x), { axes: 1 }).data(), R.reduce(x, [1], false, refs.mean), 1e-5);

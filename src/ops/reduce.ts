@@ -16,8 +16,21 @@ import { composite } from './composite.js';
 
 const REDUCE = defineKernel('reduce', reduceWgsl, 'reduce_axis');
 const OPS = { sum: 0, max: 1, min: 2 } as const;
-/** Values of `r` per thread; long reductions become several passes. */
-const CHUNK = 2048;
+/**
+ * Threads a pass aims for: a reduction with fewer [outer, inner] columns than this splits
+ * r into chunks (one more, short pass sums the chunks). With one thread per column, nano's
+ * per-channel sums (e.g. [1, 1568, 128]: 32 vec4 columns) ran in one workgroup, on one
+ * SwiftShader thread, as a GPU would run them on one core.
+ */
+const TARGET_THREADS = 4096;
+/** Fewest values of r per thread when r is split: below it the extra pass costs more than it saves. */
+const MIN_CHUNK = 64;
+
+/** Values of r per thread for [outer, r, inner] with `threads` columns. */
+function chunkOf(len: number, threads: number): number {
+  const want = Math.ceil(TARGET_THREADS / Math.max(1, threads));
+  return want <= 1 ? len : Math.min(len, Math.max(MIN_CHUNK, Math.ceil(len / want)));
+}
 
 export interface ReduceOptions {
   axes?: number | readonly number[];
@@ -29,7 +42,8 @@ function reduceRun(x: Tensor, outer: number, r: number, inner: number, op: keyof
   let src = x;
   let len = r;
   for (;;) {
-    const chunk = len > CHUNK && outer * inner < 4096 ? CHUNK : len;
+    const vec = inner % 4 === 0 ? 4 : 1;
+    const chunk = chunkOf(len, (outer * inner) / vec);
     const chunks = Math.ceil(len / chunk) || 1;
     const out = empty([outer * chunks * inner]);
     const last = chunks === 1;
@@ -37,8 +51,8 @@ function reduceRun(x: Tensor, outer: number, r: number, inner: number, op: keyof
       kernel: REDUCE,
       bindings: { x: src.buffer, out: out.buffer },
       params: { outer, r: len, inner, chunk: Math.max(chunk, 1), chunks, scale: last ? scale : 1 },
-      overrides: { OP: OPS[op], VEC_I: inner % 4 === 0 ? 1 : 0 },
-      workgroups: linearGroups((outer * chunks * inner) / (inner % 4 === 0 ? 4 : 1), WG),
+      overrides: { OP: OPS[op], VEC_I: vec === 4 ? 1 : 0 },
+      workgroups: linearGroups((outer * chunks * inner) / vec, WG),
     });
     if (src !== x) src.dispose();
     if (last) return out;
