@@ -28,16 +28,18 @@ describe('device', () => {
     expect(report.kernels.every((k) => k.calls >= 1 && k.totalMs >= 0)).toBe(true);
   });
 
-  it('a WGSL compile error becomes a KernelError naming the shader, line and message', async () => {
+  it('a WGSL compile error becomes a KernelError naming the shader, its own line and the message', async () => {
     gpu = await init({ verbose: false });
+    // Line 4 of this source, after common.wgsl is prepended and the directive hoisted.
     const bad = defineKernel('broken', `
+diagnostic(off, derivative_uniformity);
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(1) fn main() { out[0] = undefined_name; }`, 'main');
     const out = tensor([0]);
     backend().dispatch({ kernel: bad, bindings: { out: out.buffer }, workgroups: 1 });
     const err = await gpu.sync().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelError);
-    expect(String((err as Error).message)).toMatch(/shaders\/broken\.wgsl .*\d+:\d+: .*undefined_name/);
+    expect(String((err as Error).message)).toMatch(/shaders\/broken\.wgsl:4:\d+: .*undefined_name/);
   });
 
   it('binding mismatches are KernelErrors before anything is recorded', async () => {

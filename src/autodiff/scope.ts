@@ -5,6 +5,7 @@
  * intermediates of a training step are freed without any bookkeeping by the caller.
  */
 import type { Tensor } from './tensor.js';
+import { ValueError } from '../runtime/errors.js';
 
 const stack: Set<Tensor>[] = [];
 const kept = new WeakSet<Tensor>();
@@ -61,7 +62,7 @@ export function tidy<T>(fn: () => T): T {
   }
   if (result instanceof Promise) {
     closeScope(s, new Set());
-    throw new Error('tidy() takes a synchronous function: a memory scope must not span an await');
+    throw new ValueError('tidy() takes a synchronous function: a memory scope must not span an await');
   }
   closeScope(s, collectTensors(result));
   return result;

@@ -3,6 +3,8 @@
  * Float64Array values — the same shape as test/ref.ts's `Arr`, so the richer helpers there
  * (broadcasting zip, reduce, permute, conv references) accept and return these too.
  */
+import { ShapeError } from '../runtime/errors.js';
+
 export interface Arr {
   shape: number[];
   data: Float64Array;
@@ -26,7 +28,7 @@ export function elementwise(xs: readonly Arr[], f: (...v: number[]) => number): 
   const full = xs.find((x) => x.data.length !== 1) ?? xs[0]!;
   for (const x of xs) {
     if (x.data.length !== 1 && x.data.length !== full.data.length) {
-      throw new Error(`elementwise: shapes [${x.shape}] and [${full.shape}] differ (only single-element inputs broadcast)`);
+      throw new ShapeError(`elementwise: shapes [${x.shape}] and [${full.shape}] differ (only single-element inputs broadcast)`);
     }
   }
   const data = new Float64Array(full.data.length);

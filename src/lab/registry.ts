@@ -6,6 +6,7 @@
  */
 import type { Tensor } from '../autodiff/tensor.js';
 import { size, type Arr } from './reference.js';
+import { ShapeError, ValueError } from '../runtime/errors.js';
 
 /** One input of the test case: random uniform values in [lo, hi) (default [-1, 1)). */
 export interface LabInput {
@@ -65,15 +66,15 @@ const labOpList: LabOp[] = [];
 
 /** Add a kernel to the lab. Throws when the name is taken or the spec is inconsistent. */
 export function registerLabOp(spec: LabOp): LabOp {
-  if (!/^[\w.-]+$/.test(spec.name)) throw new Error(`registerLabOp: name '${spec.name}' must be letters, digits, _ . - only`);
-  if (labOpList.some((o) => o.name === spec.name)) throw new Error(`registerLabOp: '${spec.name}' is registered twice`);
+  if (!/^[\w.-]+$/.test(spec.name)) throw new ValueError(`registerLabOp: name '${spec.name}' must be letters, digits, _ . - only`);
+  if (labOpList.some((o) => o.name === spec.name)) throw new ValueError(`registerLabOp: '${spec.name}' is registered twice`);
   const n = spec.inputs.length;
   if (Array.isArray(spec.gradient)) {
     const bad = spec.gradient.filter((i) => !Number.isInteger(i) || i < 0 || i >= n);
-    if (bad.length) throw new Error(`registerLabOp '${spec.name}': gradient indices ${bad.join(', ')} out of range for ${n} inputs`);
+    if (bad.length) throw new ValueError(`registerLabOp '${spec.name}': gradient indices ${bad.join(', ')} out of range for ${n} inputs`);
   }
   for (const shapes of spec.bench?.shapes ?? []) {
-    if (shapes.length !== n) throw new Error(`registerLabOp '${spec.name}': a bench entry gives ${shapes.length} shapes for ${n} inputs`);
+    if (shapes.length !== n) throw new ShapeError(`registerLabOp '${spec.name}': a bench entry gives ${shapes.length} shapes for ${n} inputs`);
   }
   labOpList.push(spec);
   return spec;

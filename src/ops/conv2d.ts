@@ -317,7 +317,7 @@ function winogradWeights(w: Tensor, g: ConvGeometry, p: Params, batch: number, f
   if (WINOGRAD_TILE === 4) {
     backend().dispatch({ kernel: WINO_TRANSFORMS[4].weights, bindings: { wt: w.buffer, wv: w.buffer, outv: u.buffer }, params: p, overrides: { FLIP: flipped ? 1 : 0 }, workgroups });
   } else {
-    if (flipped) throw new Error('winogradWeights: flipped filters need F(4×4)');
+    if (flipped) throw new Error('internal: winogradWeights got flipped filters without F(4×4) (winogradDx only flips on F(4×4))');
     backend().dispatch({ kernel: WINO_TRANSFORMS[2].weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups });
   }
   return u;

@@ -45,7 +45,8 @@ export class Backend {
   readonly pool: BufferPool;
   readonly profiler: Profiler;
   readonly counters: BackendCounters = { dispatches: 0, submits: 0, readbacks: 0 };
-  private readonly modules = new Map<string, GPUShaderModule>();
+  /** Shader module of each kernel family, with a kernel of it (for compile-error locations). */
+  private readonly modules = new Map<string, { module: GPUShaderModule; kernel: Kernel }>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0 };
   private encoder: GPUCommandEncoder | null = null;
@@ -91,10 +92,10 @@ export class Backend {
     }
     this.cacheStats.misses++;
     const family = kernel.name.split('/')[0]!;
-    let module = this.modules.get(family);
+    let module = this.modules.get(family)?.module;
     if (!module) {
       module = this.device.createShaderModule({ label: family, code: kernel.source });
-      this.modules.set(family, module);
+      this.modules.set(family, { module, kernel });
     }
     const p = this.device.createComputePipeline({
       label: key,
@@ -256,10 +257,10 @@ export class Backend {
   /** WGSL compile messages of every shader family that has errors (for KernelError). */
   private async compileErrors(): Promise<string> {
     const lines: string[] = [];
-    for (const [family, m] of this.modules) {
-      const info = await m.getCompilationInfo();
+    for (const { module, kernel } of this.modules.values()) {
+      const info = await module.getCompilationInfo();
       for (const msg of info.messages) {
-        if (msg.type === 'error') lines.push(`shaders/${family}.wgsl (with common.wgsl prepended) ${msg.lineNum}:${msg.linePos}: ${msg.message}`);
+        if (msg.type === 'error') lines.push(`${kernel.locate(msg.lineNum)}:${msg.linePos}: ${msg.message}`);
       }
     }
     return lines.join('\n');

@@ -38,6 +38,8 @@ export interface Kernel {
   readonly paramsSize: number;
   readonly overrides: ReadonlySet<string>;
   packParams(params: Params): ArrayBuffer;
+  /** Where line `line` (1-based) of `source` comes from, e.g. `shaders/optim.wgsl:142` (for compile errors). */
+  locate(line: number): string;
 }
 
 const reflections = new Map<string, WgslReflect>();
@@ -83,15 +85,29 @@ function planParams(family: string, members: any[]): FieldPlan[] {
 /** Lines such as `enable subgroups;`: WGSL wants them before every declaration. */
 const DIRECTIVE = /^[ \t]*(enable|requires|diagnostic)\b[^;\n]*;[ \t]*$/gm;
 
-/** common.wgsl prepended to a family's source, the source's directives hoisted above both. */
-function withCommon(source: string): string {
+const newlines = (text: string) => text.split('\n').length - 1;
+
+/**
+ * common.wgsl prepended to a family's source, the source's directives hoisted above both
+ * (their own lines stay, emptied, so the source keeps its line numbers), and a map from a
+ * line of the result back to its file.
+ */
+function withCommon(family: string, source: string): { full: string; locate: (line: number) => string } {
   const directives = source.match(DIRECTIVE) ?? [];
-  return `${directives.map((d) => `${d.trim()}\n`).join('')}${commonWgsl}\n${source.replace(DIRECTIVE, '')}`;
+  const full = `${directives.map((d) => `${d.trim()}\n`).join('')}${commonWgsl}\n${source.replace(DIRECTIVE, '')}`;
+  const commonStart = directives.length + 1;
+  const sourceStart = commonStart + newlines(commonWgsl) + 1;
+  const locate = (line: number) => {
+    if (line >= sourceStart) return `shaders/${family}.wgsl:${line - sourceStart + 1}`;
+    if (line >= commonStart) return `shaders/common.wgsl:${line - commonStart + 1}`;
+    return `shaders/${family}.wgsl (directive '${directives[line - 1]?.trim() ?? '?'}')`;
+  };
+  return { full, locate };
 }
 
 /** Define a kernel from its family's WGSL source and an entry point name. */
 export function defineKernel(family: string, source: string, entry: string): Kernel {
-  const full = withCommon(source);
+  const { full, locate } = withCommon(family, source);
   const r = reflect(family, full);
   const fn = r.entry.compute.find((e: any) => e.name === entry);
   if (!fn) throw new KernelError(`shaders/${family}.wgsl has no @compute entry point '${entry}'`);
@@ -113,6 +129,7 @@ export function defineKernel(family: string, source: string, entry: string): Ker
     bindings,
     paramsSize,
     overrides: new Set(r.overrides.map((o: any) => o.name as string)),
+    locate,
     packParams(params: Params): ArrayBuffer {
       const buf = new ArrayBuffer(paramsSize);
       const views = { u32: new Uint32Array(buf), i32: new Int32Array(buf), f32: new Float32Array(buf) };
