@@ -6,7 +6,7 @@
  *   nice npx vitest run test/lab.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { labOps, gradientInputs, type LabOp } from '../src/lab/index.js';
+import { labOps, gradientInputs, registerLabOp, elementwise, type LabOp } from '../src/lab/index.js';
 import { ops, scalar, tensor, ShapeError, ValueError, DTypeError, zeros } from '../src/index.js';
 import { checkOp, expectClose, gradsOf, opTest, randArr, toTensor } from './harness.js';
 import { arr } from './ref.js';
@@ -72,5 +72,16 @@ describe('residual (fused x + α·skipGain·h)', () => {
     expect(() => ops.residual(x, x, tensor(new Float32Array(2), [2]), 0.2)).toThrow(ShapeError);
     expect(() => ops.residual(x, x, scalar(1), Number.NaN)).toThrow(ValueError);
     expect(() => ops.residual(x, tensor(new Int32Array(6), [2, 3]), scalar(1), 0.2)).toThrow(DTypeError);
+  });
+
+  it('a bad registration is a typed error and registers nothing', () => {
+    const first = labOps()[0]!;
+    const count = labOps().length;
+    expect(() => registerLabOp({ ...first })).toThrow(ValueError); // the name is taken
+    expect(() => registerLabOp({ ...first, name: 'bad name!' })).toThrow(ValueError);
+    expect(() => registerLabOp({ ...first, name: 'lab-test-grad', gradient: [first.inputs.length] })).toThrow(ValueError);
+    expect(() => registerLabOp({ ...first, name: 'lab-test-bench', bench: { shapes: [[]] } as LabOp['bench'] })).toThrow(ShapeError);
+    expect(labOps().length).toBe(count);
+    expect(() => elementwise([arr([2], [1, 2]), arr([3], [1, 2, 3])], (a, b) => a! + b!)).toThrow(ShapeError);
   });
 });
