@@ -118,6 +118,12 @@ describe('gradient accumulation and structure', () => {
     expect(await vals(kept)).toEqual([2, 3]);
   });
 
+  it('tidy rejects an async function with a ValueError (a scope must not span an await)', () => {
+    expect(() => tidy(async () => ops.exp(tensor([1], [1])))).toThrow(ValueError);
+    const kept = tidy(() => ops.add(tensor([1], [1]), 1)); // the scope stack is still balanced
+    kept.dispose();
+  });
+
   it('tidy frees intermediates and keeps the result and keep()-ed tensors', async () => {
     const x = tensor([1, 2, 3], [3]);
     await gpu().sync();
