@@ -1,7 +1,7 @@
 // 50 steps of a small training loop must not grow live GPU memory: every intermediate,
 // saved activation and gradient of a step is returned to the pool.
 import { expect, it } from 'vitest';
-import { noGrad, ops, randn, tensor, tidy, valueAndGrad, type Tensor } from '../src/index.js';
+import { noGrad, onesLike, ops, optim, randn, tensor, tidy, valueAndGrad, type Tensor } from '../src/index.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -89,5 +89,27 @@ it('forward + backward of every core op family returns all memory to the pool', 
     });
     await gpu().sync();
     expect(gpu().poolStats().liveBytes, `${name} (forward in tidy)`).toBe(before);
+  }
+});
+
+it('an optimizer and the parameters it adopted return their memory whichever is disposed first', async () => {
+  await gpu().sync();
+  const base = gpu().poolStats().liveBuffers;
+  for (const optimizerFirst of [true, false]) {
+    const params = [randn([4, 8], { seed: 1 }), randn([8], { seed: 2 })];
+    const opt = optim.sgdAgc(params, { lr: 0.1 });
+    const grads = params.map((p) => onesLike(p));
+    opt.step(grads);
+    for (const g of grads) g.dispose();
+    if (optimizerFirst) {
+      opt.dispose();
+      expect((await params[0]!.data()).length, 'a slice outlives its optimizer').toBe(32);
+      for (const p of params) p.dispose();
+    } else {
+      for (const p of params) p.dispose();
+      opt.dispose();
+    }
+    await gpu().sync();
+    expect(gpu().poolStats().liveBuffers, optimizerFirst ? 'optimizer first' : 'parameters first').toBe(base);
   }
 });

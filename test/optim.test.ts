@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { optim, tensor, ShapeError, ValueError, type Tensor } from '../src/index.js';
+import { assign, ops, optim, tensor, ShapeError, ValueError, type Tensor } from '../src/index.js';
+import { backend } from '../src/runtime/init.js';
 import * as N from './ref-nn.js';
 import { size } from './ref.js';
 import { expectClose, rand } from './harness.js';
@@ -161,6 +162,95 @@ describe('sgdAgc multi-tensor step', () => {
     expect(() => optim.sgdAgc([], { lr: 0.1 })).toThrow(ValueError);
     expect(() => optim.sgdAgc([w, w], { lr: 0.1 })).toThrow(ValueError);
     expect(() => optim.sgdAgc([{ tensor: w, unitAxis: 3 }], { lr: 0.1 })).toThrow(ValueError);
+  });
+});
+
+/** Buffer copies `f` records. */
+function copiesOf(f: () => void): number {
+  const b = backend();
+  const original = b.copy;
+  let n = 0;
+  b.copy = (...args) => {
+    n++;
+    original.apply(b, args);
+  };
+  try {
+    f();
+  } finally {
+    b.copy = original;
+  }
+  return n;
+}
+
+describe('sgdAgc keeps the parameters in its flat region (adoptParams)', () => {
+  const opts = { lr: 0.3, momentum: 0.9, nesterov: true, weightDecay: 0.05, clipping: 0.05, eps: 1e-3 };
+  const make = (seed: number) => CASES.map((c, i) => f32(rand(size(c.shape), seed + i), c.shape));
+  const specs = (ws: Tensor[]) => CASES.map((c, i) => ({ name: c.name, tensor: ws[i]!, kind: c.kind, unitAxis: c.unitAxis }));
+  const gradsAt = (step: number) => CASES.map((c, i) => f32(rand(size(c.shape), 900 + 10 * step + i, -c.gradScale, c.gradScale), c.shape));
+
+  it('adopted parameters are slices of one buffer, keep their values, work in ops, and update exactly as copies do', async () => {
+    const init = make(800);
+    const before = await Promise.all(init.map((t) => t.data()));
+    const adopted = make(800);
+    const copied = make(800);
+    const a = optim.sgdAgc(specs(adopted), opts);
+    const c = optim.sgdAgc(specs(copied), { ...opts, adoptParams: false });
+    const buffers = new Set(adopted.filter((t) => t.size).map((t) => t.binding.buffer));
+    expect(buffers.size, 'one weight region').toBe(1);
+    expect(adopted.some((t) => (t.binding.offset ?? 0) > 0)).toBe(true);
+    expect(() => adopted[1]!.buffer).toThrow(ValueError);
+    expect(copied[1]!.buffer).toBeDefined();
+    for (let i = 0; i < CASES.length; i++) expect(Array.from(await adopted[i]!.data()), CASES[i]!.name).toEqual(Array.from(before[i]!));
+    // An op reading an adopted parameter (a slice at a non-zero offset).
+    const w = adopted[CASES.findIndex((k) => k.name === 'classifier/w')]!;
+    const x = f32([1, 2, 3, 4, 5], [1, 5]);
+    const y = await ops.matmul(x, w).data();
+    const wv = await w.data();
+    expectClose(y, [0, 1, 2].map((j) => [0, 1, 2, 3, 4].reduce((s, k) => s + (k + 1) * wv[k * 3 + j]!, 0)), 1e-5);
+    for (let step = 0; step < 3; step++) {
+      const g = gradsAt(step);
+      expect(copiesOf(() => a.step(g)), 'adopted: only the grads are gathered').toBe(CASES.length);
+      expect(copiesOf(() => c.step(gradsAt(step))), 'copied: grads and weights gathered, weights scattered').toBe(3 * CASES.length);
+    }
+    for (let i = 0; i < CASES.length; i++) {
+      expect(Array.from(await adopted[i]!.data()), CASES[i]!.name).toEqual(Array.from(await copied[i]!.data()));
+    }
+    a.dispose();
+    c.dispose();
+    // The slices outlive the optimizer.
+    expect((await adopted[0]!.data()).length).toBe(size(CASES[0]!.shape));
+    for (const t of [...adopted, ...copied, ...init]) t.dispose();
+  });
+
+  it('a second optimizer over the same parameters takes them over; the first still steps them correctly (by copies)', async () => {
+    const ws = make(850);
+    const ref = make(850);
+    const first = optim.sgdAgc(specs(ws), opts);
+    const second = optim.sgdAgc(specs(ws), opts); // re-homes ws into its own region
+    const solo = optim.sgdAgc(specs(ref), opts);
+    for (let step = 0; step < 2; step++) {
+      first.step(gradsAt(step));
+      solo.step(gradsAt(step));
+    }
+    for (let i = 0; i < CASES.length; i++) expect(Array.from(await ws[i]!.data()), CASES[i]!.name).toEqual(Array.from(await ref[i]!.data()));
+    for (const o of [first, second, solo]) o.dispose();
+    for (const t of [...ws, ...ref]) t.dispose();
+  });
+
+  it('the EMA reads adopted parameters in place and averages the same as from copies', async () => {
+    const ws = make(870);
+    const copies = make(870);
+    const opt = optim.sgdAgc(specs(ws), opts);
+    const emaIn = optim.ema(ws);
+    const emaCopy = optim.ema(copies);
+    opt.step(gradsAt(0));
+    copies.forEach((t, i) => assign(t, ws[i]!));
+    expect(copiesOf(() => emaIn.update(ws, 0.7)), 'copies of an in-place EMA update').toBe(0);
+    expect(copiesOf(() => emaCopy.update(copies, 0.7))).toBe(CASES.length);
+    const [a, b] = [emaIn.values(), emaCopy.values()];
+    for (let i = 0; i < CASES.length; i++) expect(Array.from(await a[i]!.data()), CASES[i]!.name).toEqual(Array.from(await b[i]!.data()));
+    for (const o of [opt, emaIn, emaCopy]) o.dispose();
+    for (const t of [...ws, ...copies, ...a, ...b]) t.dispose();
   });
 });
 

@@ -23,7 +23,7 @@ function copyRunner(vec4s: number, wg: number, per: number): Runner {
   const src = empty([vec4s * 4]);
   const dst = empty([vec4s * 4]);
   return {
-    run: () => backend().dispatch({ kernel: COPY, bindings: { src: src.buffer, dst: dst.buffer }, params: { n: vec4s, seed: 0 }, overrides: { WG: wg, PER: per }, workgroups: Math.ceil(vec4s / per / wg) }),
+    run: () => backend().dispatch({ kernel: COPY, bindings: { src, dst }, params: { n: vec4s, seed: 0 }, overrides: { WG: wg, PER: per }, workgroups: Math.ceil(vec4s / per / wg) }),
     sync: () => backend().sync(),
     dispose() {
       src.dispose();
@@ -51,7 +51,7 @@ register(
       const dst = empty([FMA_THREADS * 4]);
       return oursRunner(
         gpu,
-        () => backend().dispatch({ kernel: FMA, bindings: { dst: dst.buffer }, params: { n: FMA_ITERS, seed: 1 }, workgroups: FMA_THREADS / 64 }),
+        () => backend().dispatch({ kernel: FMA, bindings: { dst }, params: { n: FMA_ITERS, seed: 1 }, workgroups: FMA_THREADS / 64 }),
         () => dst.dispose(),
       );
     },

@@ -69,7 +69,7 @@ function fillWith(t: Tensor, value: number): void {
   const elems = t.size % 4 === 0 ? 4 : 1; // four per invocation, as elementsPerInvocation in src/ops/util.ts
   backend().dispatch({
     kernel: FILL,
-    bindings: { out: t.buffer },
+    bindings: { out: t },
     params: { n: t.size, alpha: value, beta: 0, rank: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [], shape4: [], a4: [], b4: [], c4: [] },
     overrides: { ELEMS: elems },
     workgroups: Math.ceil(t.size / elems / ELEMENTWISE_WG),
@@ -119,7 +119,7 @@ function draw(shape: readonly number[], dist: 0 | 1, p0: number, p1: number, opt
   if (!t.size) return t;
   backend().dispatch({
     kernel: DRAW,
-    bindings: { out: t.buffer },
+    bindings: { out: t },
     params: { n: t.size, key_lo, key_hi, offset, p0, p1, p2: dist === 0 ? f32Below(p0, p1) : 0 },
     overrides: { DIST: dist },
     workgroups: Math.ceil(t.size / ELEMENTWISE_WG),
@@ -156,6 +156,11 @@ export function assign(target: Tensor, source: Float32Array | Int32Array | Uint3
     throw new ShapeError(`assign: target ${describeShape(target.shape)} has ${target.size} values, source has ${n}`);
   }
   if (!n) return;
-  if (source instanceof Tensor) backend().copy(source.buffer, 0, target.buffer, 0, n * 4);
-  else backend().upload(target.buffer, source);
+  const dst = target.binding;
+  if (source instanceof Tensor) {
+    const src = source.binding;
+    backend().copy(src.buffer, src.offset ?? 0, dst.buffer, dst.offset ?? 0, n * 4);
+  } else {
+    backend().upload(dst.buffer, source, dst.offset ?? 0);
+  }
 }

@@ -1,9 +1,11 @@
 /**
  * Tensor: a handle on pooled GPU storage plus shape and dtype. Storage is refcounted so
  * views (reshape) share it for free. Nothing is read back until `await t.data()`.
+ * Storage is usually a whole pooled buffer; it can also be a byte range of a larger one
+ * (`Storage.slice`): the optimizer keeps the parameters in its flat region that way.
  */
 import { backend } from '../runtime/init.js';
-import { DisposedError, describeShape } from '../runtime/errors.js';
+import { DisposedError, ValueError, describeShape } from '../runtime/errors.js';
 import { registerInScope } from './scope.js';
 
 export type DType = 'f32' | 'i32' | 'u32';
@@ -11,9 +13,43 @@ export type TypedArrayFor<D extends DType> = D extends 'f32' ? Float32Array : D 
 
 export class Storage {
   refs = 1;
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  /**
+   * `offset`: where the storage starts in `buffer` (bytes; 0 for a whole buffer). A slice
+   * keeps its `parent` alive, and only a storage without a parent returns its buffer to the pool.
+   */
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number, readonly offset = 0, private readonly parent: Storage | null = null) {}
+
+  /** True for a byte range of a buffer that other storage shares. */
+  get isSlice(): boolean {
+    return this.parent !== null;
+  }
+
+  /** The root storage a slice was cut from (itself for a whole buffer). */
+  get root(): Storage {
+    return this.parent ? this.parent.root : this;
+  }
+
+  /**
+   * A storage for `bytes` bytes from `offset` (relative to this one), sharing the buffer.
+   * `offset` must be a multiple of the device's minStorageBufferOffsetAlignment for the slice
+   * to be bindable.
+   */
+  slice(offset: number, bytes: number): Storage {
+    if (offset < 0 || offset + bytes > this.bytes) throw new ValueError(`Storage.slice: [${offset}, ${offset + bytes}) is outside ${this.bytes} bytes`);
+    this.refs++;
+    return new Storage(this.buffer, bytes, this.offset + offset, this);
+  }
+
+  /** How a kernel binds it: the whole buffer, or the slice's range (rounded up to whole vec4s). */
+  get binding(): GPUBufferBinding {
+    if (!this.parent) return { buffer: this.buffer };
+    return { buffer: this.buffer, offset: this.offset, size: Math.min(Math.ceil(this.bytes / 16) * 16, this.buffer.size - this.offset) };
+  }
+
   release(): void {
-    if (--this.refs === 0) backend().pool.release(this.buffer);
+    if (--this.refs > 0) return;
+    if (this.parent) this.parent.release();
+    else backend().pool.release(this.buffer);
   }
 }
 
@@ -38,9 +74,33 @@ export class Tensor<D extends DType = DType> {
     return this.storage === null;
   }
 
-  /** The GPU buffer (throws DisposedError after `dispose()`). */
+  /**
+   * The GPU buffer (throws DisposedError after `dispose()`). A tensor that is a slice of a
+   * shared buffer (a parameter an optimizer keeps in its flat region) has none of its own:
+   * bind the tensor itself (`bindings: { x: tensor }`) or use `binding`.
+   */
   get buffer(): GPUBuffer {
-    return this.checkedStorage().buffer;
+    const s = this.checkedStorage();
+    if (s.isSlice) {
+      throw new ValueError(`tensor #${this.id} ${describeShape(this.shape)} lives at byte ${s.offset} of a shared buffer (e.g. an optimizer's flat region): bind the tensor itself (bindings: { x: tensor }) or use tensor.binding`);
+    }
+    return s.buffer;
+  }
+
+  /** The buffer range a kernel binds: `{ buffer }`, or `{ buffer, offset, size }` for a slice. */
+  get binding(): GPUBufferBinding {
+    return this.checkedStorage().binding;
+  }
+
+  /**
+   * Move the tensor's values to `storage` (already holding them) and release its current
+   * storage. Internal: the optimizer re-homes parameters into its flat region. Other views
+   * (reshapes) taken earlier keep the old storage.
+   */
+  rehome(storage: Storage): void {
+    const old = this.checkedStorage();
+    this.storage = storage;
+    old.release();
   }
 
   checkedStorage(): Storage {
@@ -60,7 +120,7 @@ export class Tensor<D extends DType = DType> {
   /** Copy the values to the host (flushes pending GPU work). */
   async data(): Promise<TypedArrayFor<D>> {
     const s = this.checkedStorage();
-    const bytes = await backend().read(s.buffer, this.size * 4);
+    const bytes = await backend().read(s.buffer, this.size * 4, s.offset);
     const ctor = this.dtype === 'f32' ? Float32Array : this.dtype === 'i32' ? Int32Array : Uint32Array;
     return new ctor(bytes) as TypedArrayFor<D>;
   }

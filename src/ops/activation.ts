@@ -9,6 +9,7 @@ import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel, type Kernel } from '../runtime/kernel.js';
+import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';
 import activationWgsl from '../../shaders/activation.wgsl';
@@ -52,8 +53,8 @@ function dispatchActivation(kernel: Kernel, x: Tensor, bias: Tensor | undefined,
   const out = empty(x.shape);
   if (!out.size) return out;
   // The kernel references `bias` behind an override branch, so it is always bound: x stands in when there is none.
-  const bindings: Record<string, GPUBuffer> = { x: x.buffer, bias: (bias ?? x).buffer, out: out.buffer };
-  if (dy) bindings.dy = dy.buffer;
+  const bindings: Record<string, BindingSource> = { x, bias: bias ?? x, out };
+  if (dy) bindings.dy = dy;
   const elems = elementsPerInvocation(x.size, bias ? [bias.size] : undefined);
   backend().dispatch({
     kernel,

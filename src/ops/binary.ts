@@ -28,7 +28,7 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   const elems = elementsPerInvocation(out.size, plain ? undefined : c.shape);
   backend().dispatch({
     kernel: BINARY,
-    bindings: { a: a.buffer, b: b.buffer, out: out.buffer },
+    bindings: { a, b, out },
     params: {
       n: out.size, rank: c.shape.length, alpha: 0, beta: 0, out_shape: c.shape,
       a_strides: c.strides[1]!, b_strides: c.strides[2]!, c_strides: [],

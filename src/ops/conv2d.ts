@@ -218,7 +218,7 @@ function padInput(x: Tensor, g: ConvGeometry, pb: number, pr: number): Tensor {
   const vec = g.cin % 4 === 0;
   backend().dispatch({
     kernel: PAD_INPUT,
-    bindings: { x: x.buffer, out: out.buffer },
+    bindings: { x, out },
     // Source sizes travel in the spare k_chunk / size slots.
     params: params({ ...g, h: hp, w: wp }, { tiles_n: 0, k_chunk: g.h, size: g.w }),
     overrides: { VEC_K: vec ? 1 : 0 },
@@ -249,7 +249,7 @@ export function convForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const vec = g.cig % 4 === 0 && g.cog % 4 === 0;
   backend().dispatch({
     kernel: FORWARD,
-    bindings: { x: xp.buffer, xv: xp.buffer, wt: w.buffer, wv: w.buffer, out: out.buffer },
+    bindings: { x: xp, xv: xp, wt: w, wv: w, out },
     params: params(pg, { tiles_n: Math.ceil(g.cog / tn) }),
     overrides: { VEC_K: vec ? 1 : 0, TN: tn, WG: CONV_WG },
     workgroups: tileGrid(Math.ceil(rows / 8) * Math.ceil(g.cog / tn), g.groups),
@@ -301,7 +301,7 @@ function winogradForward(x: Tensor, w: Tensor, g: ConvGeometry, flipped = false)
   v.dispose();
   u.dispose();
   const out = empty([g.n, g.ho, g.wo, g.cout]);
-  backend().dispatch({ kernel: kernels.output, bindings: { mv: m.buffer, out: out.buffer }, params: p, workgroups: tileWorkgroups(tiles, g, g.cog) });
+  backend().dispatch({ kernel: kernels.output, bindings: { mv: m, out }, params: p, workgroups: tileWorkgroups(tiles, g, g.cog) });
   m.dispose();
   return out;
 }
@@ -315,10 +315,10 @@ function winogradWeights(w: Tensor, g: ConvGeometry, p: Params, batch: number, f
   const u = empty([batch, g.cig, g.cog]);
   const workgroups = filterWorkgroups(g);
   if (WINOGRAD_TILE === 4) {
-    backend().dispatch({ kernel: WINO_TRANSFORMS[4].weights, bindings: { wt: w.buffer, wv: w.buffer, outv: u.buffer }, params: p, overrides: { FLIP: flipped ? 1 : 0 }, workgroups });
+    backend().dispatch({ kernel: WINO_TRANSFORMS[4].weights, bindings: { wt: w, wv: w, outv: u }, params: p, overrides: { FLIP: flipped ? 1 : 0 }, workgroups });
   } else {
     if (flipped) throw new Error('internal: winogradWeights got flipped filters without F(4×4) (winogradDx only flips on F(4×4))');
-    backend().dispatch({ kernel: WINO_TRANSFORMS[2].weights, bindings: { wt: w.buffer, out: u.buffer }, params: p, workgroups });
+    backend().dispatch({ kernel: WINO_TRANSFORMS[2].weights, bindings: { wt: w, out: u }, params: p, workgroups });
   }
   return u;
 }
@@ -345,7 +345,7 @@ function winogradInput(x: Tensor, g: ConvGeometry, m: WinogradTile) {
   const p = m === 4 ? { ...shared, h: g.h, w: g.w, pt: g.pt, pl: g.pl } : { ...shared, h: m * th + 2, w: m * tw + 2 };
   const batch = (m + 2) ** 2 * g.groups;
   const v = empty([batch, tiles, g.cig]);
-  backend().dispatch({ kernel: WINO_TRANSFORMS[m].input, bindings: { xv: xp.buffer, outv: v.buffer }, params: p, workgroups: tileWorkgroups(tiles, g, g.cig) });
+  backend().dispatch({ kernel: WINO_TRANSFORMS[m].input, bindings: { xv: xp, outv: v }, params: p, workgroups: tileWorkgroups(tiles, g, g.cig) });
   if (xp !== x) xp.dispose();
   return { p, batch, tiles, v };
 }
@@ -358,14 +358,14 @@ function winogradDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const kernels = WINO_TRANSFORMS[WINOGRAD_TILE];
   const { p, batch, tiles, v } = winogradInput(x, g, WINOGRAD_TILE);
   const dyt = empty([batch, tiles, g.cog]);
-  backend().dispatch({ kernel: kernels.dy, bindings: { mv: dy.buffer, outv: dyt.buffer }, params: p, workgroups: tileWorkgroups(tiles, g, g.cog) });
+  backend().dispatch({ kernel: kernels.dy, bindings: { mv: dy, outv: dyt }, params: p, workgroups: tileWorkgroups(tiles, g, g.cog) });
   const wt = empty([batch, g.cig, g.cog]);
   const o = { transposeA: true };
   gemm(v, dyt, wt, gemmPlan(v, dyt, o), o);
   v.dispose();
   dyt.dispose();
   const dw = empty([3, 3, g.cig, g.cout]);
-  backend().dispatch({ kernel: kernels.weightGrad, bindings: { [kernels.weightGradSource]: wt.buffer, out: dw.buffer }, params: p, workgroups: filterWorkgroups(g) });
+  backend().dispatch({ kernel: kernels.weightGrad, bindings: { [kernels.weightGradSource]: wt, out: dw }, params: p, workgroups: filterWorkgroups(g) });
   wt.dispose();
   return dw;
 }
@@ -426,7 +426,7 @@ function phaseWeights(w: Tensor, g: ConvGeometry, ph: Phase): Tensor {
   const out = empty([ph.ty.count, ph.tx.count, g.cog, g.cin]);
   backend().dispatch({
     kernel: PHASE_WEIGHTS,
-    bindings: { wt: w.buffer, out: out.buffer },
+    bindings: { wt: w, out },
     params: params(g, { tiles_n: 0, tap: [ph.ty.first, ph.ty.step, ph.tx.first, ph.tx.step], phase: [ph.ty.count, ph.tx.count, 0, 0] }),
     workgroups: Math.ceil(out.size / HELPER_WG),
   });
@@ -436,7 +436,7 @@ function phaseWeights(w: Tensor, g: ConvGeometry, ph: Phase): Tensor {
 function scatterPhase(part: Tensor, dx: Tensor, g: ConvGeometry, ph: Phase): void {
   backend().dispatch({
     kernel: SCATTER_PHASE,
-    bindings: { part: part.buffer, out: dx.buffer },
+    bindings: { part, out: dx },
     params: params(g, { tiles_n: 0, phase: [ph.py, ph.px, ph.tg.ho, ph.tg.wo] }),
     overrides: { VEC_K: g.cin % 4 === 0 ? 1 : 0 },
     workgroups: Math.ceil(part.size / (g.cin % 4 === 0 ? 4 : 1) / HELPER_WG),
@@ -482,7 +482,7 @@ export function dwSplits(g: ConvGeometry, tileRows: number, tileCols: number): n
 function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: number): void {
   backend().dispatch({
     kernel: REDUCE_SPLITS,
-    bindings: { part: part.buffer, out: dw.buffer },
+    bindings: { part, out: dw },
     params: params(g, { tiles_n: 0, size: dw.size, splits: zs }),
     workgroups: Math.ceil(dw.size / HELPER_WG),
   });
@@ -530,7 +530,7 @@ export function convDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
     const { xp, pg } = paddedForTaps(x, g);
     backend().dispatch({
       kernel: DW_TILED,
-      bindings: { xv: xp.buffer, dyv: dy.buffer, out: target.buffer },
+      bindings: { xv: xp, dyv: dy, out: target },
       params: params(pg, { tiles_n: Math.ceil(g.cog / tn), k_chunk: chunk }),
       overrides: { TN: tn, WG: CONV_WG },
       workgroups: grid,
@@ -539,7 +539,7 @@ export function convDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   } else {
     backend().dispatch({
       kernel: DW,
-      bindings: { x: x.buffer, dy: dy.buffer, out: target.buffer },
+      bindings: { x, dy, out: target },
       params: params(g, { tiles_n: Math.ceil(g.cog / 4), k_chunk: chunk }),
       overrides: { VEC_K: g.cig % 4 === 0 ? 1 : 0, WG: CONV_WG },
       workgroups: grid,

@@ -37,7 +37,7 @@ function applyMask(x: Tensor, a: MaskAttrs): Tensor {
   const elems = elementsPerInvocation(x.size);
   backend().dispatch({
     kernel: APPLY_MASK,
-    bindings: { x: x.buffer, out: out.buffer },
+    bindings: { x, out },
     params: { n: x.size, unit_size: a.unitSize, key_lo: a.key[0], key_hi: a.key[1], rate: a.rate, scale: a.scale },
     overrides: { ELEMS: elems, SHARED_UNIT: a.unitSize % 4 === 0 ? 1 : 0 },
     workgroups: linearGroups(x.size / elems),

@@ -35,7 +35,7 @@ function gatherInto(x: Tensor, outShape: readonly number[], v: GatherView): Tens
   const elems = plain ? elementsPerInvocation(out.size, k.shape) : 1;
   backend().dispatch({
     kernel: GATHER,
-    bindings: { x: x.buffer, out: out.buffer },
+    bindings: { x, out },
     params: {
       n: out.size, rank: k.shape.length, base: v.base ?? 0, fill: v.fill ?? 0, shape: k.shape,
       strides: k.strides[1]!, lo, extent,
@@ -197,7 +197,7 @@ export const concatOp = defineOp<{ axis: number }>({
       if (t.size) {
         backend().dispatch({
           kernel: SCATTER,
-          bindings: { x: t.buffer, out: out.buffer },
+          bindings: { x: t, out },
           params: { n: t.size, rank: shape.length, base: offset * dst[axis]!, fill: 0, shape: t.shape, strides: dst, lo: [], extent: [], shape4: [], strides4: [], lo4: [], extent4: [] },
           overrides: { RANK: shape.length },
           workgroups: linearGroups(t.size),

@@ -40,7 +40,7 @@ export const softmaxCrossEntropyOp = defineOp<CrossEntropyAttrs>({
     const out = empty([]);
     backend().dispatch({
       kernel: FORWARD,
-      bindings: { logits: logits!.buffer, labels: labels!.buffer, loss: out.buffer },
+      bindings: { logits: logits!, labels: labels!, loss: out },
       params: params(a),
       overrides: { DENSE: a.dense ? 1 : 0 },
       workgroups: 1,
@@ -54,7 +54,7 @@ export const softmaxCrossEntropyOp = defineOp<CrossEntropyAttrs>({
       if (dlogits.size) {
         backend().dispatch({
           kernel: BACKWARD,
-          bindings: { logits: logits!.buffer, labels: labels!.buffer, dy: dy.buffer, dlogits: dlogits.buffer },
+          bindings: { logits: logits!, labels: labels!, dy, dlogits },
           params: params(a),
           overrides: { DENSE: a.dense ? 1 : 0 },
           workgroups: linearGroups(a.n),

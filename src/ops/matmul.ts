@@ -176,7 +176,7 @@ function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: G
   const wg = Math.max(4, Math.min(QUAD_WG, lanes, spread));
   backend().dispatch({
     kernel: MATMUL_QUAD,
-    bindings: { a: a.buffer, b: b.buffer, c: out.buffer },
+    bindings: { a, b, c: out },
     params: { ...strides, tiles_n: tilesN },
     overrides: { WG: wg, TM: tm },
     workgroups: [Math.ceil(lanes / wg), ...batchGrid(p.batch)],
@@ -198,7 +198,7 @@ function dispatchTiled(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: Matmul
     : Math.ceil((tilesM * tilesN) / cfg.wg);
   backend().dispatch({
     kernel: MATMUL,
-    bindings: { a: a.buffer, b: b.buffer, c: out.buffer, av: a.buffer, bv: b.buffer },
+    bindings: { a, b, c: out, av: a, bv: b },
     params: { ...strides, tiles_n: tilesN },
     overrides: { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn, A_MODE: aMode, B_MODE: bMode, BLOCK_N: cfg.blockN },
     workgroups: [groups, ...batchGrid(p.batch)],

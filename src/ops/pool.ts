@@ -71,7 +71,7 @@ export const avgPoolOp = defineOp<PoolGeometry>({
   forward: ([x], g) => {
     const out = empty([g.n, g.out_h, g.out_w, g.c]);
     if (out.size) {
-      backend().dispatch({ kernel: FORWARD, bindings: { x: x!.buffer, out: out.buffer }, params: { ...g }, ...channelsPerInvocation(g.c, out.size) });
+      backend().dispatch({ kernel: FORWARD, bindings: { x: x!, out }, params: { ...g }, ...channelsPerInvocation(g.c, out.size) });
     }
     return { out };
   },
@@ -79,7 +79,7 @@ export const avgPoolOp = defineOp<PoolGeometry>({
   backward: (dy, { inputs: [x], attrs: g }) => {
     const dx = empty(x!.shape);
     if (dx.size) {
-      backend().dispatch({ kernel: BACKWARD, bindings: { dy: dy.buffer, out: dx.buffer }, params: { ...g }, ...channelsPerInvocation(g.c, dx.size) });
+      backend().dispatch({ kernel: BACKWARD, bindings: { dy, out: dx }, params: { ...g }, ...channelsPerInvocation(g.c, dx.size) });
     }
     return [dx];
   },
@@ -96,7 +96,7 @@ export const maxPoolOp = defineOp<PoolGeometry>({
   forward: ([x], g) => {
     const out = empty([g.n, g.out_h, g.out_w, g.c]);
     if (out.size) {
-      backend().dispatch({ kernel: MAX_FORWARD, bindings: { x: x!.buffer, out: out.buffer }, params: { ...g }, workgroups: linearGroups(out.size) });
+      backend().dispatch({ kernel: MAX_FORWARD, bindings: { x: x!, out }, params: { ...g }, workgroups: linearGroups(out.size) });
     }
     return { out, save: [x!] };
   },
@@ -104,7 +104,7 @@ export const maxPoolOp = defineOp<PoolGeometry>({
   backward: (dy, { saved: [x], attrs: g }) => {
     const dx = empty(x!.shape);
     if (dx.size) {
-      backend().dispatch({ kernel: MAX_BACKWARD, bindings: { x: x!.buffer, dy: dy.buffer, out: dx.buffer }, params: { ...g }, workgroups: linearGroups(dx.size) });
+      backend().dispatch({ kernel: MAX_BACKWARD, bindings: { x: x!, dy, out: dx }, params: { ...g }, workgroups: linearGroups(dx.size) });
     }
     return [dx];
   },

@@ -49,7 +49,7 @@ function reduceRun(x: Tensor, outer: number, r: number, inner: number, op: keyof
     const last = chunks === 1;
     backend().dispatch({
       kernel: REDUCE,
-      bindings: { x: src.buffer, out: out.buffer },
+      bindings: { x: src, out },
       params: { outer, r: len, inner, chunk: Math.max(chunk, 1), chunks, scale: last ? scale : 1 },
       overrides: { OP: OPS[op], VEC_I: vec === 4 ? 1 : 0 },
       workgroups: linearGroups((outer * chunks * inner) / vec, WG),

@@ -10,6 +10,7 @@ import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel, type Kernel } from '../runtime/kernel.js';
+import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups, sameShape } from './util.js';
 import { mul } from './binary.js';
@@ -32,8 +33,8 @@ function dispatch(kernels: { scalar: Kernel; vec4: Kernel }, shape: readonly num
   if (!out.size) return out;
   const vec4 = out.size % 4 === 0;
   const suffix = vec4 ? '4' : '';
-  const bindings: Record<string, GPUBuffer> = { gain: gain.buffer, [`out${suffix}`]: out.buffer };
-  for (const [k, t] of Object.entries(operands)) bindings[k + suffix] = t.buffer;
+  const bindings: Record<string, BindingSource> = { gain, [`out${suffix}`]: out };
+  for (const [k, t] of Object.entries(operands)) bindings[k + suffix] = t;
   const n = vec4 ? out.size / 4 : out.size;
   backend().dispatch({ kernel: vec4 ? kernels.vec4 : kernels.scalar, bindings, params: { n, alpha }, workgroups: linearGroups(n) });
   return out;

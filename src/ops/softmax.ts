@@ -19,7 +19,7 @@ function forward(x: Tensor, axis: number, log: boolean): Tensor {
   const inner = sizeOf(x.shape.slice(axis + 1));
   backend().dispatch({
     kernel: SOFTMAX,
-    bindings: { x: x.buffer, out: out.buffer },
+    bindings: { x, out },
     params: { outer, r: x.shape[axis]!, inner },
     overrides: { LOG: log ? 1 : 0 },
     workgroups: linearGroups(outer * inner, 64),

@@ -26,7 +26,7 @@ export function unaryForward(name: UnaryName, x: Tensor, alpha = 0, beta = 0): T
   const elems = elementsPerInvocation(x.size);
   backend().dispatch({
     kernel: UNARY,
-    bindings: { a: x.buffer, out: out.buffer },
+    bindings: { a: x, out },
     params: { n: x.size, alpha, beta, ...NO_VIEW },
     overrides: { OP: UNARY_CODES[name], ELEMS: elems },
     workgroups: linearGroups(x.size / elems),

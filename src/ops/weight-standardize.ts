@@ -51,7 +51,7 @@ const groups = (n: number) => Math.ceil(n / WS_WG);
 /** Per column: [mean, 1/sqrt(max(Σd², eps)), clamped] as a [3, cols] tensor. */
 function columnStats(w: Tensor, d: Dims): Tensor {
   const stats = empty([3, d.cols]);
-  backend().dispatch({ kernel: STATS_FWD, bindings: { w: w.buffer, out: stats.buffer }, params: { ...d }, workgroups: groups(d.cols) });
+  backend().dispatch({ kernel: STATS_FWD, bindings: { w, out: stats }, params: { ...d }, workgroups: groups(d.cols) });
   return stats;
 }
 
@@ -61,7 +61,7 @@ function forward(w: Tensor, gain: Tensor, d: Dims): Tensor {
   const out = empty(w.shape);
   backend().dispatch({
     kernel: APPLY_FWD,
-    bindings: { w: w.buffer, gain: gain.buffer, stats: stats.buffer, out: out.buffer },
+    bindings: { w, gain, stats, out },
     params: { ...d },
     workgroups: groups(w.size),
   });
@@ -76,14 +76,14 @@ function backward(dy: Tensor, w: Tensor, gain: Tensor, d: Dims): [Tensor, Tensor
   const dgain = empty([d.cols]);
   backend().dispatch({
     kernel: STATS_BWD,
-    bindings: { w: w.buffer, dy: dy.buffer, stats: stats.buffer, out: gstats.buffer, out2: dgain.buffer },
+    bindings: { w, dy, stats, out: gstats, out2: dgain },
     params: { ...d },
     workgroups: groups(d.cols),
   });
   const dw = empty(w.shape);
   backend().dispatch({
     kernel: APPLY_BWD,
-    bindings: { w: w.buffer, gain: gain.buffer, dy: dy.buffer, stats: stats.buffer, gstats: gstats.buffer, out: dw.buffer },
+    bindings: { w, gain, dy, stats, gstats, out: dw },
     params: { ...d },
     workgroups: groups(w.size),
   });

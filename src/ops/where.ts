@@ -19,7 +19,7 @@ function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const elems = elementsPerInvocation(out.size, k.shape);
   backend().dispatch({
     kernel: SELECT,
-    bindings: { a: a.buffer, b: b.buffer, c: cond.buffer, out: out.buffer },
+    bindings: { a, b, c: cond, out },
     params: {
       n: out.size, rank: k.shape.length, alpha: 0, beta: 0, out_shape: k.shape,
       a_strides: k.strides[1]!, b_strides: k.strides[2]!, c_strides: k.strides[3]!,

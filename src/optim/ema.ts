@@ -3,7 +3,8 @@
  * reference NFNet does: average ← decay·average + (1 − decay)·W after every step, with
  * decay = min(0.99999, (1 + t)/(10 + t)) so early averages follow the weights closely.
  * The averages live in one flat region per segment (see flat.ts): an update is one
- * dispatch per segment plus one buffer copy per tensor to gather the current weights.
+ * dispatch per segment. It reads the weights in place when they live in an `sgdAgc`
+ * region of the same layout, and gathers them with one buffer copy per tensor otherwise.
  */
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
@@ -11,7 +12,7 @@ import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
-import { checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, STREAM_VECS, streamingWorkgroups, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
+import { checkAligned, flatBuffer, gather, homedRegion, planSegments, resolveParams, scatter, STREAM_VECS, streamingWorkgroups, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
 
 const EMA_UPDATE = defineKernel('optim', optimWgsl, 'ema_update');
 
@@ -25,7 +26,8 @@ const tensorsOf = (params: readonly ParamLike[]): Tensor[] => resolveParams(para
 
 export class Ema {
   private readonly params: ResolvedParam[];
-  private readonly segments: { seg: Segment; average: GPUBuffer; scratch: GPUBuffer }[];
+  /** `scratch`: where the current weights are gathered, made on first need (none while they live in an optimizer's region of the same layout). */
+  private readonly segments: { seg: Segment; average: GPUBuffer; scratch: GPUBuffer | null }[];
   private disposed = false;
 
   /** The averages start at the parameters' current values. */
@@ -35,7 +37,7 @@ export class Ema {
     this.segments = planSegments(this.params, () => 0).map((seg) => {
       const average = flatBuffer(seg);
       gather(seg, weights, average);
-      return { seg, average, scratch: flatBuffer(seg) };
+      return { seg, average, scratch: null };
     });
   }
 
@@ -46,11 +48,16 @@ export class Ema {
     const weights = tensorsOf(params);
     checkAligned('ema.update', this.params, weights);
     const b = backend();
-    for (const { seg, average, scratch } of this.segments) {
-      gather(seg, weights, scratch);
+    for (const s of this.segments) {
+      const { seg, average } = s;
+      let current = homedRegion(seg, weights);
+      if (!current) {
+        current = s.scratch ??= flatBuffer(seg);
+        gather(seg, weights, current);
+      }
       b.dispatch({
         kernel: EMA_UPDATE,
-        bindings: { current4: scratch, average4: average },
+        bindings: { current4: current, average4: average },
         params: { length: seg.length, total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
         overrides: { VECS: STREAM_VECS },
         workgroups: streamingWorkgroups(seg),
@@ -83,7 +90,7 @@ export class Ema {
     if (this.disposed) return;
     this.disposed = true;
     const pool = backend().pool;
-    for (const s of this.segments) for (const buf of [s.average, s.scratch, s.seg.info]) pool.release(buf);
+    for (const s of this.segments) for (const buf of [s.average, s.scratch, s.seg.info]) if (buf) pool.release(buf);
   }
 }
 

@@ -5,9 +5,10 @@
  * tensor). A kernel then walks every tensor of a segment in one dispatch. A segment never
  * exceeds the device's maxStorageBufferBindingSize, so F-series models split into a few.
  *
- * User tensors keep their own buffers (a Tensor is a whole buffer, not a sub-range), so a
- * step gathers into the flat regions and scatters back with buffer copies — copies, not
- * dispatches, recorded in the same encoder as the step's kernels.
+ * `sgdAgc` re-homes the parameters into its weight region (each becomes a slice of that
+ * buffer), so its steps read and write them in place. Everything else — gradients, or a
+ * parameter that was re-homed elsewhere since — is gathered into the region and scattered
+ * back with buffer copies, recorded in the same encoder as the step's kernels.
  */
 import type { Tensor } from '../autodiff/tensor.js';
 import { backend } from '../runtime/init.js';
@@ -181,16 +182,44 @@ export function streamingWorkgroups(s: Segment): number {
   return workgroupsFor(Math.ceil(paddedLength(s) / 4 / STREAM_VECS));
 }
 
-/** Copy each tensor into its place in the flat region. */
-export function gather(s: Segment, tensors: readonly Tensor[], flat: GPUBuffer): void {
-  const b = backend();
-  for (const e of s.entries) b.copy(tensors[e.index]!.buffer, 0, flat, e.offset * 4, e.size * 4);
+/** Whether `t` already lives at entry `e`'s place in `flat` (a parameter the optimizer re-homed there). */
+export function isHomed(t: Tensor, e: FlatEntry, flat: GPUBuffer): boolean {
+  const r = t.binding;
+  return r.buffer === flat && (r.offset ?? 0) === e.offset * 4;
 }
 
-/** Copy each tensor's slice of the flat region back into the tensor. */
+/** Copy each tensor into its place in the flat region (tensors already there are skipped). */
+export function gather(s: Segment, tensors: readonly Tensor[], flat: GPUBuffer): void {
+  const b = backend();
+  for (const e of s.entries) {
+    const t = tensors[e.index]!;
+    if (isHomed(t, e, flat)) continue;
+    const r = t.binding;
+    b.copy(r.buffer, r.offset ?? 0, flat, e.offset * 4, e.size * 4);
+  }
+}
+
+/** Copy each tensor's slice of the flat region back into the tensor (tensors living there are skipped). */
 export function scatter(s: Segment, flat: GPUBuffer, tensors: readonly Tensor[]): void {
   const b = backend();
-  for (const e of s.entries) b.copy(flat, e.offset * 4, tensors[e.index]!.buffer, 0, e.size * 4);
+  for (const e of s.entries) {
+    const t = tensors[e.index]!;
+    if (isHomed(t, e, flat)) continue;
+    const r = t.binding;
+    b.copy(flat, e.offset * 4, r.buffer, r.offset ?? 0, e.size * 4);
+  }
+}
+
+/**
+ * The buffer every tensor of the segment lives in at its entry's place (parameters re-homed
+ * by an optimizer with the same layout), or null: a kernel can then read the tensors there
+ * without a gather.
+ */
+export function homedRegion(s: Segment, tensors: readonly Tensor[]): GPUBuffer | null {
+  const first = s.entries[0];
+  if (!first) return null;
+  const flat = tensors[first.index]!.binding.buffer;
+  return s.entries.every((e) => isHomed(tensors[e.index]!, e, flat)) ? flat : null;
 }
 
 /**

@@ -11,13 +11,13 @@
  * thread, which takes its unit's norms and then updates it (norms and update fused; see
  * shaders/optim.wgsl), and tensors AGC leaves alone are cut into plain element ranges.
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import { Storage, type Tensor } from '../autodiff/tensor.js';
 import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import {
-  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, planSegments, resolveParams, scatter, zeroFill,
+  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, paddedLength, planSegments, resolveParams, scatter, zeroFill,
   type ParamLike, type ResolvedParam, type Segment,
 } from './flat.js';
 
@@ -43,10 +43,20 @@ export interface SgdAgcOptions {
   excludeFromAgc?: NamePattern | readonly NamePattern[];
   /** Upper bound on one flat segment (default: maxStorageBufferBindingSize); smaller values exercise multi-segment steps in tests. */
   maxSegmentBytes?: number;
+  /**
+   * Keep the parameters inside the optimizer's flat weight region (default true): each
+   * tensor becomes a slice of that buffer, so a step updates it in place, with no copies
+   * and no second copy of the weights in memory. Its `.buffer` then throws (bind the
+   * tensor itself). false: the tensors keep their own buffers, and every step gathers
+   * them into the region and scatters them back.
+   */
+  adoptParams?: boolean;
 }
 
 interface SegmentState {
   seg: Segment;
+  /** The weight region (the parameters' home when adopted). */
+  region: Storage;
   weights: GPUBuffer;
   grads: GPUBuffer;
   velocity: GPUBuffer;
@@ -101,8 +111,16 @@ export class SgdAgc {
     this.states = planSegments(this.params, flagsOf, o.maxSegmentBytes).map((seg) => {
       const velocity = flatBuffer(seg);
       zeroFill(velocity, seg);
-      return { seg, velocity, weights: flatBuffer(seg), grads: flatBuffer(seg), unitTensor: uploadUnitTensors(seg) };
+      const region = new Storage(flatBuffer(seg), paddedLength(seg) * 4);
+      if (o.adoptParams ?? true) this.adopt(seg, region);
+      return { seg, region, velocity, weights: region.buffer, grads: flatBuffer(seg), unitTensor: uploadUnitTensors(seg) };
     });
+  }
+
+  /** Copy the parameters into the region and make each tensor a slice of it. */
+  private adopt(seg: Segment, region: Storage): void {
+    gather(seg, this.params.map((p) => p.tensor), region.buffer);
+    for (const e of seg.entries) this.params[e.index]!.tensor.rehome(region.slice(e.offset * 4, e.size * 4));
   }
 
   /** Names of the parameters AGC clips (for checking `excludeFromAgc`). */
@@ -175,12 +193,15 @@ export class SgdAgc {
     }
   }
 
-  /** Release the optimizer's flat buffers (the parameters stay the caller's). */
+  /** Release the optimizer's flat buffers (the parameters stay the caller's; adopted ones keep their slice of the weight region alive). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     const pool = backend().pool;
-    for (const s of this.states) for (const buf of [s.weights, s.grads, s.velocity, s.unitTensor, s.seg.info]) pool.release(buf);
+    for (const s of this.states) {
+      for (const buf of [s.grads, s.velocity, s.unitTensor, s.seg.info]) pool.release(buf);
+      s.region.release(); // the buffer stays while adopted parameters still use it
+    }
   }
 }
 

@@ -14,10 +14,17 @@ import {
   DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError,
 } from './errors.js';
 
+/** What a binding takes: a tensor (bound at its own range of its storage) or a whole buffer. */
+export type BindingSource = GPUBuffer | { readonly binding: GPUBufferBinding };
+
+function bufferBinding(src: BindingSource): GPUBufferBinding {
+  return 'binding' in src ? src.binding : { buffer: src };
+}
+
 export interface DispatchSpec {
   kernel: Kernel;
-  /** Buffers by the names the WGSL declares (the `params` uniform is bound automatically). */
-  bindings: Record<string, GPUBuffer>;
+  /** Tensors or buffers by the names the WGSL declares (the `params` uniform is bound automatically). */
+  bindings: Record<string, BindingSource>;
   params?: Params;
   /** Pipeline-overridable constants (workgroup and tile sizes, op codes). */
   overrides?: Record<string, number>;
@@ -160,13 +167,16 @@ export class Backend {
     const encoder = this.openEncoder(); // first, so pipeline-creation errors land in its error scope
     const pipeline = this.pipeline(kernel, spec.overrides);
     const entries: GPUBindGroupEntry[] = [];
+    const resources = new Map<string, GPUBufferBinding>();
     const writable = new Set<GPUBuffer>();
     for (const b of kernel.bindings) {
       if (b.access === 'uniform') continue;
-      const buffer = spec.bindings[b.name];
-      if (!buffer) throw new KernelError(`kernel ${kernel.name}: binding '${b.name}' was not given`);
-      if (b.access === 'read_write') writable.add(buffer);
-      entries.push({ binding: b.binding, resource: { buffer } });
+      const source = spec.bindings[b.name];
+      if (!source) throw new KernelError(`kernel ${kernel.name}: binding '${b.name}' was not given`);
+      const resource = bufferBinding(source);
+      resources.set(b.name, resource);
+      if (b.access === 'read_write') writable.add(resource.buffer);
+      entries.push({ binding: b.binding, resource });
     }
     for (const name of Object.keys(spec.bindings)) {
       if (!kernel.bindings.some((b) => b.name === name)) {
@@ -174,7 +184,7 @@ export class Backend {
       }
     }
     for (const b of kernel.bindings) {
-      const buf = spec.bindings[b.name];
+      const buf = resources.get(b.name)?.buffer;
       if (b.access === 'read' && buf && writable.has(buf)) {
         throw new KernelError(`kernel ${kernel.name}: '${b.name}' is bound both read-only and read_write`);
       }
@@ -195,7 +205,7 @@ export class Backend {
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     if (timestampWrites) this.endPass();
-    for (const name in spec.bindings) this.inFlight.add(spec.bindings[name]!);
+    for (const r of resources.values()) this.inFlight.add(r.buffer);
     this.counters.dispatches++;
     if (this.profiler.needsFlushPerDispatch()) this.profiler.wallTime(kernel.name, () => this.flush());
   }
