@@ -6,10 +6,10 @@
  *   2. G ← G + weightDecay·W             (kind 'weight' only; gains and biases are not decayed)
  *   3. v ← μ·v + G;  W ← W − lr·(G + μ·v) (Nesterov; plain momentum uses v)
  * Multi-tensor: all parameters of a segment share flat regions (see flat.ts), so a step is
- * one dispatch per segment, independent of the number of tensors. The segment is cut into
- * tiles, one per workgroup: a tile of a clipped tensor holds whole AGC units, one per
- * thread, which takes its unit's norms and then updates it (norms and update fused; see
- * shaders/optim.wgsl), and tensors AGC leaves alone are cut into plain element ranges.
+ * one dispatch per segment, independent of the number of tensors: one thread per AGC unit
+ * takes the unit's norms and then clips, decays and updates it (shaders/optim.wgsl).
+ * The parameters live in the weight region (`adoptParams`), so a step gathers only the
+ * grads.
  */
 import { Storage, type Tensor } from '../autodiff/tensor.js';
 import { backend } from '../runtime/init.js';
