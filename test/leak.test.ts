@@ -113,3 +113,14 @@ it('an optimizer and the parameters it adopted return their memory whichever is 
     expect(gpu().poolStats().liveBuffers, optimizerFirst ? 'optimizer first' : 'parameters first').toBe(base);
   }
 });
+
+it('an op run outside a gradient frees what it saved for the backward (weightStandardize statistics)', async () => {
+  const w = randn([3, 3, 4, 8], { seed: 3 });
+  const gain = randn([8], { seed: 4 });
+  await gpu().sync();
+  const base = gpu().poolStats().liveBuffers;
+  const out = ops.weightStandardize(w, gain);
+  await gpu().sync();
+  expect(gpu().poolStats().liveBuffers, 'only the output stays').toBe(base + 1);
+  for (const t of [out, w, gain]) t.dispose();
+});

@@ -14,7 +14,7 @@ describe('weightStandardize vs float64 reference (forward, dW, dgain)', () => {
       ref: (w, g) => refWeightStandardize(w, g),
       inputs: [randArr([3, 3, 2, 5], 1), randArr([5], 2, 0.5, 1.5)],
     }));
-  opTest('weightStandardize', '1×1 weight with a large mean (two-pass variance)', () =>
+  opTest('weightStandardize', '1×1 weight with a large mean', () =>
     checkOp({
       gpu: (w, g) => ops.weightStandardize(w, g),
       ref: (w, g) => refWeightStandardize(w, g),
@@ -22,6 +22,20 @@ describe('weightStandardize vs float64 reference (forward, dW, dgain)', () => {
       fwdTol: 1e-4,
       gradTol: 1e-3,
     }));
+  it('one-pass statistics hold against a large common offset and an outlier in the first row (fan-in 1152)', async () => {
+    // Column 0: 1000 ± 0.01 (the shift by the first element removes the offset); column 1:
+    // an outlier of 50 in row 0 over values ± 1e-3 (the shift is far from the mean).
+    const r = 1152;
+    const w = randArr([3, 3, 128, 2], 11, -1, 1);
+    for (let i = 0; i < r; i++) {
+      w.data[2 * i] = 1000 + 0.01 * w.data[2 * i]!;
+      w.data[2 * i + 1] = i === 0 ? 50 : 1e-3 * w.data[2 * i + 1]!;
+    }
+    const g = randArr([2], 12, 0.5, 1.5);
+    const got = await ops.weightStandardize(toTensor(w), toTensor(g)).data();
+    // 4.0e-4 measured, the same as the earlier two-pass kernel (f32 holds 1000 ± 0.01 to ~6e-5).
+    expectClose(got, refWeightStandardize(w, g).data, 1e-3, 'Ŵ');
+  });
   opTest('weightStandardize', 'eps clamp: a nearly constant column takes the constant-scale branch', () => {
     // Column 0 has N·var ≈ 4e-6 < eps = 1e-4; column 1 is ordinary.
     const w = randArr([2, 2, 1, 2], 5);

@@ -20,7 +20,11 @@ export type BackwardRule<A> = (dy: Tensor, ctx: BackwardContext<A>) => readonly 
 
 export interface OpSpec<A> {
   name: string;
-  /** Validate (throwing typed errors before any GPU work), dispatch, and say what to save. */
+  /**
+   * Validate (throwing typed errors before any GPU work), dispatch, and say what to save.
+   * `save` may hold tensors the forward made for the backward (not inputs, not `out`):
+   * they are freed after the backward, or at once when nothing records.
+   */
   forward(inputs: readonly Tensor[], attrs: A): { out: Tensor; save?: readonly Tensor[] };
   backward: BackwardRule<A> | typeof notDifferentiable;
 }
@@ -49,6 +53,10 @@ export function defineOp<A>(spec: OpSpec<A>): OpDef<A> {
         saved: save,
         backward: (dy, needs) => rule(dy, { saved: save, inputs, attrs, needs }),
       });
+    } else {
+      // A saved tensor that is neither an input nor the output was made for the backward
+      // alone (e.g. weight standardization's statistics): nothing will run it.
+      for (const t of save) if (t !== out && !inputs.includes(t)) t.dispose();
     }
     return out;
   };

@@ -4,10 +4,9 @@
  * N = fan-in. Two kernels each way (shaders/weight-standardize.wgsl): a per-column
  * reduction, then an elementwise apply. The backward is exact through mean and variance.
  *
- * Only W and gain are saved: the per-column statistics are recomputed in the backward
- * (one cheap pass over W) rather than saved, because a forward run outside a gradient
- * would otherwise leak them. Ŵ itself is what conv2d saves, so one standardization per
- * step serves forward, dX and dW.
+ * W, gain and the per-column statistics are saved (the statistics are freed at once when
+ * nothing records), so the backward does not walk W twice more for them. Ŵ itself is what
+ * conv2d saves, so one standardization per step serves forward, dX and dW.
  */
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
@@ -24,6 +23,8 @@ const APPLY_FWD = defineKernel('weight-standardize', wsWgsl, 'apply_fwd');
 const STATS_BWD = defineKernel('weight-standardize', wsWgsl, 'stats_bwd');
 const APPLY_BWD = defineKernel('weight-standardize', wsWgsl, 'apply_bwd');
 const WS_WG = 64;
+/** Rows per thread of the apply passes (their ROWS override). */
+const APPLY_ROWS = 16;
 
 export interface WeightStandardizeOptions {
   /** Floor on N·var (default 1e-4, as in the NFNet reference). */
@@ -47,6 +48,8 @@ function dims(w: Tensor, gain: Tensor, eps: number): Dims {
 }
 
 const groups = (n: number) => Math.ceil(n / WS_WG);
+/** Workgroups of an apply pass: one thread per column and block of APPLY_ROWS rows. */
+const applyGroups = (d: Dims) => groups(d.cols * Math.ceil(d.r / APPLY_ROWS));
 
 /** Per column: [mean, 1/sqrt(max(Σd², eps)), clamped] as a [3, cols] tensor. */
 function columnStats(w: Tensor, d: Dims): Tensor {
@@ -55,23 +58,23 @@ function columnStats(w: Tensor, d: Dims): Tensor {
   return stats;
 }
 
-function forward(w: Tensor, gain: Tensor, d: Dims): Tensor {
-  if (!w.size) return empty(w.shape);
+/** Ŵ and the per-column statistics it was made with (null for an empty W). */
+function forward(w: Tensor, gain: Tensor, d: Dims): { out: Tensor; stats: Tensor | null } {
+  if (!w.size) return { out: empty(w.shape), stats: null };
   const stats = columnStats(w, d);
   const out = empty(w.shape);
   backend().dispatch({
     kernel: APPLY_FWD,
     bindings: { w, gain, stats, out },
     params: { ...d },
-    workgroups: groups(w.size),
+    overrides: { ROWS: APPLY_ROWS },
+    workgroups: applyGroups(d),
   });
-  stats.dispose();
-  return out;
+  return { out, stats };
 }
 
-function backward(dy: Tensor, w: Tensor, gain: Tensor, d: Dims): [Tensor, Tensor] {
-  if (!w.size) return [empty(w.shape), zeros([d.cols])];
-  const stats = columnStats(w, d);
+function backward(dy: Tensor, w: Tensor, gain: Tensor, stats: Tensor | undefined, d: Dims): [Tensor, Tensor] {
+  if (!w.size || !stats) return [empty(w.shape), zeros([d.cols])];
   const gstats = empty([2, d.cols]);
   const dgain = empty([d.cols]);
   backend().dispatch({
@@ -85,9 +88,9 @@ function backward(dy: Tensor, w: Tensor, gain: Tensor, d: Dims): [Tensor, Tensor
     kernel: APPLY_BWD,
     bindings: { w, gain, dy, stats, gstats, out: dw },
     params: { ...d },
-    workgroups: groups(w.size),
+    overrides: { ROWS: APPLY_ROWS },
+    workgroups: applyGroups(d),
   });
-  stats.dispose();
   gstats.dispose();
   return [dw, dgain];
 }
@@ -96,10 +99,11 @@ export const weightStandardizeOp = defineOp<WeightStandardizeOptions>({
   name: 'weightStandardize',
   forward: ([w, gain], o) => {
     assertF32('weightStandardize', w!, gain!);
-    return { out: forward(w!, gain!, dims(w!, gain!, o.eps ?? 1e-4)), save: [w!, gain!] };
+    const { out, stats } = forward(w!, gain!, dims(w!, gain!, o.eps ?? 1e-4));
+    return { out, save: stats ? [w!, gain!, stats] : [w!, gain!] };
   },
-  backward: (dy, { saved: [w, gain], attrs, needs }) => {
-    const [dw, dgain] = backward(dy, w!, gain!, dims(w!, gain!, attrs.eps ?? 1e-4));
+  backward: (dy, { saved: [w, gain, stats], attrs, needs }) => {
+    const [dw, dgain] = backward(dy, w!, gain!, stats, dims(w!, gain!, attrs.eps ?? 1e-4));
     return [needs[0] ? dw : null, needs[1] ? dgain : null];
   },
 });
