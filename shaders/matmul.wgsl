@@ -264,3 +264,43 @@ fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     }
   }
 }
+
+// A one-row product (M = 1 after the transposes: batch-1 SE and classifier layers, their
+// dX): C[b, 0, n..n+3] = alpha · Σ_k A[b, 0, k] · B[b, k, n..n+3], one invocation per four
+// columns of one batch, grid y·z = batch. The 8×8 tile would leave 7 of its 8 rows idle and
+// spread N = 768 over 96 invocations; here the same product gets 192, and the loop does
+// one A and four B loads per four multiply-adds. K runs in blocks of 4, then a tail.
+@compute @workgroup_size(WG)
+fn gemv(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let batch = wid.y + wid.z * nwg.y;
+  let col0 = (wid.x * WG + lid) * 4u;
+  if (col0 >= params.n || batch >= params.batch) { return; }
+  let a_base = batch * params.a_batch;
+  let n1 = params.n - 1u;
+  let b_base = batch * params.b_batch;
+  let bc = params.b_col;
+  let o0 = b_base + col0 * bc;
+  let o1 = b_base + min(col0 + 1u, n1) * bc;
+  let o2 = b_base + min(col0 + 2u, n1) * bc;
+  let o3 = b_base + min(col0 + 3u, n1) * bc;
+  let ac = params.a_col;
+  let br = params.b_row;
+  var acc = vec4<f32>(0.0);
+  let k4 = params.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let x = vec4<f32>(a[a_base + k * ac], a[a_base + (k + 1u) * ac], a[a_base + (k + 2u) * ac], a[a_base + (k + 3u) * ac]);
+    let r0 = k * br;
+    let r1 = r0 + br;
+    let r2 = r1 + br;
+    let r3 = r2 + br;
+    acc += x.x * vec4<f32>(b[o0 + r0], b[o1 + r0], b[o2 + r0], b[o3 + r0]);
+    acc += x.y * vec4<f32>(b[o0 + r1], b[o1 + r1], b[o2 + r1], b[o3 + r1]);
+    acc += x.z * vec4<f32>(b[o0 + r2], b[o1 + r2], b[o2 + r2], b[o3 + r2]);
+    acc += x.w * vec4<f32>(b[o0 + r3], b[o1 + r3], b[o2 + r3], b[o3 + r3]);
+  }
+  for (var k = k4; k < params.k; k++) {
+    let r = k * br;
+    acc += a[a_base + k * ac] * vec4<f32>(b[o0 + r], b[o1 + r], b[o2 + r], b[o3 + r]);
+  }
+  store4(batch * params.n, 0u, col0, acc);
+}

@@ -1,6 +1,6 @@
-// The GEMM core's load paths and tile configurations (shaders/matmul.wgsl) and its
-// quad-shared kernel (shaders/matmul-quad.wgsl), forward only, against the float64
-// reference: every (transposeA, transposeB) pair on shapes that hit the vec4 modes (extents
+// The GEMM core's load paths and tile configurations (shaders/matmul.wgsl), its one-row
+// kernel and its quad-shared kernel (shaders/matmul-quad.wgsl), forward only, against the
+// float64 reference: every (transposeA, transposeB) pair on shapes that hit the vec4 modes (extents
 // multiple of 4), the scalar fallback (odd extents), K tails, partial edge tiles and bands,
 // both quad row counts, batch, and batch broadcasting on either side.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,20 @@ describe('GEMM core: load modes × tile configurations', () => {
       });
     }
   }
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    it(`one-row kernel (M = 1, four columns per invocation): transposeA=${ta} transposeB=${tb}`, async () => {
+      let seed = 300;
+      // K: 1, a K tail, whole blocks of 4, a long one; N: 1, 3 (partial group), 4, 37, 300.
+      for (const [k, n] of [[1, 1], [3, 3], [4, 4], [16, 37], [67, 300]] as const) {
+        const a = ta ? [k, 1] : [1, k];
+        const b = tb ? [n, k] : [k, n];
+        await check(a, b, ta, tb, (seed += 2));
+        await check([2, ...a], [2, ...b], ta, tb, (seed += 2)); // batch
+        await check([3, ...a], b, ta, tb, (seed += 2)); // B broadcast
+        await check(a, [2, 1, ...b], ta, tb, (seed += 2)); // A broadcast, rank 4 batch
+      }
+    });
+  }
   const quadAvailable = () => gpu().adapter.software && gpu().features.includes('subgroups');
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     it(`quad-shared kernel (TM×32 bands): transposeA=${ta} transposeB=${tb}`, async (ctx) => {
@@ -85,6 +99,7 @@ describe('GEMM core: load modes × tile configurations', () => {
     expect(await kernelsOf(36, 64)).toEqual(['matmul-quad/matmul']);
     expect(await kernelsOf(36, 16)).toEqual(['matmul/matmul']); // narrower than a band
     expect(await kernelsOf(8, 64)).toEqual(['matmul/matmul']); // shorter than a quad of 4-row tiles
+    expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row
     setGemmConfig({ quad: false });
     expect(await kernelsOf(36, 64)).toEqual(['matmul/matmul']);
     setGemmConfig(DEFAULT_GEMM_CONFIG);

@@ -17,6 +17,7 @@ import { sumTo } from './layout.js';
 
 const MATMUL = defineKernel('matmul', matmulWgsl, 'matmul');
 const MATMUL_QUAD = defineKernel('matmul-quad', matmulQuadWgsl, 'matmul');
+const GEMV = defineKernel('matmul', matmulWgsl, 'gemv');
 /** Columns of C per invocation of the quad kernel (the B band a quad shares). */
 const QUAD_BAND = 32;
 
@@ -154,8 +155,25 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
     b_batch: p.bBatch === 1 ? 0 : br * bc, b_row: o.transposeB ? 1 : bc, b_col: o.transposeB ? bc : 1,
     alpha,
   };
-  if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
+  if (p.m === 1) dispatchGemv(a, b, out, p, strides);
+  else if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
   else dispatchTiled(a, b, out, p, o, strides);
+}
+
+/** Invocations per workgroup of the one-row kernel, at most; fewer so that N gets ≥ 4 workgroups. */
+const GEMV_WG = 64;
+
+/** A one-row product (M = 1): one invocation per four columns (`gemv` in shaders/matmul.wgsl). */
+function dispatchGemv(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
+  const lanes = Math.ceil(p.n / 4);
+  const wg = Math.max(4, Math.min(GEMV_WG, 4 * Math.floor(lanes / 16)));
+  backend().dispatch({
+    kernel: GEMV,
+    bindings: { a, b, c: out },
+    params: { ...strides, tiles_n: 0 },
+    overrides: { WG: wg },
+    workgroups: [Math.ceil(lanes / wg), ...batchGrid(p.batch)],
+  });
 }
 
 type GemmParams = Record<string, number>;

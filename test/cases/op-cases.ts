@@ -226,6 +226,14 @@ export const opCases: OpCase[] = [
     ref: (a, b) => R.matmul(a, b),
   },
   {
+    // One row: the gemv kernel (four columns per invocation, a partial last group, a K tail).
+    name: 'matmul/one row [2,1,9]·[9,14]ᵀ',
+    ops: ['matmul'],
+    inputs: [{ shape: [2, 1, 9], seed: 123 }, { shape: [14, 9], seed: 124 }],
+    fn: (L, a, b) => L.ops.matmul(a!, b!, { transposeB: true }),
+    ref: (a, b) => R.matmul(a, b, false, true),
+  },
+  {
     name: 'softmax/last axis',
     ops: ['softmax'],
     inputs: [{ shape: [3, 7], seed: 100, lo: -3, hi: 3 }],
