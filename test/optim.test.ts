@@ -237,6 +237,18 @@ describe('sgdAgc keeps the parameters in its flat region (adoptParams)', () => {
     for (const t of [...ws, ...ref]) t.dispose();
   });
 
+  it('a parameter passed as a view of another tensor is not moved: the tensor it shares storage with sees every step', async () => {
+    const base = f32([1, 2, 3, 4, 5, 6], [2, 3]);
+    const view = base.view([3, 2]);
+    const opt = optim.sgdAgc([{ name: 'w', tensor: view, kind: 'bias', unitAxis: null }], { lr: 0.5, momentum: 0, weightDecay: 0, clipping: 0 });
+    expect(view.buffer, 'the view keeps its own storage').toBe(base.buffer);
+    opt.step([f32([1, 1, 1, 1, 1, 1], [3, 2])]);
+    expect(Array.from(await base.data())).toEqual([0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
+    opt.dispose();
+    view.dispose();
+    base.dispose();
+  });
+
   it('the EMA reads adopted parameters in place and averages the same as from copies', async () => {
     const ws = make(870);
     const copies = make(870);

@@ -117,10 +117,17 @@ export class SgdAgc {
     });
   }
 
-  /** Copy the parameters into the region and make each tensor a slice of it. */
+  /**
+   * Copy the parameters into the region and make each tensor a slice of it. A tensor whose
+   * storage other tensors share (a reshape of a model's parameter, say) keeps it: moving
+   * one handle would leave the others behind, so that parameter is copied every step.
+   */
   private adopt(seg: Segment, region: Storage): void {
     gather(seg, this.params.map((p) => p.tensor), region.buffer);
-    for (const e of seg.entries) this.params[e.index]!.tensor.rehome(region.slice(e.offset * 4, e.size * 4));
+    for (const e of seg.entries) {
+      const t = this.params[e.index]!.tensor;
+      if (t.checkedStorage().refs === 1) t.rehome(region.slice(e.offset * 4, e.size * 4));
+    }
   }
 
   /** Names of the parameters AGC clips (for checking `excludeFromAgc`). */
