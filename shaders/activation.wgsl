@@ -75,9 +75,17 @@ fn act_grad(z: f32) -> f32 {
   }
 }
 
-fn pre_activation(i: u32) -> f32 {
-  if (HAS_BIAS) { return x[i] + bias[i % params.channels]; }
+// x + bias for element i, whose channel is c (i mod channels, taken once per invocation:
+// SwiftShader scalarises integer division, and with ELEMS = 4 the four elements are
+// channels c … c+3 of one pixel).
+fn pre_activation(i: u32, c: u32) -> f32 {
+  if (HAS_BIAS) { return x[i] + bias[c]; }
   return x[i];
+}
+
+fn channel_of(i: u32) -> u32 {
+  if (HAS_BIAS) { return i % params.channels; }
+  return 0u;
 }
 
 fn element_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -88,11 +96,12 @@ fn element_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 fn act_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = element_index(lid, wid, nwg) * ELEMS;
   if (i >= params.n) { return; }
-  out[i] = params.gamma * act(pre_activation(i));
+  let c = channel_of(i);
+  out[i] = params.gamma * act(pre_activation(i, c));
   if (ELEMS == 4u) {   // written out: a loop here is not unrolled and costs the gain
-    out[i + 1u] = params.gamma * act(pre_activation(i + 1u));
-    out[i + 2u] = params.gamma * act(pre_activation(i + 2u));
-    out[i + 3u] = params.gamma * act(pre_activation(i + 3u));
+    out[i + 1u] = params.gamma * act(pre_activation(i + 1u, c + 1u));
+    out[i + 2u] = params.gamma * act(pre_activation(i + 2u, c + 2u));
+    out[i + 3u] = params.gamma * act(pre_activation(i + 3u, c + 3u));
   }
 }
 
@@ -100,10 +109,11 @@ fn act_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
 fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = element_index(lid, wid, nwg) * ELEMS;
   if (i >= params.n) { return; }
-  out[i] = dy[i] * params.gamma * act_grad(pre_activation(i));
+  let c = channel_of(i);
+  out[i] = dy[i] * params.gamma * act_grad(pre_activation(i, c));
   if (ELEMS == 4u) {
-    out[i + 1u] = dy[i + 1u] * params.gamma * act_grad(pre_activation(i + 1u));
-    out[i + 2u] = dy[i + 2u] * params.gamma * act_grad(pre_activation(i + 2u));
-    out[i + 3u] = dy[i + 3u] * params.gamma * act_grad(pre_activation(i + 3u));
+    out[i + 1u] = dy[i + 1u] * params.gamma * act_grad(pre_activation(i + 1u, c + 1u));
+    out[i + 2u] = dy[i + 2u] * params.gamma * act_grad(pre_activation(i + 2u, c + 2u));
+    out[i + 3u] = dy[i + 3u] * params.gamma * act_grad(pre_activation(i + 3u, c + 3u));
   }
 }

@@ -60,9 +60,10 @@ class WSConv {
     this.bias = store.add(`${name}.bias`, 'bias', 'whole', [cout], zeros);
   }
 
-  // The bias stays its own add: fusing it into the activation that follows (activation's
-  // `bias` option) measured 4% slower on the nano training step (GPU 213.9 against 205.7 ms,
-  // interleaved A/B on SwiftShader, 2026-12-02).
+  // The bias stays its own add. Fusing it into the activation that follows (activation's
+  // `bias` option) showed no gain on the nano training step: 6 fewer dispatches and ~5 ms
+  // less elementwise time, but whole-step GPU totals of interleaved A/B runs came out
+  // 226.5 vs 218.5 ms and 243.7 vs 249.6 ms (fused vs not; SwiftShader, 2026-12-02).
   forward(x: Tensor): Tensor {
     const y = ops.wsConv2d(x, this.w, this.gain, { stride: this.stride, padding: 'SAME', groups: this.groups });
     return ops.add(y, this.bias);
