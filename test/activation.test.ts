@@ -27,6 +27,14 @@ describe('gamma-scaled activations', () => {
       }));
   }
 
+  opTest('activation', 'fused bias over 12 channels (four per invocation start at channel 0, 4, 8), two workgroups', () =>
+    checkOp({
+      gpu: (x, b) => ops.activation(x, { kind: 'gelu', bias: b }),
+      ref: (x, b) => N.activation(x, 'gelu', GAMMA.gelu, b),
+      inputs: [randArr([2, 9, 9, 12], 16, -2, 2), randArr([12], 17)],
+      gradTol: 2e-4,
+    }));
+
   opTest('activation', 'explicit gamma overrides the table; 1×1 spatial, batch 1, one channel', () =>
     checkOp({
       gpu: (x, b) => ops.activation(x, { kind: 'silu', gamma: 0.5, bias: b }),
