@@ -5,7 +5,7 @@
 // both quad row counts, batch, and batch broadcasting on either side.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops } from '../src/index.js';
-import { DEFAULT_GEMM_CONFIG, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
+import { DEFAULT_GEMM_CONFIG, quadRows, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import * as R from './ref.js';
 import { expectClose, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
@@ -26,11 +26,11 @@ const CONFIGS: Partial<GemmConfig>[] = [
   { tm: 4, tn: 4, vec4: false, quad: false },
   { tm: 8, tn: 8, vec4: true, blockN: 8, quad: false }, // blocked tile order: partial blocks at the edges
 ];
-// Quad kernel shapes (N ≥ 32, M ≥ 16): TM = 4 where it pads fewer rows (16, 36, 33, 100),
-// TM = 8 otherwise (64, 60: a partial last tile); N = 32, 128 whole bands, 65, 70, 40
-// partial ones; K tails.
+// Quad kernel shapes (N ≥ 32, M ≥ 4), with the TM quadRows picks: 4 rows (TM = 1), 5, 9
+// and 12 (TM = 3), 16 (TM = 4), 36, 33 and 100 (TM = 9), 64 and 60 (TM = 8, a partial
+// last tile at 60); N = 32, 128 whole bands, 65, 70, 40, 33 partial ones; K tails.
 const MKN_QUAD: [number, number, number][] = [
-  [16, 8, 32], [36, 20, 128], [33, 64, 65], [64, 7, 40], [60, 9, 70], [100, 5, 33],
+  [4, 8, 40], [5, 3, 33], [9, 12, 64], [12, 5, 32], [16, 8, 32], [36, 20, 128], [33, 64, 65], [64, 7, 40], [60, 9, 70], [100, 5, 33],
 ];
 
 async function check(as: number[], bs: number[], ta: boolean, tb: boolean, seed: number): Promise<void> {
@@ -98,11 +98,14 @@ describe('GEMM core: load modes × tile configurations', () => {
     setGemmConfig({ quad: true });
     expect(await kernelsOf(36, 64)).toEqual(['matmul-quad/matmul']);
     expect(await kernelsOf(36, 16)).toEqual(['matmul/matmul']); // narrower than a band
-    expect(await kernelsOf(8, 64)).toEqual(['matmul/matmul']); // shorter than a quad of 4-row tiles
+    expect(await kernelsOf(3, 64)).toEqual(['matmul/matmul']); // fewer rows than a quad's lanes
     expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row
     setGemmConfig({ quad: false });
     expect(await kernelsOf(36, 64)).toEqual(['matmul/matmul']);
     setGemmConfig(DEFAULT_GEMM_CONFIG);
+  });
+  it('quadRows: the row count per invocation whose quads cost least', () => {
+    expect([4, 9, 16, 36, 60, 100, 8192].map(quadRows)).toEqual([1, 3, 4, 9, 8, 9, 8]);
   });
   it('K = 0 gives zeros, M or N = 0 gives an empty result', async () => {
     const z = await ops.matmul(toTensor(randArr([3, 0], 1)), toTensor(randArr([0, 5], 2))).data();

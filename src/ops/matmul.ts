@@ -39,7 +39,7 @@ export interface GemmConfig {
   /** 0: row-major tile order; n > 0: each workgroup covers a (wg / n) × n block of tiles. */
   blockN: number;
   /**
-   * Use the quad-shared kernel (shaders/matmul-quad.wgsl) for C with N ≥ 32 and M ≥ 16 on
+   * Use the quad-shared kernel (shaders/matmul-quad.wgsl) for C with N ≥ 32 and M ≥ 4 on
    * a software adapter with the `subgroups` feature (elsewhere the tiled kernel runs).
    */
   quad: boolean;
@@ -117,16 +117,26 @@ const QUAD_WG = 64;
 /** Workgroups a quad GEMM is split into at least, where it has the quads for it. */
 const QUAD_MIN_WORKGROUPS = 4;
 
+/** Row counts per invocation the host gives the quad kernel, in order of preference on a tie. */
+const QUAD_ROWS = [8, 9, 4, 3, 1];
 /**
- * Rows per invocation of the quad kernel for M rows: the TM of 8, 9 and 4 whose quads
- * (4·TM rows) pad M least, 8 on a tie (9 for the 36 Winograd tiles of a 24×24 image, 8 for
- * 8192). Each TM is a pipeline of its own (~1–2 s to build on SwiftShader), hence three.
+ * A lane's cost per k in rows' worth of work: TM rows of multiply-adds and A gathers, plus
+ * the band's 8 B gathers and broadcasts, which cost about 1.4 rows (docs/kernels-gemm.md:
+ * at TM = 8, A ~23% of the time, B ~15%, the multiply-adds the rest).
  */
-function quadRows(m: number): number {
-  let best = 8;
-  for (const tm of [9, 4]) {
-    if (Math.ceil(m / (4 * tm)) * 4 * tm < Math.ceil(m / (4 * best)) * 4 * best) best = tm;
-  }
+const QUAD_BAND_COST = 1.4;
+
+/**
+ * Rows per invocation of the quad kernel for M rows: the TM whose quads cost least,
+ * ceil(M / 4·TM) · (TM + QUAD_BAND_COST), keeping the earlier of QUAD_ROWS unless another
+ * is at least 3% cheaper. 8 for 8192 rows, 9 for the 36 Winograd tiles of a 24×24 image,
+ * 3 for the 9 of a 12×12 one, 1 for the 4 of a 6×6 one. Each TM is a pipeline of its own
+ * (~1–2 s to build on SwiftShader).
+ */
+export function quadRows(m: number): number {
+  const cost = (tm: number) => Math.ceil(m / (4 * tm)) * (tm + QUAD_BAND_COST);
+  let best = QUAD_ROWS[0]!;
+  for (const tm of QUAD_ROWS.slice(1)) if (cost(tm) < 0.97 * cost(best)) best = tm;
   return best;
 }
 
@@ -137,7 +147,7 @@ function quadRows(m: number): number {
  */
 export function quadApplies(p: GemmPlan): boolean {
   const b = backend();
-  return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 16 && p.k > 0 && b.adapter.software && b.device.features.has('subgroups');
+  return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 4 && p.k > 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
 /**

@@ -217,7 +217,7 @@ export const opCases: OpCase[] = [
     ref: (a, b) => R.matmul(a, b, true, true),
   },
   {
-    // 40 ≥ 32 columns and 36 ≥ 16 rows: the quad-shared GEMM where the adapter has subgroups
+    // 40 ≥ 32 columns and 36 ≥ 4 rows: the quad-shared GEMM where the adapter has subgroups
     // (SwiftShader in Node, and Chromium's when it offers them); a partial band and TM = 9.
     name: 'matmul/wide [2,36,12]·[12,40]',
     ops: ['matmul'],
