@@ -24,11 +24,6 @@ export class Storage {
     return this.parent !== null;
   }
 
-  /** The root storage a slice was cut from (itself for a whole buffer). */
-  get root(): Storage {
-    return this.parent ? this.parent.root : this;
-  }
-
   /**
    * A storage for `bytes` bytes from `offset` (relative to this one), sharing the buffer.
    * `offset` must be a multiple of the device's minStorageBufferOffsetAlignment for the slice

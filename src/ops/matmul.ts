@@ -112,10 +112,21 @@ function plan(a: Tensor, b: Tensor, o: MatmulOptions): GemmPlan {
   return { m, n, k: ka, batchShape, batch: Math.max(aBatch, bBatch), aBatch, bBatch };
 }
 
-/** Invocations per workgroup of the quad kernel (a multiple of 4), at most. */
-const QUAD_WG = 64;
-/** Workgroups a quad GEMM is split into at least, where it has the quads for it. */
-const QUAD_MIN_WORKGROUPS = 4;
+/** Invocations per workgroup of the quad and one-row kernels, at most. */
+const SPREAD_WG = 64;
+/** Workgroups such a GEMM is split into at least, where it has the invocations for it. */
+const SPREAD_MIN_WORKGROUPS = 4;
+
+/**
+ * Workgroup size (a multiple of 4, so quads stay whole) of the quad and one-row kernels for
+ * `lanes` invocations per batch: no wider than one batch (idle lanes still cost), and narrow
+ * enough for a few workgroups, since SwiftShader runs a workgroup on one thread (e.g. 1×1
+ * conv dW: 16 quads).
+ */
+function spreadWorkgroup(lanes: number, batch: number): number {
+  const spread = 4 * Math.floor((lanes * batch) / (4 * SPREAD_MIN_WORKGROUPS));
+  return Math.max(4, 4 * Math.floor(Math.min(SPREAD_WG, lanes, spread) / 4));
+}
 
 /** Row counts per invocation the host gives the quad kernel, in order of preference on a tie. */
 const QUAD_ROWS = [8, 9, 4, 3, 1];
@@ -170,13 +181,10 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
   else dispatchTiled(a, b, out, p, o, strides);
 }
 
-/** Invocations per workgroup of the one-row kernel, at most; fewer so that N gets ≥ 4 workgroups. */
-const GEMV_WG = 64;
-
 /** A one-row product (M = 1): one invocation per four columns (`gemv` in shaders/matmul.wgsl). */
 function dispatchGemv(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
   const lanes = Math.ceil(p.n / 4);
-  const wg = Math.max(4, Math.min(GEMV_WG, 4 * Math.floor(lanes / 16)));
+  const wg = spreadWorkgroup(lanes, p.batch);
   backend().dispatch({
     kernel: GEMV,
     bindings: { a, b, c: out },
@@ -198,10 +206,7 @@ function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: G
   const tm = quadRows(p.m);
   const tilesN = Math.ceil(p.n / QUAD_BAND);
   const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
-  // No wider than one batch's quads (idle quads still cost), and narrow enough for a few
-  // workgroups: SwiftShader runs a workgroup on one thread (e.g. 1×1 conv dW: 16 quads).
-  const spread = 4 * Math.floor((lanes * p.batch) / (4 * QUAD_MIN_WORKGROUPS));
-  const wg = Math.max(4, Math.min(QUAD_WG, lanes, spread));
+  const wg = spreadWorkgroup(lanes, p.batch);
   backend().dispatch({
     kernel: MATMUL_QUAD,
     bindings: { a, b, c: out },

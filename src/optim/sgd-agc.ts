@@ -57,7 +57,6 @@ interface SegmentState {
   seg: Segment;
   /** The weight region (the parameters' home when adopted). */
   region: Storage;
-  weights: GPUBuffer;
   grads: GPUBuffer;
   velocity: GPUBuffer;
   /** Tensor index of each AGC unit. */
@@ -113,7 +112,7 @@ export class SgdAgc {
       zeroFill(velocity, seg);
       const region = new Storage(flatBuffer(seg), paddedLength(seg) * 4);
       if (o.adoptParams ?? true) this.adopt(seg, region);
-      return { seg, region, velocity, weights: region.buffer, grads: flatBuffer(seg), unitTensor: uploadUnitTensors(seg) };
+      return { seg, region, velocity, grads: flatBuffer(seg), unitTensor: uploadUnitTensors(seg) };
     });
   }
 
@@ -159,10 +158,10 @@ export class SgdAgc {
   private stepSegment(s: SegmentState, grads: readonly Tensor[], weights: readonly Tensor[], lr: number): void {
     const b = backend();
     gather(s.seg, grads, s.grads);
-    gather(s.seg, weights, s.weights);
+    gather(s.seg, weights, s.region.buffer);
     b.dispatch({
       kernel: SGD_STEP,
-      bindings: { tensor_info: s.seg.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.weights, velocity: s.velocity },
+      bindings: { tensor_info: s.seg.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.region.buffer, velocity: s.velocity },
       params: {
         length: s.seg.length, total_units: s.seg.totalUnits, nesterov: this.nesterov ? 1 : 0, pad: 0,
         lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
@@ -170,7 +169,7 @@ export class SgdAgc {
       overrides: { WG: STEP_WG },
       workgroups: Math.ceil(s.seg.totalUnits / STEP_WG),
     });
-    scatter(s.seg, s.weights, weights);
+    scatter(s.seg, s.region.buffer, weights);
   }
 
   /** The momentum buffers, one array per parameter (for checkpoints and tests). */
