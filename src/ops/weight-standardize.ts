@@ -74,7 +74,7 @@ function forward(w: Tensor, gain: Tensor, d: Dims): { out: Tensor; stats: Tensor
 }
 
 function backward(dy: Tensor, w: Tensor, gain: Tensor, stats: Tensor | undefined, d: Dims): [Tensor, Tensor] {
-  if (!w.size || !stats) return [empty(w.shape), zeros([d.cols])];
+  if (!stats) return [empty(w.shape), zeros([d.cols])]; // an empty W (the forward made no statistics)
   const gstats = empty([2, d.cols]);
   const dgain = empty([d.cols]);
   backend().dispatch({
