@@ -69,7 +69,7 @@ const P = {
   bench: params.get('bench'),
   seed: num('seed', 0, { int: true }),
 };
-const defaultLr = (batch: number) => +(0.4 * (batch / 256)).toPrecision(3); // the reference's 0.1·B/256, ×4 for a short run
+const defaultLr = nfnet.defaultLearningRate;
 
 // ---------------------------------------------------------------- DOM helpers
 
@@ -359,7 +359,7 @@ function startRun(): void {
   const stepsPerEpoch = loader.batchesPerEpoch;
   const totalSteps = P.steps > 0 ? P.steps : stepsPerEpoch * epochs;
   model = nfnet.create('nano', { seed: P.seed, numClasses: 10, inChannels: 1 });
-  trainer = new nfnet.Trainer(model, { lr, totalSteps, warmupSteps: Math.min(Math.round(0.1 * totalSteps), stepsPerEpoch), seed: P.seed, ema: true });
+  trainer = new nfnet.Trainer(model, { lr, totalSteps, warmupSteps: Math.min(Math.round(0.1 * totalSteps), stepsPerEpoch), seed: P.seed });
   run = { batch, lr, epochs, totalSteps, stepsPerEpoch };
   const o = trainer.options;
   $('run-info').textContent =
@@ -382,69 +382,79 @@ async function trainLoop(): Promise<void> {
   const recent: { correct: number; count: number }[] = [];
   let smooth: number | null = null;
   let lastDraw = 0;
-  let epoch = 0;
-  let it: Iterator<data.Batch> = loader!.epoch();
-  while (!stopRequested && t.step < r.totalSteps) {
-    if (paused) {
-      state.status = 'paused';
-      setStatus(`paused at step ${t.step}`);
-      refreshButtons();
-      await new Promise<void>((res) => (resumeWaiter = res));
-      if (stopRequested) break;
-      state.status = 'training';
-      refreshButtons();
-    }
-    let next = it.next();
-    if (next.done) {
-      epoch++;
-      it = loader!.epoch();
-      next = it.next();
-    }
-    const batch = next.value as data.Batch;
-    const profile = t.step === P.profileAt;
-    const res = await exclusive(async () => {
-      if (profile) gpu!.profile.start();
-      const t0 = performance.now();
-      const out = await t.trainStep(batch);
-      const ms = performance.now() - t0;
-      const report = profile ? await gpu!.profile.stop() : null;
-      return { out, ms, report };
-    });
-    const step = t.step;
-    if (res.report) {
-      state.kernels = { ...res.report, step };
-      renderKernels(state.kernels);
-    } else if (step > 2) {
-      // Steps 1–2 build pipelines; the profiled step runs one dispatch per submit.
-      windowSteps.push({ images: res.out.count, ms: res.ms });
-      if (windowSteps.length > 20) windowSteps.shift();
-      const ips = (1000 * windowSteps.reduce((s, w) => s + w.images, 0)) / windowSteps.reduce((s, w) => s + w.ms, 0);
-      state.imagesPerSecond = ips;
-      setStat('s-ips', ips >= 100 ? ips.toFixed(0) : ips.toFixed(1));
-    }
-    if (!Number.isFinite(res.out.loss)) throw new Error(`the loss diverged at step ${step} (${res.out.loss}); try a smaller lr`);
-    state.step = step;
-    state.trainLoss.push(res.out.loss);
-    smooth = smooth === null ? res.out.loss : 0.9 * smooth + 0.1 * res.out.loss;
-    recent.push({ correct: res.out.correct, count: res.out.count });
-    if (recent.length > 20) recent.shift();
-    const acc = recent.reduce((s, x) => s + x.correct, 0) / recent.reduce((s, x) => s + x.count, 0);
-    charts!.loss.push({ step, value: res.out.loss, series: LOSS_SERIES.batch }, { step, value: smooth, series: LOSS_SERIES.smooth });
-    charts!.acc.push({ step, value: acc, series: ACC_SERIES.train });
-    setStat('s-step', `${fmt.int(step)} / ${fmt.int(r.totalSteps)}`);
-    setStat('s-epoch', `${epoch + 1} (${Math.floor(((step - 1) % r.stepsPerEpoch) + 1)}/${r.stepsPerEpoch})`);
-    setStat('s-loss', smooth.toFixed(3));
-    setStat('s-acc', fmt.pct(acc));
-    setStat('s-lr', res.out.lr.toPrecision(3));
-    setStatus(`training: step ${step} of ${r.totalSteps}${res.report ? ' (profiled)' : ''}`);
-    if (performance.now() - lastDraw > 250 || step === r.totalSteps) {
-      lastDraw = performance.now();
-      await Promise.all([charts!.loss.flush(), charts!.acc.flush()]);
-    }
-    if (step % P.evalEvery === 0 || step === r.totalSteps) await evaluateNow();
-    await new Promise((res) => setTimeout(res, 0)); // let clicks through
-  }
+  // Filled by wrapStep for onStep: the step's wall time and its kernel profile (one step only).
+  let stepMs = 0;
+  let report: ProfileReport | null = null;
+  const fitted = await t.fit(
+    loader!,
+    {
+      epochs: Math.ceil(r.totalSteps / r.stepsPerEpoch), maxSteps: r.totalSteps, pipeline: false,
+      // One step at a time under the page's lock, so the bench and evaluations never interleave with it.
+      wrapStep: (submit) =>
+        exclusive(async () => {
+          const profile = t.step === P.profileAt;
+          if (profile) gpu!.profile.start();
+          const t0 = performance.now();
+          const out = await (await submit()).result;
+          stepMs = performance.now() - t0;
+          report = profile ? await gpu!.profile.stop() : null;
+          return { result: Promise.resolve(out) };
+        }),
+    },
+    {
+      beforeStep: async () => {
+        if (paused && !stopRequested) {
+          state.status = 'paused';
+          setStatus(`paused at step ${t.step}`);
+          refreshButtons();
+          await new Promise<void>((res) => (resumeWaiter = res));
+          state.status = 'training';
+          refreshButtons();
+        }
+        return !stopRequested;
+      },
+      onStep: async (out, p) => {
+        const step = out.step;
+        if (report) {
+          state.kernels = { ...report, step };
+          renderKernels(state.kernels);
+        } else if (step > 2) {
+          // Steps 1–2 build pipelines; the profiled step runs one dispatch per submit.
+          windowSteps.push({ images: out.count, ms: stepMs });
+          if (windowSteps.length > 20) windowSteps.shift();
+          const ips = (1000 * windowSteps.reduce((s, w) => s + w.images, 0)) / windowSteps.reduce((s, w) => s + w.ms, 0);
+          state.imagesPerSecond = ips;
+          setStat('s-ips', ips >= 100 ? ips.toFixed(0) : ips.toFixed(1));
+        }
+        state.step = step;
+        state.trainLoss.push(out.loss);
+        smooth = smooth === null ? out.loss : 0.9 * smooth + 0.1 * out.loss;
+        recent.push({ correct: out.correct, count: out.count });
+        if (recent.length > 20) recent.shift();
+        const acc = recent.reduce((s, x) => s + x.correct, 0) / recent.reduce((s, x) => s + x.count, 0);
+        charts!.loss.push({ step, value: out.loss, series: LOSS_SERIES.batch }, { step, value: smooth, series: LOSS_SERIES.smooth });
+        charts!.acc.push({ step, value: acc, series: ACC_SERIES.train });
+        setStat('s-step', `${fmt.int(step)} / ${fmt.int(r.totalSteps)}`);
+        setStat('s-epoch', `${p.epoch} (${p.inEpoch}/${p.stepsPerEpoch})`);
+        setStat('s-loss', smooth.toFixed(3));
+        setStat('s-acc', fmt.pct(acc));
+        setStat('s-lr', out.lr.toPrecision(3));
+        setStatus(`training: step ${step} of ${r.totalSteps}${report ? ' (profiled)' : ''}`);
+        if (performance.now() - lastDraw > 250 || step === r.totalSteps) {
+          lastDraw = performance.now();
+          await Promise.all([charts!.loss.flush(), charts!.acc.flush()]);
+        }
+        if (step % P.evalEvery === 0 || step === r.totalSteps) await evaluateNow();
+        await new Promise((res) => setTimeout(res, 0)); // let clicks through
+        return !stopRequested;
+      },
+    },
+  );
   await Promise.all([charts!.loss.flush(), charts!.acc.flush()]);
+  if (fitted.diverged) {
+    const last = fitted.steps[fitted.steps.length - 1]!;
+    throw new Error(`the loss diverged at step ${last.step} (${last.loss}); try a smaller lr`);
+  }
   if (!stopRequested) {
     state.status = 'done';
     const last = state.evals[state.evals.length - 1];

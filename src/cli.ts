@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { init } from './index.js';
 import { info } from './nfnet/index.js';
 import { formatInfo } from './nfnet/format.js';
+import { TRAIN_DEFAULTS } from './nfnet/defaults.js';
 
 const program = new Command();
 program.name('nfnet').description('Normalizer-Free networks on WebGPU').showHelpAfterError();
@@ -34,8 +35,8 @@ program
   .option('--batch <n>', 'batch size', int, 32)
   .option('--lr <x>', 'peak learning rate (default 0.4·batch/256)', num)
   .option('--warmup <epochs>', 'linear warm-up, in epochs', num, 0.2)
-  .option('--clipping <λ>', 'AGC clipping threshold λ', num, 0.01)
-  .option('--no-agc', 'turn adaptive gradient clipping off (ablation)')
+  .option('--clipping <λ>', 'AGC clipping threshold λ (0 turns AGC off)', num, TRAIN_DEFAULTS.clipping)
+  .option('--no-agc', 'turn adaptive gradient clipping off (the ablation; same as --clipping 0)')
   .option('--agc-skip-gains', 'clip the zero-initialised skip gains too (the reference; freezes them in short runs)')
   .option('--seed <n>', 'seed for init, data order and masks', int, 0)
   .option('--subset <n>', 'use only the first n training images', int)

@@ -5,14 +5,14 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { data, nfnet, ShapeError, type Tensor } from '../src/index.js';
+import { data, nfnet, ShapeError } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/node.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type HostTensor } from '../src/io/safetensors.js';
 import { useGpu } from './setup.js';
 
 useGpu();
 
-const values = async (ts: readonly { value: Tensor }[]) => Promise.all(ts.map(async (p) => Array.from(await p.value.data())));
+const values = async (m: nfnet.NFNet) => Promise.all(m.state.params.map(async (t) => Array.from(await t.data())));
 
 function tinySet(): data.ImageSet {
   const n = 24;
@@ -57,7 +57,7 @@ describe('checkpoints', () => {
       if (++k === 2) await saveCheckpoint(file, model, trainer, { loader: { ...loader.state, batchInEpoch: 2 } });
     }
     expect(losses.length).toBe(3);
-    const finalParams = await values(model.parameters);
+    const finalParams = await values(model);
     expect(readdirSync(dir)).toEqual(['run.safetensors']); // temp file renamed away
 
     // Resumed from the file into fresh objects.
@@ -71,7 +71,7 @@ describe('checkpoints', () => {
     const resumed: number[] = [];
     for (const batch of loader2.epoch(ck.loader!.batchInEpoch)) resumed.push((await trainer2.trainStep(batch)).loss);
     expect(resumed).toEqual(losses.slice(2));
-    expect(await values(model2.parameters)).toEqual(finalParams);
+    expect(await values(model2)).toEqual(finalParams);
     for (const t of [trainer, trainer2]) t.dispose();
     model.dispose();
     model2.dispose();
@@ -82,18 +82,18 @@ describe('checkpoints', () => {
     const nano = nfnet.create('nano', { seed: 1 });
     await saveCheckpoint(path.join(dir, 'nano.safetensors'), nano);
     const pico = nfnet.create('pico', { seed: 2 });
-    const before = await values(pico.parameters);
+    const before = await values(pico);
     const ck = loadCheckpoint(path.join(dir, 'nano.safetensors'));
     expect(() => nfnet.restore(pico, ck)).toThrow(ShapeError);
     expect(() => nfnet.restore(pico, ck)).toThrow(/'stem\.conv0\.weight': expected shape \[3,3,1,8\], found \[3,3,1,16\]/);
-    expect(await values(pico.parameters)).toEqual(before);
+    expect(await values(pico)).toEqual(before);
     // Truncated on disk: a clear error, nothing loaded.
     const bytes = readFileSync(path.join(dir, 'nano.safetensors'));
     writeFileSync(path.join(dir, 'cut.safetensors'), bytes.subarray(0, bytes.length - 100));
     expect(() => loadCheckpoint(path.join(dir, 'cut.safetensors'))).toThrow(/truncated/);
     // A model rebuilt from the checkpoint has the saved weights.
     const again = nfnet.modelFromCheckpoint(ck);
-    expect(await values(again.parameters)).toEqual(await values(nano.parameters));
+    expect(await values(again)).toEqual(await values(nano));
     for (const m of [nano, pico, again]) m.dispose();
   });
 });
@@ -112,17 +112,17 @@ describe('timm importer', () => {
   it('loads a timm-named OIHW state dict into the same weights', async () => {
     const src = nfnet.create('pico', { seed: 5 });
     const dict: Record<string, HostTensor> = {};
-    for (const p of src.parameters) {
-      const v = await p.value.data();
-      const s = p.value.shape;
+    for (const [p, t] of src.state.entries()) {
+      const v = await t.data();
+      const s = t.shape;
       let shape = [...s];
       let out: Float32Array = v;
-      if (p.layout === 'conv') {
+      if (p.kind === 'weight' && s.length === 4) {
         const [h, w, i, o] = s as [number, number, number, number];
         out = new Float32Array(v.length);
         for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((a * i + b) * h + y) * w + x] = v[((y * w + x) * i + b) * o + a]!;
         shape = [o, i, h, w];
-      } else if (p.layout === 'linear') {
+      } else if (p.kind === 'weight' && s.length === 2) {
         const [i, o] = s as [number, number];
         out = new Float32Array(v.length);
         for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = v[b * o + a]!;
@@ -133,14 +133,14 @@ describe('timm importer', () => {
     dict['stages.0.0.attn_last.num_batches_tracked'] = { dtype: 'I32', shape: [], data: Int32Array.of(0) };
     const dst = nfnet.create('pico', { seed: 6 });
     const report = nfnet.importTimm(dst, encodeSafetensors(dict));
-    expect(report.loaded).toBe(src.parameters.length);
+    expect(report.loaded).toBe(src.state.params.length);
     expect(report.ignored).toEqual(['stages.0.0.attn_last.num_batches_tracked']);
-    expect(await values(dst.parameters)).toEqual(await values(src.parameters));
+    expect(await values(dst)).toEqual(await values(src));
     // A wrong shape is reported with names and shapes; nothing is written.
-    const before = await values(dst.parameters);
+    const before = await values(dst);
     dict['final_conv.weight'] = { dtype: 'F32', shape: [64, 31, 1, 1], data: new Float32Array(64 * 31) };
     expect(() => nfnet.importTimm(dst, encodeSafetensors(dict))).toThrow(/'head\.conv\.weight': expected shape \[1,1,32,64\], found \[1,1,31,64\]/);
-    expect(await values(dst.parameters)).toEqual(before);
+    expect(await values(dst)).toEqual(before);
     src.dispose();
     dst.dispose();
   });

@@ -18,10 +18,9 @@ describe('NFNet model', () => {
     for (const v of ['pico', 'nano', 'micro']) {
       const m = nfnet.create(v, { seed: 3 });
       expect(m.parameterCount(), v).toBe(nfnet.info(v).params);
-      const byName = new Map(m.parameters.map((p) => [p.name, p]));
-      expect(Array.from(await byName.get('stages.0.block0.skipGain')!.value.data())).toEqual([0]);
-      expect(Array.from(await byName.get('stem.conv0.gain')!.value.data()).every((g) => g === 1)).toBe(true);
-      const fc = await byName.get('head.fc.weight')!.value.data();
+      expect(Array.from(await m.state.get('stages.0.block0.skipGain').data())).toEqual([0]);
+      expect(Array.from(await m.state.get('stem.conv0.gain').data()).every((g) => g === 1)).toBe(true);
+      const fc = await m.state.get('head.fc.weight').data();
       const std = Math.sqrt(fc.reduce((s, x) => s + x * x, 0) / fc.length);
       expect(std).toBeGreaterThan(0.007);
       expect(std).toBeLessThan(0.013); // N(0, 0.01²)
@@ -69,14 +68,14 @@ describe('NFNet model', () => {
   it('agrees with an independent TF.js CPU implementation to 1e-4', async () => {
     const m = nfnet.create('pico', { seed: 7 });
     // Non-zero skip gains and biases so every branch contributes.
-    for (const p of m.parameters) {
-      if (p.kind === 'skipGain') assign(p.value, Float32Array.of(0.7));
-      if (p.kind === 'bias') assign(p.value, Float32Array.from({ length: p.value.size }, (_, i) => 0.01 * ((i % 5) - 2)));
+    for (const [p, t] of m.state.entries()) {
+      if (p.kind === 'skipGain') assign(t, Float32Array.of(0.7));
+      if (p.kind === 'bias') assign(t, Float32Array.from({ length: t.size }, (_, i) => 0.01 * ((i % 5) - 2)));
     }
     const x = randn([2, 28, 28, 1], { seed: 11 });
     const ours = await m.forward(x).data();
     const weights = new Map<string, tf.Tensor>();
-    for (const p of m.parameters) weights.set(p.name, tf.tensor(await p.value.data(), p.value.shape as number[]));
+    for (const [p, t] of m.state.entries()) weights.set(p.name, tf.tensor(await t.data(), t.shape as number[]));
     const theirs = tfNfnetForward(m.config, weights, tf.tensor4d(await x.data(), [2, 28, 28, 1]));
     const err = maxRelErr(ours, await theirs.data());
     expect(err).toBeLessThan(1e-4);

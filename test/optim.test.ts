@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, ops, optim, tensor, ShapeError, ValueError, type Tensor } from '../src/index.js';
+import { assign, ops, optim, tensor, ModelState, StateLayout, ShapeError, ValueError, type Tensor } from '../src/index.js';
 import { backend } from '../src/runtime/init.js';
 import * as N from './ref-nn.js';
 import { size } from './ref.js';
@@ -124,7 +124,7 @@ describe('sgdAgc multi-tensor step', () => {
     const w0 = rand(6, 300);
     const w = f32(w0, [2, 3]);
     const o = { lr: 0.1, momentum: 0.5, nesterov: false, weightDecay: 0.01, clipping: 0, eps: 1e-3 };
-    const opt = optim.sgdAgc([{ name: 'w', tensor: w }], { ...o, clipping: null });
+    const opt = optim.sgdAgc([{ name: 'w', tensor: w }], o); // clipping 0: AGC off
     const p: N.RefParam = { w: Float64Array.from(w0), shape: [2, 3], unitAxis: 1, agc: false, decay: true };
     const v = new Float64Array(6);
     expect(opt.dispatchesPerStep).toBe(1);
@@ -182,51 +182,58 @@ function copiesOf(f: () => void): number {
   return n;
 }
 
-describe('sgdAgc keeps the parameters in its flat region (adoptParams)', () => {
+describe('sgdAgc steps a ModelState in place', () => {
   const opts = { lr: 0.3, momentum: 0.9, nesterov: true, weightDecay: 0.05, clipping: 0.05, eps: 1e-3 };
   const make = (seed: number) => CASES.map((c, i) => f32(rand(size(c.shape), seed + i), c.shape));
   const specs = (ws: Tensor[]) => CASES.map((c, i) => ({ name: c.name, tensor: ws[i]!, kind: c.kind, unitAxis: c.unitAxis }));
   const gradsAt = (step: number) => CASES.map((c, i) => f32(rand(size(c.shape), 900 + 10 * step + i, -c.gradScale, c.gradScale), c.shape));
+  /** A state holding CASES with the values `make(seed)` gives. */
+  const stateOf = (seed: number) => {
+    const layout = new StateLayout();
+    CASES.forEach((c, i) => layout.param(c.name, c.kind === 'weight' ? 'weight' : 'bias', c.shape, () => Float32Array.from(rand(size(c.shape), seed + i)), c.unitAxis));
+    return ModelState.create(layout);
+  };
 
-  it('adopted parameters are slices of one buffer, keep their values, work in ops, and update exactly as copies do', async () => {
+  it("a state's parameters are slices of one buffer, keep their values, work in ops, and step exactly as loose copies do", async () => {
     const init = make(800);
     const before = await Promise.all(init.map((t) => t.data()));
-    const adopted = make(800);
+    const state = stateOf(800);
     const copied = make(800);
-    const a = optim.sgdAgc(specs(adopted), opts);
-    const c = optim.sgdAgc(specs(copied), { ...opts, adoptParams: false });
-    const buffers = new Set(adopted.filter((t) => t.size).map((t) => t.binding.buffer));
+    const a = optim.sgdAgc(state, opts);
+    const c = optim.sgdAgc(specs(copied), opts);
+    const inState = state.params;
+    const buffers = new Set(inState.filter((t) => t.size).map((t) => t.buffer));
     expect(buffers.size, 'one weight region').toBe(1);
-    expect(adopted.some((t) => (t.binding.offset ?? 0) > 0)).toBe(true);
-    expect(() => adopted[1]!.buffer).toThrow(ValueError);
-    expect(copied[1]!.buffer).toBeDefined();
-    for (let i = 0; i < CASES.length; i++) expect(Array.from(await adopted[i]!.data()), CASES[i]!.name).toEqual(Array.from(before[i]!));
-    // An op reading an adopted parameter (a slice at a non-zero offset).
-    const w = adopted[CASES.findIndex((k) => k.name === 'classifier/w')]!;
+    expect(inState.some((t) => t.byteOffset > 0)).toBe(true);
+    expect(inState[1]!.binding.offset, 'binding = buffer + byteOffset').toBe(inState[1]!.byteOffset);
+    for (let i = 0; i < CASES.length; i++) expect(Array.from(await inState[i]!.data()), CASES[i]!.name).toEqual(Array.from(before[i]!));
+    // An op reading a state's parameter (a slice at a non-zero offset).
+    const w = inState[CASES.findIndex((k) => k.name === 'classifier/w')]!;
     const x = f32([1, 2, 3, 4, 5], [1, 5]);
     const y = await ops.matmul(x, w).data();
     const wv = await w.data();
     expectClose(y, [0, 1, 2].map((j) => [0, 1, 2, 3, 4].reduce((s, k) => s + (k + 1) * wv[k * 3 + j]!, 0)), 1e-5);
     for (let step = 0; step < 3; step++) {
       const g = gradsAt(step);
-      expect(copiesOf(() => a.step(g)), 'adopted: only the grads are gathered').toBe(CASES.length);
-      expect(copiesOf(() => c.step(gradsAt(step))), 'copied: grads and weights gathered, weights scattered').toBe(3 * CASES.length);
+      expect(copiesOf(() => a.step(g)), 'state: only the grads are gathered').toBe(CASES.length);
+      expect(copiesOf(() => c.step(gradsAt(step))), 'loose: grads and weights gathered, weights scattered').toBe(3 * CASES.length);
     }
     for (let i = 0; i < CASES.length; i++) {
-      expect(Array.from(await adopted[i]!.data()), CASES[i]!.name).toEqual(Array.from(await copied[i]!.data()));
+      expect(Array.from(await inState[i]!.data()), CASES[i]!.name).toEqual(Array.from(await copied[i]!.data()));
     }
     a.dispose();
     c.dispose();
-    // The slices outlive the optimizer.
-    expect((await adopted[0]!.data()).length).toBe(size(CASES[0]!.shape));
-    for (const t of [...adopted, ...copied, ...init]) t.dispose();
+    // The state outlives the optimizer.
+    expect((await inState[0]!.data()).length).toBe(size(CASES[0]!.shape));
+    state.dispose();
+    for (const t of [...copied, ...init]) t.dispose();
   });
 
   it('a second optimizer over the same parameters takes them over; the first still steps them correctly (by copies)', async () => {
     const ws = make(850);
     const ref = make(850);
     const first = optim.sgdAgc(specs(ws), opts);
-    const second = optim.sgdAgc(specs(ws), opts); // re-homes ws into its own region
+    const second = optim.sgdAgc(specs(ws), opts); // a second mirror of ws
     const solo = optim.sgdAgc(specs(ref), opts);
     for (let step = 0; step < 2; step++) {
       first.step(gradsAt(step));
@@ -237,7 +244,7 @@ describe('sgdAgc keeps the parameters in its flat region (adoptParams)', () => {
     for (const t of [...ws, ...ref]) t.dispose();
   });
 
-  it('a parameter passed as a view of another tensor is not moved: the tensor it shares storage with sees every step', async () => {
+  it('a parameter passed as a view of another tensor: the tensor it shares storage with sees every step', async () => {
     const base = f32([1, 2, 3, 4, 5, 6], [2, 3]);
     const view = base.view([3, 2]);
     const opt = optim.sgdAgc([{ name: 'w', tensor: view, kind: 'bias', unitAxis: null }], { lr: 0.5, momentum: 0, weightDecay: 0, clipping: 0 });
@@ -249,20 +256,22 @@ describe('sgdAgc keeps the parameters in its flat region (adoptParams)', () => {
     base.dispose();
   });
 
-  it('the EMA reads adopted parameters in place and averages the same as from copies', async () => {
-    const ws = make(870);
+  it("the EMA reads a state's regions in place and averages the same as from copies", async () => {
+    const state = stateOf(870);
     const copies = make(870);
-    const opt = optim.sgdAgc(specs(ws), opts);
-    const emaIn = optim.ema(ws);
+    const opt = optim.sgdAgc(state, opts);
+    const emaIn = optim.ema(state);
     const emaCopy = optim.ema(copies);
     opt.step(gradsAt(0));
-    copies.forEach((t, i) => assign(t, ws[i]!));
-    expect(copiesOf(() => emaIn.update(ws, 0.7)), 'copies of an in-place EMA update').toBe(0);
+    copies.forEach((t, i) => assign(t, state.params[i]!));
+    expect(copiesOf(() => emaIn.update(state, 0.7)), 'copies of an in-place EMA update').toBe(0);
     expect(copiesOf(() => emaCopy.update(copies, 0.7))).toBe(CASES.length);
     const [a, b] = [emaIn.values(), emaCopy.values()];
     for (let i = 0; i < CASES.length; i++) expect(Array.from(await a[i]!.data()), CASES[i]!.name).toEqual(Array.from(await b[i]!.data()));
+    expect(emaIn.state.layout, 'the averages are a state of the same layout').toBe(state.layout);
     for (const o of [opt, emaIn, emaCopy]) o.dispose();
-    for (const t of [...ws, ...copies, ...a, ...b]) t.dispose();
+    state.dispose();
+    for (const t of [...copies, ...a, ...b]) t.dispose();
   });
 });
 

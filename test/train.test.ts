@@ -72,7 +72,7 @@ describe('training', () => {
       } else {
         for (const batch of loader.epoch()) results.push(await trainer.trainStep(batch));
       }
-      const weights = await model.parameters[0]!.value.data();
+      const weights = await model.state.params[0]!.data();
       trainer.dispose();
       model.dispose();
       return { results, weights };

@@ -1,7 +1,8 @@
 /**
  * `valueAndGrad(f)` and `grad(f)`: reverse-mode differentiation of a function whose first
- * result is a scalar. Arguments may be tensors or arrays of tensors; gradients come back in
- * the same structure. Everything created inside `f` is freed when the call returns, except
+ * result is a scalar. Arguments may be tensors, arrays of tensors, or a model's state
+ * (anything with a `params` list, e.g. `model.state`); gradients come back in the same
+ * structure (an array aligned with `params` for a state). Everything created inside `f` is freed when the call returns, except
  * what `f` returns; saved activations are freed during the backward walk as soon as the
  * last node that needs them is done.
  */
@@ -12,13 +13,24 @@ import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/er
 import { add } from '../ops/binary.js';
 import { ones, zeros } from './creation.js';
 
-export type Arg = Tensor | readonly Tensor[];
+/** A set of tensors differentiated together: a ModelState's trainable parameters. */
+export interface Differentiable {
+  readonly params: readonly Tensor[];
+}
+export type Arg = Tensor | readonly Tensor[] | Differentiable;
 type GradsOf<T extends readonly Arg[]> = { [K in keyof T]: T[K] extends Tensor ? Tensor : Tensor[] };
+
+function tensorsOf(a: Arg): readonly Tensor[] {
+  if (a instanceof Tensor) return [a];
+  if (Array.isArray(a)) return a as readonly Tensor[];
+  if (a && typeof a === 'object' && Array.isArray((a as Differentiable).params)) return (a as Differentiable).params;
+  throw new ValueError(`valueAndGrad: arguments must be tensors, arrays of tensors or a model state, got ${a === null ? 'null' : typeof a}`);
+}
 /** f may return the scalar to differentiate alone, or `[scalar, ...aux]` (aux is returned, not differentiated). */
 export type FnResult = Tensor | readonly [Tensor, ...Tensor[]];
 
 function flatArgs(args: readonly Arg[]): Tensor[] {
-  return args.flatMap((a) => (Array.isArray(a) ? (a as Tensor[]) : [a as Tensor]));
+  return args.flatMap((a) => [...tensorsOf(a)]);
 }
 
 function backward(tape: Tape, loss: Tensor, wanted: readonly Tensor[], keepAlive: Set<Tensor>, scopeTensors: Set<Tensor>): Map<Tensor, Tensor> {
@@ -111,7 +123,7 @@ export function valueAndGrad<A extends readonly Arg[]>(f: (...args: A) => FnResu
     for (const g of out) survivors.add(g);
     closeScope(scope, survivors);
     let k = 0;
-    const structured = args.map((a) => (Array.isArray(a) ? a.map(() => out[k++]!) : out[k++]!)) as unknown as GradsOf<A>;
+    const structured = args.map((a) => (a instanceof Tensor ? out[k++]! : tensorsOf(a).map(() => out[k++]!))) as unknown as GradsOf<A>;
     return [loss, structured, aux];
   };
 }

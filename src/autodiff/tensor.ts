@@ -2,7 +2,7 @@
  * Tensor: a handle on pooled GPU storage plus shape and dtype. Storage is refcounted so
  * views (reshape) share it for free. Nothing is read back until `await t.data()`.
  * Storage is usually a whole pooled buffer; it can also be a byte range of a larger one
- * (`Storage.slice`): the optimizer keeps the parameters in its flat region that way.
+ * (`Storage.slice`): a ModelState keeps a model's parameters in its flat regions that way.
  */
 import { backend } from '../runtime/init.js';
 import { DisposedError, ValueError, describeShape } from '../runtime/errors.js';
@@ -70,32 +70,23 @@ export class Tensor<D extends DType = DType> {
   }
 
   /**
-   * The GPU buffer (throws DisposedError after `dispose()`). A tensor that is a slice of a
-   * shared buffer (a parameter an optimizer keeps in its flat region) has none of its own:
-   * bind the tensor itself (`bindings: { x: tensor }`) or use `binding`.
+   * The GPU buffer the values live in (throws DisposedError after `dispose()`), like a
+   * typed array's `.buffer`: a model's parameters share their state's flat region, so the
+   * values start at `byteOffset`. Kernels bind the tensor itself (`bindings: { x: tensor }`),
+   * which binds exactly its range.
    */
   get buffer(): GPUBuffer {
-    const s = this.checkedStorage();
-    if (s.isSlice) {
-      throw new ValueError(`tensor #${this.id} ${describeShape(this.shape)} lives at byte ${s.offset} of a shared buffer (e.g. an optimizer's flat region): bind the tensor itself (bindings: { x: tensor }) or use tensor.binding`);
-    }
-    return s.buffer;
+    return this.checkedStorage().buffer;
+  }
+
+  /** Where the values start in `buffer` (bytes; 0 unless the tensor is a slice of a shared region). */
+  get byteOffset(): number {
+    return this.checkedStorage().offset;
   }
 
   /** The buffer range a kernel binds: `{ buffer }`, or `{ buffer, offset, size }` for a slice. */
   get binding(): GPUBufferBinding {
     return this.checkedStorage().binding;
-  }
-
-  /**
-   * Move the tensor's values to `storage` (already holding them) and release its current
-   * storage. Internal: the optimizer re-homes parameters into its flat region. Other views
-   * (reshapes) taken earlier keep the old storage.
-   */
-  rehome(storage: Storage): void {
-    const old = this.checkedStorage();
-    this.storage = storage;
-    old.release();
   }
 
   checkedStorage(): Storage {

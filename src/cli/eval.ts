@@ -3,7 +3,7 @@ import { init } from '../runtime/init.js';
 import { DataLoader, channelStats } from '../data/loader.js';
 import { modelFromCheckpoint } from '../nfnet/checkpoint.js';
 import { loadCheckpoint } from '../nfnet/checkpoint-node.js';
-import { Trainer } from '../nfnet/train.js';
+import { evaluate } from '../nfnet/train.js';
 import { loadSplits, type DataArgs } from './datasets.js';
 
 export async function evaluateCheckpoint(o: DataArgs & { checkpoint: string; ema: boolean }) {
@@ -13,9 +13,7 @@ export async function evaluateCheckpoint(o: DataArgs & { checkpoint: string; ema
   const loader = new DataLoader(test, { batchSize: 250, keepLast: true, ...channelStats(train) });
   const useEma = o.ema && ck.ema.size > 0;
   const model = modelFromCheckpoint(ck, { useEma });
-  const trainer = new Trainer(model, { totalSteps: 1, ema: false });
-  const r = await trainer.evaluate(loader);
-  trainer.dispose();
+  const r = await evaluate(model, loader);
   model.dispose();
   await gpu.dispose();
   return { variant: ck.config.variant, step: ck.step, weights: useEma ? 'EMA' : 'live', ...r };

@@ -8,7 +8,8 @@ import cliProgress from 'cli-progress';
 import { init } from '../runtime/init.js';
 import { DataLoader, channelStats } from '../data/loader.js';
 import { create } from '../nfnet/model.js';
-import { Trainer, type StepResult } from '../nfnet/train.js';
+import { Trainer } from '../nfnet/train.js';
+import type { EpochRecord } from '../nfnet/fit.js';
 import { restore } from '../nfnet/checkpoint.js';
 import { loadCheckpoint, saveCheckpoint } from '../nfnet/checkpoint-node.js';
 import { renderPng } from '../report/plot.js';
@@ -41,22 +42,11 @@ export interface TrainArgs extends DataArgs {
   /** Override the variant's head dropout and stochastic-depth rate. */
   dropout?: number;
   stochasticDepth?: number;
-  /** Also exclude the zero-initialised skip gains from AGC (see TrainOptions.agcExclude). */
+  /** Clip the zero-initialised skip gains with AGC too, as the reference does (see TRAIN_DEFAULTS.agcSkipGains). */
   agcSkipGains: boolean;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  step: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  /** Live weights; null when only the EMA was evaluated. */
-  testLoss: number | null;
-  testAccuracy: number | null;
-  testAccuracyEma: number | null;
-  imagesPerSecond: number;
-  minutes: number;
-}
+export type { EpochRecord };
 
 export interface TrainResult {
   args: TrainArgs;
@@ -81,101 +71,66 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     ...(a.stochasticDepth === undefined ? {} : { stochDepthRate: a.stochasticDepth }),
   });
   const stepsPerEpoch = loader.batchesPerEpoch;
-  const lr = a.lr ?? 0.1 * (a.batch / 256) * 4; // the reference's 0.1·B/256, ×4 for a short schedule
   const trainer = new Trainer(model, {
-    lr, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
-    clipping: a.agc ? a.clipping : 0, seed: a.seed, ema: true,
-    agcExclude: a.agcSkipGains ? ['head.fc.weight'] : ['head.fc.weight', /skipGain$/],
+    lr: a.lr, batchSize: a.batch, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
+    clipping: a.agc ? a.clipping : 0, agcSkipGains: a.agcSkipGains, seed: a.seed,
   });
   let startEpoch = 0;
-  let skip = 0;
+  let skipBatches = 0;
   if (a.resume) {
     const ck = loadCheckpoint(a.resume);
     restore(model, ck, trainer);
     if (ck.loader) {
       loader.restore(ck.loader);
-      skip = ck.loader.batchInEpoch;
+      skipBatches = ck.loader.batchInEpoch;
       startEpoch = ck.loader.epochs - 1;
     }
   }
   mkdirSync(a.out, { recursive: true });
-  const result: TrainResult = {
-    args: a, adapter: gpu.adapter.description || gpu.adapter.vendor, params: model.parameterCount(), epochs: [], steps: [], minutes: 0, diverged: false,
-  };
-  const t0 = performance.now();
   const bar = a.progress
     ? new cliProgress.SingleBar(
         { format: 'epoch {epoch} |{bar}| {value}/{total} loss {loss} acc {acc}% {ips} img/s ETA {eta_formatted}', hideCursor: true, stream: process.stderr },
         cliProgress.Presets.shades_classic,
       )
     : null;
-  outer: for (let epoch = startEpoch; epoch < a.epochs; epoch++) {
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    const te = performance.now();
-    bar?.start(stepsPerEpoch, skip, { epoch: epoch + 1, loss: '-', acc: '-', ips: '-' });
-    let inEpoch = skip;
-    let diverged = false;
-    // Book one step's result; false when the loss is no longer finite.
-    const record = (r: StepResult): boolean => {
-      inEpoch++;
-      result.steps.push({ step: r.step, loss: r.loss, lr: r.lr });
-      if (!Number.isFinite(r.loss)) return false;
-      lossSum += r.loss * r.count;
-      correct += r.correct;
-      seen += r.count;
-      const shown = { loss: (lossSum / seen).toFixed(3), acc: ((100 * correct) / seen).toFixed(1), ips: (seen / ((performance.now() - te) / 1000)).toFixed(1) };
-      bar?.update(inEpoch, shown);
-      // Without a terminal (logs, CI) a line every `logEvery` steps stands in for the bar.
-      if (!bar && a.logEvery > 0 && inEpoch % a.logEvery === 0) {
-        console.error(`epoch ${epoch + 1} step ${inEpoch}/${stepsPerEpoch}: loss ${shown.loss} acc ${shown.acc}% ${shown.ips} img/s`);
-      }
-      return true;
-    };
-    // One step in flight: step k+1 is prepared and recorded while the GPU runs step k.
-    let inFlight: Promise<StepResult> | null = null;
-    for (const batch of loader.epoch(skip)) {
-      const next = (await trainer.submitStep(batch)).result;
-      const done = inFlight;
-      inFlight = next;
-      if (done && !record(await done)) {
-        diverged = true;
-        break;
-      }
-      if (a.maxSteps && trainer.step >= a.maxSteps) break;
-    }
-    if (inFlight) {
-      const last = await inFlight;
-      if (!diverged && !record(last)) diverged = true;
-    }
-    if (diverged) {
-      result.diverged = true;
-      bar?.stop();
-      break outer;
-    }
-    bar?.stop();
-    const ips = seen / ((performance.now() - te) / 1000);
-    skip = 0;
-    const live = a.evalLive !== false || !a.evalEma ? await trainer.evaluate(testLoader) : null;
-    const ema = a.evalEma ? await trainer.evaluate(testLoader, { useEma: true }) : null;
-    const rec: EpochRecord = {
-      epoch: epoch + 1, step: trainer.step, trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen),
-      testLoss: live?.loss ?? null, testAccuracy: live?.accuracy ?? null, testAccuracyEma: ema?.accuracy ?? null, imagesPerSecond: ips,
-      minutes: (performance.now() - t0) / 60000,
-    };
-    result.epochs.push(rec);
-    console.error(
-      `epoch ${rec.epoch}: train loss ${rec.trainLoss.toFixed(4)} acc ${(100 * rec.trainAccuracy).toFixed(2)}% | test acc` +
-        `${live ? ` ${(100 * live.accuracy).toFixed(2)}%` : ''}${ema ? ` (EMA ${(100 * ema.accuracy).toFixed(2)}%)` : ''} | ${ips.toFixed(1)} img/s | ${rec.minutes.toFixed(1)} min`,
-    );
-    await saveCheckpoint(path.join(a.out, 'checkpoint.safetensors'), model, trainer, {
-      loader: { ...loader.state, epochs: loader.state.epochs + 1, batchInEpoch: 0 },
-      extra: { args: a },
-    });
-    if (a.maxSteps && trainer.step >= a.maxSteps) break;
-  }
-  result.minutes = (performance.now() - t0) / 60000;
+  let barEpoch = 0;
+  const fitted = await trainer.fit(
+    loader,
+    { epochs: a.epochs, maxSteps: a.maxSteps, startEpoch, skipBatches, test: testLoader, evalLive: a.evalLive !== false || !a.evalEma, evalEma: a.evalEma },
+    {
+      onStep: (_r, p) => {
+        const shown = { loss: p.trainLoss.toFixed(3), acc: (100 * p.trainAccuracy).toFixed(1), ips: p.imagesPerSecond.toFixed(1) };
+        if (bar && barEpoch !== p.epoch) {
+          bar.stop();
+          bar.start(p.stepsPerEpoch, p.inEpoch, { epoch: p.epoch, ...shown });
+          barEpoch = p.epoch;
+        }
+        bar?.update(p.inEpoch, shown);
+        // Without a terminal (logs, CI) a line every `logEvery` steps stands in for the bar.
+        if (!bar && a.logEvery > 0 && p.inEpoch % a.logEvery === 0) {
+          console.error(`epoch ${p.epoch} step ${p.inEpoch}/${p.stepsPerEpoch}: loss ${shown.loss} acc ${shown.acc}% ${shown.ips} img/s`);
+        }
+      },
+      onEpoch: async (rec) => {
+        bar?.stop();
+        barEpoch = 0;
+        const pct = (v: number | null) => (v === null ? '' : `${(100 * v).toFixed(2)}%`);
+        console.error(
+          `epoch ${rec.epoch}: train loss ${rec.trainLoss.toFixed(4)} acc ${(100 * rec.trainAccuracy).toFixed(2)}% | test acc` +
+            ` ${pct(rec.testAccuracy)}${rec.testAccuracyEma === null ? '' : ` (EMA ${pct(rec.testAccuracyEma)})`} | ${rec.imagesPerSecond.toFixed(1)} img/s | ${rec.minutes.toFixed(1)} min`,
+        );
+        await saveCheckpoint(path.join(a.out, 'checkpoint.safetensors'), model, trainer, {
+          loader: { ...loader.state, epochs: loader.state.epochs + 1, batchInEpoch: 0 },
+          extra: { args: a },
+        });
+      },
+    },
+  );
+  bar?.stop();
+  const result: TrainResult = {
+    args: a, adapter: gpu.adapter.description || gpu.adapter.vendor, params: model.parameterCount(),
+    epochs: fitted.epochs, steps: fitted.steps, minutes: fitted.minutes, diverged: fitted.diverged,
+  };
   writeFileSync(path.join(a.out, 'curve.json'), JSON.stringify(result, null, 2));
   writeFileSync(path.join(a.out, 'curve.png'), await renderPng(learningCurveChart(result)));
   trainer.dispose();

@@ -4,9 +4,8 @@
  * the training options and the data loader's RNG state. Loading checks every tensor's
  * presence and shape before writing any of them, so a mismatched file changes nothing.
  */
-import { assign, tensor } from '../autodiff/creation.js';
-import type { Tensor } from '../autodiff/tensor.js';
 import { ShapeError } from '../runtime/errors.js';
+import type { ModelState } from '../state/model-state.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type HostTensor } from '../io/safetensors.js';
 import type { LoaderState } from '../data/loader.js';
 import { NFNet } from './model.js';
@@ -28,23 +27,26 @@ export interface Checkpoint extends CheckpointMeta {
   params: Map<string, Float32Array>;
   momentum: Map<string, Float32Array>;
   ema: Map<string, Float32Array>;
+  /** Every tensor's shape, by its full name (`param/…`, `momentum/…`, `ema/…`). */
   shapes: Map<string, number[]>;
 }
 
-const host = (t: Tensor, data: Float32Array | Int32Array | Uint32Array): HostTensor => ({ dtype: 'F32', shape: [...t.shape], data });
+const host = (shape: readonly number[], data: Float32Array): HostTensor => ({ dtype: 'F32', shape: [...shape], data });
+
+/** The tensors of a state as `group/name` entries. */
+async function stateTensors(state: ModelState, group: string, out: Record<string, HostTensor>): Promise<void> {
+  const values = await state.read();
+  for (const [spec] of state.entries()) out[`${group}/${spec.name}`] = host(spec.shape, values.get(spec.name)!);
+}
 
 /** Serialise a model (and its trainer's optimizer/EMA state when given). */
 export async function encodeCheckpoint(model: NFNet, trainer?: Trainer, meta: Omit<CheckpointMeta, 'config' | 'step' | 'trainOptions'> = {}): Promise<Uint8Array> {
   const tensors: Record<string, HostTensor> = {};
-  for (const p of model.parameters) tensors[`param/${p.name}`] = host(p.value, await p.value.data());
+  await stateTensors(model.state, 'param', tensors);
   if (trainer) {
     const momentum = await trainer.optimizer.readMomentum();
-    model.parameters.forEach((p, i) => (tensors[`momentum/${p.name}`] = host(p.value, momentum[i]!)));
-    if (trainer.ema) {
-      const avg = trainer.ema.values();
-      for (const [i, p] of model.parameters.entries()) tensors[`ema/${p.name}`] = host(p.value, await avg[i]!.data());
-      for (const t of avg) t.dispose();
-    }
+    model.state.params.forEach((p, i) => (tensors[`momentum/${model.state.paramNames[i]}`] = host(p.shape, momentum[i]!)));
+    if (trainer.ema) await stateTensors(trainer.ema.state, 'ema', tensors);
   }
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
@@ -70,57 +72,67 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
       throw new CheckpointError(`${what}: metadata '${key}' is not valid JSON`);
     }
   };
+  const step = Number(metadata.step ?? 0);
+  if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`${what}: metadata 'step' must be a non-negative integer, got ${JSON.stringify(metadata.step)}`);
   const ck: Checkpoint = {
-    config: parse<NFNetConfig>('config')!, step: Number(metadata.step ?? 0), trainOptions: parse('trainOptions'),
+    config: parse<NFNetConfig>('config')!, step, trainOptions: parse('trainOptions'),
     loader: parse('loader'), extra: parse('extra'),
     params: new Map(), momentum: new Map(), ema: new Map(), shapes: new Map(),
   };
-  if (!ck.config) throw new CheckpointError(`${what}: no model config in the metadata`);
+  if (!ck.config || typeof ck.config !== 'object') throw new CheckpointError(`${what}: no model config in the metadata`);
   for (const [name, t] of tensors) {
     const [group, ...rest] = name.split('/');
     const key = rest.join('/');
     const target = group === 'param' ? ck.params : group === 'momentum' ? ck.momentum : group === 'ema' ? ck.ema : null;
     if (!target) throw new CheckpointError(`${what}: unexpected tensor '${name}'`);
     target.set(key, toFloat32(t));
-    ck.shapes.set(key, t.shape);
+    ck.shapes.set(name, t.shape);
   }
   return ck;
 }
 
-/** Check that `values` has every parameter of `model` with the right shape; throws naming the first mismatch. */
-export function checkAgainstModel(model: NFNet, values: Map<string, Float32Array>, shapes: Map<string, number[]>, group: string): void {
-  for (const p of model.parameters) {
-    const v = values.get(p.name);
-    if (!v) throw new CheckpointError(`checkpoint has no ${group} tensor '${p.name}' (expected shape [${p.value.shape}])`);
-    const shape = shapes.get(p.name) ?? [v.length];
-    if (shape.length !== p.value.shape.length || shape.some((d, i) => d !== p.value.shape[i])) {
-      throw new ShapeError(`checkpoint ${group} tensor '${p.name}': expected shape [${p.value.shape}], found [${shape}]`);
-    }
+/** The shapes of one group of a checkpoint, by tensor name. */
+function shapesOf(ck: Checkpoint, group: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [key, shape] of ck.shapes) if (key.startsWith(`${group}/`)) out.set(key.slice(group.length + 1), shape);
+  return out;
+}
+
+/** The checkpoint's momentum, aligned with the state's parameters (the state checked it has every one). */
+function momentumOf(ck: Checkpoint, state: ModelState): Float32Array[] {
+  return state.paramNames.map((n) => ck.momentum.get(n)!);
+}
+
+/** Load parameters (and optimizer/EMA state into `trainer`) after validating all of it: nothing is half-loaded. */
+export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
+  const state = model.state;
+  state.check(ck.params, shapesOf(ck, 'param'), 'param');
+  if (trainer) {
+    checkParamsOnly(state, ck.momentum, shapesOf(ck, 'momentum'));
+    if (trainer.ema) trainer.ema.state.check(ck.ema, shapesOf(ck, 'ema'), 'ema');
   }
-  const known = new Set(model.parameters.map((p) => p.name));
-  for (const name of values.keys()) {
-    if (!known.has(name)) throw new CheckpointError(`checkpoint has ${group} tensor '${name}', which this ${model.config.variant} model does not have`);
+  // Everything checked: now write.
+  state.load(ck.params, shapesOf(ck, 'param'), 'param');
+  if (trainer) {
+    trainer.optimizer.loadMomentum(momentumOf(ck, state));
+    trainer.ema?.state.load(ck.ema, shapesOf(ck, 'ema'), 'ema');
+    trainer.step = ck.step;
   }
 }
 
-/** Load parameters (and optimizer/EMA state into `trainer`) after validating all of it. */
-export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
-  checkAgainstModel(model, ck.params, ck.shapes, 'param');
-  if (trainer) {
-    checkAgainstModel(model, ck.momentum, ck.shapes, 'momentum');
-    if (trainer.ema) checkAgainstModel(model, ck.ema, ck.shapes, 'ema');
-  }
-  // Everything checked: now write.
-  for (const p of model.parameters) assign(p.value, ck.params.get(p.name)!);
-  if (trainer) {
-    trainer.optimizer.loadMomentum(model.parameters.map((p) => ck.momentum.get(p.name)!));
-    if (trainer.ema) {
-      const avg = model.parameters.map((p) => tensor(ck.ema.get(p.name)!, p.value.shape));
-      trainer.ema.load(avg);
-      for (const t of avg) t.dispose();
+/** Momentum exists for trainable parameters only: check it against those. */
+function checkParamsOnly(state: ModelState, values: Map<string, Float32Array>, shapes: Map<string, number[]>): void {
+  state.params.forEach((p, i) => {
+    const name = state.paramNames[i]!;
+    const v = values.get(name);
+    if (!v) throw new CheckpointError(`checkpoint has no momentum tensor '${name}' (expected shape [${p.shape}])`);
+    const shape = shapes.get(name) ?? [v.length];
+    if (shape.length !== p.shape.length || shape.some((d, k) => d !== p.shape[k])) {
+      throw new ShapeError(`checkpoint momentum tensor '${name}': expected shape [${p.shape}], found [${shape}]`);
     }
-    trainer.step = ck.step;
-  }
+  });
+  const known = new Set(state.paramNames);
+  for (const name of values.keys()) if (!known.has(name)) throw new CheckpointError(`checkpoint has momentum tensor '${name}', which this model does not train`);
 }
 
 /** A model built from a checkpoint's config with its weights (EMA weights when `useEma` and present). */
@@ -128,7 +140,7 @@ export function modelFromCheckpoint(ck: Checkpoint, options: { useEma?: boolean 
   const model = new NFNet(ck.config);
   const useEma = options.useEma && ck.ema.size > 0;
   try {
-    restore(model, useEma ? { ...ck, params: ck.ema } : ck);
+    model.state.load(useEma ? ck.ema : ck.params, shapesOf(ck, useEma ? 'ema' : 'param'), useEma ? 'ema' : 'param');
   } catch (e) {
     model.dispose();
     throw e;

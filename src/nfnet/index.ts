@@ -14,8 +14,9 @@ export function info(variant: string, options: ConfigOverrides & { resolution?: 
   const cfg = variantConfig(variant, overrides);
   return networkInfo(cfg, resolution ?? cfg.testResolution);
 }
-export { NFNet, create, type Parameter, type ParamKind, type ParamLayout, type ForwardOptions, type CreateOptions } from './model.js';
+export { NFNet, create, type ForwardOptions, type CreateOptions } from './model.js';
 export { signalPropagation, signalChart, type SignalReport, type SignalPoint } from './signal.js';
-export { Trainer, learningRate, type TrainOptions, type StepResult, type PendingStep } from './train.js';
-export { encodeCheckpoint, decodeCheckpoint, restore, modelFromCheckpoint, checkAgainstModel, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
+export { Trainer, evaluate, learningRate, resolveTrainOptions, TRAIN_DEFAULTS, defaultLearningRate, type TrainOptions, type ResolvedTrainOptions, type StepResult, type PendingStep, type EvalResult } from './train.js';
+export type { FitOptions, FitHooks, FitProgress, FitResult, EpochRecord } from './fit.js';
+export { encodeCheckpoint, decodeCheckpoint, restore, modelFromCheckpoint, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 export { importTimm, timmToOurs, type TimmImportReport } from './timm.js';

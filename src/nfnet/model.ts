@@ -1,28 +1,20 @@
 /**
  * NFNet and NF-ResNet models, assembled from the ops like the paper describes them:
  * a stem of WS-convs, stages of NF blocks (x + α·skip_gain·f(β·act(x))), and a head.
- * Parameters are named as in src/nfnet/plan.ts, so `nfnet info` and the model agree.
+ * Parameters are named as in src/nfnet/plan.ts, so `nfnet info` and the model agree. Each
+ * layer declares its tensors in the model's StateLayout and reads them from the state it
+ * runs on, so the same model runs on its own weights, an EMA's or a checkpoint's.
  */
-import { tensor } from '../autodiff/creation.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { noGrad } from '../autodiff/tape.js';
+import { tidy } from '../autodiff/scope.js';
+import { ModelState, StateLayout, type StateRef } from '../state/model-state.js';
 import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';
-import { ShapeError, describeShape } from '../runtime/errors.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { planBlocks, type BlockPlan } from './plan.js';
 import { variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './init.js';
-
-export type ParamKind = 'weight' | 'gain' | 'bias' | 'skipGain';
-/** How AGC finds a parameter's units: conv HWIO (per output channel), linear (in, out) (per column), or whole. */
-export type ParamLayout = 'conv' | 'linear' | 'whole';
-
-export interface Parameter {
-  name: string;
-  value: Tensor<'f32'>;
-  kind: ParamKind;
-  layout: ParamLayout;
-}
 
 export interface ForwardOptions {
   /** Dropout and stochastic depth are active only when training. */
@@ -31,17 +23,17 @@ export interface ForwardOptions {
   seed?: number;
   /** Called with the activations after the stem and after every block (signal-propagation plots, tests). */
   trace?: (name: string, activations: Tensor) => void;
+  /** The state to run on (default: the model's own; e.g. an EMA's averages, `ema.state`). */
+  state?: ModelState;
 }
 
-class ParamStore {
-  readonly list: Parameter[] = [];
+/** Declares a layer's tensors in the model's layout, each seeded from its name. */
+class Declare {
+  readonly layout = new StateLayout();
   constructor(private readonly seed: number) {}
 
-  add(name: string, kind: ParamKind, layout: ParamLayout, shape: number[], init: (n: number, seed: number) => Float32Array): Tensor<'f32'> {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const value = tensor(init(n, seedFor(this.seed, name)), shape);
-    this.list.push({ name, value, kind, layout });
-    return value;
+  param(name: string, kind: 'weight' | 'gain' | 'bias' | 'skipGain', shape: number[], init: (n: number, seed: number) => Float32Array): StateRef {
+    return this.layout.param(name, kind, shape, (n) => init(n, seedFor(this.seed, name)), kind === 'weight' ? shape.length - 1 : null);
   }
 }
 
@@ -50,37 +42,37 @@ const zeros = (n: number) => new Float32Array(n);
 
 /** A scaled weight-standardised convolution with gain and bias. */
 class WSConv {
-  readonly w: Tensor;
-  readonly gain: Tensor;
-  readonly bias: Tensor;
-  constructor(store: ParamStore, readonly name: string, cin: number, cout: number, readonly kernel: number, readonly stride = 1, readonly groups = 1) {
+  readonly w: StateRef;
+  readonly gain: StateRef;
+  readonly bias: StateRef;
+  constructor(store: Declare, readonly name: string, cin: number, cout: number, readonly kernel: number, readonly stride = 1, readonly groups = 1) {
     const fanIn = kernel * kernel * (cin / groups);
-    this.w = store.add(`${name}.weight`, 'weight', 'conv', [kernel, kernel, cin / groups, cout], (n, s) => truncatedNormal(n, fanIn, s));
-    this.gain = store.add(`${name}.gain`, 'gain', 'whole', [cout], ones);
-    this.bias = store.add(`${name}.bias`, 'bias', 'whole', [cout], zeros);
+    this.w = store.param(`${name}.weight`, 'weight', [kernel, kernel, cin / groups, cout], (n, s) => truncatedNormal(n, fanIn, s));
+    this.gain = store.param(`${name}.gain`, 'gain', [cout], ones);
+    this.bias = store.param(`${name}.bias`, 'bias', [cout], zeros);
   }
 
   // The bias stays its own add. Fusing it into the activation that follows (activation's
   // `bias` option) showed no gain on the nano training step: 6 fewer dispatches and ~5 ms
   // less elementwise time, but whole-step GPU totals of interleaved A/B runs came out
   // 226.5 vs 218.5 ms and 243.7 vs 249.6 ms (fused vs not; SwiftShader, 2026-12-02).
-  forward(x: Tensor): Tensor {
-    const y = ops.wsConv2d(x, this.w, this.gain, { stride: this.stride, padding: 'SAME', groups: this.groups });
-    return ops.add(y, this.bias);
+  forward(s: ModelState, x: Tensor): Tensor {
+    const y = ops.wsConv2d(x, s.get(this.w), s.get(this.gain), { stride: this.stride, padding: 'SAME', groups: this.groups });
+    return ops.add(y, s.get(this.bias));
   }
 }
 
 class Linear {
-  readonly w: Tensor;
-  readonly b: Tensor;
-  constructor(store: ParamStore, name: string, cin: number, cout: number, init: 'fan-in' | 'classifier') {
+  readonly w: StateRef;
+  readonly b: StateRef;
+  constructor(store: Declare, name: string, cin: number, cout: number, init: 'fan-in' | 'classifier') {
     const winit = init === 'classifier' ? (n: number, s: number) => normal(n, 0.01, s) : (n: number, s: number) => truncatedNormal(n, cin, s);
-    this.w = store.add(`${name}.weight`, 'weight', 'linear', [cin, cout], winit);
-    this.b = store.add(`${name}.bias`, 'bias', 'whole', [cout], zeros);
+    this.w = store.param(`${name}.weight`, 'weight', [cin, cout], winit);
+    this.b = store.param(`${name}.bias`, 'bias', [cout], zeros);
   }
 
-  forward(x: Tensor): Tensor {
-    return ops.linear(x, this.w, this.b);
+  forward(s: ModelState, x: Tensor): Tensor {
+    return ops.linear(x, s.get(this.w), s.get(this.b));
   }
 }
 
@@ -88,15 +80,15 @@ class Linear {
 class SqueezeExcite {
   private readonly fc0: Linear;
   private readonly fc1: Linear;
-  constructor(store: ParamStore, name: string, channels: number, hidden: number) {
+  constructor(store: Declare, name: string, channels: number, hidden: number) {
     this.fc0 = new Linear(store, `${name}.fc0`, channels, hidden, 'fan-in');
     this.fc1 = new Linear(store, `${name}.fc1`, hidden, channels, 'fan-in');
   }
 
   /** Per-sample, per-channel scales in (0, 1), shaped [N, 1, 1, C] to broadcast over h. */
-  forward(h: Tensor): Tensor {
+  forward(state: ModelState, h: Tensor): Tensor {
     const pooled = ops.globalMeanPool(h);
-    const s = ops.sigmoid(this.fc1.forward(ops.relu(this.fc0.forward(pooled))));
+    const s = ops.sigmoid(this.fc1.forward(state, ops.relu(this.fc0.forward(state, pooled))));
     return ops.reshape(s, [h.shape[0]!, 1, 1, h.shape[3]!]);
   }
 }
@@ -106,9 +98,9 @@ class NFBlock {
   private readonly convs: WSConv[];
   private readonly shortcut: WSConv | null;
   private readonly se: SqueezeExcite | null;
-  readonly skipGain: Tensor;
+  readonly skipGain: StateRef;
 
-  constructor(store: ParamStore, readonly plan: BlockPlan, readonly cfg: NFNetConfig, readonly name: string) {
+  constructor(store: Declare, readonly plan: BlockPlan, readonly cfg: NFNetConfig, readonly name: string) {
     const { inChannels: cin, outChannels: cout, midChannels: mid, groups, stride } = plan;
     const nfnet = cfg.family === 'nfnet';
     this.shortcut = plan.projection ? new WSConv(store, `${name}.shortcut`, cin, cout, 1, plan.transition ? 1 : stride) : null;
@@ -119,38 +111,39 @@ class NFBlock {
       new WSConv(store, `${name}.conv2`, mid, cout, 1),
     ];
     this.se = plan.seHidden ? new SqueezeExcite(store, `${name}.se`, cout, plan.seHidden) : null;
-    this.skipGain = store.add(`${name}.skipGain`, 'skipGain', 'whole', [], zeros);
+    this.skipGain = store.param(`${name}.skipGain`, 'skipGain', [], zeros);
   }
 
-  forward(x: Tensor, opts: Required<ForwardOptions>, blockSeed: number): Tensor {
+  forward(s: ModelState, x: Tensor, opts: Required<ForwardOptions>, blockSeed: number): Tensor {
     const act = this.cfg.activation;
     // β·γ·act(x): the pre-activation scaling folds into the activation's output scale.
     const pre = ops.activation(x, { kind: act, gamma: GAMMA[act] * this.plan.beta });
     let shortcut = x;
     if (this.shortcut) {
       const src = this.plan.transition ? ops.avgPool(pre, { size: 2, stride: 2, padding: 'SAME' }) : pre;
-      shortcut = this.shortcut.forward(src);
+      shortcut = this.shortcut.forward(s, src);
     }
     let h = pre;
     this.convs.forEach((conv, i) => {
-      h = conv.forward(h);
+      h = conv.forward(s, h);
       if (i < this.convs.length - 1) h = ops.activation(h, { kind: act });
     });
-    if (this.se) h = ops.mul(ops.mul(this.se.forward(h), 2), h);
+    if (this.se) h = ops.mul(ops.mul(this.se.forward(s, h), 2), h);
     if (opts.training && this.plan.stochDepth > 0) h = ops.stochasticDepth(h, { rate: this.plan.stochDepth, seed: blockSeed });
-    return ops.residual(shortcut, h, this.skipGain, this.plan.alpha); // shortcut + α·skip_gain·h, one kernel
+    return ops.residual(shortcut, h, s.get(this.skipGain), this.plan.alpha); // shortcut + α·skip_gain·h, one kernel
   }
 }
 
 export class NFNet {
-  readonly parameters: readonly Parameter[];
+  /** Every tensor of the model, laid out for the optimizer (see src/state/). */
+  readonly state: ModelState;
   private readonly stem: WSConv[];
   private readonly blocks: NFBlock[];
   private readonly headConv: WSConv | null;
   private readonly fc: Linear;
 
   constructor(readonly config: NFNetConfig, seed = 0) {
-    const store = new ParamStore(seed);
+    const store = new Declare(seed);
     let ch = config.inChannels;
     this.stem = config.stem.map((s, i) => {
       const conv = new WSConv(store, `stem.conv${i}`, ch, s.channels, s.kernel, s.stride);
@@ -161,36 +154,39 @@ export class NFNet {
     ch = config.widths[config.widths.length - 1]!;
     this.headConv = config.finalConvMult ? new WSConv(store, 'head.conv', ch, ch * config.finalConvMult, 1) : null;
     this.fc = new Linear(store, 'head.fc', ch * (config.finalConvMult || 1), config.numClasses, 'classifier');
-    this.parameters = store.list;
+    this.state = ModelState.create(store.layout);
   }
 
   /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */
   forward(x: Tensor, options: ForwardOptions = {}): Tensor {
-    const opts = { training: options.training ?? false, seed: options.seed ?? 0, trace: options.trace ?? (() => {}) };
+    const opts = { training: options.training ?? false, seed: options.seed ?? 0, trace: options.trace ?? (() => {}), state: options.state ?? this.state };
+    const s = opts.state;
+    if (s.layout !== this.state.layout) throw new ValueError(`${this.config.variant}: forward's state has another layout than this model's`);
     if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
       throw new ShapeError(`${this.config.variant}: expected NHWC images [N, H, W, ${this.config.inChannels}], got ${describeShape(x.shape)}`);
     }
     const act = this.config.activation;
     let h = x;
     this.stem.forEach((conv, i) => {
-      h = conv.forward(h);
+      h = conv.forward(s, h);
       if (i < this.stem.length - 1) h = ops.activation(h, { kind: act });
     });
     if (this.config.stemPool) h = ops.maxPool(h, { size: 3, stride: 2, padding: 'SAME' });
     opts.trace('stem', h);
     this.blocks.forEach((block, i) => {
-      h = block.forward(h, opts, seedFor(opts.seed, `block${i}`));
+      h = block.forward(s, h, opts, seedFor(opts.seed, `block${i}`));
       opts.trace(block.name, h);
     });
-    if (this.headConv) h = this.headConv.forward(h);
+    if (this.headConv) h = this.headConv.forward(s, h);
     h = ops.globalMeanPool(ops.activation(h, { kind: act }));
     if (opts.training && this.config.dropout > 0) h = ops.dropout(h, { rate: this.config.dropout, seed: seedFor(opts.seed, 'head') });
-    return this.fc.forward(h);
+    return this.fc.forward(s, h);
   }
 
-  /** Class ids for images (evaluation mode, no gradient). */
-  async predict(x: Tensor): Promise<Int32Array> {
-    const logits = noGrad(() => this.forward(x));
+  /** Class ids for images (evaluation mode, no gradient; on `state` when given, e.g. the EMA's). */
+  async predict(x: Tensor, options: { state?: ModelState } = {}): Promise<Int32Array> {
+    // tidy: the intermediates of the forward pass are freed at once, only the logits survive.
+    const logits = noGrad(() => tidy(() => this.forward(x, options)));
     const values = await logits.data();
     logits.dispose();
     const c = this.config.numClasses;
@@ -202,11 +198,11 @@ export class NFNet {
   }
 
   parameterCount(): number {
-    return this.parameters.reduce((s, p) => s + p.value.size, 0);
+    return this.state.parameterCount;
   }
 
   dispose(): void {
-    for (const p of this.parameters) p.value.dispose();
+    this.state.dispose();
   }
 }
 

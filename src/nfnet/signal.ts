@@ -33,9 +33,9 @@ export interface SignalReport {
 
 export async function signalPropagation(model: NFNet, options: { batch?: number; resolution?: number; seed?: number; residual?: boolean } = {}): Promise<SignalReport> {
   const { batch = 4, resolution = model.config.trainResolution, seed = 0, residual = false } = options;
-  const skipGains = model.parameters.filter((p) => p.kind === 'skipGain');
-  const saved = await Promise.all(skipGains.map((p) => p.value.data()));
-  if (residual) setAll(skipGains.map((p) => p.value), 1);
+  const skipGains = model.state.entries().filter(([spec]) => spec.kind === 'skipGain').map(([, t]) => t);
+  const saved = await Promise.all(skipGains.map((t) => t.data()));
+  if (residual) setAll(skipGains, 1);
   const stats: { name: string; t: Tensor }[] = [];
   const x = randn([batch, resolution, resolution, model.config.inChannels], { seed });
   noGrad(() =>
@@ -57,7 +57,7 @@ export async function signalPropagation(model: NFNet, options: { batch?: number;
     points.push({ name, index, mean: mean!, avgChannelVariance: v!, avgChannelSquaredMean: m2! });
     t.dispose();
   }
-  if (residual) skipGains.forEach((p, i) => assign(p.value, saved[i]!));
+  if (residual) skipGains.forEach((t, i) => assign(t, saved[i]!));
   return { variant: model.config.variant, resolution, batch, residual, points };
 }
 

@@ -12,8 +12,6 @@
  * reference's max(N·var, 1e-4). They differ only for near-constant filters.
  */
 import { CheckpointError, decodeSafetensors, toFloat32, type DecodedTensor } from '../io/safetensors.js';
-import { assign } from '../autodiff/creation.js';
-import { checkAgainstModel } from './checkpoint.js';
 import type { NFNet } from './model.js';
 
 /** Block and head layers (the stem is renumbered in timmToOurs). */
@@ -89,7 +87,6 @@ export function importTimm(model: NFNet, file: Uint8Array | Map<string, DecodedT
     values.set(ours, v);
     shapes.set(ours, shape);
   }
-  checkAgainstModel(model, values, shapes, 'timm');
-  for (const p of model.parameters) assign(p.value, values.get(p.name)!);
+  model.state.load(values, shapes, 'timm'); // checks every tensor first: nothing is half-loaded
   return { loaded: values.size, ignored };
 }

@@ -3,7 +3,7 @@
  * backward, AGC → weight decay → Nesterov SGD, EMA of the weights; linear warm-up then
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
  */
-import { assign, empty, tensor } from '../autodiff/creation.js';
+import { tensor } from '../autodiff/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../autodiff/scope.js';
@@ -14,29 +14,43 @@ import { Ema, emaDecay } from '../optim/ema.js';
 import { ValueError } from '../runtime/errors.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { NFNet } from './model.js';
+import type { ModelState } from '../state/model-state.js';
 import { seedFor } from './init.js';
+import { TRAIN_DEFAULTS, defaultLearningRate } from './defaults.js';
+import { fitLoop, type FitHooks, type FitOptions, type FitResult } from './fit.js';
+
+export { TRAIN_DEFAULTS, defaultLearningRate } from './defaults.js';
 
 export interface TrainOptions {
-  /** Peak learning rate (the reference: 0.1 · batch / 256). */
+  /** Peak learning rate (default: defaultLearningRate(batchSize)). */
   lr?: number;
+  /** The batch size the default learning rate is scaled for (default 256). */
+  batchSize?: number;
   /** Total optimizer steps (for the cosine schedule). */
   totalSteps: number;
   warmupSteps?: number;
   momentum?: number;
   weightDecay?: number;
-  /** AGC λ; 0 turns AGC off (the ablation). */
   clipping?: number;
   labelSmoothing?: number;
-  /** Keep an EMA of the weights (evaluated with `useEma`). */
   ema?: boolean;
-  /**
-   * Parameters AGC leaves alone (names or patterns). Default: the classifier weight, as in
-   * the reference. Short runs should add /skipGain$/: those scalars start at 0, where the
-   * AGC bound λ·max(‖W‖, 1e-3) caps their step at ~1e-5 and freezes the residual branches
-   * for thousands of steps.
-   */
-  agcExclude?: readonly (string | RegExp)[];
+  agcSkipGains?: boolean;
   seed?: number;
+}
+
+/** TrainOptions with every default filled in (what checkpoints record). */
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'batchSize'>>;
+
+export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {
+  const { batchSize = 256, ...rest } = options;
+  const o: ResolvedTrainOptions = { ...TRAIN_DEFAULTS, lr: rest.lr ?? defaultLearningRate(batchSize), ...stripUndefined(rest) } as ResolvedTrainOptions;
+  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`totalSteps must be a positive integer, got ${o.totalSteps}`);
+  if (!(o.lr > 0)) throw new ValueError(`lr must be > 0, got ${o.lr}`);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export interface StepResult {
@@ -52,6 +66,12 @@ export interface StepResult {
 /** A submitted step: its loss and accuracy arrive with `result`. */
 export interface PendingStep {
   result: Promise<StepResult>;
+}
+
+export interface EvalResult {
+  accuracy: number;
+  loss: number;
+  count: number;
 }
 
 /** Linear warm-up to `peak`, then cosine decay to 0 at `total`. */
@@ -76,33 +96,50 @@ function oneHotOf(labels: Int32Array, classes: number): Float32Array {
   return out;
 }
 
+/**
+ * Accuracy and mean loss of `model` over a loader, in evaluation mode, on `state` (default:
+ * the model's own; e.g. an EMA's averages). One small readback per batch.
+ */
+export async function evaluate(model: NFNet, loader: DataLoader, options: { state?: ModelState; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
+  const classes = model.config.numClasses;
+  let correct = 0;
+  let lossSum = 0;
+  let count = 0;
+  for (const batch of loader.epoch()) {
+    const stats = noGrad(() =>
+      tidy(() => {
+        const x = tensor(batch.images, batch.shape);
+        const labels = tensor(batch.labels, [batch.labels.length]);
+        const oneHot = tensor(oneHotOf(batch.labels, classes), [batch.labels.length, classes]);
+        const logits = model.forward(x, { state: options.state });
+        const loss = ops.mulScalar(ops.softmaxCrossEntropy(logits, labels), batch.labels.length);
+        return ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits, oneHot), [1])], 0);
+      }),
+    );
+    const [l, c] = await stats.data();
+    stats.dispose();
+    lossSum += l!;
+    correct += c!;
+    count += batch.labels.length;
+    options.onBatch?.(count);
+  }
+  return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count };
+}
+
 export class Trainer {
   readonly optimizer: SgdAgc;
   readonly ema: Ema | null;
-  readonly options: Required<TrainOptions>;
+  readonly options: ResolvedTrainOptions;
   step = 0;
 
   constructor(readonly model: NFNet, options: TrainOptions) {
-    const o: Required<TrainOptions> = {
-      lr: 0.1, warmupSteps: 0, momentum: 0.9, weightDecay: 2e-5, clipping: 0.01, labelSmoothing: 0.1, ema: true, seed: 0,
-      agcExclude: ['head.fc.weight'],
-      ...options,
-    };
-    if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`totalSteps must be a positive integer, got ${o.totalSteps}`);
-    if (!(o.lr > 0)) throw new ValueError(`lr must be > 0, got ${o.lr}`);
+    const o = resolveTrainOptions(options);
     this.options = o;
-    this.optimizer = sgdAgc(this.paramSpecs(), {
-      lr: o.lr, momentum: o.momentum, nesterov: true, weightDecay: o.weightDecay,
-      clipping: o.clipping || null, excludeFromAgc: o.agcExclude,
+    this.optimizer = sgdAgc(model.state, {
+      lr: o.lr, momentum: o.momentum, nesterov: true, weightDecay: o.weightDecay, clipping: o.clipping,
+      excludeFromAgc: o.agcSkipGains ? ['head.fc.weight'] : ['head.fc.weight', /skipGain$/],
     });
-    this.ema = o.ema ? new Ema(this.paramSpecs()) : null;
-  }
-
-  private paramSpecs() {
-    return this.model.parameters.map((p) => ({
-      name: p.name, tensor: p.value, kind: p.kind === 'weight' ? 'weight' : 'gain',
-      layout: p.layout === 'conv' ? ('HWIO' as const) : p.layout === 'linear' ? ('IO' as const) : ('whole' as const),
-    }));
+    this.ema = o.ema ? new Ema(model.state) : null;
   }
 
   /** One optimizer step on a batch. Reads back one 2-element tensor. */
@@ -118,20 +155,20 @@ export class Trainer {
    */
   async submitStep(batch: Batch): Promise<PendingStep> {
     const o = this.options;
+    const classes = this.model.config.numClasses;
     const lr = learningRate(this.step, o.lr, o.warmupSteps, o.totalSteps);
     const x = tensor(batch.images, batch.shape);
     const labels = tensor(batch.labels, [batch.labels.length]);
-    const oneHot = tensor(oneHotOf(batch.labels, this.model.config.numClasses), [batch.labels.length, this.model.config.numClasses]);
+    const oneHot = tensor(oneHotOf(batch.labels, classes), [batch.labels.length, classes]);
     const stepSeed = seedFor(o.seed, `step${this.step}`);
-    const lossOf = valueAndGrad((params: Tensor[]) => {
-      void params; // the model reads the same tensors through its parameter list
-      const logits = this.model.forward(x, { training: true, seed: stepSeed });
+    const lossOf = valueAndGrad((state: ModelState) => {
+      const logits = this.model.forward(x, { training: true, seed: stepSeed, state });
       return [ops.softmaxCrossEntropy(logits, labels, { labelSmoothing: o.labelSmoothing }), logits] as const;
     });
-    const [loss, [grads], [logits]] = await lossOf(this.model.parameters.map((p) => p.value));
+    const [loss, [grads], [logits]] = await lossOf(this.model.state);
     const stats = noGrad(() => tidy(() => ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits!, oneHot), [1])], 0)));
     this.optimizer.step(grads, { lr });
-    this.ema?.update(this.paramSpecs(), emaDecay(this.step));
+    this.ema?.update(this.model.state, emaDecay(this.step));
     for (const t of [x, labels, oneHot, loss, logits!, ...grads]) t.dispose();
     const step = ++this.step;
     const count = batch.labels.length;
@@ -143,52 +180,20 @@ export class Trainer {
     return { result };
   }
 
-  /** Accuracy and mean loss over a loader, in evaluation mode (EMA weights when asked). */
-  async evaluate(loader: DataLoader, options: { useEma?: boolean; onBatch?: (done: number) => void } = {}): Promise<{ accuracy: number; loss: number; count: number }> {
-    const swap = options.useEma && this.ema ? this.swapInEma() : null;
-    let correct = 0;
-    let lossSum = 0;
-    let count = 0;
-    try {
-      for (const batch of loader.epoch()) {
-        const stats = noGrad(() =>
-          tidy(() => {
-            const x = tensor(batch.images, batch.shape);
-            const labels = tensor(batch.labels, [batch.labels.length]);
-            const oneHot = tensor(oneHotOf(batch.labels, this.model.config.numClasses), [batch.labels.length, this.model.config.numClasses]);
-            const logits = this.model.forward(x);
-            const loss = ops.mulScalar(ops.softmaxCrossEntropy(logits, labels), batch.labels.length);
-            return ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits, oneHot), [1])], 0);
-          }),
-        );
-        const [l, c] = await stats.data();
-        stats.dispose();
-        lossSum += l!;
-        correct += c!;
-        count += batch.labels.length;
-        options.onBatch?.(count);
-      }
-    } finally {
-      swap?.();
-    }
-    return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count };
+  /** Accuracy and mean loss over a loader, in evaluation mode (on the EMA's averages when asked). */
+  async evaluate(loader: DataLoader, options: { useEma?: boolean; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
+    const state = options.useEma && this.ema ? this.ema.state : this.model.state;
+    return evaluate(this.model, loader, { state, onBatch: options.onBatch });
   }
 
-  /** Put the EMA weights into the model; returns the function that puts the live weights back. */
-  private swapInEma(): () => void {
-    // Buffer copies, not dispatches: back up the live weights, then overwrite with the averages.
-    const live = this.model.parameters.map((p) => {
-      const copy = empty(p.value.shape);
-      assign(copy, p.value);
-      return copy;
-    });
-    const averages = this.ema!.values();
-    this.model.parameters.forEach((p, i) => assign(p.value, averages[i]!));
-    for (const a of averages) a.dispose();
-    return () => {
-      this.model.parameters.forEach((p, i) => assign(p.value, live[i]!));
-      for (const t of live) t.dispose();
-    };
+  /**
+   * The training loop, used by the CLI and the demo: epochs of steps (one step in flight
+   * while the next is recorded), evaluation on `test` after every epoch, hooks for progress,
+   * pausing, checkpoints and stopping. Stops early when a hook returns false, at
+   * `maxSteps`, or when the loss stops being finite (`diverged`).
+   */
+  async fit(loader: DataLoader, options: FitOptions = {}, hooks: FitHooks = {}): Promise<FitResult> {
+    return fitLoop(this, loader, options, hooks);
   }
 
   dispose(): void {

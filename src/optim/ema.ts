@@ -2,17 +2,19 @@
  * Exponential moving average of the weights, evaluated instead of the raw weights as the
  * reference NFNet does: average ← decay·average + (1 − decay)·W after every step, with
  * decay = min(0.99999, (1 + t)/(10 + t)) so early averages follow the weights closely.
- * The averages live in one flat region per segment (see flat.ts): an update is one
- * dispatch per segment. It reads the weights in place when they live in an `sgdAgc`
- * region of the same layout, and gathers them with one buffer copy per tensor otherwise.
+ * The averages are a ModelState of the model's layout (`ema.state`), so the model runs on
+ * them directly: `model.forward(x, { state: ema.state })`. An update is one streaming
+ * dispatch per region, reading the live state's region in place.
  */
 import type { Tensor } from '../autodiff/tensor.js';
-import { empty } from '../autodiff/creation.js';
+import { assign, empty } from '../autodiff/creation.js';
 import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { ValueError } from '../runtime/errors.js';
+import { DisposedError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
-import { checkAligned, flatBuffer, gather, homedRegion, planSegments, resolveParams, scatter, STREAM_VECS, streamingWorkgroups, type ParamLike, type ResolvedParam, type Segment } from './flat.js';
+import { ModelState } from '../state/model-state.js';
+import { paddedLength, workgroupsFor } from '../state/flat.js';
+import { STREAM_VECS, checkAligned, copyIn, targetOf, type ParamLike, type Target } from './params.js';
 
 const EMA_UPDATE = defineKernel('optim', optimWgsl, 'ema_update');
 
@@ -22,78 +24,82 @@ export function emaDecay(step: number): number {
   return Math.min(0.99999, (1 + step) / (10 + step));
 }
 
-const tensorsOf = (params: readonly ParamLike[]): Tensor[] => resolveParams(params).map((p) => p.tensor);
-
 export class Ema {
-  private readonly params: ResolvedParam[];
-  /** `scratch`: where the current weights are gathered, made on first need (none while they live in an optimizer's region of the same layout). */
-  private readonly segments: { seg: Segment; average: GPUBuffer; scratch: GPUBuffer | null }[];
+  /** The averages, a state of the tracked layout (run a model on it, save it, load it). */
+  readonly state: ModelState;
+  private readonly target: Target;
   private disposed = false;
 
   /** The averages start at the parameters' current values. */
-  constructor(params: readonly ParamLike[]) {
-    this.params = resolveParams(params);
-    const weights = this.params.map((p) => p.tensor);
-    this.segments = planSegments(this.params, () => 0).map((seg) => {
-      const average = flatBuffer(seg);
-      gather(seg, weights, average);
-      return { seg, average, scratch: null };
-    });
+  constructor(params: ModelState | readonly ParamLike[]) {
+    this.target = targetOf(params, 'ema');
+    this.state = ModelState.copyOf(this.target.state);
   }
 
-  /** average ← decay·average + (1 − decay)·params (the same list, in the same order, as at construction). */
-  update(params: readonly ParamLike[], decay: number): void {
-    if (this.disposed) throw new ValueError('ema: update() after dispose()');
+  /**
+   * average ← decay·average + (1 − decay)·params: `params` is the tracked state itself, or
+   * the same loose list, in the same order, as at construction.
+   */
+  update(params: ModelState | readonly ParamLike[], decay: number): void {
+    this.checkAlive('update');
     if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw new ValueError(`ema: decay must be in [0, 1], got ${String(decay)}`);
-    const weights = tensorsOf(params);
-    checkAligned('ema.update', this.params, weights);
-    const b = backend();
-    for (const s of this.segments) {
-      const { seg, average } = s;
-      let current = homedRegion(seg, weights);
-      if (!current) {
-        current = s.scratch ??= flatBuffer(seg);
-        gather(seg, weights, current);
-      }
-      b.dispatch({
-        kernel: EMA_UPDATE,
-        bindings: { current4: current, average4: average },
-        params: { length: seg.length, total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
-        overrides: { VECS: STREAM_VECS },
-        workgroups: streamingWorkgroups(seg),
-      });
+    const { state: live, loose } = this.target;
+    if (params instanceof ModelState) {
+      if (params !== live) throw new ValueError('ema.update: this is not the state the EMA tracks');
+    } else {
+      if (!loose) throw new ValueError('ema.update: the EMA tracks a ModelState; pass that state');
+      const weights = params.map((p) => ((p as { tensor?: Tensor }).tensor ?? p) as Tensor);
+      checkAligned('ema.update', live, weights);
+      copyIn(live, weights);
     }
+    live.regions.forEach((r, i) => {
+      const average = this.state.regions[i]!;
+      backend().dispatch({
+        kernel: EMA_UPDATE,
+        bindings: { current4: r.storage.buffer, average4: average.storage.buffer },
+        params: { length: r.segment.length, total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
+        overrides: { VECS: STREAM_VECS },
+        workgroups: workgroupsFor(Math.ceil(paddedLength(r.segment) / 4 / STREAM_VECS)),
+      });
+    });
   }
 
   /** New tensors holding the averages, in parameter order. */
   values(): Tensor[] {
-    const out = this.params.map((p) => empty(p.tensor.shape));
-    this.copyTo(out);
-    return out;
+    this.checkAlive('values');
+    return this.state.params.map((p) => {
+      const t = empty(p.shape);
+      assign(t, p);
+      return t;
+    });
   }
 
-  /** Write the averages into `tensors` (e.g. an evaluation copy of the model's weights). */
+  /** Write the averages into `tensors` (aligned with the parameters). */
   copyTo(tensors: readonly Tensor[]): void {
-    if (this.disposed) throw new ValueError('ema: copyTo() after dispose()');
-    checkAligned('ema.copyTo', this.params, tensors);
-    for (const { seg, average } of this.segments) scatter(seg, average, tensors);
+    this.checkAlive('copyTo');
+    checkAligned('ema.copyTo', this.state, tensors);
+    this.state.params.forEach((p, i) => assign(tensors[i]!, p));
   }
 
-  /** Replace the averages with `tensors` (e.g. from a checkpoint), same order as construction. */
+  /** Replace the averages with `tensors` (e.g. from a checkpoint), aligned with the parameters. */
   load(tensors: readonly Tensor[]): void {
-    if (this.disposed) throw new ValueError('ema: load() after dispose()');
-    checkAligned('ema.load', this.params, tensors);
-    for (const { seg, average } of this.segments) gather(seg, tensors, average);
+    this.checkAlive('load');
+    checkAligned('ema.load', this.state, tensors);
+    this.state.params.forEach((p, i) => assign(p, tensors[i]!));
+  }
+
+  private checkAlive(what: string): void {
+    if (this.disposed) throw new DisposedError(`ema: ${what}() after dispose()`);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const pool = backend().pool;
-    for (const s of this.segments) for (const buf of [s.average, s.scratch, s.seg.info]) if (buf) pool.release(buf);
+    this.state.dispose();
+    if (this.target.loose) this.target.state.dispose();
   }
 }
 
-export function ema(params: readonly ParamLike[]): Ema {
+export function ema(params: ModelState | readonly ParamLike[]): Ema {
   return new Ema(params);
 }

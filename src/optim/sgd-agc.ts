@@ -5,21 +5,19 @@
  *        max = λ·max(‖W_u‖, eps);  if ‖G_u‖ > max:  G_u ← G_u · max / max(‖G_u‖, 1e-6)
  *   2. G ← G + weightDecay·W             (kind 'weight' only; gains and biases are not decayed)
  *   3. v ← μ·v + G;  W ← W − lr·(G + μ·v) (Nesterov; plain momentum uses v)
- * Multi-tensor: all parameters of a segment share flat regions (see flat.ts), so a step is
- * one dispatch per segment, independent of the number of tensors: one thread per AGC unit
- * takes the unit's norms and then clips, decays and updates it (shaders/optim.wgsl).
- * The parameters live in the weight region (`adoptParams`), so a step gathers only the
- * grads.
+ * Multi-tensor: a model's parameters live in the flat regions of its ModelState (see
+ * src/state/), so a step is one dispatch per region, independent of the number of tensors:
+ * one thread per AGC unit takes the unit's norms and then clips, decays and updates it in
+ * place (shaders/optim.wgsl). Only the gradients are gathered (one buffer copy each).
  */
-import { Storage, type Tensor } from '../autodiff/tensor.js';
+import type { Tensor } from '../autodiff/tensor.js';
 import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { ShapeError, ValueError } from '../runtime/errors.js';
+import { DisposedError, ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
-import {
-  FLAG_AGC, FLAG_DECAY, checkAligned, flatBuffer, gather, paddedLength, planSegments, resolveParams, scatter, zeroFill,
-  type ParamLike, type ResolvedParam, type Segment,
-} from './flat.js';
+import type { ModelState, StateRegion } from '../state/model-state.js';
+import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment } from '../state/flat.js';
+import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
 
 const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
 /** Threads (units) per workgroup of sgd_step: its WG override. */
@@ -35,28 +33,21 @@ export interface SgdAgcOptions {
   nesterov?: boolean;
   /** Applied to kind 'weight' only (default 2e-5). */
   weightDecay?: number;
-  /** AGC λ (default 0.01); 0 or null turns clipping off. */
-  clipping?: number | null;
+  /** AGC λ (default 0.01); 0 turns clipping off. */
+  clipping?: number;
   /** Floor of ‖W_u‖ in the AGC bound (default 1e-3). */
   eps?: number;
   /** Parameters that are never clipped (the reference excludes the final classifier's weight). */
   excludeFromAgc?: NamePattern | readonly NamePattern[];
-  /** Upper bound on one flat segment (default: maxStorageBufferBindingSize); smaller values exercise multi-segment steps in tests. */
+  /** For a loose list: upper bound on one flat region (default: maxStorageBufferBindingSize); smaller values exercise multi-region steps in tests. */
   maxSegmentBytes?: number;
-  /**
-   * Keep the parameters inside the optimizer's flat weight region (default true): each
-   * tensor becomes a slice of that buffer, so a step updates it in place, with no copies
-   * and no second copy of the weights in memory. Its `.buffer` then throws (bind the
-   * tensor itself). false: the tensors keep their own buffers, and every step gathers
-   * them into the region and scatters them back.
-   */
-  adoptParams?: boolean;
 }
 
 interface SegmentState {
-  seg: Segment;
-  /** The weight region (the parameters' home when adopted). */
-  region: Storage;
+  /** Where the parameters live: the model state's region (stepped in place). */
+  region: StateRegion;
+  /** The per-tensor table (offsets, units, flags) the kernel reads. */
+  info: GPUBuffer;
   grads: GPUBuffer;
   velocity: GPUBuffer;
   /** Tensor index of each AGC unit. */
@@ -64,7 +55,7 @@ interface SegmentState {
 }
 
 /** The tensor of each unit of the segment (sgd_step's `unit_tensor`). */
-function uploadUnitTensors(seg: Segment): GPUBuffer {
+function uploadUnitTensors(seg: FlatSegment): GPUBuffer {
   const table = new Uint32Array(Math.max(1, seg.totalUnits));
   seg.entries.forEach((e, t) => table.fill(t, e.unitBase, e.unitBase + e.units));
   const b = backend();
@@ -83,7 +74,7 @@ function matches(name: string, patterns: readonly NamePattern[]): boolean {
 }
 
 export class SgdAgc {
-  /** Learning rate of the next step (schedules assign it, or pass `{ lr }` to `step`). */
+  /** Learning rate of the next step when `step` is given none. */
   lr: number;
   readonly momentum: number;
   readonly nesterov: boolean;
@@ -92,126 +83,118 @@ export class SgdAgc {
   readonly eps: number;
   /** Steps taken so far. */
   steps = 0;
-  private readonly params: ResolvedParam[];
-  private readonly states: SegmentState[];
+  /** Names of the parameters AGC clips (for checking `excludeFromAgc`). */
+  readonly clippedNames: readonly string[];
+  private readonly target: Target;
+  private readonly segments: SegmentState[];
   private disposed = false;
 
-  constructor(params: readonly ParamLike[], o: SgdAgcOptions) {
-    this.lr = finiteAtLeastZero('lr', o?.lr);
+  /**
+   * `params`: a model's state (`model.state`), stepped in place in its flat regions; or a
+   * loose list of tensors / ParamSpecs, copied into the optimizer's own regions and back
+   * around each step.
+   */
+  constructor(params: ModelState | readonly ParamLike[], o: SgdAgcOptions) {
+    if (!o || typeof o !== 'object') throw new ValueError(`sgdAgc: expected an options object with at least { lr }, got ${String(o)}`);
+    this.lr = finiteAtLeastZero('lr', o.lr);
     this.momentum = finiteAtLeastZero('momentum', o.momentum ?? 0.9);
     this.nesterov = o.nesterov ?? true;
     this.weightDecay = finiteAtLeastZero('weightDecay', o.weightDecay ?? 2e-5);
-    this.clipping = finiteAtLeastZero('clipping', o.clipping ?? (o.clipping === null ? 0 : 0.01));
+    this.clipping = finiteAtLeastZero('clipping', o.clipping ?? 0.01);
     this.eps = finiteAtLeastZero('eps', o.eps ?? 1e-3);
-    this.params = resolveParams(params);
+    this.target = targetOf(params, 'sgdAgc', o.maxSegmentBytes);
+    const { state } = this.target;
     const excluded = o.excludeFromAgc === undefined ? [] : Array.isArray(o.excludeFromAgc) ? o.excludeFromAgc : [o.excludeFromAgc as NamePattern];
-    const flagsOf = (p: ResolvedParam) =>
-      (this.clipping > 0 && !matches(p.name, excluded) ? FLAG_AGC : 0) | (p.kind === 'weight' ? FLAG_DECAY : 0);
-    this.states = planSegments(this.params, flagsOf, o.maxSegmentBytes).map((seg) => {
-      const velocity = flatBuffer(seg);
-      zeroFill(velocity, seg);
-      const region = new Storage(flatBuffer(seg), paddedLength(seg) * 4);
-      if (o.adoptParams ?? true) this.adopt(seg, region);
-      return { seg, region, velocity, grads: flatBuffer(seg), unitTensor: uploadUnitTensors(seg) };
+    const kinds = state.layout.specs.filter((s) => s.trainable).map((s) => s.kind);
+    const flagsOf = (i: number) =>
+      (this.clipping > 0 && !matches(state.paramNames[i]!, excluded) ? FLAG_AGC : 0) | (kinds[i] === 'weight' ? FLAG_DECAY : 0);
+    this.segments = state.regions.map((region) => {
+      const velocity = flatBuffer(region.segment);
+      zeroFill(velocity, region.segment);
+      return { region, info: uploadInfo(region.segment, flagsOf), velocity, grads: flatBuffer(region.segment), unitTensor: uploadUnitTensors(region.segment) };
     });
-  }
-
-  /**
-   * Copy the parameters into the region and make each tensor a slice of it. A tensor whose
-   * storage other tensors share (a reshape of a model's parameter, say) keeps it: moving
-   * one handle would leave the others behind, so that parameter is copied every step.
-   */
-  private adopt(seg: Segment, region: Storage): void {
-    gather(seg, this.params.map((p) => p.tensor), region.buffer);
-    for (const e of seg.entries) {
-      const t = this.params[e.index]!.tensor;
-      if (t.checkedStorage().refs === 1) t.rehome(region.slice(e.offset * 4, e.size * 4));
-    }
-  }
-
-  /** Names of the parameters AGC clips (for checking `excludeFromAgc`). */
-  get clippedNames(): string[] {
-    return this.states.flatMap((s) => s.seg.entries.filter((e) => e.flags & FLAG_AGC).map((e) => e.name));
+    this.clippedNames = state.paramNames.filter((_, i) => flagsOf(i) & FLAG_AGC);
   }
 
   /** Kernel dispatches one `step` records (copies not counted): one per segment. */
   get dispatchesPerStep(): number {
-    return this.states.length;
+    return this.segments.length;
   }
 
   /**
-   * Apply one update. `grads` lines up with the parameter list (an array, as valueAndGrad
+   * Apply one update. `grads` lines up with the parameters (an array, as valueAndGrad
    * returns it, or a record by name). Everything is validated before anything is recorded,
    * so a bad call leaves every weight untouched. The grads stay owned by the caller.
    */
   step(grads: readonly Tensor[] | Record<string, Tensor>, options: { lr?: number } = {}): void {
-    if (this.disposed) throw new ValueError('sgdAgc: step() after dispose()');
-    const list = Array.isArray(grads) ? (grads as readonly Tensor[]) : this.params.map((p) => (grads as Record<string, Tensor>)[p.name]!);
-    checkAligned('sgdAgc.step', this.params, list);
+    if (this.disposed) throw new DisposedError('sgdAgc: step() after dispose()');
+    const { state, loose } = this.target;
+    const list = Array.isArray(grads) ? (grads as readonly Tensor[]) : state.paramNames.map((n) => (grads as Record<string, Tensor>)[n]!);
+    checkAligned('sgdAgc.step', state, list);
+    if (loose) checkAligned('sgdAgc.step (parameters)', state, loose);
     const lr = options.lr === undefined ? this.lr : finiteAtLeastZero('lr', options.lr);
-    const weights = this.params.map((p) => p.tensor);
-    weights.forEach((w) => w.checkedStorage());
-    for (const s of this.states) this.stepSegment(s, list, weights, lr);
+    if (loose) copyIn(state, loose);
+    for (const s of this.segments) this.stepSegment(s, list, lr);
+    if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
     this.steps++;
   }
 
-  private stepSegment(s: SegmentState, grads: readonly Tensor[], weights: readonly Tensor[], lr: number): void {
-    const b = backend();
-    gather(s.seg, grads, s.grads);
-    gather(s.seg, weights, s.region.buffer);
-    b.dispatch({
+  private stepSegment(s: SegmentState, grads: readonly Tensor[], lr: number): void {
+    const seg = s.region.segment;
+    gather(seg, grads, s.grads);
+    backend().dispatch({
       kernel: SGD_STEP,
-      bindings: { tensor_info: s.seg.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.region.buffer, velocity: s.velocity },
+      bindings: { tensor_info: s.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.region.storage.buffer, velocity: s.velocity },
       params: {
-        length: s.seg.length, total_units: s.seg.totalUnits, nesterov: this.nesterov ? 1 : 0, pad: 0,
+        length: seg.length, total_units: seg.totalUnits, nesterov: this.nesterov ? 1 : 0, pad: 0,
         lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
       },
       overrides: { WG: STEP_WG },
-      workgroups: Math.ceil(s.seg.totalUnits / STEP_WG),
+      workgroups: Math.ceil(seg.totalUnits / STEP_WG),
     });
-    scatter(s.seg, s.region.buffer, weights);
   }
 
   /** The momentum buffers, one array per parameter (for checkpoints and tests). */
   async readMomentum(): Promise<Float32Array[]> {
-    const out = this.params.map((p) => new Float32Array(p.tensor.size));
-    for (const s of this.states) {
-      const flat = new Float32Array(await backend().read(s.velocity, s.seg.length * 4));
-      for (const e of s.seg.entries) out[e.index] = flat.slice(e.offset, e.offset + e.size);
+    const { state } = this.target;
+    const out = state.params.map((p) => new Float32Array(p.size));
+    for (const s of this.segments) {
+      const seg = s.region.segment;
+      const flat = new Float32Array(await backend().read(s.velocity, seg.length * 4));
+      for (const e of seg.entries) out[e.index] = flat.slice(e.offset, e.offset + e.size);
     }
     return out;
   }
 
   /** Restore momentum buffers saved by `readMomentum` (all checked before any is written). */
   loadMomentum(values: readonly Float32Array[]): void {
-    if (values.length !== this.params.length) {
-      throw new ShapeError(`sgdAgc.loadMomentum: expected ${this.params.length} momentum arrays, got ${values.length}`);
+    const { state } = this.target;
+    if (values.length !== state.params.length) {
+      throw new ShapeError(`sgdAgc.loadMomentum: expected ${state.params.length} momentum arrays, got ${values.length}`);
     }
-    this.params.forEach((p, i) => {
-      if (values[i]!.length !== p.tensor.size) {
-        throw new ShapeError(`sgdAgc.loadMomentum: '${p.name}' has ${p.tensor.size} values, the saved momentum has ${values[i]!.length}`);
+    state.params.forEach((p, i) => {
+      if (values[i]!.length !== p.size) {
+        throw new ShapeError(`sgdAgc.loadMomentum: '${state.paramNames[i]}' has ${p.size} values, the saved momentum has ${values[i]!.length}`);
       }
     });
-    for (const s of this.states) {
-      const flat = new Float32Array(s.seg.length);
-      for (const e of s.seg.entries) flat.set(values[e.index]!, e.offset);
+    for (const s of this.segments) {
+      const flat = new Float32Array(paddedLength(s.region.segment));
+      for (const e of s.region.segment.entries) flat.set(values[e.index]!, e.offset);
       backend().upload(s.velocity, flat);
     }
   }
 
-  /** Release the optimizer's flat buffers (the parameters stay the caller's; adopted ones keep their slice of the weight region alive). */
+  /** Release the optimizer's buffers (the model state stays the caller's). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     const pool = backend().pool;
-    for (const s of this.states) {
-      for (const buf of [s.grads, s.velocity, s.unitTensor, s.seg.info]) pool.release(buf);
-      s.region.release(); // the buffer stays while adopted parameters still use it
-    }
+    for (const s of this.segments) for (const buf of [s.grads, s.velocity, s.unitTensor, s.info]) pool.release(buf);
+    if (this.target.loose) this.target.state.dispose();
   }
 }
 
-/** `optim.sgdAgc(model.parameters(), { lr: 0.1, clipping: 0.01, excludeFromAgc: /classifier\/w$/ })` */
-export function sgdAgc(params: readonly ParamLike[], options: SgdAgcOptions): SgdAgc {
+/** `optim.sgdAgc(model.state, { lr: 0.1, clipping: 0.01, excludeFromAgc: 'head.fc.weight' })` */
+export function sgdAgc(params: ModelState | readonly ParamLike[], options: SgdAgcOptions): SgdAgc {
   return new SgdAgc(params, options);
 }

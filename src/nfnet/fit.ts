@@ -1,0 +1,169 @@
+/**
+ * `Trainer.fit`: the one training loop, shared by the CLI (`nfnet train`) and the browser
+ * demo. Epochs of steps with one step in flight (step k+1 is recorded while the GPU runs
+ * step k), a running mean of loss and accuracy, evaluation after every epoch, and hooks
+ * where callers draw progress, pause, save checkpoints or stop.
+ */
+import type { DataLoader } from '../data/loader.js';
+import { ValueError } from '../runtime/errors.js';
+import type { EvalResult, PendingStep, StepResult, Trainer } from './train.js';
+
+export interface FitOptions {
+  /** Passes over the loader (default: enough for the schedule's totalSteps). */
+  epochs?: number;
+  /** Stop after this many steps in total (quick experiments); the schedule still spans totalSteps. */
+  maxSteps?: number;
+  /** Resuming: the epoch to start at (0-based) and the batches of it already done. */
+  startEpoch?: number;
+  skipBatches?: number;
+  /** Evaluated after every epoch. */
+  test?: DataLoader;
+  /** Evaluate the live weights (default true). */
+  evalLive?: boolean;
+  /** Evaluate the EMA's averages (default: when the trainer keeps an EMA). */
+  evalEma?: boolean;
+  /** Record step k+1 while the GPU runs step k (default true); hooks then see step k after k+1 was submitted. */
+  pipeline?: boolean;
+  /** Wraps each step's submission (a lock, a profiler). */
+  wrapStep?: (submit: () => Promise<PendingStep>) => Promise<PendingStep>;
+}
+
+/** Where the run is, after a step. */
+export interface FitProgress {
+  /** 1-based. */
+  epoch: number;
+  /** Steps done in this epoch. */
+  inEpoch: number;
+  stepsPerEpoch: number;
+  /** Running means over this epoch's finished steps. */
+  trainLoss: number;
+  trainAccuracy: number;
+  imagesPerSecond: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  /** Live weights; null when not evaluated. */
+  testLoss: number | null;
+  testAccuracy: number | null;
+  testAccuracyEma: number | null;
+  imagesPerSecond: number;
+  minutes: number;
+}
+
+/** A hook may return false to stop the run (after the step in flight). */
+type HookResult = void | boolean | Promise<void | boolean>;
+
+export interface FitHooks {
+  /** Before each step is submitted (await here to pause). */
+  beforeStep?: (p: FitProgress) => HookResult;
+  /** After each step's result arrived. */
+  onStep?: (r: StepResult, p: FitProgress) => HookResult;
+  /** After each epoch and its evaluation (save a checkpoint here). */
+  onEpoch?: (rec: EpochRecord) => void | Promise<void>;
+}
+
+export interface FitResult {
+  epochs: EpochRecord[];
+  /** Every step's loss and learning rate. */
+  steps: { step: number; loss: number; lr: number }[];
+  /** The loss stopped being finite. */
+  diverged: boolean;
+  /** A hook asked to stop. */
+  stopped: boolean;
+  minutes: number;
+}
+
+function positiveInteger(name: string, v: number | undefined, min: number): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new ValueError(`fit: ${name} must be an integer >= ${min}, got ${String(v)}`);
+}
+
+/** Running means of one epoch. */
+class EpochMeter {
+  private lossSum = 0;
+  private correct = 0;
+  seen = 0;
+  private readonly t0 = performance.now();
+  constructor(readonly epoch: number, public inEpoch: number, readonly stepsPerEpoch: number) {}
+
+  add(r: StepResult): void {
+    this.inEpoch++;
+    this.lossSum += r.loss * r.count;
+    this.correct += r.correct;
+    this.seen += r.count;
+  }
+
+  progress(): FitProgress {
+    const n = Math.max(1, this.seen);
+    return {
+      epoch: this.epoch, inEpoch: this.inEpoch, stepsPerEpoch: this.stepsPerEpoch,
+      trainLoss: this.lossSum / n, trainAccuracy: this.correct / n, imagesPerSecond: this.seen / ((performance.now() - this.t0) / 1000),
+    };
+  }
+}
+
+export async function fitLoop(trainer: Trainer, loader: DataLoader, options: FitOptions, hooks: FitHooks): Promise<FitResult> {
+  const stepsPerEpoch = loader.batchesPerEpoch;
+  const { maxSteps, startEpoch = 0, skipBatches = 0, test, pipeline = true, wrapStep = (submit) => submit() } = options;
+  const epochs = options.epochs ?? Math.ceil(trainer.options.totalSteps / stepsPerEpoch);
+  positiveInteger('epochs', epochs, 1);
+  positiveInteger('maxSteps', maxSteps, 1);
+  positiveInteger('startEpoch', startEpoch, 0);
+  positiveInteger('skipBatches', skipBatches, 0);
+  const evalLive = options.evalLive ?? true;
+  const evalEma = (options.evalEma ?? true) && trainer.ema !== null;
+  const result: FitResult = { epochs: [], steps: [], diverged: false, stopped: false, minutes: 0 };
+  const t0 = performance.now();
+  const done = () => result.diverged || result.stopped || (maxSteps !== undefined && trainer.step >= maxSteps);
+
+  for (let epoch = startEpoch; epoch < epochs && !done(); epoch++) {
+    const meter = new EpochMeter(epoch + 1, epoch === startEpoch ? skipBatches : 0, stepsPerEpoch);
+    // Book one finished step; false when the run must stop.
+    const record = async (r: StepResult): Promise<boolean> => {
+      result.steps.push({ step: r.step, loss: r.loss, lr: r.lr });
+      if (!Number.isFinite(r.loss)) {
+        result.diverged = true;
+        return false;
+      }
+      meter.add(r);
+      if ((await hooks.onStep?.(r, meter.progress())) === false) result.stopped = true;
+      return !result.stopped;
+    };
+    let inFlight: Promise<StepResult> | null = null;
+    for (const batch of loader.epoch(meter.inEpoch)) {
+      if ((await hooks.beforeStep?.(meter.progress())) === false) {
+        result.stopped = true;
+        break;
+      }
+      const next = (await wrapStep(() => trainer.submitStep(batch))).result;
+      const previous = inFlight;
+      inFlight = next;
+      if (!pipeline) {
+        inFlight = null;
+        if (!(await record(await next))) break;
+      } else if (previous && !(await record(await previous))) break;
+      if (done()) break;
+    }
+    // The step still in flight is always booked, also when the run stops.
+    if (inFlight) {
+      const last = await inFlight;
+      if (!result.diverged) await record(last);
+    }
+    if (result.diverged || result.stopped) break;
+    const p = meter.progress();
+    const live: EvalResult | null = test && evalLive ? await trainer.evaluate(test) : null;
+    const ema: EvalResult | null = test && evalEma ? await trainer.evaluate(test, { useEma: true }) : null;
+    const rec: EpochRecord = {
+      epoch: epoch + 1, step: trainer.step, trainLoss: p.trainLoss, trainAccuracy: p.trainAccuracy,
+      testLoss: live?.loss ?? null, testAccuracy: live?.accuracy ?? null, testAccuracyEma: ema?.accuracy ?? null,
+      imagesPerSecond: p.imagesPerSecond, minutes: (performance.now() - t0) / 60000,
+    };
+    result.epochs.push(rec);
+    await hooks.onEpoch?.(rec);
+  }
+  result.minutes = (performance.now() - t0) / 60000;
+  return result;
+}
