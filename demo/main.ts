@@ -451,14 +451,12 @@ async function trainLoop(): Promise<void> {
     },
   );
   await Promise.all([charts!.loss.flush(), charts!.acc.flush()]);
-  if (fitted.diverged) {
-    const last = fitted.steps[fitted.steps.length - 1]!;
-    throw new Error(`the loss diverged at step ${last.step} (${last.loss}); try a smaller lr`);
-  }
+  if (fitted.diverged) throw new Error(`${fitted.message}; try a smaller lr`);
   if (!stopRequested) {
     state.status = 'done';
     const last = state.evals[state.evals.length - 1];
-    setStatus(`done: ${t.step} steps${last ? `, test accuracy ${fmt.pct(last.accuracy)} on ${fmt.int(last.count)} images` : ''}. Download the checkpoint, or Reset for a new run.`);
+    const skipped = fitted.skippedSteps ? ` (${fitted.skippedSteps} skipped: non-finite loss)` : '';
+    setStatus(`done: ${t.step} steps${skipped}${last ? `, test accuracy ${fmt.pct(last.accuracy)} on ${fmt.int(last.count)} images` : ''}. Download the checkpoint, or Reset for a new run.`);
   }
   refreshButtons();
 }

@@ -38,6 +38,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read> unit_tensor: array<u32>;   // the tensor of each unit
 @group(0) @binding(4) var<storage, read_write> weight: array<f32>;
 @group(0) @binding(5) var<storage, read_write> velocity: array<f32>;
+// The non-finite guard: a step whose loss or gradients hold a NaN or ±∞ changes nothing.
+// check_finite* set status[0] (atomically); sgd_step and ema_update read it as step_status
+// and leave weights, momentum and averages untouched when it is set.
+@group(0) @binding(6) var<storage, read> step_status: array<u32>;
+@group(0) @binding(7) var<storage, read_write> status: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read> values4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> values: array<f32>;
+@group(0) @binding(10) var<storage, read_write> report: array<f32>;
 // The EMA's flat regions as vec4s (ema_update streams them).
 @group(0) @binding(13) var<storage, read> current4: array<vec4<f32>>;
 @group(0) @binding(14) var<storage, read_write> average4: array<vec4<f32>>;
@@ -61,7 +69,7 @@ const GRAD_NORM_FLOOR: f32 = 1e-6;
 @compute @workgroup_size(WG)
 fn sgd_step(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let u = flat_workgroup(wid, nwg) * WG + lid;
-  if (u >= params.total_units) { return; }
+  if (u >= params.total_units || step_status[0] != 0u) { return; }
   let info = tensor_info[unit_tensor[u]];
   let unit = u - info.unit_base;
   let clipped = (info.flags & AGC) != 0u;
@@ -121,6 +129,7 @@ fn update(e: u32, factor: f32, flags: u32) {
 // VECS vec4s per invocation (padding included).
 @compute @workgroup_size(WG)
 fn ema_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (step_status[0] != 0u) { return; }
   let first = (flat_workgroup(wid, nwg) * WG + lid) * VECS;
   let vecs = (params.length + 3u) / 4u;
   for (var k = 0u; k < VECS; k++) {
@@ -128,4 +137,38 @@ fn ema_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     if (i >= vecs) { return; }
     average4[i] = params.decay * average4[i] + (1.0 - params.decay) * current4[i];
   }
+}
+
+// NaN and ±∞ by their bits (all exponent bits set): WGSL lets a compiler assume floats are
+// finite, so a test like x != x may be folded away.
+fn non_finite4(v: vec4<f32>) -> bool {
+  return any((bitcast<vec4<u32>>(v) & vec4(0x7f800000u)) == vec4(0x7f800000u));
+}
+
+// Flags status[0] when any of the region's params.length values (as vec4s, padding zero)
+// is not finite; VECS vec4s per invocation.
+@compute @workgroup_size(WG)
+fn check_finite4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let first = (flat_workgroup(wid, nwg) * WG + lid) * VECS;
+  let vecs = (params.length + 3u) / 4u;
+  var bad = false;
+  for (var k = 0u; k < VECS; k++) {
+    let i = first + k;
+    if (i < vecs && non_finite4(values4[i])) { bad = true; }
+  }
+  if (bad) { atomicOr(&status[0], 1u); }
+}
+
+// The same for a few scalars (a loss): params.length values, one invocation each.
+@compute @workgroup_size(WG)
+fn check_finite(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i < params.length && non_finite4(vec4(values[i]))) { atomicOr(&status[0], 1u); }
+}
+
+// report[params.length] = 1 when the guard flagged this step, else 0 (one invocation):
+// the flag travels home in the step's one readback.
+@compute @workgroup_size(1)
+fn finite_report() {
+  report[params.length] = select(0.0, 1.0, atomicLoad(&status[0]) != 0u);
 }

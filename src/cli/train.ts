@@ -57,6 +57,8 @@ export interface TrainResult {
   steps: { step: number; loss: number; lr: number }[];
   minutes: number;
   diverged: boolean;
+  /** Steps the non-finite guard skipped (weights untouched). */
+  skippedSteps: number;
 }
 
 export async function train(a: TrainArgs): Promise<TrainResult> {
@@ -129,8 +131,10 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   bar?.stop();
   const result: TrainResult = {
     args: a, adapter: gpu.adapter.description || gpu.adapter.vendor, params: model.parameterCount(),
-    epochs: fitted.epochs, steps: fitted.steps, minutes: fitted.minutes, diverged: fitted.diverged,
+    epochs: fitted.epochs, steps: fitted.steps, minutes: fitted.minutes, diverged: fitted.diverged, skippedSteps: fitted.skippedSteps,
   };
+  if (fitted.skippedSteps) console.error(`${fitted.skippedSteps} step(s) skipped: a non-finite loss or gradient (weights left untouched)`);
+  if (fitted.message) console.error(fitted.message);
   writeFileSync(path.join(a.out, 'curve.json'), JSON.stringify(result, null, 2));
   writeFileSync(path.join(a.out, 'curve.png'), await renderPng(learningCurveChart(result)));
   trainer.dispose();

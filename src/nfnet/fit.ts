@@ -26,6 +26,11 @@ export interface FitOptions {
   pipeline?: boolean;
   /** Wraps each step's submission (a lock, a profiler). */
   wrapStep?: (submit: () => Promise<PendingStep>) => Promise<PendingStep>;
+  /**
+   * Stop after this many consecutive steps skipped by the non-finite guard (default 5):
+   * a NaN in one batch is skipped and counted, a run whose loss stays non-finite ends.
+   */
+  maxSkippedInARow?: number;
 }
 
 /** Where the run is, after a step. */
@@ -60,7 +65,7 @@ type HookResult = void | boolean | Promise<void | boolean>;
 export interface FitHooks {
   /** Before each step is submitted (await here to pause). */
   beforeStep?: (p: FitProgress) => HookResult;
-  /** After each step's result arrived. */
+  /** After each step's result arrived (also a skipped one: `r.skipped`). */
   onStep?: (r: StepResult, p: FitProgress) => HookResult;
   /** After each epoch and its evaluation (save a checkpoint here). */
   onEpoch?: (rec: EpochRecord) => void | Promise<void>;
@@ -70,8 +75,12 @@ export interface FitResult {
   epochs: EpochRecord[];
   /** Every step's loss and learning rate. */
   steps: { step: number; loss: number; lr: number }[];
-  /** The loss stopped being finite. */
+  /** The run stopped after `maxSkippedInARow` consecutive non-finite steps (see `message`). */
   diverged: boolean;
+  /** Steps the non-finite guard skipped (weights untouched). */
+  skippedSteps: number;
+  /** Why the run ended early, for people. */
+  message: string | null;
   /** A hook asked to stop. */
   stopped: boolean;
   minutes: number;
@@ -115,7 +124,10 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
   positiveInteger('skipBatches', skipBatches, 0);
   const evalLive = options.evalLive ?? true;
   const evalEma = (options.evalEma ?? true) && trainer.ema !== null;
-  const result: FitResult = { epochs: [], steps: [], diverged: false, stopped: false, minutes: 0 };
+  const maxSkipped = options.maxSkippedInARow ?? 5;
+  positiveInteger('maxSkippedInARow', maxSkipped, 1);
+  const result: FitResult = { epochs: [], steps: [], diverged: false, stopped: false, skippedSteps: 0, message: null, minutes: 0 };
+  let skippedInARow = 0;
   const t0 = performance.now();
   const done = () => result.diverged || result.stopped || (maxSteps !== undefined && trainer.step >= maxSteps);
 
@@ -124,11 +136,15 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
     // Book one finished step; false when the run must stop.
     const record = async (r: StepResult): Promise<boolean> => {
       result.steps.push({ step: r.step, loss: r.loss, lr: r.lr });
-      if (!Number.isFinite(r.loss)) {
-        result.diverged = true;
-        return false;
-      }
-      meter.add(r);
+      if (r.skipped) {
+        result.skippedSteps++;
+        if (++skippedInARow >= maxSkipped) {
+          result.diverged = true;
+          result.message = `stopped at step ${r.step}: the last ${skippedInARow} steps had a non-finite loss or gradient and were skipped (weights unchanged since step ${r.step - skippedInARow}); check the data for NaN/∞ or lower the learning rate`;
+          return false;
+        }
+      } else skippedInARow = 0;
+      if (!r.skipped) meter.add(r);
       if ((await hooks.onStep?.(r, meter.progress())) === false) result.stopped = true;
       return !result.stopped;
     };

@@ -3,7 +3,7 @@
  * backward, AGC → weight decay → Nesterov SGD, EMA of the weights; linear warm-up then
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
  */
-import { tensor } from '../autodiff/creation.js';
+import { tensor, zeros } from '../autodiff/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../autodiff/scope.js';
@@ -11,7 +11,7 @@ import type { Tensor } from '../autodiff/tensor.js';
 import * as ops from '../ops/index.js';
 import { sgdAgc, type SgdAgc } from '../optim/sgd-agc.js';
 import { Ema, emaDecay } from '../optim/ema.js';
-import { ValueError } from '../runtime/errors.js';
+import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { NFNet } from './model.js';
 import type { ModelState } from '../state/model-state.js';
@@ -61,6 +61,11 @@ export interface StepResult {
   lr: number;
   /** Steps taken, this one included. */
   step: number;
+  /**
+   * The loss or a gradient was not finite (a NaN or ±∞ in the data, or a too-high learning
+   * rate): the step left weights, momentum and EMA untouched.
+   */
+  skipped: boolean;
 }
 
 /** A submitted step: its loss and accuracy arrive with `result`. */
@@ -126,11 +131,34 @@ export async function evaluate(model: NFNet, loader: DataLoader, options: { stat
   return { accuracy: correct / Math.max(1, count), loss: lossSum / Math.max(1, count), count };
 }
 
+/** Check a batch against the model before any GPU work: shape, channels, labels in range. */
+export function checkBatch(batch: Batch, model: NFNet): void {
+  const what = 'trainer: batch';
+  if (!batch || typeof batch !== 'object') throw new ValueError(`${what} must be { images, labels, shape }, got ${String(batch)}`);
+  const { images, labels, shape } = batch;
+  if (!(images instanceof Float32Array)) throw new ValueError(`${what}.images must be a Float32Array, got ${describe(images)}`);
+  if (!(labels instanceof Int32Array)) throw new ValueError(`${what}.labels must be an Int32Array, got ${describe(labels)}`);
+  if (!Array.isArray(shape) || shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new ShapeError(`${what}.shape must be [N, H, W, C] of positive integers, got ${JSON.stringify(shape)}`);
+  }
+  const [n, h, w, c] = shape;
+  if (c !== model.config.inChannels) throw new ShapeError(`${what}: the model takes ${model.config.inChannels} channels, the batch has shape ${describeShape(shape)}`);
+  if (images.length !== n * h * w * c) throw new ShapeError(`${what}: shape ${describeShape(shape)} needs ${n * h * w * c} pixels, images has ${images.length}`);
+  if (labels.length !== n) throw new ShapeError(`${what}: ${n} images but ${labels.length} labels`);
+  const classes = model.config.numClasses;
+  const bad = labels.findIndex((l) => l < 0 || l >= classes);
+  if (bad >= 0) throw new ValueError(`${what}: label ${labels[bad]} at index ${bad} is outside [0, ${classes}) (the model has ${classes} classes)`);
+}
+
+const describe = (v: unknown) => (v === null ? 'null' : typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v);
+
 export class Trainer {
   readonly optimizer: SgdAgc;
   readonly ema: Ema | null;
   readonly options: ResolvedTrainOptions;
   step = 0;
+  /** Steps skipped by the non-finite guard so far (counted as their results arrive). */
+  skippedSteps = 0;
 
   constructor(readonly model: NFNet, options: TrainOptions) {
     const o = resolveTrainOptions(options);
@@ -138,6 +166,7 @@ export class Trainer {
     this.optimizer = sgdAgc(model.state, {
       lr: o.lr, momentum: o.momentum, nesterov: true, weightDecay: o.weightDecay, clipping: o.clipping,
       excludeFromAgc: o.agcSkipGains ? ['head.fc.weight'] : ['head.fc.weight', /skipGain$/],
+      guardNonFinite: true, // a NaN batch is skipped and counted, never trained on
     });
     this.ema = o.ema ? new Ema(model.state) : null;
   }
@@ -154,6 +183,7 @@ export class Trainer {
    * step k+1 while the GPU works on step k. The caller awaits every `result`.
    */
   async submitStep(batch: Batch): Promise<PendingStep> {
+    checkBatch(batch, this.model);
     const o = this.options;
     const classes = this.model.config.numClasses;
     const lr = learningRate(this.step, o.lr, o.warmupSteps, o.totalSteps);
@@ -166,16 +196,22 @@ export class Trainer {
       return [ops.softmaxCrossEntropy(logits, labels, { labelSmoothing: o.labelSmoothing }), logits] as const;
     });
     const [loss, [grads], [logits]] = await lossOf(this.model.state);
-    const stats = noGrad(() => tidy(() => ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits!, oneHot), [1])], 0)));
-    this.optimizer.step(grads, { lr });
-    this.ema?.update(this.model.state, emaDecay(this.step));
+    // [loss, correct, skipped]: the guard writes the third after its checks.
+    const stats = noGrad(() => tidy(() => ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits!, oneHot), [1]), zeros([1])], 0)));
+    this.optimizer.step(grads, { lr, loss });
+    this.ema?.update(this.model.state, emaDecay(this.step), { guard: this.optimizer.guard });
+    this.optimizer.guard.report(stats, 2);
     for (const t of [x, labels, oneHot, loss, logits!, ...grads]) t.dispose();
     const step = ++this.step;
     const count = batch.labels.length;
     // data() submits synchronously and only then waits, so the step is on the queue on return.
     const result = stats
       .data()
-      .then(([lossValue, correct]) => ({ loss: lossValue!, correct: correct!, count, lr, step }))
+      .then(([lossValue, correct, flagged]) => {
+        const skipped = flagged !== 0;
+        if (skipped) this.skippedSteps++;
+        return { loss: lossValue!, correct: correct!, count, lr, step, skipped };
+      })
       .finally(() => stats.dispose());
     return { result };
   }

@@ -14,6 +14,7 @@ import { DisposedError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import { ModelState } from '../state/model-state.js';
 import { paddedLength, workgroupsFor } from '../state/flat.js';
+import { FiniteGuard } from './guard.js';
 import { STREAM_VECS, checkAligned, copyIn, targetOf, type ParamLike, type Target } from './params.js';
 
 const EMA_UPDATE = defineKernel('optim', optimWgsl, 'ema_update');
@@ -28,6 +29,8 @@ export class Ema {
   /** The averages, a state of the tracked layout (run a model on it, save it, load it). */
   readonly state: ModelState;
   private readonly target: Target;
+  /** Never flagged: what the kernel reads when an update is not guarded. */
+  private readonly unguarded = new FiniteGuard();
   private disposed = false;
 
   /** The averages start at the parameters' current values. */
@@ -38,9 +41,10 @@ export class Ema {
 
   /**
    * average ← decay·average + (1 − decay)·params: `params` is the tracked state itself, or
-   * the same loose list, in the same order, as at construction.
+   * the same loose list, in the same order, as at construction. With `guard` (the
+   * optimizer's), the update is skipped when that step was skipped for non-finite values.
    */
-  update(params: ModelState | readonly ParamLike[], decay: number): void {
+  update(params: ModelState | readonly ParamLike[], decay: number, options: { guard?: FiniteGuard } = {}): void {
     this.checkAlive('update');
     if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw new ValueError(`ema: decay must be in [0, 1], got ${String(decay)}`);
     const { state: live, loose } = this.target;
@@ -56,7 +60,7 @@ export class Ema {
       const average = this.state.regions[i]!;
       backend().dispatch({
         kernel: EMA_UPDATE,
-        bindings: { current4: r.storage.buffer, average4: average.storage.buffer },
+        bindings: { current4: r.storage.buffer, average4: average.storage.buffer, step_status: (options.guard ?? this.unguarded).status },
         params: { length: r.segment.length, total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
         overrides: { VECS: STREAM_VECS },
         workgroups: workgroupsFor(Math.ceil(paddedLength(r.segment) / 4 / STREAM_VECS)),
@@ -96,6 +100,7 @@ export class Ema {
     if (this.disposed) return;
     this.disposed = true;
     this.state.dispose();
+    this.unguarded.dispose();
     if (this.target.loose) this.target.state.dispose();
   }
 }

@@ -17,6 +17,7 @@ import { DisposedError, ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import type { ModelState, StateRegion } from '../state/model-state.js';
 import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment } from '../state/flat.js';
+import { FiniteGuard } from './guard.js';
 import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
 
 const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
@@ -39,6 +40,13 @@ export interface SgdAgcOptions {
   eps?: number;
   /** Parameters that are never clipped (the reference excludes the final classifier's weight). */
   excludeFromAgc?: NamePattern | readonly NamePattern[];
+  /**
+   * Guard against non-finite values (default false; the Trainer turns it on): a step whose
+   * gradients (or the `loss` given to `step`) hold a NaN or ±∞ leaves weights and momentum
+   * untouched. Costs one streaming read of the gradients on the GPU, one more dispatch
+   * per region.
+   */
+  guardNonFinite?: boolean;
   /** For a loose list: upper bound on one flat region (default: maxStorageBufferBindingSize); smaller values exercise multi-region steps in tests. */
   maxSegmentBytes?: number;
 }
@@ -85,6 +93,9 @@ export class SgdAgc {
   steps = 0;
   /** Names of the parameters AGC clips (for checking `excludeFromAgc`). */
   readonly clippedNames: readonly string[];
+  /** The non-finite guard of the last step (`report` writes its flag into a tensor). */
+  readonly guard: FiniteGuard;
+  private readonly guarded: boolean;
   private readonly target: Target;
   private readonly segments: SegmentState[];
   private disposed = false;
@@ -102,6 +113,7 @@ export class SgdAgc {
     this.weightDecay = finiteAtLeastZero('weightDecay', o.weightDecay ?? 2e-5);
     this.clipping = finiteAtLeastZero('clipping', o.clipping ?? 0.01);
     this.eps = finiteAtLeastZero('eps', o.eps ?? 1e-3);
+    this.guarded = o.guardNonFinite ?? false;
     this.target = targetOf(params, 'sgdAgc', o.maxSegmentBytes);
     const { state } = this.target;
     const excluded = o.excludeFromAgc === undefined ? [] : Array.isArray(o.excludeFromAgc) ? o.excludeFromAgc : [o.excludeFromAgc as NamePattern];
@@ -111,22 +123,27 @@ export class SgdAgc {
     this.segments = state.regions.map((region) => {
       const velocity = flatBuffer(region.segment);
       zeroFill(velocity, region.segment);
-      return { region, info: uploadInfo(region.segment, flagsOf), velocity, grads: flatBuffer(region.segment), unitTensor: uploadUnitTensors(region.segment) };
+      // Zero once: the alignment gaps between tensors are never written, and the guard reads them.
+      const grads = flatBuffer(region.segment);
+      zeroFill(grads, region.segment);
+      return { region, info: uploadInfo(region.segment, flagsOf), velocity, grads, unitTensor: uploadUnitTensors(region.segment) };
     });
+    this.guard = new FiniteGuard();
     this.clippedNames = state.paramNames.filter((_, i) => flagsOf(i) & FLAG_AGC);
   }
 
-  /** Kernel dispatches one `step` records (copies not counted): one per segment. */
+  /** Kernel dispatches one `step` records (copies not counted): one per region, two with the guard (plus one for a `loss`). */
   get dispatchesPerStep(): number {
-    return this.segments.length;
+    return this.segments.length * (this.guarded ? 2 : 1);
   }
 
   /**
    * Apply one update. `grads` lines up with the parameters (an array, as valueAndGrad
    * returns it, or a record by name). Everything is validated before anything is recorded,
    * so a bad call leaves every weight untouched. The grads stay owned by the caller.
+   * With the guard on, a step whose grads (or `loss`) are not all finite changes nothing.
    */
-  step(grads: readonly Tensor[] | Record<string, Tensor>, options: { lr?: number } = {}): void {
+  step(grads: readonly Tensor[] | Record<string, Tensor>, options: { lr?: number; loss?: Tensor } = {}): void {
     if (this.disposed) throw new DisposedError('sgdAgc: step() after dispose()');
     const { state, loose } = this.target;
     const list = Array.isArray(grads) ? (grads as readonly Tensor[]) : state.paramNames.map((n) => (grads as Record<string, Tensor>)[n]!);
@@ -134,17 +151,22 @@ export class SgdAgc {
     if (loose) checkAligned('sgdAgc.step (parameters)', state, loose);
     const lr = options.lr === undefined ? this.lr : finiteAtLeastZero('lr', options.lr);
     if (loose) copyIn(state, loose);
-    for (const s of this.segments) this.stepSegment(s, list, lr);
+    if (this.guarded) this.guard.reset();
+    if (this.guarded && options.loss) this.guard.checkTensor(options.loss);
+    for (const s of this.segments) {
+      gather(s.region.segment, list, s.grads);
+      if (this.guarded) this.guard.checkRegion(s.grads, s.region.segment);
+    }
+    for (const s of this.segments) this.stepSegment(s, lr);
     if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
     this.steps++;
   }
 
-  private stepSegment(s: SegmentState, grads: readonly Tensor[], lr: number): void {
+  private stepSegment(s: SegmentState, lr: number): void {
     const seg = s.region.segment;
-    gather(seg, grads, s.grads);
     backend().dispatch({
       kernel: SGD_STEP,
-      bindings: { tensor_info: s.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.region.storage.buffer, velocity: s.velocity },
+      bindings: { tensor_info: s.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.region.storage.buffer, velocity: s.velocity, step_status: this.guard.status },
       params: {
         length: seg.length, total_units: seg.totalUnits, nesterov: this.nesterov ? 1 : 0, pad: 0,
         lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
@@ -190,6 +212,7 @@ export class SgdAgc {
     this.disposed = true;
     const pool = backend().pool;
     for (const s of this.segments) for (const buf of [s.grads, s.velocity, s.unitTensor, s.info]) pool.release(buf);
+    this.guard.dispose();
     if (this.target.loose) this.target.state.dispose();
   }
 }
