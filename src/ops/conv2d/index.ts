@@ -19,7 +19,6 @@ export { CONV_ALGORITHMS, convAlgorithm, convDw, convDx, convForward, type ConvA
 export { convGeometry, samePadding, type Conv2dOptions, type ConvGeometry, type Padding } from './geometry.js';
 export { CONV_TUNABLE, DEFAULT_CONV_TUNING, convTuning, setConvTuning, type ConvTuning, type WinogradTile } from './tuning.js';
 export { usesWinograd } from './winograd.js';
-export { dwSplits } from './split-k-dw.js';
 
 export const conv2dOp = defineOp<Conv2dOptions>({
   name: 'conv2d',
