@@ -15,7 +15,7 @@ import { initTfjs, type TfjsPeer } from './peers/tfjs.js';
 import { measureInterleaved, type Measurement } from './measure.js';
 import { formatDetails, formatTable } from './report.js';
 import { getGemmConfig, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
-import { getConvConfig } from '../src/ops/conv2d.js';
+import { convTuning } from '../src/ops/conv2d/index.js';
 import { checkTargets, type TargetResult } from './targets.js';
 import { compareReports, formatCompare, type CompareRow } from './compare.js';
 import { writeHtmlReport } from './html.js';
@@ -357,7 +357,7 @@ async function main(): Promise<void> {
     features,
     limits,
     gemmConfig: getGemmConfig(),
-    convConfig: getConvConfig(),
+    convConfig: convTuning(),
     tuned: gpu.tuned,
     options: { filter: opts.filter ?? null, reps: opts.reps ?? null, full, peer: opts.peer, fast: opts.fast, compare: opts.compare ?? null },
     timing: {

@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { randn } from '../src/autodiff/creation.js';
-import { conv2d, convDw, convDx, convGeometry, getConvConfig, setConvConfig, type ConvConfig } from '../src/ops/conv2d.js';
+import { conv2d, convDw, convDx, convGeometry, convTuning, setConvTuning, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { getGemmConfig, matmul, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import { tuneCachePath, tuneKey, type Gpu } from '../src/runtime/init.js';
 import { measure } from './measure.js';
@@ -30,7 +30,7 @@ export interface TuneTrial {
 export interface TuneResult {
   key: string;
   file: string;
-  configs: { gemm: GemmConfig; conv: ConvConfig };
+  configs: { gemm: GemmConfig; conv: ConvTuning };
   trials: TuneTrial[];
 }
 
@@ -53,10 +53,11 @@ async function timeConv(gpu: Gpu, x: [number, number, number, number], cout: num
   const dy = randn([x[0], x[1], x[2], cout], { seed: 3 });
   const o = { padding: 'SAME' as const, groups };
   const g = convGeometry(xt, w, o);
+  const t = convTuning();
   const run = () => {
     conv2d(xt, w, o).dispose();
-    convDx(dy, w, g).dispose();
-    convDw(xt, dy, g).dispose();
+    convDx(dy, w, g, t).dispose();
+    convDw(xt, dy, g, t).dispose();
   };
   const r = await measure(oursRunner(gpu, run, () => {}), reps);
   for (const t of [xt, w, dy]) t.dispose();
@@ -70,7 +71,7 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   const reps = opts.full ? 3 : 2;
   const trials: TuneTrial[] = [];
   const startGemm = getGemmConfig();
-  const startConv = getConvConfig();
+  const startConv = convTuning();
   // GEMM: the conv-shaped GEMM (pixels × 9·Cin × Cout) and a square one, small enough to sweep.
   const gemmShapes: [number, number, number][] = opts.full ? [[8192, 1152, 128], [1024, 1024, 1024]] : [[2048, 1152, 128], [512, 512, 512]];
   let bestGemm = { ...startGemm };
@@ -104,10 +105,10 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   setGemmConfig(bestGemm);
   // Conv: an F0-like 3×3 (quick: batch 2 of 32×32×128; full: batch 8).
   const cx: [number, number, number, number] = opts.full ? [8, 32, 32, 128] : [2, 32, 32, 128];
-  let bestConv: ConvConfig = { ...startConv };
+  let bestConv: ConvTuning = { ...startConv };
   let bestConvMs = Infinity;
-  const tryConv = async (c: ConvConfig) => {
-    setConvConfig(c);
+  const tryConv = async (c: ConvTuning) => {
+    setConvTuning(c);
     const ms = await timeConv(gpu, cx, 128, 1, reps);
     trials.push({ what: 'conv', config: { ...c }, ms });
     opts.log(`conv ${JSON.stringify(c)}: ${ms.toFixed(1)} ms`);
@@ -121,7 +122,7 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   for (const winogradMinChannels of [16, 0].filter((w) => w !== bestConv.winogradMinChannels)) await tryConv({ ...bestConv, winogradMinChannels });
   // Its output tile: F(4×4, 3×3) (the default) or F(2×2, 3×3), when Winograd stayed on.
   if (bestConv.winogradMinChannels > 0) for (const winogradTile of ([4, 2] as const).filter((t) => t !== bestConv.winogradTile)) await tryConv({ ...bestConv, winogradTile });
-  setConvConfig(bestConv);
+  setConvTuning(bestConv);
 
   const key = tuneKey(gpu.adapter);
   const file = tuneCachePath() ?? path.join(process.cwd(), 'tune.json');

@@ -161,7 +161,7 @@ fn g6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>) -> Six {
   return Six(0.25 * a, -(e + b) / 6.0, (b - e) / 6.0, a / 24.0 + b / 12.0 + c / 6.0, a / 24.0 - b / 12.0 + c / 6.0, c);
 }
 
-// FLIP: transform the filters of dX instead (src/ops/conv2d.ts convDx): the 180°-rotated
+// FLIP: transform the filters of dX instead (src/ops/conv2d/stride-phase-dx.ts): the 180°-rotated
 // filter with input and output channels swapped, read straight from the forward's weights,
 // so dX needs no flipped copy of them. The params are then dX's own (cin = the forward's
 // cout, cig = its cog, …).

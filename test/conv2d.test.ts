@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '../src/index.js';
-import { convDw } from '../src/ops/conv2d.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
-import { convGeometry, setConvConfig, usesWinograd } from '../src/ops/conv2d.js';
+import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 
 const { gpu } = useGpu();
 
@@ -71,7 +70,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       const w = toTensor(randArr([1, 1, cin, cout], 2));
       const dy = toTensor(randArr([1, stride === 1 ? 4 : 2, stride === 1 ? 4 : 2, cout], 3));
       gpu().profile.start();
-      convDw(x, dy, convGeometry(x, w, { stride })).dispose();
+      convDw(x, dy, convGeometry(x, w, { stride }), convTuning()).dispose();
       return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
     };
     expect(await kernelsOf(16, 32)).toEqual(['matmul-quad/matmul']);
@@ -105,18 +104,17 @@ describe('conv2d: Winograd paths vs float64 reference (forward, dx through the f
     // A long channel sum: F(4×4)'s larger transform constants must stay within tolerance.
     { name: '96 input channels (forward)', x: [1, 9, 9, 96], w: [3, 3, 96, 8], padding: 'SAME' },
   ];
-  // Forward, dX and dW run on the configured tile (F(4×4) by default, F(2×2) selectable).
+  // Forward, dX and dW run on the configured tile (F(4×4) by default, F(2×2) selectable),
+  // passed per call through the op's `tuning` option (the backward uses the same).
   ([4, 2] as const).forEach((tile) => {
     describe(`F(${tile}×${tile}, 3×3) forward and dX`, () => {
-      let saved: ReturnType<typeof setConvConfig>;
-      beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4, winogradTile: tile }); });
-      afterAll(() => { setConvConfig(saved); });
+      const tuning = { winogradMinChannels: 4, winogradTile: tile };
       wino.forEach((c, k) => {
         opTest('conv2d', `Winograd F(${tile}×${tile}): ${c.name}`, async () => {
           const g = convGeometry(toTensor(randArr(c.x, 1)), toTensor(randArr(c.w, 2)), { padding: c.padding, groups: c.groups });
-          expect(usesWinograd(g)).toBe(true);
+          expect(usesWinograd(g, convTuning(tuning))).toBe(true);
           await checkOp({
-            gpu: (x, w) => ops.conv2d(x, w, { padding: c.padding, groups: c.groups }),
+            gpu: (x, w) => ops.conv2d(x, w, { padding: c.padding, groups: c.groups, tuning }),
             ref: (x, w) => refConv2d(x, w, refOpts(c)),
             inputs: [randArr(c.x, 70 + k), randArr(c.w, 90 + k)],
             ...(c.name.endsWith('(forward)') ? { wrt: [] } : {}),
@@ -125,11 +123,8 @@ describe('conv2d: Winograd paths vs float64 reference (forward, dx through the f
       });
     });
   });
-  let saved: ReturnType<typeof setConvConfig>;
-  beforeAll(() => { saved = setConvConfig({ winogradMinChannels: 4 }); });
-  afterAll(() => { setConvConfig(saved); });
   ([4, 2] as const).forEach((tile) => opTest('conv2d', `Winograd F(${tile}×${tile}) dW over several workgroups of tiles matches Σ x·dy in float64`, async () => {
-    const prev = setConvConfig({ winogradTile: tile });
+    const tuning = { winogradMinChannels: 4, winogradTile: tile };
     const [n, h, w, ci, co] = [2, 12, 11, 8, 8];
     const x = randArr([n, h, w, ci], 31);
     const dy = randArr([n, h, w, co], 32);
@@ -146,24 +141,71 @@ describe('conv2d: Winograd paths vs float64 reference (forward, dx through the f
             }
     const [xt, dyt] = [x, dy].map(toTensor) as [Tensor, Tensor];
     const wt = toTensor(randArr([3, 3, ci, co], 33));
-    let gw: Tensor;
-    try {
-      [, [gw]] = await valueAndGrad((wv: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, wv, { padding: 'SAME' }), dyt)))(wt);
-    } finally {
-      setConvConfig(prev);
-    }
+    const [, [gw]] = await valueAndGrad((wv: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, wv, { padding: 'SAME', tuning }), dyt)))(wt);
     expectClose(await gw.data(), want, 1e-4, 'dw');
   }));
   it('is not taken below winogradMinChannels, for strides, dilations or other kernel sizes', () => {
     const geo = (x: number[], w: number[], o: { stride?: number; dilation?: number } = {}) => convGeometry(toTensor(randArr(x, 1)), toTensor(randArr(w, 2)), { padding: 'SAME', ...o });
-    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]))).toBe(true);
-    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4], { stride: 2 }))).toBe(false);
-    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4], { dilation: 2 }))).toBe(false);
-    expect(usesWinograd(geo([1, 5, 5, 4], [1, 1, 4, 4]))).toBe(false);
-    expect(usesWinograd(geo([1, 5, 5, 3], [3, 3, 3, 4]))).toBe(false);
-    const prev = setConvConfig({ winogradMinChannels: 8 });
-    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]))).toBe(false);
-    setConvConfig(prev);
+    const t: ConvTuning = { ...DEFAULT_CONV_TUNING, winogradMinChannels: 4 };
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]), t)).toBe(true);
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4], { stride: 2 }), t)).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4], { dilation: 2 }), t)).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 4], [1, 1, 4, 4]), t)).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 3], [3, 3, 3, 4]), t)).toBe(false);
+    expect(usesWinograd(geo([1, 5, 5, 4], [3, 3, 4, 4]), { ...t, winogradMinChannels: 8 })).toBe(false);
+  });
+});
+
+describe('conv2d: the algorithm table and the tuning passed to it', () => {
+  const geo = (x: number[], w: number[], o: { stride?: number; padding?: 'SAME' } = {}) => convGeometry(toTensor(randArr(x, 1)), toTensor(randArr(w, 2)), o);
+  const rows = (g: ReturnType<typeof geo>, t: ConvTuning = DEFAULT_CONV_TUNING) => (['forward', 'dx', 'dw'] as ConvPass[]).map((p) => convAlgorithm(p, g, t).name);
+  const kernelsOf = async (f: () => Tensor) => {
+    gpu().profile.start();
+    f().dispose();
+    return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+  };
+
+  it('picks, per pass, the rows that docs/conv.md lists', () => {
+    const wino = geo([1, 8, 8, 16], [3, 3, 16, 16], { padding: 'SAME' });
+    expect(rows(wino)).toEqual(['winograd', 'stride-phase', 'winograd']);
+    expect(rows(wino, { ...DEFAULT_CONV_TUNING, winogradMinChannels: 0 })).toEqual(['direct', 'stride-phase', 'split-k']);
+    expect(rows(geo([1, 8, 8, 8], [3, 3, 8, 8], { padding: 'SAME' }))).toEqual(['direct', 'stride-phase', 'split-k']); // 8 < 16 channels
+    expect(rows(geo([1, 8, 8, 16], [3, 3, 16, 16], { padding: 'SAME', stride: 2 }))).toEqual(['direct', 'stride-phase', 'split-k']);
+    const pointwise = geo([1, 4, 4, 16], [1, 1, 16, 32]);
+    const quad = gpu().adapter.software && gpu().features.includes('subgroups');
+    expect(rows(pointwise)).toEqual(['pointwise-gemm', 'pointwise-gemm', quad ? 'pointwise-gemm' : 'split-k']);
+    expect(rows(geo([1, 8, 8, 16], [1, 1, 16, 32], { stride: 2 }))).toEqual(['direct', 'stride-phase', 'split-k']);
+    expect(rows(geo([1, 4, 4, 0], [3, 3, 0, 4]))).toEqual(['empty', 'empty', 'empty']);
+  });
+
+  it("runs on the call's tuning over the device's, and the device's when the call gives none", async () => {
+    const x = toTensor(randArr([1, 5, 5, 4], 3));
+    const w = toTensor(randArr([3, 3, 4, 4], 4));
+    const before = convTuning();
+    expect(await kernelsOf(() => ops.conv2d(x, w, { padding: 'SAME' }))).toContain('conv2d/forward'); // 4 < 16 channels
+    expect(await kernelsOf(() => ops.conv2d(x, w, { padding: 'SAME', tuning: { winogradMinChannels: 4 } }))).toContain('conv2d-winograd-f4/output_transform');
+    expect(convTuning()).toBe(before);
+    const prev = setConvTuning({ winogradMinChannels: 4, winogradTile: 2 });
+    try {
+      expect(await kernelsOf(() => ops.conv2d(x, w, { padding: 'SAME' }))).toContain('conv2d-winograd/output_transform');
+      expect(await kernelsOf(() => ops.conv2d(x, w, { padding: 'SAME', tuning: { winogradMinChannels: 0 } }))).toContain('conv2d/forward');
+    } finally {
+      setConvTuning(prev);
+    }
+    expect(convTuning()).toEqual(before);
+  });
+
+  it('rejects a bad tuning with a ValueError before GPU work, and keeps the device tuning', () => {
+    const x = toTensor(randArr([1, 5, 5, 4], 5));
+    const w = toTensor(randArr([3, 3, 4, 4], 6));
+    const before = convTuning();
+    const dispatches = gpu().counters().dispatches;
+    expect(() => ops.conv2d(x, w, { tuning: { winogradTile: 3 as 2 } })).toThrow(/winogradTile 2 or 4, got .*winogradTile=3/);
+    expect(() => ops.conv2d(x, w, { tuning: { wg: 0 } })).toThrow(ValueError);
+    expect(() => setConvTuning({ dwTargetThreads: 1.5 })).toThrow(ValueError);
+    expect(() => setConvTuning({ winogradMinChannels: -1 })).toThrow(ValueError);
+    expect(gpu().counters().dispatches).toBe(dispatches);
+    expect(convTuning()).toBe(before);
   });
 });
 

@@ -12,7 +12,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { randn } from '../../src/autodiff/creation.js';
-import { conv2d, convDw, convDx, convGeometry } from '../../src/ops/conv2d.js';
+import { conv2d, convDw, convDx, convGeometry, convTuning } from '../../src/ops/conv2d/index.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { oursRunner, register, withCpuReference, type BenchCase, type Target } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';
@@ -59,8 +59,9 @@ function convCase(s: ConvShape, pass: ConvPass, o: { reps: number; peerReps: num
       const dy = randn([n, h, w, s.cout], { seed: 3 });
       const opts = { padding: 'SAME' as const, groups: s.groups };
       const g = convGeometry(x, wt, opts);
+      const t = convTuning();
       const run =
-        pass === 'fwd' ? () => conv2d(x, wt, opts).dispose() : pass === 'dX' ? () => convDx(dy, wt, g).dispose() : () => convDw(x, dy, g).dispose();
+        pass === 'fwd' ? () => conv2d(x, wt, opts).dispose() : pass === 'dX' ? () => convDx(dy, wt, g, t).dispose() : () => convDw(x, dy, g, t).dispose();
       return oursRunner(gpu, run, () => {
         for (const t of [x, wt, dy]) t.dispose();
       });

@@ -15,7 +15,7 @@ import * as act from './activation.js';
 import * as pool from './pool.js';
 import * as drop from './dropout.js';
 import * as loss from './loss.js';
-import * as cv from './conv2d.js';
+import * as cv from './conv2d/index.js';
 import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
 
@@ -48,7 +48,7 @@ export { sum, mean, max, min, variance, type ReduceOptions } from './reduce.js';
 export { reshape, broadcastTo, sumTo, permute, transpose, slice, pad, concat } from './layout.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { softmax, logSoftmax } from './softmax.js';
-export { conv2d, samePadding, type Conv2dOptions, type Padding } from './conv2d.js';
+export { conv2d, samePadding, type Conv2dOptions, type ConvTuning, type Padding } from './conv2d/index.js';
 export { weightStandardize, wsConv2d, type WeightStandardizeOptions } from './weight-standardize.js';
 export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
 export { avgPool, maxPool, globalMeanPool, type AvgPoolOptions } from './pool.js';

@@ -14,7 +14,7 @@ import { empty, zeros } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
-import { conv2d, type Conv2dOptions } from './conv2d.js';
+import { conv2d, type Conv2dOptions } from './conv2d/index.js';
 import { composite } from './composite.js';
 import wsWgsl from '../../shaders/weight-standardize.wgsl';
 

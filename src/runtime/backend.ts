@@ -9,6 +9,7 @@ import type { AdapterSummary } from './init.js';
 import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
 import { type Kernel, type Params } from './kernel.js';
 import { Profiler } from './profiler.js';
+import type { Tunable } from './tuning.js';
 import { gpuWait } from './platform-node.js';
 import {
   DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError,
@@ -64,6 +65,8 @@ export class Backend {
   private pendingErrors: Promise<GPUError | null>[] = [];
   private lostInfo: GPUDeviceLostInfo | null = null;
   private disposed = false;
+  /** Active value of each tunable launch config set on this device (absent: its defaults). */
+  private readonly tunings = new Map<string, unknown>();
   readonly maxWorkgroupsPerDim: number;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary, maxPooledBytes: number) {
@@ -74,6 +77,18 @@ export class Backend {
     device.lost.then((info) => {
       this.lostInfo = info;
     });
+  }
+
+  /** The active launch config of a tunable op family on this device: its defaults until set. */
+  tuning<T extends object>(t: Tunable<T>): Readonly<T> {
+    return (this.tunings.get(t.name) as T | undefined) ?? t.defaults;
+  }
+
+  /** Set part of a tunable's config (validated by the tunable); returns the previous one. */
+  setTuning<T extends object>(t: Tunable<T>, patch: Partial<T>): Readonly<T> {
+    const prev = this.tuning(t);
+    this.tunings.set(t.name, Object.freeze(t.merge(prev, patch)));
+    return prev;
   }
 
   /** Throws DeviceLostError once the device is gone (never hang on a dead device). */

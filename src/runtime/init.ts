@@ -58,7 +58,7 @@ export interface Gpu {
 
 // ---- Autotune cache hook (`npm run bench -- --tune` writes it; see docs/bench.md) ----
 
-/** Ops with tunable launch configs register an applier here (matmul: 'gemm', conv2d: 'conv'). */
+/** Ops with tunable launch configs register an applier here (matmul: 'gemm'; conv2d: 'conv', through defineTunable in runtime/tuning.ts). */
 const tunables = new Map<string, (config: unknown) => void>();
 
 export function registerTunable(name: string, apply: (config: unknown) => void): void {

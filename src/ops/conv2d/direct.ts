@@ -1,0 +1,35 @@
+/**
+ * The direct forward: an implicit GEMM over output pixels × output channels per group
+ * (shaders/conv2d.wgsl `forward`). Each invocation computes an 8×TN register tile (TN = 8,
+ * or 4 for groups of ≤ 4 output channels) on a zero-padded copy of x (one cheap pass),
+ * so the inner loop has no bounds tests; vec4 loads when both channel counts per group
+ * are multiples of 4. It serves every geometry, and is what dX's stride phases run.
+ */
+import type { Tensor } from '../../autodiff/tensor.js';
+import { empty } from '../../autodiff/creation.js';
+import { defineKernel } from '../../runtime/kernel.js';
+import { backend } from '../util.js';
+import type { ConvGeometry } from './geometry.js';
+import { paddedForTaps, params, tileGrid } from './shared.js';
+import type { ConvTuning } from './tuning.js';
+import convWgsl from '../../../shaders/conv2d.wgsl';
+
+const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
+
+export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  const out = empty([g.n, g.ho, g.wo, g.cout]);
+  const rows = g.n * g.ho * g.wo;
+  if (!out.size) return out;
+  const { xp, pg } = paddedForTaps(x, g);
+  const tn = g.cog > 4 ? 8 : 4;
+  const vec = g.cig % 4 === 0 && g.cog % 4 === 0;
+  backend().dispatch({
+    kernel: FORWARD,
+    bindings: { x: xp, xv: xp, wt: w, wv: w, out },
+    params: params(pg, { tiles_n: Math.ceil(g.cog / tn) }),
+    overrides: { VEC_K: vec ? 1 : 0, TN: tn, WG: t.wg },
+    workgroups: tileGrid(Math.ceil(rows / 8) * Math.ceil(g.cog / tn), g.groups, t.wg),
+  });
+  if (xp !== x) xp.dispose();
+  return out;
+}

@@ -1,0 +1,40 @@
+/**
+ * conv2d on NHWC activations and HWIO weights [kh, kw, cin/groups, cout], with stride,
+ * TensorFlow 'SAME' / 'VALID' / explicit padding, dilation and groups (depthwise
+ * included). This file is the op: validation (geometry.ts), the launch configuration of
+ * the call (tuning.ts), and forward / backward through the algorithm tables
+ * (algorithms.ts: direct implicit GEMM, pointwise GEMM, Winograd, stride-phase dX,
+ * split-K dW, one file each). Bias is a separate add. Saves x and w (w is typically the
+ * weight-standardized Ŵ, so standardization runs once per step and Ŵ is reused by
+ * forward, dX and dW).
+ */
+import { defineOp } from '../../autodiff/op.js';
+import type { Tensor } from '../../autodiff/tensor.js';
+import { assertF32 } from '../util.js';
+import { convDw, convDx, convForward } from './algorithms.js';
+import { convGeometry, type Conv2dOptions } from './geometry.js';
+import { convTuning } from './tuning.js';
+
+export { CONV_ALGORITHMS, convAlgorithm, convDw, convDx, convForward, type ConvAlgorithm, type ConvAlgorithmRun, type ConvPass } from './algorithms.js';
+export { convGeometry, samePadding, type Conv2dOptions, type ConvGeometry, type Padding } from './geometry.js';
+export { CONV_TUNABLE, DEFAULT_CONV_TUNING, convTuning, setConvTuning, type ConvTuning, type WinogradTile } from './tuning.js';
+export { usesWinograd } from './winograd.js';
+
+export const conv2dOp = defineOp<Conv2dOptions>({
+  name: 'conv2d',
+  forward: ([x, w], o) => {
+    assertF32('conv2d', x!, w!);
+    const g = convGeometry(x!, w!, o);
+    return { out: convForward(x!, w!, g, convTuning(o.tuning)), save: [x!, w!] };
+  },
+  backward: (dy, { saved: [x, w], attrs, needs }) => {
+    const g = convGeometry(x!, w!, attrs);
+    const t = convTuning(attrs.tuning);
+    return [needs[0] ? convDx(dy, w!, g, t) : null, needs[1] ? convDw(x!, dy, g, t) : null];
+  },
+});
+
+/** 2-D convolution: x NHWC, w HWIO [kh, kw, cin/groups, cout] → [n, ho, wo, cout]. */
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  return conv2dOp([x, w], options);
+}
