@@ -6,17 +6,13 @@
 import { defineOp, notDifferentiable } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
-import { defineKernel } from '../runtime/kernel.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
-import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import { BINARY_CODES, elementwiseKernel, type BinaryName } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
 import { where } from './where.js';
 
-const BINARY = defineKernel('elementwise', elementwiseWgsl, 'binary');
-/** Op codes of `binary_op` in shaders/elementwise.wgsl. */
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8, lt: 9, le: 10 } as const;
-type BinaryName = keyof typeof BINARY_CODES;
+const BINARY = elementwiseKernel('binary');
 
 export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   assertF32(name, a, b);

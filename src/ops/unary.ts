@@ -5,19 +5,12 @@
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
-import { defineKernel } from '../runtime/kernel.js';
 import { ValueError } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups, NO_VIEW } from './util.js';
-import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import { elementwiseKernel, UNARY_CODES, type UnaryName } from './elementwise.js';
 import { mul, sub } from './binary.js';
 
-const UNARY = defineKernel('elementwise', elementwiseWgsl, 'unary');
-/** Op codes of `unary_op` in shaders/elementwise.wgsl. */
-const UNARY_CODES = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, square: 5, relu: 6, abs: 7, sign: 8, pow: 9,
-  affine: 10, sigmoid: 11, tanh: 12, step: 13, reciprocal: 14,
-} as const;
-type UnaryName = keyof typeof UNARY_CODES;
+const UNARY = elementwiseKernel('unary');
 
 export function unaryForward(name: UnaryName, x: Tensor, alpha = 0, beta = 0): Tensor {
   assertF32(name, x);

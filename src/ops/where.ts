@@ -2,13 +2,12 @@
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty, full } from '../autodiff/creation.js';
-import { defineKernel } from '../runtime/kernel.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, stridesOf, vec4Params } from './util.js';
-import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import { elementwiseKernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { composite } from './composite.js';
 
-const SELECT = defineKernel('elementwise', elementwiseWgsl, 'where_select');
+const SELECT = elementwiseKernel('where_select');
 
 function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   assertF32('where', cond, a, b);
