@@ -40,7 +40,7 @@ describe('kernel lab', () => {
   }
 });
 
-// The lab's example kernel, as a registry op: edge cases the generic check does not cover.
+// The lab's example kernel, as a public op (ops.definitions): edge cases the generic check does not cover.
 describe('residual (fused x + α·skipGain·h)', () => {
   const ref = (x: number[], h: number[], g: number, a: number) => x.map((v, i) => v + a * g * h[i]!);
 
