@@ -41,7 +41,12 @@ export interface TrainArgs extends DataArgs {
   /** Override the variant's head dropout and stochastic-depth rate. */
   dropout?: number;
   stochasticDepth?: number;
-  /** Also exclude the zero-initialised skip gains from AGC (see TrainOptions.agcExclude). */
+  /**
+   * Clip the zero-initialised skip gains with AGC too, as the reference does (only the
+   * classifier's weight stays excluded). Default false: they are excluded, since the AGC
+   * bound λ·max(‖W‖, 1e-3) caps a zero gain's step near 1e-5 and freezes it in short runs
+   * (see TrainOptions.agcExclude).
+   */
   agcSkipGains: boolean;
 }
 
