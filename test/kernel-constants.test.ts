@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelError, defineKernel, init, tensor, runKernel, type Gpu } from '../src/index.js';
 import { codeConstants } from '../src/runtime/kernel.js';
-import { BINARY_CODES, ELEMENTWISE_CONSTANTS, UNARY_CODES, elementwiseKernel } from '../src/ops/elementwise.js';
+import { elementwiseConstants, elementwiseKernel } from '../src/ops/elementwise.js';
+import { UNARY_CODES } from '../src/ops/unary.js';
+import { BINARY_CODES } from '../src/ops/binary.js';
+
+const ELEMENTWISE_CONSTANTS = elementwiseConstants();
 import { GAMMA, KIND_CODES } from '../src/ops/activation.js';
 
 const shader = (file: string) => readFileSync(new URL(`../shaders/${file}`, import.meta.url), 'utf8');

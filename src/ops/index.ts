@@ -20,12 +20,8 @@ import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
 
 export const definitions = {
-  add: binary.addOp, sub: binary.subOp, mul: binary.mulOp, div: binary.divOp,
-  maximum: binary.maximumOp, minimum: binary.minimumOp,
-  gt: binary.gtOp, ge: binary.geOp, eq: binary.eqOp, lt: binary.ltOp, le: binary.leOp,
-  neg: unary.negOp, exp: unary.expOp, log: unary.logOp, sqrt: unary.sqrtOp, rsqrt: unary.rsqrtOp,
-  square: unary.squareOp, abs: unary.absOp, reciprocal: unary.reciprocalOp, pow: unary.powOp,
-  relu: unary.reluOp, sigmoid: unary.sigmoidOp, tanh: unary.tanhOp, affine: unary.affineOp,
+  ...binary.binaryDefinitions,
+  ...unary.unaryDefinitions,
   where: wh.whereOp,
   sum: reduce.sumOp, mean: reduce.meanOp, max: reduce.maxOp, min: reduce.minOp,
   reshape: layout.reshapeOp, broadcastTo: layout.broadcastToOp, permute: layout.permuteOp,
