@@ -84,3 +84,16 @@ describe('runKernel', () => {
     expect(gpu().counters().dispatches).toBe(before);
   });
 });
+
+describe('defineKernel reflects the element type runKernel checks', () => {
+  it('scalars, vec4 forms and atomics', () => {
+    const k = defineKernel('test-elements', `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> c: array<vec4i>;
+@group(0) @binding(3) var<storage, read_write> d: array<atomic<u32>>;
+@compute @workgroup_size(1) fn main() { atomicAdd(&d[0], u32(a[0] + b[0].x + f32(c[0].y))); }`, 'main');
+    const element = Object.fromEntries(k.bindings.map((b) => [b.name, b.element]));
+    expect(element).toEqual({ a: 'f32', b: 'f32', c: 'i32', d: 'u32' });
+  });
+});

@@ -1,11 +1,12 @@
 /**
  * Kernels: a WGSL source (one file per kernel family, with shaders/common.wgsl prepended)
- * and an entry point. Op codes shared by the host and the shader (`switch OP { case
- * UNARY_EXP: … }`) are given as `constants`: the runtime writes them into the source as
- * `const` declarations, so the TS table is their only definition. The source is reflected once with wgsl_reflect: the bindings an op
+ * and an entry point. The source is reflected once with wgsl_reflect: the bindings an op
  * passes are checked by name against what the entry point declares, and the `params`
  * uniform struct is packed from a plain object by field name, so an op never hand-computes
- * byte offsets and a kernel hacker never touches the runtime.
+ * byte offsets and a kernel hacker never touches the runtime. Op codes shared by the host
+ * and the shader (`switch OP { case UNARY_EXP: … }`) are passed as `constants`: the
+ * runtime writes them into the source as `const` lines, so a TS table is their only
+ * definition.
  */
 // wgsl_reflect's package.json points Node at a CommonJS file under "type": "module"; the ESM build works everywhere.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
@@ -33,13 +34,16 @@ export interface BindingInfo {
 }
 
 const SCALARS = new Set(['f32', 'i32', 'u32']);
+const VEC_SUFFIX: Record<string, 'f32' | 'i32' | 'u32'> = { f: 'f32', i: 'i32', u: 'u32' };
 
 /** The scalar under `array<T>`, `array<vec4<T>>`, `array<vec4f>`, `array<atomic<T>>`. */
 function elementOf(type: any): 'f32' | 'i32' | 'u32' | undefined {
   if (type?.name !== 'array') return undefined;
   const inner = type.format;
-  const name: string | undefined = SCALARS.has(inner?.name) ? inner.name : inner?.format?.name ?? ({ f: 'f32', i: 'i32', u: 'u32' } as Record<string, string>)[/^vec\d([fiu])$/.exec(inner?.name ?? '')?.[1] ?? ''];
-  return name && SCALARS.has(name) ? (name as 'f32' | 'i32' | 'u32') : undefined;
+  if (SCALARS.has(inner?.name)) return inner.name;
+  if (SCALARS.has(inner?.format?.name)) return inner.format.name;
+  const suffix = /^vec\d([fiu])$/.exec(inner?.name ?? '')?.[1];
+  return suffix ? VEC_SUFFIX[suffix] : undefined;
 }
 
 export interface Kernel {
