@@ -1,7 +1,8 @@
 /**
  * The public op namespace (`ops.*`) and `definitions`, every op's OpDef by name (what the
- * coverage tests check). Every entry of `definitions` is an OpDef whose spec has a `backward` field — the type requires it — so an op added
- * without a gradient rule (or an explicit `notDifferentiable`) fails `tsc`.
+ * coverage tests check). Every entry is an OpDef whose spec has a `backward` field — the
+ * type requires it — so an op added without a gradient rule (or an explicit
+ * `notDifferentiable`) fails `tsc`.
  */
 import type { OpDef } from '../autodiff/op.js';
 import * as binary from './binary.js';

@@ -24,6 +24,7 @@ interface UnaryRule {
   saves: 'x' | 'y' | 'none';
   grad: (dy: Tensor, saved: Tensor, s: Scalars) => Tensor;
 }
+const rule = (saves: UnaryRule['saves'], grad: UnaryRule['grad']): UnaryRule => ({ saves, grad });
 
 /**
  * The unary ops, in the order of their codes: this table is the only definition of each
@@ -32,8 +33,6 @@ interface UnaryRule {
  * the derivatives of abs and relu). Adding an op: an entry here, a `case` in the shader and
  * the public function below (docs/kernels.md, "Adding an elementwise op").
  */
-const rule = (saves: UnaryRule['saves'], grad: UnaryRule['grad']): UnaryRule => ({ saves, grad });
-
 const UNARY = {
   neg: rule('none', (dy) => neg(dy)),
   exp: rule('y', (dy, y) => mul(dy, y)),
@@ -79,14 +78,14 @@ export function unaryForward(name: UnaryName, x: Tensor, alpha = 0, beta = 0): T
 }
 
 function unaryOp(name: UnaryOpName) {
-  const rule: UnaryRule = UNARY[name];
+  const { saves, grad }: UnaryRule = UNARY[name];
   return defineOp<Scalars>({
     name,
     forward: ([x], s) => {
       const out = unaryForward(name, x!, s.alpha, s.beta);
-      return { out, save: rule.saves === 'x' ? [x!] : rule.saves === 'y' ? [out] : [] };
+      return { out, save: saves === 'x' ? [x!] : saves === 'y' ? [out] : [] };
     },
-    backward: (dy, { saved, attrs }) => [rule.grad(dy, saved[0]!, attrs)],
+    backward: (dy, { saved, attrs }) => [grad(dy, saved[0]!, attrs)],
   });
 }
 
