@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { renderSvg, type ChartSpec } from '../src/report/plot.js';
-import type { Row, SideResult } from './main.js';
+import type { Row, SideResult } from './types.js';
 import type { CompareRow } from './compare.js';
 
 /** The parts of the JSON report the page reads (see docs/bench.md for the schema). */

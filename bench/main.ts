@@ -13,6 +13,7 @@ import { init, type Gpu } from '../src/runtime/init.js';
 import { registeredCases, type BenchCase, type BenchContext, type Runner } from './registry.js';
 import { initTfjs, type TfjsPeer } from './peers/tfjs.js';
 import { measureInterleaved, type Measurement } from './measure.js';
+import type { Row, SideResult } from './types.js';
 import { formatDetails, formatTable } from './report.js';
 import { getGemmConfig, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import { convTuning } from '../src/ops/conv2d/index.js';
@@ -75,41 +76,6 @@ if (opts.list) {
 
 const repsOf = (c: BenchCase, side: string) =>
   opts.reps ?? (full ? c.fullReps ?? 2 * (c.reps ?? 5) : side === 'peer' || side === 'cpu' ? c.peerReps ?? c.reps ?? 5 : c.reps ?? 5);
-
-export interface SideResult extends Measurement {
-  gflops: number;
-  gbs: number;
-  /** Achieved FLOP/s (or bytes/s for roofline/copy) as a % of the bounding roofline. */
-  pctRoofline: number | null;
-  /** Items per second at the median (rows with `items`, e.g. images of a training step). */
-  itemsPerS?: number;
-  error?: string;
-}
-
-export interface Row {
-  name: string;
-  /** 'none' for rows without a FLOP/byte count (whole training steps). */
-  bound: 'compute' | 'memory' | 'none';
-  group?: string;
-  items?: { count: number; unit: string };
-  flops: number;
-  bytes: number;
-  ours?: SideResult | { error: string };
-  oursFast?: SideResult | { error: string };
-  peer?: SideResult | { error: string };
-  /** ours throughput / peer throughput (peer median ms / ours median ms). */
-  ratio?: number;
-  /** The peer on TF.js's cpu backend (cases with `cpuReference`), and ours / it. */
-  cpu?: SideResult | { error: string };
-  cpuRatio?: number;
-  /** The copy probe moving the row's bytes, measured with it (rows with a pctCopyAtSize target). */
-  copyAtSize?: SideResult | { error: string };
-  note?: string;
-  /** Targets of the row, checked after the run. */
-  targets?: TargetResult[];
-  /** Extra figures from the runners (whole steps: per-step counters, memory, kernel breakdown). */
-  details?: { ours?: Record<string, unknown>; peer?: Record<string, unknown> };
-}
 
 interface Ceilings {
   gflops: number;

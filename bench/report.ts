@@ -1,5 +1,5 @@
 /** The console table printed at the end of `npm run bench`. */
-import type { Row, SideResult } from './main.js';
+import type { Row, SideResult } from './types.js';
 import { formatTarget } from './targets.js';
 
 type Side = SideResult | { error: string } | undefined;

@@ -1,6 +1,6 @@
 /** Targets of bench rows (registry `targets`), checked once every row is measured. */
 import type { Target } from './registry.js';
-import type { Row, SideResult } from './main.js';
+import type { Row, SideResult } from './types.js';
 
 export interface TargetResult {
   /** Human-readable goal, e.g. `≥ 6× TF.js`. */

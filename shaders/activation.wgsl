@@ -17,7 +17,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 256u;
-// 0 identity, 1 relu, 2 gelu (tanh form), 3 silu, 4 tanh, 5 sigmoid (keep in sync with src/ops/activation.ts)
+// KIND_IDENTITY, KIND_RELU, KIND_GELU (tanh form), …: constants the runtime writes above
+// this file from KIND_CODES in src/ops/activation.ts, their only definition.
 override KIND: u32 = 0u;
 override HAS_BIAS: bool = false;
 // Consecutive elements per invocation (1 or 4; 4 needs n and the bias length to be
@@ -41,37 +42,37 @@ fn stable_sigmoid(z: f32) -> f32 {
 
 fn act(z: f32) -> f32 {
   switch KIND {
-    case 1u: { return max(z, 0.0); }
-    case 2u: { return 0.5 * z * (1.0 + stable_tanh(SQRT_2_OVER_PI * (z + GELU_C * z * z * z))); }
-    case 3u: { return z * stable_sigmoid(z); }
-    case 4u: { return stable_tanh(z); }
-    case 5u: { return stable_sigmoid(z); }
-    default: { return z; }
+    case KIND_RELU: { return max(z, 0.0); }
+    case KIND_GELU: { return 0.5 * z * (1.0 + stable_tanh(SQRT_2_OVER_PI * (z + GELU_C * z * z * z))); }
+    case KIND_SILU: { return z * stable_sigmoid(z); }
+    case KIND_TANH: { return stable_tanh(z); }
+    case KIND_SIGMOID: { return stable_sigmoid(z); }
+    case KIND_IDENTITY, default: { return z; }
   }
 }
 
 // act'(z). relu'(0) = 0, the convention of the plain relu op.
 fn act_grad(z: f32) -> f32 {
   switch KIND {
-    case 1u: { return select(0.0, 1.0, z > 0.0); }
-    case 2u: {
+    case KIND_RELU: { return select(0.0, 1.0, z > 0.0); }
+    case KIND_GELU: {
       let t = stable_tanh(SQRT_2_OVER_PI * (z + GELU_C * z * z * z));
       let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * z * z);
       return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du;
     }
-    case 3u: {
+    case KIND_SILU: {
       let s = stable_sigmoid(z);
       return s * (1.0 + z * (1.0 - s));
     }
-    case 4u: {
+    case KIND_TANH: {
       let t = stable_tanh(z);
       return 1.0 - t * t;
     }
-    case 5u: {
+    case KIND_SIGMOID: {
       let s = stable_sigmoid(z);
       return s * (1.0 - s);
     }
-    default: { return 1.0; }
+    case KIND_IDENTITY, default: { return 1.0; }
   }
 }
 

@@ -1,11 +1,13 @@
-// Elementwise kernels: fill, unary map, broadcasting binary map, broadcasting select.
+// Elementwise kernels: unary map, broadcasting binary map, broadcasting select.
 // The operation is an override constant, so each op code is its own pipeline (no branch
-// in the inner loop) while one shader serves them all.
+// in the inner loop) while one shader serves them all. The op codes (UNARY_*, BINARY_*)
+// are not declared here: the runtime writes them above this file from the tables in
+// src/ops/elementwise.ts, their only definition.
 
 struct Params {
   n: u32,            // output elements
   rank: u32,         // output rank (<= 8), used when BROADCAST
-  alpha: f32,        // scalar operand (fill value, pow exponent, affine scale)
+  alpha: f32,        // scalar operand (pow exponent, affine scale)
   beta: f32,         // second scalar (affine shift)
   out_shape: array<vec4<u32>, 2>,
   a_strides: array<vec4<u32>, 2>,   // 0 on broadcast dimensions
@@ -37,24 +39,24 @@ override RANK: u32 = 1u;
 // divisibility, so the loop needs no bounds test of its own.
 override ELEMS: u32 = 1u;
 
-// Unary op codes (keep in sync with UNARY in src/ops/unary.ts).
+// The unary op OP selects (UNARY_* codes from src/ops/elementwise.ts).
 fn unary_op(x: f32) -> f32 {
   switch OP {
-    case 0u: { return -x; }
-    case 1u: { return exp(x); }
-    case 2u: { return log_ieee(x); }
-    case 3u: { return sqrt(x); }
-    case 4u: { return inverseSqrt(x); }
-    case 5u: { return x * x; }
-    case 6u: { return max(x, 0.0); }
-    case 7u: { return abs(x); }
-    case 8u: { return sign(x); }
-    case 9u: { return pow_scalar(x, params.alpha); }
-    case 10u: { return x * params.alpha + params.beta; }
-    case 11u: { return 1.0 / (1.0 + exp(-x)); }
-    case 12u: { return tanh_stable(x); }
-    case 13u: { return select(0.0, 1.0, x > 0.0); }
-    case 14u: { return 1.0 / x; }
+    case UNARY_NEG: { return -x; }
+    case UNARY_EXP: { return exp(x); }
+    case UNARY_LOG: { return log_ieee(x); }
+    case UNARY_SQRT: { return sqrt(x); }
+    case UNARY_RSQRT: { return inverseSqrt(x); }
+    case UNARY_SQUARE: { return x * x; }
+    case UNARY_RELU: { return max(x, 0.0); }
+    case UNARY_ABS: { return abs(x); }
+    case UNARY_SIGN: { return sign(x); }
+    case UNARY_POW: { return pow_scalar(x, params.alpha); }
+    case UNARY_AFFINE: { return x * params.alpha + params.beta; }
+    case UNARY_SIGMOID: { return 1.0 / (1.0 + exp(-x)); }
+    case UNARY_TANH: { return tanh_stable(x); }
+    case UNARY_STEP: { return select(0.0, 1.0, x > 0.0); }
+    case UNARY_RECIPROCAL: { return 1.0 / x; }
     default: { return x; }
   }
 }
@@ -91,20 +93,20 @@ fn pow_scalar(x: f32, e: f32) -> f32 {
   return select(m, -m, fract(e * 0.5) != 0.0);
 }
 
-// Binary op codes (keep in sync with BINARY in src/ops/binary.ts).
+// The binary op OP selects (BINARY_* codes from src/ops/elementwise.ts).
 fn binary_op(x: f32, y: f32) -> f32 {
   switch OP {
-    case 0u: { return x + y; }
-    case 1u: { return x - y; }
-    case 2u: { return x * y; }
-    case 3u: { return x / y; }
-    case 4u: { return max(x, y); }
-    case 5u: { return min(x, y); }
-    case 6u: { return select(0.0, 1.0, x > y); }
-    case 7u: { return select(0.0, 1.0, x >= y); }
-    case 8u: { return select(0.0, 1.0, x == y); }
-    case 9u: { return select(0.0, 1.0, x < y); }
-    case 10u: { return select(0.0, 1.0, x <= y); }
+    case BINARY_ADD: { return x + y; }
+    case BINARY_SUB: { return x - y; }
+    case BINARY_MUL: { return x * y; }
+    case BINARY_DIV: { return x / y; }
+    case BINARY_MAXIMUM: { return max(x, y); }
+    case BINARY_MINIMUM: { return min(x, y); }
+    case BINARY_GT: { return select(0.0, 1.0, x > y); }
+    case BINARY_GE: { return select(0.0, 1.0, x >= y); }
+    case BINARY_EQ: { return select(0.0, 1.0, x == y); }
+    case BINARY_LT: { return select(0.0, 1.0, x < y); }
+    case BINARY_LE: { return select(0.0, 1.0, x <= y); }
     default: { return x; }
   }
 }
@@ -132,14 +134,6 @@ fn broadcast_offsets(i: u32) -> vec3<u32> {
     off += coord * vec3<u32>(params.a_strides[du >> 2u][du & 3u], params.b_strides[du >> 2u][du & 3u], params.c_strides[du >> 2u][du & 3u]);
   }
   return off;
-}
-
-@compute @workgroup_size(WG)
-fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_index(gid, wid, nwg) * ELEMS;
-  if (i >= params.n) { return; }
-  out[i] = params.alpha;
-  if (ELEMS == 4u) { out[i + 1u] = params.alpha; out[i + 2u] = params.alpha; out[i + 3u] = params.alpha; }
 }
 
 @compute @workgroup_size(WG)

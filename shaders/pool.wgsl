@@ -1,6 +1,7 @@
-// Average pooling over H and W of an NHWC tensor, with TensorFlow's SAME/VALID padding.
-// Padded positions are not counted: each output averages only the input elements inside
-// its window (TF's avg_pool does the same), so border outputs are means of fewer values.
+// Average and max pooling over H and W of an NHWC tensor, with TensorFlow's SAME/VALID
+// padding. Padded positions are not counted: each average covers only the input elements
+// inside its window (TF's avg_pool does the same), so border outputs are means of fewer
+// values; a max is taken over those elements only (as if padded with -inf).
 
 struct Params {
   n: u32,            // batch

@@ -9,7 +9,8 @@ export { init, type Gpu, type InitOptions, type AdapterSummary } from './runtime
 export * from './runtime/errors.js';
 export type { PoolStats } from './runtime/pool.js';
 export type { ProfileReport, KernelTiming } from './runtime/profiler.js';
-export { defineKernel, type Kernel, type Params } from './runtime/kernel.js';
+export { defineKernel, codeConstants, type Kernel, type KernelOptions, type Params } from './runtime/kernel.js';
+export { runKernel, type RunKernelSpec } from './ops/run-kernel.js';
 export { Tensor, type DType } from './autodiff/tensor.js';
 export { assign, tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, uniform, empty, type TensorData, type RandomOptions } from './autodiff/creation.js';
 export { valueAndGrad, grad } from './autodiff/grad.js';

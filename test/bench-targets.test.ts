@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkTargets, formatTarget } from '../bench/targets.js';
-import type { Row, SideResult } from '../bench/main.js';
+import type { Row, SideResult } from '../bench/types.js';
 
 const side = (medianMs: number, gflops: number, gbs: number, pctRoofline: number | null = null): SideResult => ({
   reps: 3, timesMs: [medianMs], medianMs, minMs: medianMs, warmupMs: 0, gflops, gbs, pctRoofline,

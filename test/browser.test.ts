@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import * as lib from '../src/index.js';
-import { registry } from '../src/ops/index.js';
+import { definitions } from '../src/ops/index.js';
 import { cotangent, makeInput, maxRelErr, opCases, referenceResult, runCases, type CaseResult } from './cases/index.js';
 import { removeDir, scratchDir } from './browser/bundle.js';
 import { launchChromium, type LaunchedBrowser } from './browser/launch.js';
@@ -57,9 +57,9 @@ describe('browser bundle in Chromium', () => {
     expect(adapter.software, `SwiftShader expected with the DESIGN.md flags, got ${JSON.stringify(adapter)}`).toBe(true);
   });
 
-  it('every op in the registry has a shared case', () => {
+  it('every op in ops.definitions has a shared case', () => {
     const covered = new Set(opCases.flatMap((c) => c.ops));
-    const missing = Object.keys(registry).filter((op) => !covered.has(op as keyof typeof registry));
+    const missing = Object.keys(definitions).filter((op) => !covered.has(op as keyof typeof definitions));
     expect(missing, `add cases for these ops to test/cases/op-cases.ts`).toEqual([]);
     const names = opCases.map((c) => c.name);
     expect(new Set(names).size, 'case names are unique').toBe(names.length);
@@ -93,7 +93,7 @@ describe('shared op cases: Chromium vs Node vs float64 reference', () => {
     }
     const tNode = Date.now() - t0;
     const fromBrowser = await inBrowser;
-    console.log(`${opCases.length} cases (${Object.keys(registry).length} registry ops): Node ${(tNode / 1000).toFixed(1)} s, Chromium ${(tBrowser / 1000).toFixed(1)} s (run concurrently)`);
+    console.log(`${opCases.length} cases (${Object.keys(definitions).length} ops): Node ${(tNode / 1000).toFixed(1)} s, Chromium ${(tBrowser / 1000).toFixed(1)} s (run concurrently)`);
     browserResults = new Map(fromBrowser.map((r) => [r.name, r]));
     nodeResults = new Map(inNode.map((r) => [r.name, r]));
   }, 120_000);

@@ -95,8 +95,8 @@ export async function checkOp(c: OpCase): Promise<void> {
 }
 
 /**
- * A test of one registry op. test/registry.test.ts scans the test sources for
- * `opTest('<name>'` and fails when an op of the registry has none.
+ * A test of one op of `ops.definitions`. test/op-coverage.test.ts scans the test sources
+ * for `opTest('<name>'` and fails when an op has none.
  */
 export function opTest(op: OpName, title: string, fn: () => Promise<void> | void): void {
   it(`${op}: ${title}`, fn);

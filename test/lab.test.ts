@@ -1,12 +1,12 @@
 /**
- * The kernel lab: every `registerLabOp` (src/lab/kernels.ts) is checked here — forward
+ * The kernel lab: every `registerLabOp` (lab/kernels.ts) is checked here — forward
  * against its float64 reference, gradients against central differences of that reference
  * (test/harness.ts checkOp), and its optional baseline's forward too.
  *
  *   nice npx vitest run test/lab.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { labOps, gradientInputs, registerLabOp, elementwise, type LabOp } from '../src/lab/index.js';
+import { labOps, gradientInputs, registerLabOp, elementwise, type LabOp } from '../lab/index.js';
 import { ops, scalar, tensor, ShapeError, ValueError, DTypeError, zeros } from '../src/index.js';
 import { checkOp, expectClose, gradsOf, opTest, randArr, toTensor } from './harness.js';
 import { arr } from './ref.js';
@@ -40,7 +40,7 @@ describe('kernel lab', () => {
   }
 });
 
-// The lab's example kernel, as a registry op: edge cases the generic check does not cover.
+// The lab's example kernel, as a public op (ops.definitions): edge cases the generic check does not cover.
 describe('residual (fused x + α·skipGain·h)', () => {
   const ref = (x: number[], h: number[], g: number, a: number) => x.map((v, i) => v + a * g * h[i]!);
 

@@ -1,11 +1,11 @@
 /**
- * Kernel-lab rows: every `registerLabOp` (src/lab/kernels.ts) with a `bench` gets one row
+ * Kernel-lab rows: every `registerLabOp` (lab/kernels.ts) with a `bench` gets one row
  * per entry of `bench.shapes`, named `lab/<name>/<label>`, plus `…/baseline` when the
  * registration has a baseline. Ours only (no peer). Run: npm run bench -- --filter lab/
  */
 import { uniform } from '../../src/autodiff/creation.js';
 import type { Tensor } from '../../src/autodiff/tensor.js';
-import { labOps, benchBytes, benchFlops, benchLabel, type LabOp } from '../../src/lab/index.js';
+import { labOps, benchBytes, benchFlops, benchLabel, type LabOp } from '../../lab/index.js';
 import { oursRunner, register, type BenchCase } from '../registry.js';
 
 function labCase(op: LabOp, shapes: number[][], which: 'kernel' | 'baseline'): BenchCase {

@@ -6,10 +6,10 @@ import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { Storage, Tensor, type DType } from './tensor.js';
-import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import fillWgsl from '../../shaders/fill.wgsl';
 import randomWgsl from '../../shaders/random.wgsl';
 
-const FILL = defineKernel('elementwise', elementwiseWgsl, 'fill');
+const FILL = defineKernel('fill', fillWgsl, 'fill');
 const DRAW = defineKernel('random', randomWgsl, 'draw');
 export const ELEMENTWISE_WG = 256;
 
@@ -70,7 +70,7 @@ function fillWith(t: Tensor, value: number): void {
   backend().dispatch({
     kernel: FILL,
     bindings: { out: t },
-    params: { n: t.size, alpha: value, beta: 0, rank: 0, out_shape: [], a_strides: [], b_strides: [], c_strides: [], shape4: [], a4: [], b4: [], c4: [] },
+    params: { n: t.size, value },
     overrides: { ELEMS: elems },
     workgroups: Math.ceil(t.size / elems / ELEMENTWISE_WG),
   });

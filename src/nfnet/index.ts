@@ -2,7 +2,7 @@
 import { networkInfo, type NetworkInfo } from './plan.js';
 import { variantConfig, type ConfigOverrides } from './variants.js';
 
-export { VARIANTS, variantConfig, groupsFor, type NFNetConfig, type VariantName, type Activation, type ConfigOverrides } from './variants.js';
+export { VARIANTS, variantConfig, groupsFor, type NFNetConfig, type VariantName, type ConfigOverrides } from './variants.js';
 export { planLayers, planBlocks, networkInfo, type LayerPlan, type BlockPlan, type NetworkInfo, type StageSummary } from './plan.js';
 
 /**

@@ -4,8 +4,7 @@
  * signal propagation to close the performance gap in unnormalized ResNets").
  */
 import { ValueError } from '../runtime/errors.js';
-
-export type Activation = 'relu' | 'gelu' | 'silu' | 'tanh' | 'sigmoid' | 'identity';
+import type { ActivationKind } from '../ops/activation.js';
 
 /** One stem convolution: WS-conv k×k with this stride and output width. */
 export interface StemConv {
@@ -32,7 +31,7 @@ export interface NFNetConfig {
   alpha: number;
   stochDepthRate: number;
   dropout: number;
-  activation: Activation;
+  activation: ActivationKind;
   /** Head: 1×1 WS-conv to finalConvMult × last width before pooling (0 = none, NF-ResNet). */
   finalConvMult: number;
   numClasses: number;

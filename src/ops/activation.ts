@@ -8,15 +8,12 @@
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
-import { defineKernel, type Kernel } from '../runtime/kernel.js';
+import { codeConstants, defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';
 import activationWgsl from '../../shaders/activation.wgsl';
 import { sumTo } from './layout.js';
-
-const FORWARD = defineKernel('activation', activationWgsl, 'act_forward');
-const BACKWARD = defineKernel('activation', activationWgsl, 'act_backward');
 
 /**
  * The reference constants (pretrained NFNet weights depend on these exact values). They
@@ -34,8 +31,15 @@ export const GAMMA = {
 
 export type ActivationKind = keyof typeof GAMMA;
 
-/** KIND override codes of shaders/activation.wgsl. */
-const KIND_CODES: Record<ActivationKind, number> = { identity: 0, relu: 1, gelu: 2, silu: 3, tanh: 4, sigmoid: 5 };
+/**
+ * KIND override codes of shaders/activation.wgsl, their only definition: the shader's
+ * switches name them as KIND_RELU, KIND_GELU, … (written into it as constants).
+ */
+export const KIND_CODES: Record<ActivationKind, number> = { identity: 0, relu: 1, gelu: 2, silu: 3, tanh: 4, sigmoid: 5 };
+const KIND_CONSTANTS = codeConstants('KIND', KIND_CODES);
+
+const FORWARD = defineKernel('activation', activationWgsl, 'act_forward', { constants: KIND_CONSTANTS });
+const BACKWARD = defineKernel('activation', activationWgsl, 'act_backward', { constants: KIND_CONSTANTS });
 
 export interface ActivationOptions {
   kind: ActivationKind;

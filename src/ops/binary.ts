@@ -3,20 +3,14 @@
  * (which return 0/1 masks and have no gradient). A number operand is applied through the
  * affine unary kernel instead of a one-element tensor.
  */
-import { defineOp, notDifferentiable } from '../autodiff/op.js';
+import { defineOp, notDifferentiable, type OpDef } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
-import { defineKernel } from '../runtime/kernel.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
-import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import { elementwiseKernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
 import { where } from './where.js';
-
-const BINARY = defineKernel('elementwise', elementwiseWgsl, 'binary');
-/** Op codes of `binary_op` in shaders/elementwise.wgsl. */
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8, lt: 9, le: 10 } as const;
-type BinaryName = keyof typeof BINARY_CODES;
 
 export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   assertF32(name, a, b);
@@ -27,7 +21,7 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   const c = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   const elems = elementsPerInvocation(out.size, plain ? undefined : c.shape);
   backend().dispatch({
-    kernel: BINARY,
+    kernel: elementwiseKernel('binary'),
     bindings: { a, b, out },
     params: {
       n: out.size, rank: c.shape.length, alpha: 0, beta: 0, out_shape: c.shape,
@@ -41,8 +35,53 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
 }
 
 type Rule = (dy: Tensor, a: Tensor, b: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
+/** A binary op's gradients (before `sumTo` undoes broadcasting); `saves`: whether it needs a and b. */
+interface BinaryRule {
+  saves: boolean;
+  grad: Rule | typeof notDifferentiable;
+}
+const COMPARISON: BinaryRule = { saves: false, grad: notDifferentiable };
 
-function binaryOp(name: BinaryName, rule: Rule | typeof notDifferentiable, saves: boolean) {
+/**
+ * The binary ops, in the order of their codes: this table is the only definition of each
+ * code (`BINARY_MUL` in shaders/elementwise.wgsl is the position of `mul` here, written
+ * into the shader by the runtime).
+ */
+const BINARY = {
+  add: { saves: false, grad: (dy) => [dy, dy] },
+  sub: { saves: false, grad: (dy, _a, _b, needs) => [dy, needs[1] ? neg(dy) : null] },
+  mul: { saves: true, grad: (dy, a, b, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null] },
+  // d(a/b)/db = -a/b² = -(a/b)/b.
+  div: { saves: true, grad: (dy, a, b, needs) => [needs[0] ? div(dy, b) : null, needs[1] ? neg(mul(dy, div(a, square(b)))) : null] },
+  // At ties the gradient goes to `a` (pinned convention, like TF's maximum).
+  maximum: {
+    saves: true,
+    grad: (dy, a, b) => {
+      const m = ge(a, b);
+      return [mul(dy, m), where(m, 0, dy)];
+    },
+  },
+  minimum: {
+    saves: true,
+    grad: (dy, a, b) => {
+      const m = le(a, b);
+      return [mul(dy, m), where(m, 0, dy)];
+    },
+  },
+  gt: COMPARISON,
+  ge: COMPARISON,
+  eq: COMPARISON,
+  lt: COMPARISON,
+  le: COMPARISON,
+} as const satisfies Record<string, BinaryRule>;
+
+type BinaryName = keyof typeof BINARY;
+
+/** `binary_op` codes of shaders/elementwise.wgsl: each name's position in BINARY. */
+export const BINARY_CODES = Object.fromEntries(Object.keys(BINARY).map((name, code) => [name, code])) as Record<BinaryName, number>;
+
+function binaryOp(name: BinaryName) {
+  const { grad, saves }: BinaryRule = BINARY[name];
   return defineOp<Record<string, never>>({
     name,
     forward: ([a, b]) => {
@@ -50,38 +89,20 @@ function binaryOp(name: BinaryName, rule: Rule | typeof notDifferentiable, saves
       return { out, save: saves ? [a!, b!] : [] };
     },
     backward:
-      rule === notDifferentiable
+      grad === notDifferentiable
         ? notDifferentiable
         : (dy, { inputs: [a, b], needs }) => {
-            const [ga, gb] = rule(dy, a!, b!, needs);
+            const [ga, gb] = grad(dy, a!, b!, needs);
             return [ga && sumTo(ga, a!.shape), gb && sumTo(gb, b!.shape)];
           },
   });
 }
 
-export const addOp = binaryOp('add', (dy) => [dy, dy], false);
-export const subOp = binaryOp('sub', (dy, _a, _b, needs) => [dy, needs[1] ? neg(dy) : null], false);
-export const mulOp = binaryOp('mul', (dy, a, b, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null], true);
-// d(a/b)/db = -a/b² = -(a/b)/b.
-export const divOp = binaryOp(
-  'div',
-  (dy, a, b, needs) => [needs[0] ? div(dy, b) : null, needs[1] ? neg(mul(dy, div(a, square(b)))) : null],
-  true,
-);
-// At ties the gradient goes to `a` (pinned convention, like TF's maximum).
-export const maximumOp = binaryOp('maximum', (dy, a, b) => {
-  const m = ge(a, b);
-  return [mul(dy, m), where(m, 0, dy)];
-}, true);
-export const minimumOp = binaryOp('minimum', (dy, a, b) => {
-  const m = le(a, b);
-  return [mul(dy, m), where(m, 0, dy)];
-}, true);
-export const gtOp = binaryOp('gt', notDifferentiable, false);
-export const geOp = binaryOp('ge', notDifferentiable, false);
-export const eqOp = binaryOp('eq', notDifferentiable, false);
-export const ltOp = binaryOp('lt', notDifferentiable, false);
-export const leOp = binaryOp('le', notDifferentiable, false);
+/** The op definition of every binary op, by name (spread into `ops.definitions`). */
+export const binaryDefinitions = Object.fromEntries((Object.keys(BINARY) as BinaryName[]).map((n) => [n, binaryOp(n)])) as {
+  readonly [K in BinaryName]: OpDef<Record<string, never>>;
+};
+const { add: addOp, sub: subOp, mul: mulOp, div: divOp } = binaryDefinitions;
 
 const NONE = {} as Record<string, never>;
 const isNum = (v: unknown): v is number => typeof v === 'number';
@@ -106,10 +127,11 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
   if (isNum(a)) return mulScalar(reciprocal(b), a);
   return divOp([a, b], NONE);
 }
-export const maximum = (a: Tensor, b: Tensor): Tensor => maximumOp([a, b], NONE);
-export const minimum = (a: Tensor, b: Tensor): Tensor => minimumOp([a, b], NONE);
-export const gt = (a: Tensor, b: Tensor): Tensor => gtOp([a, b], NONE);
-export const ge = (a: Tensor, b: Tensor): Tensor => geOp([a, b], NONE);
-export const eq = (a: Tensor, b: Tensor): Tensor => eqOp([a, b], NONE);
-export const lt = (a: Tensor, b: Tensor): Tensor => ltOp([a, b], NONE);
-export const le = (a: Tensor, b: Tensor): Tensor => leOp([a, b], NONE);
+const both = (name: BinaryName) => (a: Tensor, b: Tensor): Tensor => binaryDefinitions[name]([a, b], NONE);
+export const maximum = both('maximum');
+export const minimum = both('minimum');
+export const gt = both('gt');
+export const ge = both('ge');
+export const eq = both('eq');
+export const lt = both('lt');
+export const le = both('le');

@@ -1,7 +1,8 @@
 /**
- * The public op namespace (`ops.*`) and the typed op registry. Every entry of `registry`
- * is an OpDef whose spec has a `backward` field — the type requires it — so an op added
- * without a gradient rule (or an explicit `notDifferentiable`) fails `tsc`.
+ * The public op namespace (`ops.*`) and `definitions`, every op's OpDef by name (what the
+ * coverage tests check). Every entry is an OpDef whose spec has a `backward` field — the
+ * type requires it — so an op added without a gradient rule (or an explicit
+ * `notDifferentiable`) fails `tsc`.
  */
 import type { OpDef } from '../autodiff/op.js';
 import * as binary from './binary.js';
@@ -19,13 +20,9 @@ import * as cv from './conv2d/index.js';
 import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
 
-export const registry = {
-  add: binary.addOp, sub: binary.subOp, mul: binary.mulOp, div: binary.divOp,
-  maximum: binary.maximumOp, minimum: binary.minimumOp,
-  gt: binary.gtOp, ge: binary.geOp, eq: binary.eqOp, lt: binary.ltOp, le: binary.leOp,
-  neg: unary.negOp, exp: unary.expOp, log: unary.logOp, sqrt: unary.sqrtOp, rsqrt: unary.rsqrtOp,
-  square: unary.squareOp, abs: unary.absOp, reciprocal: unary.reciprocalOp, pow: unary.powOp,
-  relu: unary.reluOp, sigmoid: unary.sigmoidOp, tanh: unary.tanhOp, affine: unary.affineOp,
+export const definitions = {
+  ...binary.binaryDefinitions,
+  ...unary.unaryDefinitions,
   where: wh.whereOp,
   sum: reduce.sumOp, mean: reduce.meanOp, max: reduce.maxOp, min: reduce.minOp,
   reshape: layout.reshapeOp, broadcastTo: layout.broadcastToOp, permute: layout.permuteOp,
@@ -39,7 +36,7 @@ export const registry = {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
-export type OpName = keyof typeof registry;
+export type OpName = keyof typeof definitions;
 
 export { add, sub, mul, div, maximum, minimum, gt, ge, eq, lt, le } from './binary.js';
 export { neg, exp, log, sqrt, rsqrt, square, abs, reciprocal, pow, relu, sigmoid, tanh, affine, mulScalar, addScalar } from './unary.js';
@@ -51,7 +48,7 @@ export { softmax, logSoftmax } from './softmax.js';
 export { conv2d, samePadding, type Conv2dOptions, type ConvTuning, type Padding } from './conv2d/index.js';
 export { weightStandardize, wsConv2d, type WeightStandardizeOptions } from './weight-standardize.js';
 export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
-export { avgPool, maxPool, globalMeanPool, type AvgPoolOptions } from './pool.js';
+export { avgPool, maxPool, globalMeanPool, type PoolOptions, type AvgPoolOptions, type MaxPoolOptions } from './pool.js';
 export { linear } from './linear.js';
 export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';

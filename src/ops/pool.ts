@@ -1,7 +1,7 @@
 /**
- * Pooling on NHWC tensors: average pooling with TensorFlow SAME/VALID padding (the NFNet
- * transition shortcut uses 2×2 stride 2 SAME), and the global mean over H, W of the head
- * and the SE blocks.
+ * Pooling on NHWC tensors with TensorFlow SAME/VALID padding: average pooling (the NFNet
+ * transition shortcut uses 2×2 stride 2 SAME), max pooling (the NF-ResNet stem uses 3×3
+ * stride 2 SAME), and the global mean over H, W of the head and the SE blocks.
  */
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
@@ -17,7 +17,8 @@ const BACKWARD = defineKernel('pool', poolWgsl, 'avg_pool_backward');
 const MAX_FORWARD = defineKernel('pool', poolWgsl, 'max_pool_forward');
 const MAX_BACKWARD = defineKernel('pool', poolWgsl, 'max_pool_backward');
 
-export interface AvgPoolOptions {
+/** Window, stride and padding of a pooling op (`avgPool`, `maxPool`). */
+export interface PoolOptions {
   /** Window size, one number or [h, w] (default 2). */
   size?: number | readonly [number, number];
   /** Stride, one number or [h, w] (default 2). */
@@ -25,6 +26,10 @@ export interface AvgPoolOptions {
   /** 'SAME' (default, TF rule: pad after when the padding is odd) or 'VALID'. */
   padding?: 'SAME' | 'VALID';
 }
+/** Options of `avgPool`: a padded position does not count in a window's mean (TF). */
+export type AvgPoolOptions = PoolOptions;
+/** Options of `maxPool`: a padded position never wins a window. */
+export type MaxPoolOptions = PoolOptions;
 
 export interface PoolGeometry {
   n: number; h: number; w: number; c: number;
@@ -42,18 +47,18 @@ function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VA
   return [out, Math.floor(total / 2)];
 }
 
-function pair(v: number | readonly [number, number] | undefined, name: string): [number, number] {
+function pair(v: number | readonly [number, number] | undefined, name: string, op: string): [number, number] {
   const p: [number, number] = v === undefined ? [2, 2] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`avgPool: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`${op}: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
   return p;
 }
 
-function geometry(x: Tensor, o: AvgPoolOptions, op = 'avgPool'): PoolGeometry {
+function geometry(x: Tensor, o: PoolOptions, op: 'avgPool' | 'maxPool'): PoolGeometry {
   if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
   const padding = o.padding ?? 'SAME';
-  if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`avgPool: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
-  const [size_h, size_w] = pair(o.size, 'size');
-  const [stride_h, stride_w] = pair(o.stride, 'stride');
+  if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`${op}: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
+  const [size_h, size_w] = pair(o.size, 'size', op);
+  const [stride_h, stride_w] = pair(o.stride, 'stride', op);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [out_h, pad_top] = axisPlan(h, size_h, stride_h, padding);
   const [out_w, pad_left] = axisPlan(w, size_w, stride_w, padding);
@@ -88,7 +93,7 @@ export const avgPoolOp = defineOp<PoolGeometry>({
 /** Average pooling over H, W of an NHWC tensor; defaults to 2×2 stride 2 'SAME'. */
 export function avgPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
   assertF32('avgPool', x);
-  return avgPoolOp([x], geometry(x, options));
+  return avgPoolOp([x], geometry(x, options, 'avgPool'));
 }
 
 export const maxPoolOp = defineOp<PoolGeometry>({
@@ -111,7 +116,7 @@ export const maxPoolOp = defineOp<PoolGeometry>({
 });
 
 /** Max pooling over H, W of an NHWC tensor (the NF-ResNet stem uses 3×3 stride 2 'SAME'). */
-export function maxPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
+export function maxPool(x: Tensor, options: MaxPoolOptions = {}): Tensor {
   assertF32('maxPool', x);
   return maxPoolOp([x], geometry(x, options, 'maxPool'));
 }

@@ -2,13 +2,11 @@
 import { defineOp } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty, full } from '../autodiff/creation.js';
-import { defineKernel } from '../runtime/kernel.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, stridesOf, vec4Params } from './util.js';
-import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import { elementwiseKernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { composite } from './composite.js';
 
-const SELECT = defineKernel('elementwise', elementwiseWgsl, 'where_select');
 
 function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   assertF32('where', cond, a, b);
@@ -18,7 +16,7 @@ function selectForward(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const k = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), broadcastStrides(cond.shape, shape)]);
   const elems = elementsPerInvocation(out.size, k.shape);
   backend().dispatch({
-    kernel: SELECT,
+    kernel: elementwiseKernel('where_select'),
     bindings: { a, b, c: cond, out },
     params: {
       n: out.size, rank: k.shape.length, alpha: 0, beta: 0, out_shape: k.shape,

@@ -3,7 +3,10 @@
  * and an entry point. The source is reflected once with wgsl_reflect: the bindings an op
  * passes are checked by name against what the entry point declares, and the `params`
  * uniform struct is packed from a plain object by field name, so an op never hand-computes
- * byte offsets and a kernel hacker never touches the runtime.
+ * byte offsets and a kernel hacker never touches the runtime. Op codes shared by the host
+ * and the shader (`switch OP { case UNARY_EXP: … }`) are passed as `constants`: the
+ * runtime writes them into the source as `const` lines, so a TS table is their only
+ * definition.
  */
 // wgsl_reflect's package.json points Node at a CommonJS file under "type": "module"; the ESM build works everywhere.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
@@ -26,6 +29,21 @@ export interface BindingInfo {
   name: string;
   binding: number;
   access: 'read' | 'read_write' | 'uniform';
+  /** Scalar type of a storage array's elements (`array<vec4<f32>>` → 'f32'); undefined for other types. */
+  element?: 'f32' | 'i32' | 'u32';
+}
+
+const SCALARS = new Set(['f32', 'i32', 'u32']);
+const VEC_SUFFIX: Record<string, 'f32' | 'i32' | 'u32'> = { f: 'f32', i: 'i32', u: 'u32' };
+
+/** The scalar under `array<T>`, `array<vec4<T>>`, `array<vec4f>`, `array<atomic<T>>`. */
+function elementOf(type: any): 'f32' | 'i32' | 'u32' | undefined {
+  if (type?.name !== 'array') return undefined;
+  const inner = type.format;
+  if (SCALARS.has(inner?.name)) return inner.name;
+  if (SCALARS.has(inner?.format?.name)) return inner.format.name;
+  const suffix = /^vec\d([fiu])$/.exec(inner?.name ?? '')?.[1];
+  return suffix ? VEC_SUFFIX[suffix] : undefined;
 }
 
 export interface Kernel {
@@ -42,19 +60,52 @@ export interface Kernel {
   locate(line: number): string;
 }
 
-const reflections = new Map<string, WgslReflect>();
+/** Reflection of each family, with the full source it was made from (one source per family). */
+const reflections = new Map<string, { source: string; reflection: WgslReflect }>();
 
 function reflect(family: string, source: string): WgslReflect {
-  let r = reflections.get(family);
-  if (!r) {
-    try {
-      r = new WgslReflect(source);
-    } catch (e) {
-      throw new KernelError(`shaders/${family}.wgsl does not parse: ${(e as Error).message}`);
+  const known = reflections.get(family);
+  if (known) {
+    // The backend builds one shader module per family: two sources under one name would
+    // silently run the first. This happens when two files pass different `constants`.
+    if (known.source !== source) {
+      throw new KernelError(`shaders/${family}.wgsl is defined twice with different sources or constants; give every kernel of a family the same constants`);
     }
-    reflections.set(family, r);
+    return known.reflection;
   }
-  return r;
+  let reflection: WgslReflect;
+  try {
+    reflection = new WgslReflect(source);
+  } catch (e) {
+    throw new KernelError(`shaders/${family}.wgsl does not parse: ${(e as Error).message}`);
+  }
+  reflections.set(family, { source, reflection });
+  return reflection;
+}
+
+/** Named integer constants of a shader (op codes), emitted as `const NAME: u32 = 3u;`. */
+export type KernelConstants = Readonly<Record<string, number>>;
+
+/**
+ * The constants of an op-code table, named `PREFIX_NAME`: `codeConstants('UNARY', { exp: 1,
+ * geluErf: 2 })` is `{ UNARY_EXP: 1, UNARY_GELU_ERF: 2 }`.
+ */
+export function codeConstants(prefix: string, codes: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, code] of Object.entries(codes)) {
+    out[`${prefix}_${name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`] = code;
+  }
+  return out;
+}
+
+function constantLines(family: string, constants: KernelConstants): string[] {
+  return Object.entries(constants).map(([name, value]) => {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new KernelError(`shaders/${family}.wgsl: constant name '${name}' must be UPPER_SNAKE_CASE`);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+      throw new KernelError(`shaders/${family}.wgsl: constant ${name} must be a u32 (an integer in 0…2³²−1), got ${value}`);
+    }
+    return `const ${name}: u32 = ${value}u;`;
+  });
 }
 
 function scalarOf(typeName: string, family: string, field: string): 'u32' | 'i32' | 'f32' {
@@ -88,33 +139,46 @@ const DIRECTIVE = /^[ \t]*(enable|requires|diagnostic)\b[^;\n]*;[ \t]*$/gm;
 const newlines = (text: string) => text.split('\n').length - 1;
 
 /**
- * common.wgsl prepended to a family's source, the source's directives hoisted above both
- * (their own lines stay, emptied, so the source keeps its line numbers), and a map from a
- * line of the result back to its file.
+ * The source the device compiles: the family's directives hoisted to the top (their own
+ * lines stay, emptied, so the source keeps its line numbers), then common.wgsl, then one
+ * `const` line per constant, then the source; and a map from a line of the result back to
+ * its file.
  */
-function withCommon(family: string, source: string): { full: string; locate: (line: number) => string } {
+function assemble(family: string, source: string, constants: KernelConstants): { full: string; locate: (line: number) => string } {
   const directives = source.match(DIRECTIVE) ?? [];
-  const full = `${directives.map((d) => `${d.trim()}\n`).join('')}${commonWgsl}\n${source.replace(DIRECTIVE, '')}`;
+  const prelude = constantLines(family, constants);
+  const full = `${directives.map((d) => `${d.trim()}\n`).join('')}${commonWgsl}\n${prelude.map((l) => `${l}\n`).join('')}${source.replace(DIRECTIVE, '')}`;
   const commonStart = directives.length + 1;
-  const sourceStart = commonStart + newlines(commonWgsl) + 1;
+  const preludeStart = commonStart + newlines(commonWgsl) + 1;
+  const sourceStart = preludeStart + prelude.length;
   const locate = (line: number) => {
     if (line >= sourceStart) return `shaders/${family}.wgsl:${line - sourceStart + 1}`;
+    if (line >= preludeStart) return `shaders/${family}.wgsl (generated '${prelude[line - preludeStart]}')`;
     if (line >= commonStart) return `shaders/common.wgsl:${line - commonStart + 1}`;
     return `shaders/${family}.wgsl (directive '${directives[line - 1]?.trim() ?? '?'}')`;
   };
   return { full, locate };
 }
 
+export interface KernelOptions {
+  /**
+   * Integer constants written into the source as `const NAME: u32 = Nu;` (op codes from a
+   * TS table; see `codeConstants`). Every kernel of a family must pass the same ones.
+   */
+  constants?: KernelConstants;
+}
+
 /** Define a kernel from its family's WGSL source and an entry point name. */
-export function defineKernel(family: string, source: string, entry: string): Kernel {
-  const { full, locate } = withCommon(family, source);
+export function defineKernel(family: string, source: string, entry: string, options: KernelOptions = {}): Kernel {
+  const { full, locate } = assemble(family, source, options.constants ?? {});
   const r = reflect(family, full);
   const fn = r.entry.compute.find((e: any) => e.name === entry);
   if (!fn) throw new KernelError(`shaders/${family}.wgsl has no @compute entry point '${entry}'`);
   const bindings: BindingInfo[] = fn.resources.map((v: any) => {
     if (v.group !== 0) throw new KernelError(`shaders/${family}.wgsl: ${v.name} must be in @group(0)`);
     const access = v.resourceType === 0 ? 'uniform' : v.access === 'read_write' ? 'read_write' : 'read';
-    return { name: v.name, binding: v.binding, access };
+    const element = access === 'uniform' ? undefined : elementOf(v.type);
+    return element ? { name: v.name, binding: v.binding, access, element } : { name: v.name, binding: v.binding, access };
   });
   const uniform = fn.resources.find((v: any) => v.resourceType === 0);
   if (uniform && uniform.name !== 'params') {

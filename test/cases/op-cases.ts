@@ -1,7 +1,7 @@
 /**
- * One small deterministic case (or a few) per registry op, forward and gradient. The same
+ * One small deterministic case (or a few) per op of ops.definitions, forward and gradient. The same
  * list runs in Node and in headless Chromium (test/browser.test.ts); add a case here when
- * an op joins `registry` in src/ops/index.ts — the browser test fails until every op is
+ * an op joins `definitions` in src/ops/index.ts — the browser test fails until every op is
  * covered.
  */
 import * as R from '../ref.js';

@@ -26,7 +26,7 @@ export interface InputSpec {
 export interface OpCase {
   /** Unique, e.g. 'add/broadcast'. */
   name: string;
-  /** The registry ops this case exercises (coverage is checked against `registry`). */
+  /** The ops this case exercises (coverage is checked against `ops.definitions`). */
   ops: OpName[];
   inputs: InputSpec[];
   /** The computation under test, written against the library passed in. */

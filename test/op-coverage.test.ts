@@ -1,9 +1,9 @@
-// Every op in the registry must have at least one test written with `opTest('<name>', …)`
+// Every op in ops.definitions must have at least one test written with `opTest('<name>', …)`
 // (test/harness.ts), which runs a float64 reference check (and, for differentiable ops,
-// a gradient check). Adding an op to the registry without a test fails here.
+// a gradient check). Adding an op to ops.definitions without a test fails here.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { registry } from '../src/ops/index.js';
+import { definitions } from '../src/ops/index.js';
 import { notDifferentiable } from '../src/index.js';
 
 const dir = new URL('./', import.meta.url);
@@ -24,24 +24,24 @@ function coverage(): Map<string, string[]> {
   return found;
 }
 
-describe('op registry coverage', () => {
-  it('every registry op has an opTest case', () => {
+describe('op coverage', () => {
+  it('every op in ops.definitions has an opTest case', () => {
     const covered = coverage();
-    const missing = Object.keys(registry).filter((name) => !covered.has(name));
-    expect(missing, `ops in src/ops/index.ts registry without an opTest('<name>', …) test`).toEqual([]);
+    const missing = Object.keys(definitions).filter((name) => !covered.has(name));
+    expect(missing, `ops in src/ops/index.ts definitions without an opTest('<name>', …) test`).toEqual([]);
   });
 
-  it('every opTest names an op that is in the registry', () => {
-    const unknown = [...coverage().keys()].filter((name) => !(name in registry));
+  it('every opTest names an op that is in ops.definitions', () => {
+    const unknown = [...coverage().keys()].filter((name) => !(name in definitions));
     expect(unknown).toEqual([]);
   });
 
-  it('registry keys match the op names their specs declare', () => {
-    for (const [key, def] of Object.entries(registry)) expect(def.spec.name, `registry.${key}`).toBe(key);
+  it('definitions keys match the op names their specs declare', () => {
+    for (const [key, def] of Object.entries(definitions)) expect(def.spec.name, `definitions.${key}`).toBe(key);
   });
 
   it('the comparison ops are marked not differentiable', () => {
-    const nd = Object.entries(registry)
+    const nd = Object.entries(definitions)
       .filter(([, def]) => def.spec.backward === notDifferentiable)
       .map(([k]) => k)
       .sort();

@@ -2,11 +2,10 @@
  * The kernel lab: one `registerLabOp({...})` gives a kernel a forward check against a
  * float64 reference and a central-difference gradient check (test/lab.test.ts) plus one
  * bench row per shape (bench/cases/lab.ts). The registry is a plain module-level list;
- * registrations live in src/lab/kernels.ts. See docs/kernels.md.
+ * registrations live in lab/kernels.ts. See docs/kernels.md.
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import { ShapeError, ValueError, type Tensor } from '../src/index.js';
 import { size, type Arr } from './reference.js';
-import { ShapeError, ValueError } from '../runtime/errors.js';
 
 /** One input of the test case: random uniform values in [lo, hi) (default [-1, 1)). */
 export interface LabInput {

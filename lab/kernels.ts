@@ -4,22 +4,20 @@
  */
 import { registerLabOp } from './registry.js';
 import { elementwise, size } from './reference.js';
-import { residual } from '../ops/residual.js';
-import { add, mul } from '../ops/binary.js';
-import { mulScalar } from '../ops/unary.js';
+import { ops } from '../src/index.js';
 
 const ALPHA = 0.2; // the NFNet residual scale α
 
 // NF block tail: out = shortcut + α · skip_gain · branch, fused into one kernel.
 registerLabOp({
   name: 'residual',
-  op: (x, h, gain) => residual(x!, h!, gain!, ALPHA),
+  op: (x, h, gain) => ops.residual(x!, h!, gain!, ALPHA),
   reference: (x, h, gain) => elementwise([x, h, gain], (xv, hv, g) => xv + ALPHA * g * hv),
   // 2·5·5·24 = 1200 elements = 300 vec4s: two workgroups of 256, the last one partial
   // (test/lab.test.ts covers the scalar path, for sizes not divisible by 4).
   inputs: [{ shape: [2, 5, 5, 24] }, { shape: [2, 5, 5, 24] }, { shape: [], lo: 0.5, hi: 2 }],
-  // What it replaces (src/nfnet/model.ts today): add(mul(h, mulScalar(g, α)), x) — 3 dispatches.
-  baseline: (x, h, gain) => add(mul(h!, mulScalar(gain!, ALPHA)), x!),
+  // What it replaced in NFBlock (src/nfnet/model.ts now calls ops.residual): three dispatches.
+  baseline: (x, h, gain) => ops.add(ops.mul(h!, ops.mulScalar(gain!, ALPHA)), x!),
   bench: {
     // NFNet-F0 at 192 px, batch 8: block outputs of stage 1 (48×48×256) and stage 2 (24×24×512).
     shapes: [

@@ -3,7 +3,7 @@
  * Float64Array values — the same shape as test/ref.ts's `Arr`, so the richer helpers there
  * (broadcasting zip, reduce, permute, conv references) accept and return these too.
  */
-import { ShapeError } from '../runtime/errors.js';
+import { ShapeError } from '../src/index.js';
 
 export interface Arr {
   shape: number[];
