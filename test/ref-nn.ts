@@ -4,10 +4,32 @@
  */
 import { type Arr, size } from './ref.js';
 
+/**
+ * erfc in float64 from its definitions, not from the kernel's fit: the Maclaurin series of
+ * erf for |x| ≤ 2.5, the continued fraction erfc(x) = e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …))))
+ * beyond (both good to ~1e-15 relative).
+ */
+export function erfc(x: number): number {
+  if (x < 0) return 2 - erfc(-x);
+  if (x <= 2.5) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200 && Math.abs(term) > 1e-18; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = x;
+  for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
 export const ACTS: Record<string, (z: number) => number> = {
   identity: (z) => z,
   relu: (z) => Math.max(z, 0),
   gelu: (z) => 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3))),
+  gelu_erf: (z) => z * 0.5 * erfc(-z / Math.SQRT2),
   silu: (z) => z / (1 + Math.exp(-z)),
   tanh: Math.tanh,
   sigmoid: (z) => 1 / (1 + Math.exp(-z)),
