@@ -3,8 +3,8 @@
 //   Ŵ = gain·scale·d·s.
 // The two forms in use are the same kernel with different constants:
 //   reference (DeepMind): shift = 0, floor = eps, scale = 1   → 1/sqrt(max(N·var, eps))
-//   timm (ScaledStdConv2d): shift = N·eps, floor = 0, scale = γ·N^-½
-//                           → γ·N^-½/sqrt(var + eps) = γ/sqrt(N·var + N·eps)
+//   timm (ScaledStdConv2d): shift = N·eps, floor = 0, scale = γ
+//                           → γ/sqrt(N·var + N·eps) = γ·N^-½/sqrt(var + eps)
 // Backward, with x̂ = d·s and t_c = Σ_i dŴ_i·x̂_i (the derivation holds for any shift):
 //   dgain_c = scale·t_c
 //   dW_i    = gain·scale·s·(dŴ_i − mean(dŴ) − x̂_i·t_c)   (the x̂·t term vanishes where the

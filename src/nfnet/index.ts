@@ -2,7 +2,7 @@
 import { networkInfo, type NetworkInfo } from './plan.js';
 import { variantConfig, type ConfigOverrides } from './variants.js';
 
-export { VARIANTS, variantConfig, groupsFor, type NFNetConfig, type VariantName, type Activation, type ConfigOverrides } from './variants.js';
+export { VARIANTS, TIMM_VARIANTS, variantConfig, referenceNumerics, groupsFor, type NFNetConfig, type Numerics, type VariantName, type Activation, type ConfigOverrides } from './variants.js';
 export { planLayers, planBlocks, networkInfo, type LayerPlan, type BlockPlan, type NetworkInfo, type StageSummary } from './plan.js';
 
 /**
@@ -18,4 +18,4 @@ export { NFNet, create, type Parameter, type ParamKind, type ParamLayout, type F
 export { signalPropagation, signalChart, type SignalReport, type SignalPoint } from './signal.js';
 export { Trainer, learningRate, type TrainOptions, type StepResult, type PendingStep } from './train.js';
 export { encodeCheckpoint, decodeCheckpoint, restore, modelFromCheckpoint, checkAgainstModel, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
-export { importTimm, timmToOurs, type TimmImportReport } from './timm.js';
+export { importTimm, exportTimm, timmToOurs, oursToTimm, timmConfigFromKeys, timmNfCfg, type TimmImportReport, type TimmImportOptions } from './timm.js';

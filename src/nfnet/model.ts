@@ -63,12 +63,11 @@ class WSConv {
     this.gain = store.add(`${name}.gain`, 'gain', 'whole', [cout], ones);
     this.bias = store.add(`${name}.bias`, 'bias', 'whole', [cout], zeros);
     const pad = symmetricPad(kernel, stride);
-    // timm's form carries N^-½ as a constant; with gamma in the convs, γ joins it.
-    const gamma = cfg.gammaPlacement === 'conv' ? GAMMA[cfg.activation] : 1;
     this.options = {
       stride, groups, form: cfg.wsForm, eps: cfg.wsEps,
       padding: cfg.padding === 'same' ? 'SAME' : [[pad, pad], [pad, pad]],
-      scale: cfg.wsForm === 'timm' ? gamma / Math.sqrt(fanIn) : gamma,
+      // With gamma in the convs (timm's default), γ scales every standardized filter.
+      scale: cfg.gammaPlacement === 'conv' ? GAMMA[cfg.activation] : 1,
     };
   }
 
