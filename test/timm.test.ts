@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nfnet, noGrad, tensor, ValueError, type Tensor } from '../src/index.js';
-import type { NFNet } from '../src/nfnet/model.js';
+import { NFNet } from '../src/nfnet/model.js';
 import { maxRelErr } from './harness.js';
 import { useGpu } from './setup.js';
 import { exportRecipeModel, fixtureIO, manifest, stateDictBytes } from './timm-fixtures.js';
@@ -86,6 +86,27 @@ describe('timm fixtures: timm weights give timm outputs', () => {
       expect(Buffer.from(await nfnet.exportTimm(fromKeys)).equals(Buffer.from(bytes))).toBe(true);
       model.dispose();
       fromKeys.dispose();
+    });
+
+    it(`${name}: every numerics option is exercised: flipping any one breaks the ${TOL} agreement`, async () => {
+      const io = fixtureIO(name);
+      const base = nfnet.variantConfig(variant, overrides);
+      const flips: Partial<nfnet.NFNetConfig>[] = [
+        base.wsForm === 'timm' ? { wsForm: 'reference', wsEps: 1e-4 } : { wsForm: 'timm', wsEps: 1e-5 },
+        { wsEps: base.wsEps * 10 },
+        { padding: base.padding === 'same' ? 'symmetric' : 'same' },
+        { gammaPlacement: base.gammaPlacement === 'conv' ? 'activation' : 'conv' },
+        { transitionShortcut: base.transitionShortcut === 'avgpool' ? 'strided' : 'avgpool' },
+        ...(base.activation === 'gelu_erf' ? [{ activation: 'gelu' } as const] : []),
+      ];
+      for (const flip of flips) {
+        const model = new NFNet({ ...base, ...flip });
+        nfnet.importTimm(model, stateDictBytes(name));
+        // The smallest effect measured (tanh GELU, reference WS) is 2.6e-4: at least 2.6× the tolerance.
+        const worst = Math.max(...(await Promise.all(['odd', 'even'].map(async (kind) => relErr((await run(model, io.get(`input.${kind}`)!)).logits, io.get(`logits.${kind}`)!.data)))));
+        expect(worst, JSON.stringify(flip)).toBeGreaterThan(TOL);
+        model.dispose();
+      }
     });
 
     it(`${name}: the project's own weights, exported, are the file timm loaded with strict=True and matched to ${TOL}`, async () => {
