@@ -40,6 +40,24 @@ fn stable_sigmoid(z: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
 }
 
+const INV_SQRT_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+// erfc(a) for a ≥ 0: the Chebyshev fit of Numerical Recipes (erfcc), relative error below
+// 1.2e-7 over the whole range, so Φ's far tail keeps its relative precision too.
+fn erfc_nonneg(a: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * a);
+  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(p - a * a);
+}
+
+// Φ(z), the standard normal CDF: 0.5·erfc(−z/√2), taken from the small side.
+fn normal_cdf(z: f32) -> f32 {
+  let tail = 0.5 * erfc_nonneg(abs(z) * INV_SQRT_2);
+  return select(1.0 - tail, tail, z < 0.0);
+}
+
 fn act(z: f32) -> f32 {
   switch KIND {
     case KIND_RELU: { return max(z, 0.0); }
@@ -47,6 +65,7 @@ fn act(z: f32) -> f32 {
     case KIND_SILU: { return z * stable_sigmoid(z); }
     case KIND_TANH: { return stable_tanh(z); }
     case KIND_SIGMOID: { return stable_sigmoid(z); }
+    case KIND_GELU_ERF: { return z * normal_cdf(z); }
     case KIND_IDENTITY, default: { return z; }
   }
 }
@@ -72,6 +91,8 @@ fn act_grad(z: f32) -> f32 {
       let s = stable_sigmoid(z);
       return s * (1.0 - s);
     }
+    // d/dz z·Φ(z) = Φ(z) + z·φ(z); exp(−z²/2) underflows to 0 for large |z|, never inf.
+    case KIND_GELU_ERF: { return normal_cdf(z) + z * INV_SQRT_2PI * exp(-0.5 * z * z); }
     case KIND_IDENTITY, default: { return 1.0; }
   }
 }

@@ -1,9 +1,14 @@
 // Scaled weight standardization, W viewed as [r, cols] (HWIO: r = kh·kw·cin, cols = cout):
-//   d = W − mean_c,  s_c = 1/sqrt(max(Σ d², eps))   (Σ d² = N·var with N = r),  Ŵ = gain·d·s.
-// Backward, with x̂ = d·s and t_c = Σ_i dŴ_i·x̂_i:
-//   dgain_c = t_c
-//   dW_i    = gain·s·(dŴ_i − mean(dŴ) − x̂_i·t_c)   (the x̂·t term vanishes where eps clamps,
-//                                                    since s is then a constant)
+//   d = W − mean_c,  s_c = 1/sqrt(max(Σ d² + shift, floor))   (Σ d² = N·var, N = r),
+//   Ŵ = gain·scale·d·s.
+// The two forms in use are the same kernel with different constants:
+//   reference (DeepMind): shift = 0, floor = eps, scale = 1   → 1/sqrt(max(N·var, eps))
+//   timm (ScaledStdConv2d): shift = N·eps, floor = 0, scale = γ
+//                           → γ/sqrt(N·var + N·eps) = γ·N^-½/sqrt(var + eps)
+// Backward, with x̂ = d·s and t_c = Σ_i dŴ_i·x̂_i (the derivation holds for any shift):
+//   dgain_c = scale·t_c
+//   dW_i    = gain·scale·s·(dŴ_i − mean(dŴ) − x̂_i·t_c)   (the x̂·t term vanishes where the
+//                                                    floor clamps, since s is then a constant)
 // The statistics: one thread per column walks r with stride `cols` (neighbouring threads read
 // neighbouring addresses). The apply passes: one thread per column and block of ROWS rows,
 // so a column's gain and statistics are read once per block instead of once per element
@@ -12,7 +17,9 @@
 struct Params {
   r: u32,
   cols: u32,
-  eps: f32,
+  shift: f32,
+  floor: f32,
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -58,10 +65,10 @@ fn stats_fwd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
     q += x * x;
   }
   let n = f32(params.r);
-  let ssd = max(q - a * a / n, 0.0);
+  let ssd = max(q - a * a / n, 0.0) + params.shift;
   out[c] = k + a / n;
-  out[params.cols + c] = inverseSqrt(max(ssd, params.eps));
-  out[2u * params.cols + c] = select(0.0, 1.0, ssd < params.eps);
+  out[params.cols + c] = inverseSqrt(max(ssd, params.floor));
+  out[2u * params.cols + c] = select(0.0, 1.0, ssd < params.floor);
 }
 
 @compute @workgroup_size(WG)
@@ -69,14 +76,14 @@ fn apply_fwd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   let b = row_block(thread_id(lid, wid, nwg));
   if (b.row0 >= params.r) { return; }
   let mean = stats[b.c];
-  let scale = gain[b.c] * stats[params.cols + b.c];
+  let scale = gain[b.c] * params.scale * stats[params.cols + b.c];
   for (var i = b.row0; i < b.end; i++) {
     let o = i * params.cols + b.c;
     out[o] = (w[o] - mean) * scale;
   }
 }
 
-// Per column: mean(dŴ) and t = Σ dŴ·x̂; t is also dgain (written to out2).
+// Per column: mean(dŴ) and t = Σ dŴ·x̂; dgain = scale·t (written to out2).
 @compute @workgroup_size(WG)
 fn stats_bwd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = thread_id(lid, wid, nwg);
@@ -92,7 +99,7 @@ fn stats_bwd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   }
   out[c] = sd / f32(params.r);
   out[params.cols + c] = t;
-  out2[c] = t;
+  out2[c] = params.scale * t;
 }
 
 @compute @workgroup_size(WG)
@@ -102,7 +109,7 @@ fn apply_bwd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   let c = b.c;
   let mean = stats[c];
   let s = stats[params.cols + c];
-  let gs = gain[c] * s;
+  let gs = gain[c] * params.scale * s;
   let mean_dy = gstats[c];
   let t = select(gstats[params.cols + c], 0.0, stats[2u * params.cols + c] != 0.0);
   for (var i = b.row0; i < b.end; i++) {

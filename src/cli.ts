@@ -13,7 +13,7 @@ program.name('nfnet').description('Normalizer-Free networks on WebGPU').showHelp
 program
   .command('info')
   .description('parameter count, multiply-adds and per-stage table of a variant (no GPU needed)')
-  .argument('<variant>', 'F0…F7, F0+…F7+, nf-resnet-26/50/101, pico, nano, micro')
+  .argument('<variant>', 'F0…F7, F0+…F7+, nf-resnet-26/50/101, pico, nano, micro; timm names: dm_nfnet_f0…f6, nfnet_f0…f7, nf_resnet26/50/101, nf_seresnet26/50/101')
   .option('--res <pixels>', 'input resolution (default: the variant\'s test resolution)', (v) => Number.parseInt(v, 10))
   .option('--classes <n>', 'number of classes', (v) => Number.parseInt(v, 10))
   .option('--json', 'print JSON')
@@ -23,6 +23,15 @@ program
   });
 
 const int = (v: string) => Number.parseInt(v, 10);
+
+/** A JSON-like value written as a Python literal (None, True, False). */
+function pythonLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number' || typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(pythonLiteral).join(', ')}]`;
+  return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${pythonLiteral(x)}`).join(', ')}}`;
+}
 const num = (v: string) => Number.parseFloat(v);
 
 program
@@ -73,6 +82,23 @@ program
     const { evaluateCheckpoint } = await import('./cli/eval.js');
     const r = await evaluateCheckpoint(o);
     console.log(o.json ? JSON.stringify(r, null, 2) : `${r.variant}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.count} images (${r.weights} weights), loss ${r.loss.toFixed(4)}`);
+  });
+
+program
+  .command('export-timm')
+  .description("write a checkpoint's weights as a timm state dict (safetensors) that timm's NormFreeNet loads with strict=True (docs/timm.md)")
+  .requiredOption('--checkpoint <file>', 'a checkpoint written by nfnet train (a model with timm numerics: dm_nfnet_f0, nf_resnet50, …)')
+  .requiredOption('--out <file>', 'the .safetensors file to write')
+  .option('--no-ema', 'export the live weights instead of the EMA')
+  .option('--json', 'print JSON')
+  .action(async (o) => {
+    const { exportTimmFile } = await import('./cli/export-timm.js');
+    const r = await exportTimmFile(o);
+    if (o.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      console.log(`${r.variant}: ${r.params} parameters (${r.weights} weights) → ${r.out} (${r.bytes} bytes)`);
+      console.log(`timm: NormFreeNet(NfCfg(**${pythonLiteral(r.nfCfg)}), num_classes=${r.numClasses}, in_chans=${r.inChannels})`);
+    }
   });
 
 program

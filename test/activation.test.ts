@@ -44,13 +44,31 @@ describe('gamma-scaled activations', () => {
 
   opTest('activation', 'saturating inputs of ±1e4 stay finite (no inf/inf NaN) with exact gradients', async () => {
     const big = arr([6], [1e4, -1e4, 80, -80, 0, 1e-3]);
-    for (const kind of ['gelu', 'silu', 'tanh', 'sigmoid'] as const) {
+    for (const kind of ['gelu', 'gelu_erf', 'silu', 'tanh', 'sigmoid'] as const) {
       const y = await ops.activation(tensor(Float32Array.from(big.data), [6]), { kind }).data();
       const want = N.activation(big, kind, GAMMA[kind]).data;
       y.forEach((v, i) => expect(Math.abs(v - want[i]!), `${kind}(${big.data[i]})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[i]!))));
       const [dx] = await gradsOf((x) => ops.activation(x, { kind }), [big]);
       for (const v of dx!) expect(Number.isFinite(v), `${kind}' finite`).toBe(true);
     }
+  });
+
+  opTest('activation', 'gelu_erf: the exact form over [-9, 9], far tail included, and its distance from the tanh form', async () => {
+    const xs = arr([13], [-9, -6, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 4, 9]);
+    const y = await ops.activation(tensor(Float32Array.from(xs.data), [13]), { kind: 'gelu_erf', gamma: 1 }).data();
+    const want = N.activation(xs, 'gelu_erf', 1).data;
+    // Relative error everywhere, the tail (−9·Φ(−9) ≈ −1e-18) included: Φ is taken from its
+    // small side. 1e-6 over [−4, 9]; 2e-5 beyond, where exp(−z²/2 − …) of an f32 argument near
+    // −42 carries its rounding (7e-6 measured at −9).
+    y.forEach((v, i) => {
+      const tol = (xs.data[i]! < -4 ? 2e-5 : 1e-6) * Math.abs(want[i]!) + 1e-30;
+      expect(Math.abs(v - want[i]!), `gelu_erf(${xs.data[i]})`).toBeLessThanOrEqual(tol);
+    });
+    expect(want[5]).toBeCloseTo(-0.15865525393145707, 14); // −Φ(−1), a tabulated value
+    const tanhForm = N.activation(xs, 'gelu', 1).data;
+    const gap = Math.max(...want.map((v, i) => Math.abs(v - tanhForm[i]!)));
+    expect(gap).toBeGreaterThan(1e-4); // the two forms are not interchangeable at 1e-4
+    expect(gap).toBeLessThan(1e-3);
   });
 
   opTest('activation', "relu'(0) = 0 (pinned at the kink, as the plain relu op)", async () => {

@@ -136,6 +136,31 @@ describe('maxPool 3×3 stride 2 SAME (the NF-ResNet stem)', () => {
     tf.dispose([xs, rt, tfOut, tfGrad]);
   });
 
+  // timm's NF-ResNet stem: nn.MaxPool2d(3, stride=2, padding=1). On even sizes TF SAME pads
+  // after only, PyTorch both sides: the windows differ.
+  for (const shape of [[1, 6, 6, 2], [2, 7, 4, 3]] as [number, number, number, number][]) {
+    opTest('maxPool', `${JSON.stringify(shape)}: explicit PyTorch padding [[1, 1], [1, 1]], reference and gradient`, () =>
+      checkOp({
+        gpu: (x) => ops.maxPool(x, { size: 3, stride: 2, padding: [[1, 1], [1, 1]] }),
+        ref: (x) => N.maxPool(x, [3, 3], [2, 2], [[1, 1], [1, 1]]),
+        inputs: [randArr(shape, 34)],
+      }));
+  }
+  opTest('avgPool', 'explicit asymmetric padding [[1, 0], [0, 1]], 3×3 stride 2 (padding not counted)', () =>
+    checkOp({
+      gpu: (x) => ops.avgPool(x, { size: 3, stride: 2, padding: [[1, 0], [0, 1]] }),
+      ref: (x) => N.avgPool(x, [3, 3], [2, 2], [[1, 0], [0, 1]]),
+      inputs: [randArr([1, 5, 6, 4], 35)],
+    }));
+  opTest('maxPool', 'explicit padding: even-size windows differ from SAME; a pad as wide as the window is rejected', async () => {
+    const x = toTensor(randArr([1, 4, 4, 1], 36));
+    const same = await ops.maxPool(x, { size: 3, stride: 2 }).data();
+    const torch = await ops.maxPool(x, { size: 3, stride: 2, padding: [[1, 1], [1, 1]] }).data();
+    expect(Array.from(same)).not.toEqual(Array.from(torch));
+    expect(() => ops.maxPool(x, { size: 3, stride: 2, padding: [[3, 0], [0, 0]] })).toThrow(ValueError);
+    expect(() => ops.maxPool(x, { size: 3, stride: 2, padding: [[1, 1]] as never })).toThrow(ValueError);
+  });
+
   opTest('maxPool', 'at ties the whole gradient goes to the first maximum in row-major order', async () => {
     const x = tensor(new Float32Array(9).fill(1), [1, 3, 3, 1]);
     const [, [g]] = await valueAndGrad((v: Tensor) => ops.sum(ops.maxPool(v, { size: 3, stride: 3, padding: 'VALID' })))(x);

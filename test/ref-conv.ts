@@ -49,6 +49,24 @@ export function refConv2d(x: Arr, w: Arr, o: RefConvOpts = {}): Arr {
 }
 
 /** Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)), statistics over all axes but the last. */
+/**
+ * timm's ScaledStdConv2d weight: per output unit, batch-norm of the fan-in values with the
+ * population variance and eps added to it, times gain·scale·N^-½ (N = fan-in).
+ */
+export function refWeightStandardizeTimm(w: Arr, gain: Arr, eps = 1e-5, scale = 1): Arr {
+  const cols = w.shape[w.shape.length - 1]!;
+  const n = w.data.length / cols;
+  const out = new Float64Array(w.data.length);
+  for (let c = 0; c < cols; c++) {
+    const col = Array.from({ length: n }, (_, i) => w.data[i * cols + c]!);
+    const mean = col.reduce((a, b) => a + b, 0) / n;
+    const variance = col.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+    const k = (gain.data[c]! * scale) / Math.sqrt(n) / Math.sqrt(variance + eps);
+    col.forEach((v, i) => (out[i * cols + c] = (v - mean) * k));
+  }
+  return { shape: [...w.shape], data: out };
+}
+
 export function refWeightStandardize(w: Arr, gain: Arr, eps = 1e-4): Arr {
   const cols = w.shape[w.shape.length - 1]!;
   const r = w.data.length / cols;

@@ -4,10 +4,32 @@
  */
 import { type Arr, size } from './ref.js';
 
+/**
+ * erfc in float64 from its definitions, not from the kernel's fit: the Maclaurin series of
+ * erf for |x| ≤ 2.5, the continued fraction erfc(x) = e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …))))
+ * beyond (both good to ~1e-15 relative).
+ */
+export function erfc(x: number): number {
+  if (x < 0) return 2 - erfc(-x);
+  if (x <= 2.5) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200 && Math.abs(term) > 1e-18; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = x;
+  for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
 export const ACTS: Record<string, (z: number) => number> = {
   identity: (z) => z,
   relu: (z) => Math.max(z, 0),
   gelu: (z) => 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3))),
+  gelu_erf: (z) => z * 0.5 * erfc(-z / Math.SQRT2),
   silu: (z) => z / (1 + Math.exp(-z)),
   tanh: Math.tanh,
   sigmoid: (z) => 1 / (1 + Math.exp(-z)),
@@ -20,18 +42,21 @@ export function activation(x: Arr, kind: string, gamma: number, bias?: Arr): Arr
   return { shape: [...x.shape], data: x.data.map((v, i) => gamma * f(v + (bias ? bias.data[i % c]! : 0))) };
 }
 
-/** Output size and leading padding of one pooled axis (TF's SAME / VALID). */
-function poolAxis(len: number, k: number, s: number, padding: 'SAME' | 'VALID'): [number, number] {
+export type RefPoolPadding = 'SAME' | 'VALID' | [[number, number], [number, number]];
+
+/** Output size and leading padding of one pooled axis (TF's SAME / VALID, or PyTorch's explicit pads). */
+function poolAxis(len: number, k: number, s: number, padding: 'SAME' | 'VALID' | [number, number]): [number, number] {
+  if (Array.isArray(padding)) return [Math.floor((len + padding[0] + padding[1] - k) / s) + 1, padding[0]];
   if (padding === 'VALID') return [Math.floor((len - k) / s) + 1, 0];
   const out = Math.ceil(len / s);
   return [out, Math.floor(Math.max((out - 1) * s + k - len, 0) / 2)];
 }
 
 /** Pool NHWC windows with TF padding; `reduce` sees only the in-bounds values of each window. */
-function pool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID', reduce: (values: number[]) => number): Arr {
+function pool(x: Arr, size2: [number, number], stride: [number, number], padding: RefPoolPadding, reduce: (values: number[]) => number): Arr {
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const [oh, pt] = poolAxis(h, size2[0], stride[0], padding);
-  const [ow, pl] = poolAxis(w, size2[1], stride[1], padding);
+  const [oh, pt] = poolAxis(h, size2[0], stride[0], Array.isArray(padding) ? padding[0] : padding);
+  const [ow, pl] = poolAxis(w, size2[1], stride[1], Array.isArray(padding) ? padding[1] : padding);
   const data = new Float64Array(n * oh * ow * c);
   for (let b = 0; b < n; b++)
     for (let i = 0; i < oh; i++)
@@ -50,12 +75,12 @@ function pool(x: Arr, size2: [number, number], stride: [number, number], padding
 }
 
 /** TF-style average pool on NHWC; padded positions are not counted. */
-export function avgPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
+export function avgPool(x: Arr, size2: [number, number], stride: [number, number], padding: RefPoolPadding): Arr {
   return pool(x, size2, stride, padding, (v) => v.reduce((a, b) => a + b, 0) / v.length);
 }
 
 /** Max pooling with TF SAME/VALID padding (padding never wins). */
-export function maxPool(x: Arr, size2: [number, number], stride: [number, number], padding: 'SAME' | 'VALID'): Arr {
+export function maxPool(x: Arr, size2: [number, number], stride: [number, number], padding: RefPoolPadding): Arr {
   return pool(x, size2, stride, padding, (v) => Math.max(...v));
 }
 

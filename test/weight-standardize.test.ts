@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ops, tensor, noGrad, ShapeError, ValueError } from '../src/index.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
-import { refConv2d, refSame, refWeightStandardize } from './ref-conv.js';
+import { refConv2d, refSame, refWeightStandardize, refWeightStandardizeTimm } from './ref-conv.js';
 import type { Arr } from './ref.js';
 import { useGpu } from './setup.js';
 
@@ -53,10 +53,13 @@ describe('weightStandardize vs float64 reference (forward, dW, dgain)', () => {
       ref: (w, g) => refWeightStandardize(w, g, 0.5),
       inputs: [randArr([3, 1, 1, 4], 7, -0.2, 0.2), randArr([4], 8)],
     }));
-  it('rejects a gain of the wrong shape and a bad eps', () => {
+  it('rejects a gain of the wrong shape, a bad eps, form and scale', () => {
     const w = tensor(new Float32Array(12), [1, 1, 3, 4]);
+    const g = tensor(new Float32Array(4), [4]);
     expect(() => ops.weightStandardize(w, tensor(new Float32Array(3), [3]))).toThrow(ShapeError);
-    expect(() => ops.weightStandardize(w, tensor(new Float32Array(4), [4]), { eps: 0 })).toThrow(ValueError);
+    expect(() => ops.weightStandardize(w, g, { eps: 0 })).toThrow(ValueError);
+    expect(() => ops.weightStandardize(w, g, { form: 'torch' as 'timm' })).toThrow(ValueError);
+    expect(() => ops.weightStandardize(w, g, { form: 'timm', scale: Number.NaN })).toThrow(ValueError);
   });
   it('output columns have zero mean and N·var = gain² (NFNet invariant)', async () => {
     const w = toTensor(randArr([3, 3, 4, 6], 9));
@@ -74,7 +77,58 @@ describe('weightStandardize vs float64 reference (forward, dW, dgain)', () => {
   });
 });
 
+describe("weightStandardize, timm's form: N^-½·(W − mean)/sqrt(var + eps)·gain·scale", () => {
+  opTest('weightStandardize', 'timm form, default eps 1e-5, 3×3 HWIO at init scale (var ≈ 1/N)', () =>
+    checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g, { form: 'timm' }),
+      ref: (w, g) => refWeightStandardizeTimm(w, g, 1e-5),
+      inputs: [randArr([3, 3, 4, 5], 21, -0.3, 0.3), randArr([5], 22, 0.5, 1.5)],
+    }));
+  opTest('weightStandardize', 'timm form with gamma folded into the scale (relu γ), 7×7 stem-like weight, gain < 0', () =>
+    checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g, { form: 'timm', scale: 1.7139588594436646 }),
+      ref: (w, g) => refWeightStandardizeTimm(w, g, 1e-5, 1.7139588594436646),
+      inputs: [randArr([7, 7, 1, 3], 23, -0.2, 0.2), randArr([3], 24, -1.5, 1.5)],
+    }));
+  opTest('weightStandardize', 'timm form, a nearly constant column: eps dominates, never clamps (gradient stays the full one)', () => {
+    const w = randArr([2, 2, 1, 2], 25);
+    for (let i = 0; i < 4; i++) w.data[i * 2] = 0.3 + 1e-3 * (i - 1.5);
+    return checkOp({
+      gpu: (w, g) => ops.weightStandardize(w, g, { form: 'timm', eps: 1e-5 }),
+      ref: (w, g) => refWeightStandardizeTimm(w, g, 1e-5),
+      inputs: [w, randArr([2], 26, 0.5, 1.5)],
+      h: 1e-7,
+      gradTol: 2e-3,
+    });
+  });
+  it('timm and reference forms differ by (1 + eps·N)^-½ at init scale, as DESIGN.md states', async () => {
+    const w = randArr([3, 3, 64, 4], 27, -1, 1);
+    for (let i = 0; i < w.data.length; i++) w.data[i] = w.data[i]! * Math.sqrt(3 / 576); // var ≈ 1/N
+    const g = randArr([4], 28, 1, 1);
+    const timm = await ops.weightStandardize(toTensor(w), toTensor(g), { form: 'timm' }).data();
+    const ref = await ops.weightStandardize(toTensor(w), toTensor(g)).data();
+    const want = refWeightStandardizeTimm(w, g);
+    expectClose(timm, want.data, 1e-5, 'timm Ŵ');
+    const ratio = timm[0]! / ref[0]!;
+    const variance = (c: number) => {
+      const col = Array.from({ length: 576 }, (_, i) => w.data[i * 4 + c]!);
+      const m = col.reduce((a, b) => a + b, 0) / 576;
+      return col.reduce((a, b) => a + (b - m) ** 2, 0) / 576;
+    };
+    expect(ratio).toBeCloseTo(Math.sqrt(variance(0) / (variance(0) + 1e-5)), 5);
+    expect(1 - ratio).toBeGreaterThan(2e-3); // a visible 0.3–0.8% per layer, not a near-constant-filter corner
+  });
+});
+
 describe('wsConv2d', () => {
+  opTest('weightStandardize', "wsConv2d with timm's form and symmetric padding: forward and gradients for x, w and gain", () => {
+    const ref = (x: Arr, w: Arr, g: Arr) => refConv2d(x, refWeightStandardizeTimm(w, g, 1e-5, 1.5), { stride: [2, 2], pads: [[1, 1], [1, 1]] });
+    return checkOp({
+      gpu: (x, w, g) => ops.wsConv2d(x, w, g, { stride: 2, padding: [[1, 1], [1, 1]], form: 'timm', scale: 1.5 }),
+      ref,
+      inputs: [randArr([1, 6, 5, 2], 31), randArr([3, 3, 2, 3], 32, -0.5, 0.5), randArr([3], 33, 0.5, 1.5)],
+    });
+  });
   opTest('weightStandardize', 'wsConv2d = conv2d(x, Ŵ): forward and gradients for x, w and gain', () => {
     const ref = (x: Arr, w: Arr, g: Arr) => refConv2d(x, refWeightStandardize(w, g), { stride: [2, 2], pads: [refSame(6, 3, 2), refSame(6, 3, 2)], groups: 2 });
     return checkOp({

@@ -10,7 +10,7 @@ import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type 
 import type { LoaderState } from '../data/loader.js';
 import { NFNet } from './model.js';
 import type { Trainer } from './train.js';
-import type { NFNetConfig } from './variants.js';
+import { withNumerics, type NFNetConfig } from './variants.js';
 
 export const CHECKPOINT_FORMAT = 'nfnet-webgpu/1';
 
@@ -80,6 +80,7 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
     params: new Map(), momentum: new Map(), ema: new Map(), shapes: new Map(),
   };
   if (!ck.config || typeof ck.config !== 'object') throw new CheckpointError(`${what}: no model config in the metadata`);
+  ck.config = withNumerics(ck.config); // files from before the numerics options were built with the reference's
   for (const [name, t] of tensors) {
     const [group, ...rest] = name.split('/');
     const key = rest.join('/');

@@ -11,6 +11,7 @@ export function formatInfo(i: NetworkInfo): string {
     `parameters       ${i.params.toLocaleString('en-US')}  (${human(i.params)})`,
     `multiply-adds    ${i.macs.toLocaleString('en-US')}  (${human(i.macs)}) at ${i.resolution}×${i.resolution}`,
     `train/test px    ${c.trainResolution}/${c.testResolution}   dropout ${c.dropout}   stochastic depth ${c.stochDepthRate}`,
+    `numerics         ${c.wsForm} WS (ε ${c.wsEps}), ${c.padding} padding, γ in ${c.gammaPlacement === 'conv' ? 'convs' : 'activations'}, ${c.skipGain ? 'skip gains' : 'no skip gains'}, ${c.transitionShortcut} shortcuts (docs/timm.md)`,
     '',
   ];
   const rows = [['stage', 'blocks', 'channels', 'output', 'params', 'MACs'], ...i.stages.map((s) => [s.stage, s.blocks ? String(s.blocks) : '', String(s.channels), s.resolution, human(s.params), human(s.macs)])];

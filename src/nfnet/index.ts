@@ -2,7 +2,7 @@
 import { networkInfo, type NetworkInfo } from './plan.js';
 import { variantConfig, type ConfigOverrides } from './variants.js';
 
-export { VARIANTS, variantConfig, groupsFor, type NFNetConfig, type VariantName, type ConfigOverrides } from './variants.js';
+export { VARIANTS, TIMM_VARIANTS, variantConfig, referenceNumerics, groupsFor, type NFNetConfig, type Numerics, type VariantName, type ConfigOverrides } from './variants.js';
 export { planLayers, planBlocks, networkInfo, type LayerPlan, type BlockPlan, type NetworkInfo, type StageSummary } from './plan.js';
 
 /**
@@ -19,4 +19,4 @@ export { signalPropagation, signalChart, type SignalReport, type SignalPoint } f
 export { Trainer, evaluate, learningRate, resolveTrainOptions, TRAIN_DEFAULTS, defaultLearningRate, type TrainOptions, type ResolvedTrainOptions, type StepResult, type PendingStep, type EvalResult } from './train.js';
 export type { FitOptions, FitHooks, FitProgress, FitResult, EpochRecord } from './fit.js';
 export { encodeCheckpoint, decodeCheckpoint, restore, modelFromCheckpoint, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
-export { importTimm, timmToOurs, type TimmImportReport } from './timm.js';
+export { importTimm, exportTimm, timmToOurs, oursToTimm, timmConfigFromKeys, timmNfCfg, type TimmImportReport, type TimmImportOptions } from './timm.js';

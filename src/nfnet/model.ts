@@ -12,7 +12,7 @@ import { ModelState, StateLayout, type StateRef } from '../state/model-state.js'
 import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { planBlocks, type BlockPlan } from './plan.js';
+import { planBlocks, symmetricPad, type BlockPlan } from './plan.js';
 import { variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './init.js';
 
@@ -40,16 +40,27 @@ class Declare {
 const ones = (n: number) => new Float32Array(n).fill(1);
 const zeros = (n: number) => new Float32Array(n);
 
+/** The activation's output scale: γ, or 1 where the config folds γ into the convs. */
+const activationGamma = (cfg: NFNetConfig) => (cfg.gammaPlacement === 'activation' ? GAMMA[cfg.activation] : 1);
+
 /** A scaled weight-standardised convolution with gain and bias. */
 class WSConv {
   readonly w: StateRef;
   readonly gain: StateRef;
   readonly bias: StateRef;
-  constructor(store: Declare, readonly name: string, cin: number, cout: number, readonly kernel: number, readonly stride = 1, readonly groups = 1) {
+  private readonly options: Parameters<typeof ops.wsConv2d>[3];
+  constructor(store: Declare, cfg: NFNetConfig, readonly name: string, cin: number, cout: number, readonly kernel: number, readonly stride = 1, readonly groups = 1) {
     const fanIn = kernel * kernel * (cin / groups);
     this.w = store.param(`${name}.weight`, 'weight', [kernel, kernel, cin / groups, cout], (n, s) => truncatedNormal(n, fanIn, s));
     this.gain = store.param(`${name}.gain`, 'gain', [cout], ones);
     this.bias = store.param(`${name}.bias`, 'bias', [cout], zeros);
+    const pad = symmetricPad(kernel, stride);
+    this.options = {
+      stride, groups, form: cfg.wsForm, eps: cfg.wsEps,
+      padding: cfg.padding === 'same' ? 'SAME' : [[pad, pad], [pad, pad]],
+      // With gamma in the convs (timm's default), γ scales every standardized filter.
+      scale: cfg.gammaPlacement === 'conv' ? GAMMA[cfg.activation] : 1,
+    };
   }
 
   // The bias stays its own add. Fusing it into the activation that follows (activation's
@@ -57,7 +68,7 @@ class WSConv {
   // less elementwise time, but whole-step GPU totals of interleaved A/B runs came out
   // 226.5 vs 218.5 ms and 243.7 vs 249.6 ms (fused vs not; SwiftShader, 2026-12-02).
   forward(s: ModelState, x: Tensor): Tensor {
-    const y = ops.wsConv2d(x, s.get(this.w), s.get(this.gain), { stride: this.stride, padding: 'SAME', groups: this.groups });
+    const y = ops.wsConv2d(x, s.get(this.w), s.get(this.gain), this.options);
     return ops.add(y, s.get(this.bias));
   }
 }
@@ -98,26 +109,28 @@ class NFBlock {
   private readonly convs: WSConv[];
   private readonly shortcut: WSConv | null;
   private readonly se: SqueezeExcite | null;
-  readonly skipGain: StateRef;
+  /** null where the config has no skip gains (timm's NF-ResNets). */
+  readonly skipGain: StateRef | null;
 
   constructor(store: Declare, readonly plan: BlockPlan, readonly cfg: NFNetConfig, readonly name: string) {
     const { inChannels: cin, outChannels: cout, midChannels: mid, groups, stride } = plan;
     const nfnet = cfg.family === 'nfnet';
-    this.shortcut = plan.projection ? new WSConv(store, `${name}.shortcut`, cin, cout, 1, plan.transition ? 1 : stride) : null;
+    this.shortcut = plan.projection ? new WSConv(store, cfg, `${name}.shortcut`, cin, cout, 1, plan.transition ? 1 : stride) : null;
     this.convs = [
-      new WSConv(store, `${name}.conv0`, cin, mid, 1),
-      new WSConv(store, `${name}.conv1`, mid, mid, 3, stride, groups),
-      ...(nfnet ? [new WSConv(store, `${name}.conv1b`, mid, mid, 3, 1, groups)] : []),
-      new WSConv(store, `${name}.conv2`, mid, cout, 1),
+      new WSConv(store, cfg, `${name}.conv0`, cin, mid, 1),
+      new WSConv(store, cfg, `${name}.conv1`, mid, mid, 3, stride, groups),
+      ...(nfnet ? [new WSConv(store, cfg, `${name}.conv1b`, mid, mid, 3, 1, groups)] : []),
+      new WSConv(store, cfg, `${name}.conv2`, mid, cout, 1),
     ];
     this.se = plan.seHidden ? new SqueezeExcite(store, `${name}.se`, cout, plan.seHidden) : null;
-    this.skipGain = store.param(`${name}.skipGain`, 'skipGain', [], zeros);
+    this.skipGain = cfg.skipGain ? store.param(`${name}.skipGain`, 'skipGain', [], zeros) : null;
   }
 
   forward(s: ModelState, x: Tensor, opts: Required<ForwardOptions>, blockSeed: number): Tensor {
     const act = this.cfg.activation;
+    const gamma = activationGamma(this.cfg);
     // β·γ·act(x): the pre-activation scaling folds into the activation's output scale.
-    const pre = ops.activation(x, { kind: act, gamma: GAMMA[act] * this.plan.beta });
+    const pre = ops.activation(x, { kind: act, gamma: gamma * this.plan.beta });
     let shortcut = x;
     if (this.shortcut) {
       const src = this.plan.transition ? ops.avgPool(pre, { size: 2, stride: 2, padding: 'SAME' }) : pre;
@@ -126,10 +139,11 @@ class NFBlock {
     let h = pre;
     this.convs.forEach((conv, i) => {
       h = conv.forward(s, h);
-      if (i < this.convs.length - 1) h = ops.activation(h, { kind: act });
+      if (i < this.convs.length - 1) h = ops.activation(h, { kind: act, gamma });
     });
     if (this.se) h = ops.mul(ops.mul(this.se.forward(s, h), 2), h);
     if (opts.training && this.plan.stochDepth > 0) h = ops.stochasticDepth(h, { rate: this.plan.stochDepth, seed: blockSeed });
+    if (!this.skipGain) return ops.add(shortcut, ops.mul(h, this.plan.alpha));
     return ops.residual(shortcut, h, s.get(this.skipGain), this.plan.alpha); // shortcut + α·skip_gain·h, one kernel
   }
 }
@@ -146,13 +160,13 @@ export class NFNet {
     const store = new Declare(seed);
     let ch = config.inChannels;
     this.stem = config.stem.map((s, i) => {
-      const conv = new WSConv(store, `stem.conv${i}`, ch, s.channels, s.kernel, s.stride);
+      const conv = new WSConv(store, config, `stem.conv${i}`, ch, s.channels, s.kernel, s.stride);
       ch = s.channels;
       return conv;
     });
     this.blocks = planBlocks(config).map((b) => new NFBlock(store, b, config, `stages.${b.stage}.block${b.index}`));
     ch = config.widths[config.widths.length - 1]!;
-    this.headConv = config.finalConvMult ? new WSConv(store, 'head.conv', ch, ch * config.finalConvMult, 1) : null;
+    this.headConv = config.finalConvMult ? new WSConv(store, config, 'head.conv', ch, ch * config.finalConvMult, 1) : null;
     this.fc = new Linear(store, 'head.fc', ch * (config.finalConvMult || 1), config.numClasses, 'classifier');
     this.state = ModelState.create(store.layout);
   }
@@ -166,19 +180,20 @@ export class NFNet {
       throw new ShapeError(`${this.config.variant}: expected NHWC images [N, H, W, ${this.config.inChannels}], got ${describeShape(x.shape)}`);
     }
     const act = this.config.activation;
+    const gamma = activationGamma(this.config);
     let h = x;
     this.stem.forEach((conv, i) => {
       h = conv.forward(s, h);
-      if (i < this.stem.length - 1) h = ops.activation(h, { kind: act });
+      if (i < this.stem.length - 1) h = ops.activation(h, { kind: act, gamma });
     });
-    if (this.config.stemPool) h = ops.maxPool(h, { size: 3, stride: 2, padding: 'SAME' });
+    if (this.config.stemPool) h = ops.maxPool(h, { size: 3, stride: 2, padding: this.config.padding === 'same' ? 'SAME' : [[1, 1], [1, 1]] });
     opts.trace('stem', h);
     this.blocks.forEach((block, i) => {
       h = block.forward(s, h, opts, seedFor(opts.seed, `block${i}`));
       opts.trace(block.name, h);
     });
     if (this.headConv) h = this.headConv.forward(s, h);
-    h = ops.globalMeanPool(ops.activation(h, { kind: act }));
+    h = ops.globalMeanPool(ops.activation(h, { kind: act, gamma }));
     if (opts.training && this.config.dropout > 0) h = ops.dropout(h, { rate: this.config.dropout, seed: seedFor(opts.seed, 'head') });
     return this.fc.forward(s, h);
   }

@@ -31,13 +31,25 @@ export interface BlockPlan {
   stochDepth: number;
   /** Has a shortcut conv (channels change or stride > 1). */
   projection: boolean;
-  /** First block of a stage whose stride > 1: shortcut avg-pools first (NFNet only). */
+  /** First block of a stage whose stride > 1 with avg-pool shortcuts: pool 2×2 s2, then a stride-1 1×1 conv. */
   transition: boolean;
   seHidden: number;
 }
 
 /** TF 'SAME' output size. */
 export const sameOut = (n: number, stride: number) => Math.ceil(n / stride);
+
+/** PyTorch-style symmetric padding of a k×k stride-s conv, each side: timm's get_padding, ((s − 1) + (k − 1))/2. */
+export const symmetricPad = (kernel: number, stride: number) => Math.floor((stride - 1 + kernel - 1) / 2);
+
+/** Output size of a k×k stride-s conv (or pool) under the config's padding. */
+export function convOut(n: number, kernel: number, stride: number, padding: NFNetConfig['padding']): number {
+  if (padding === 'same') return sameOut(n, stride);
+  return Math.floor((n + 2 * symmetricPad(kernel, stride) - kernel) / stride) + 1;
+}
+
+/** Output size of the stem's 3×3 s2 max pool: TF SAME, or PyTorch's padding of 1 (timm). */
+export const stemPoolOut = (n: number, padding: NFNetConfig['padding']) => (padding === 'same' ? sameOut(n, 2) : Math.floor((n + 2 - 3) / 2) + 1);
 
 /**
  * The block sequence with the β/α rule: expected std starts at 1; each block gets
@@ -63,7 +75,7 @@ export function planBlocks(c: NFNetConfig): BlockPlan[] {
         groups: groupsFor(mid, c.groupWidth), stride, beta, alpha: c.alpha,
         stochDepth: (c.stochDepthRate * index) / total,
         projection: inCh !== outCh || stride > 1,
-        transition: c.family === 'nfnet' && stride > 1,
+        transition: c.transitionShortcut === 'avgpool' && stride > 1,
         seHidden: c.seRatio > 0 ? Math.max(1, Math.floor(outCh * c.seRatio)) : 0,
       });
       // After a transition block the signal is re-normalised by its shortcut: restart at 1.
@@ -76,9 +88,9 @@ export function planBlocks(c: NFNetConfig): BlockPlan[] {
 }
 
 /** WS-conv params: weight k·k·(cin/groups)·cout, gain cout, bias cout. */
-function wsconv(name: string, hw: [number, number], cin: number, cout: number, k: number, stride: number, groups = 1): LayerPlan {
-  const ho = sameOut(hw[0], stride);
-  const wo = sameOut(hw[1], stride);
+function wsconv(c: NFNetConfig, name: string, hw: [number, number], cin: number, cout: number, k: number, stride: number, groups = 1): LayerPlan {
+  const ho = convOut(hw[0], k, stride, c.padding);
+  const wo = convOut(hw[1], k, stride, c.padding);
   const weights = k * k * (cin / groups) * cout;
   return {
     name, kind: 'wsconv', params: weights + 2 * cout, macs: ho * wo * weights, out: [ho, wo, cout],
@@ -95,37 +107,38 @@ export function planLayers(c: NFNetConfig, resolution: number): LayerPlan[] {
   let hw: [number, number] = [resolution, resolution];
   let ch = c.inChannels;
   c.stem.forEach((s, i) => {
-    const l = wsconv(`stem.conv${i}`, hw, ch, s.channels, s.kernel, s.stride);
+    const l = wsconv(c, `stem.conv${i}`, hw, ch, s.channels, s.kernel, s.stride);
     layers.push(l);
     hw = [l.out[0]!, l.out[1]!];
     ch = s.channels;
   });
   if (c.stemPool) {
-    hw = [sameOut(hw[0], 2), sameOut(hw[1], 2)];
+    hw = [stemPoolOut(hw[0], c.padding), stemPoolOut(hw[1], c.padding)];
     layers.push({ name: 'stem.pool', kind: 'pool', params: 0, macs: 0, out: [...hw, ch], detail: 'max 3×3 s2' });
   }
   for (const b of planBlocks(c)) {
     const p = `stages.${b.stage}.block${b.index}`;
-    const out = [sameOut(hw[0], b.stride), sameOut(hw[1], b.stride)] as [number, number];
+    const out = [convOut(hw[0], 3, b.stride, c.padding), convOut(hw[1], 3, b.stride, c.padding)] as [number, number];
     if (b.projection) {
-      // NFNet transitions avg-pool before a stride-1 1×1 conv; NF-ResNet uses a strided 1×1 conv.
-      const shortcutHw = b.transition ? out : hw;
-      layers.push(wsconv(`${p}.shortcut`, shortcutHw, b.inChannels, b.outChannels, 1, b.transition ? 1 : b.stride));
+      // Avg-pool transitions pool 2×2 s2 (SAME, = PyTorch's ceil_mode without counting the pad)
+      // before a stride-1 1×1 conv; the reference NF-ResNet uses a strided 1×1 conv.
+      const shortcutHw = b.transition ? ([sameOut(hw[0], 2), sameOut(hw[1], 2)] as [number, number]) : hw;
+      layers.push(wsconv(c, `${p}.shortcut`, shortcutHw, b.inChannels, b.outChannels, 1, b.transition ? 1 : b.stride));
     }
-    layers.push(wsconv(`${p}.conv0`, hw, b.inChannels, b.midChannels, 1, 1));
-    layers.push(wsconv(`${p}.conv1`, hw, b.midChannels, b.midChannels, 3, b.stride, b.groups));
-    if (c.family === 'nfnet') layers.push(wsconv(`${p}.conv1b`, out, b.midChannels, b.midChannels, 3, 1, b.groups));
-    layers.push(wsconv(`${p}.conv2`, out, b.midChannels, b.outChannels, 1, 1));
+    layers.push(wsconv(c, `${p}.conv0`, hw, b.inChannels, b.midChannels, 1, 1));
+    layers.push(wsconv(c, `${p}.conv1`, hw, b.midChannels, b.midChannels, 3, b.stride, b.groups));
+    if (c.family === 'nfnet') layers.push(wsconv(c, `${p}.conv1b`, out, b.midChannels, b.midChannels, 3, 1, b.groups));
+    layers.push(wsconv(c, `${p}.conv2`, out, b.midChannels, b.outChannels, 1, 1));
     if (b.seHidden) {
       layers.push(linear(`${p}.se.fc0`, b.outChannels, b.seHidden));
       layers.push(linear(`${p}.se.fc1`, b.seHidden, b.outChannels));
     }
-    layers.push({ name: `${p}.skipGain`, kind: 'scalar', params: 1, macs: 0, out: [...out, b.outChannels], detail: 'skip_gain' });
+    if (c.skipGain) layers.push({ name: `${p}.skipGain`, kind: 'scalar', params: 1, macs: 0, out: [...out, b.outChannels], detail: 'skip_gain' });
     hw = out;
     ch = b.outChannels;
   }
   if (c.finalConvMult) {
-    const l = wsconv('head.conv', hw, ch, ch * c.finalConvMult, 1, 1);
+    const l = wsconv(c, 'head.conv', hw, ch, ch * c.finalConvMult, 1, 1);
     layers.push(l);
     ch = l.out[2]!;
   }

@@ -1,18 +1,27 @@
 /**
- * Import timm `dm_nfnet_*` / `nf_resnet*` state dicts (safetensors). timm stores PyTorch
- * layouts: conv weights OIHW, gains [O,1,1,1], SE 1×1-conv weights [O,I,1,1], linear
- * weights (out, in); we store HWIO and (in, out). Names map block by block:
- *   stem.conv{1..4}             → stem.conv{0..3}      (nf_resnet: stem.conv → stem.conv0)
+ * timm interop both ways: import timm `dm_nfnet_*` / `nfnet_f*` / `nf_(se)resnet*` state
+ * dicts (safetensors) into a model with timm's numerics, and export a model as a timm-named
+ * state dict that timm's NormFreeNet loads with strict=True (docs/timm.md).
+ *
+ * timm stores PyTorch layouts: conv weights OIHW, gains [O,1,1,1], SE 1×1-conv weights
+ * [O,I,1,1], linear weights (out, in); we store HWIO and (in, out). Names map block by block:
+ *   stem.conv{1..4}             → stem.conv{0..3}      (a one-conv stem: stem.conv → stem.conv0)
  *   stages.S.B.conv1/2/2b/3     → stages.S.blockB.conv0/1/1b/2
  *   stages.S.B.downsample.conv  → stages.S.blockB.shortcut
  *   stages.S.B.attn_last.fc1/2  → stages.S.blockB.se.fc0/1
  *   stages.S.B.skipinit_gain    → stages.S.blockB.skipGain
  *   final_conv → head.conv, head.fc → head.fc
- * Note: timm standardises with eps added to the variance (ScaledStdConv2d); we follow the
- * reference's max(N·var, 1e-4). They differ only for near-constant filters.
+ * timm computes differently from the DeepMind reference (WS form and ε, GELU form, padding,
+ * gamma placement, skip gains, shortcuts): a model that takes timm's weights must be built
+ * with timm's numerics, which the timm names (`create('dm_nfnet_f0')`) and `importTimm(file)`
+ * do.
  */
-import { CheckpointError, decodeSafetensors, toFloat32, type DecodedTensor } from '../io/safetensors.js';
-import type { NFNet } from './model.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
+import { ValueError } from '../runtime/errors.js';
+import { NFNet } from './model.js';
+import type { StateSpec } from '../state/model-state.js';
+import { planBlocks } from './plan.js';
+import { TIMM_VARIANTS, variantConfig, type ConfigOverrides, type NFNetConfig, type StemConv } from './variants.js';
 
 /** Block and head layers (the stem is renumbered in timmToOurs). */
 const LAYER_MAP: [RegExp, string][] = [
@@ -28,9 +37,23 @@ const LAYER_MAP: [RegExp, string][] = [
   [/^head\.fc\./, 'head.fc.'],
 ];
 
+/** The inverse table: our layer → timm's (the stem is renumbered in oursToTimm). */
+const REVERSE_MAP: [RegExp, string][] = [
+  [/^stages\.(\d+)\.block(\d+)\.conv0\./, 'stages.$1.$2.conv1.'],
+  [/^stages\.(\d+)\.block(\d+)\.conv1b\./, 'stages.$1.$2.conv2b.'],
+  [/^stages\.(\d+)\.block(\d+)\.conv1\./, 'stages.$1.$2.conv2.'],
+  [/^stages\.(\d+)\.block(\d+)\.conv2\./, 'stages.$1.$2.conv3.'],
+  [/^stages\.(\d+)\.block(\d+)\.shortcut\./, 'stages.$1.$2.downsample.conv.'],
+  [/^stages\.(\d+)\.block(\d+)\.se\.fc0\./, 'stages.$1.$2.attn_last.fc1.'],
+  [/^stages\.(\d+)\.block(\d+)\.se\.fc1\./, 'stages.$1.$2.attn_last.fc2.'],
+  [/^stages\.(\d+)\.block(\d+)\.skipGain$/, 'stages.$1.$2.skipinit_gain'],
+  [/^head\.conv\./, 'final_conv.'],
+  [/^head\.fc\./, 'head.fc.'],
+];
+
 /** Our parameter name for a timm key, or null for keys we do not use. */
 export function timmToOurs(key: string, stemConvs: number): string | null {
-  // timm numbers the deep stem conv1…conv4 and the NF-ResNet stem plain `conv`.
+  // timm numbers the deep stem conv1…conv4 and a one-conv stem plain `conv`.
   if (key.startsWith('stem.conv.')) return key.replace('stem.conv.', 'stem.conv0.');
   const stem = /^stem\.conv(\d)\./.exec(key);
   if (stem) {
@@ -39,6 +62,14 @@ export function timmToOurs(key: string, stemConvs: number): string | null {
   }
   for (const [re, to] of LAYER_MAP) if (re.test(key)) return key.replace(re, to);
   return null;
+}
+
+/** timm's key for one of our parameter names. */
+export function oursToTimm(name: string, stemConvs: number): string {
+  const stem = /^stem\.conv(\d)\./.exec(name);
+  if (stem) return name.replace(/^stem\.conv\d\./, stemConvs === 1 ? 'stem.conv.' : `stem.conv${Number(stem[1]) + 1}.`);
+  for (const [re, to] of REVERSE_MAP) if (re.test(name)) return name.replace(re, to);
+  throw new ValueError(`exportTimm: parameter '${name}' has no timm counterpart`);
 }
 
 /** Convert one timm tensor to our layout (values and shape). */
@@ -64,15 +95,136 @@ function toOurLayout(ours: string, t: DecodedTensor): { values: Float32Array; sh
   return { values: v, shape: [...s] };
 }
 
+/** One of our parameters in timm's layout and shape (the inverse of toOurLayout). */
+function toTimmLayout(p: StateSpec, v: Float32Array): HostTensor {
+  const s = p.shape;
+  if (p.kind === 'weight' && s.length === 4) {
+    const [h, w, i, o] = s as [number, number, number, number];
+    const out = new Float32Array(v.length);
+    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      out[((a * i + b) * h + y) * w + x] = v[((y * w + x) * i + b) * o + a]!;
+    }
+    return { dtype: 'F32', shape: [o, i, h, w], data: out };
+  }
+  if (p.kind === 'weight' && s.length === 2) {
+    const [i, o] = s as [number, number];
+    const out = new Float32Array(v.length);
+    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = v[b * o + a]!;
+    return { dtype: 'F32', shape: p.name.includes('.se.') ? [o, i, 1, 1] : [o, i], data: out };
+  }
+  if (p.kind === 'gain') return { dtype: 'F32', shape: [s[0]!, 1, 1, 1], data: v };
+  return { dtype: 'F32', shape: [...s], data: v };
+}
+
+const shapeOf = (tensors: Map<string, DecodedTensor>, key: string): number[] => {
+  const t = tensors.get(key);
+  if (!t) throw new CheckpointError(`timm state dict: no '${key}', which every timm NF model of this kind has`);
+  return t.shape;
+};
+
+/**
+ * The config of the network a timm state dict belongs to, read from its keys and shapes:
+ * a deep 4-conv stem with conv2b and skip gains is a dm_nfnet, without skip gains timm's
+ * nfnet_f*; a one-conv stem with a max pool is an nf_resnet (nf_seresnet with SE). Depths,
+ * widths, group width, bottleneck and SE ratios, stem widths, head width, classes and input
+ * channels come from the shapes; the name is timm's when the structure is one of its models.
+ * (Activations cannot be read from weights: this assumes the families' own — GELU, ReLU;
+ * give the name for anything else.)
+ */
+export function timmConfigFromKeys(tensors: Map<string, DecodedTensor>): NFNetConfig {
+  const blocks = [...tensors.keys()].map((k) => /^stages\.(\d+)\.(\d+)\.conv1\.weight$/.exec(k)).filter((m) => m !== null);
+  if (!blocks.length) throw new CheckpointError("timm state dict: no 'stages.S.B.conv1.weight' keys (not a timm NormFreeNet state dict?)");
+  const depths: number[] = [];
+  for (const m of blocks) depths[Number(m[1])] = Math.max(depths[Number(m[1])] ?? 0, Number(m[2]) + 1);
+  if (depths.some((d) => d === undefined)) throw new CheckpointError('timm state dict: a stage has no blocks');
+  const nfnet = tensors.has('stages.0.0.conv2b.weight');
+  const skip = tensors.has('stages.0.0.skipinit_gain');
+  const widths = depths.map((_, s) => shapeOf(tensors, `stages.${s}.0.conv3.weight`)[0]!);
+  const mids = depths.map((_, s) => shapeOf(tensors, `stages.${s}.0.conv1.weight`)[0]!);
+  const groupWidths = depths.map((_, s) => shapeOf(tensors, `stages.${s}.0.conv2.weight`)[1]!);
+  const grouped = groupWidths.filter((g, s) => g < mids[s]!);
+  const se = tensors.has('stages.0.0.attn_last.fc1.weight') ? shapeOf(tensors, 'stages.0.0.attn_last.fc1.weight')[0]! / widths[0]! : 0;
+  const [numClasses, features] = shapeOf(tensors, 'head.fc.weight') as [number, number];
+  let stem: StemConv[];
+  let inChannels: number;
+  if (tensors.has('stem.conv.weight')) {
+    const [c, i, k] = shapeOf(tensors, 'stem.conv.weight') as [number, number, number];
+    stem = [{ channels: c, stride: 2, kernel: k }];
+    inChannels = i;
+  } else {
+    const convs = [1, 2, 3, 4].map((i) => shapeOf(tensors, `stem.conv${i}.weight`));
+    stem = convs.map((s, i) => ({ channels: s[0]!, stride: i === 0 || i === 3 ? 2 : 1, kernel: s[2]! }));
+    inChannels = convs[0]![1]!;
+  }
+  const base = nfnet ? (skip ? 'dm_nfnet_f0' : 'nfnet_f0') : se ? 'nf_seresnet50' : 'nf_resnet50';
+  const overrides: ConfigOverrides = {
+    depths, widths, strides: depths.map((_, s) => (s === 0 ? 1 : 2)), stem, stemPool: !nfnet,
+    groupWidth: grouped.length ? Math.min(...grouped) : null, bottleneckRatio: mids[0]! / widths[0]!, seRatio: se,
+    finalConvMult: tensors.has('final_conv.weight') ? features / widths[widths.length - 1]! : 0,
+    numClasses, inChannels, skipGain: skip,
+  };
+  const cfg = variantConfig(base, overrides);
+  const named = TIMM_VARIANTS.find((v) => sameStructure(variantConfig(v, { numClasses, inChannels }), cfg));
+  return named ? variantConfig(named, { numClasses, inChannels }) : { ...cfg, variant: `${base.replace(/_f0$|50$/, '')}-custom` };
+}
+
+/** Equal networks (every field but the name and the training-only ones). */
+function sameStructure(a: NFNetConfig, b: NFNetConfig): boolean {
+  const strip = ({ variant: _v, dropout: _d, stochDepthRate: _s, trainResolution: _t, testResolution: _r, ...rest }: NFNetConfig) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+export interface TimmImportOptions {
+  /** A timm name (dm_nfnet_f0, nf_resnet50, …); default: read the network from the keys. */
+  variant?: string;
+  /** Overrides on the named variant's config (classes and input channels come from the file). */
+  overrides?: ConfigOverrides;
+}
+
 export interface TimmImportReport {
+  /** The model the weights went into (built here when none was given). */
+  model: NFNet;
   loaded: number;
   /** timm keys that have no counterpart here (e.g. `num_batches_tracked`). */
   ignored: string[];
 }
 
-/** Load timm weights into `model` (all checked first; nothing is half-loaded). */
-export function importTimm(model: NFNet, file: Uint8Array | Map<string, DecodedTensor>): TimmImportReport {
-  const tensors = file instanceof Uint8Array ? decodeSafetensors(file, 'timm state dict').tensors : file;
+function decode(file: Uint8Array | Map<string, DecodedTensor>): Map<string, DecodedTensor> {
+  return file instanceof Uint8Array ? decodeSafetensors(file, 'timm state dict').tensors : file;
+}
+
+/**
+ * Load timm weights (all checked first; nothing is half-loaded), either into `model`, or into
+ * a model built here with timm's numerics, from `options.variant` or from the file's keys:
+ *
+ *   const { model } = nfnet.importTimm(bytes);                          // reads the network from the keys
+ *   const { model } = nfnet.importTimm(bytes, { variant: 'dm_nfnet_f0' });
+ *   nfnet.importTimm(existingModel, bytes);
+ */
+export function importTimm(model: NFNet, file: Uint8Array | Map<string, DecodedTensor>): TimmImportReport;
+export function importTimm(file: Uint8Array | Map<string, DecodedTensor>, options?: TimmImportOptions): TimmImportReport;
+export function importTimm(a: NFNet | Uint8Array | Map<string, DecodedTensor>, b?: Uint8Array | Map<string, DecodedTensor> | TimmImportOptions): TimmImportReport {
+  if (a instanceof NFNet) return loadInto(a, decode(b as Uint8Array | Map<string, DecodedTensor>));
+  const tensors = decode(a);
+  const o = (b ?? {}) as TimmImportOptions;
+  let cfg: NFNetConfig;
+  if (o.variant) {
+    const [numClasses] = shapeOf(tensors, 'head.fc.weight');
+    const first = tensors.get('stem.conv.weight') ?? tensors.get('stem.conv1.weight');
+    cfg = variantConfig(o.variant, { numClasses, ...(first ? { inChannels: first.shape[1] } : {}), ...o.overrides });
+  } else {
+    cfg = { ...timmConfigFromKeys(tensors), ...o.overrides };
+  }
+  const built = new NFNet(cfg);
+  try {
+    return loadInto(built, tensors);
+  } catch (e) {
+    built.dispose();
+    throw e;
+  }
+}
+
+function loadInto(model: NFNet, tensors: Map<string, DecodedTensor>): TimmImportReport {
   const values = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   const ignored: string[] = [];
@@ -88,5 +240,61 @@ export function importTimm(model: NFNet, file: Uint8Array | Map<string, DecodedT
     shapes.set(ours, shape);
   }
   model.state.load(values, shapes, 'timm'); // checks every tensor first: nothing is half-loaded
-  return { loaded: values.size, ignored };
+  return { model, loaded: values.size, ignored };
+}
+
+/**
+ * timm's NfCfg (timm/models/nfnet.py) for a config, as keyword arguments: build timm's model
+ * with `NormFreeNet(NfCfg(**nf_cfg), num_classes=…, in_chans=…)`. Throws a ValueError that
+ * lists every choice timm cannot express (e.g. the reference's WS form or tanh GELU).
+ */
+export function timmNfCfg(c: NFNetConfig): Record<string, unknown> {
+  const problems: string[] = [];
+  const need = (ok: boolean, what: string) => ok || problems.push(what);
+  need(c.wsForm === 'timm', `wsForm is '${c.wsForm}' (timm standardizes with (W − μ)/√(σ² + ε)·N^-½: wsForm 'timm')`);
+  const acts: Record<string, string> = { relu: 'relu', gelu_erf: 'gelu', silu: 'silu', tanh: 'tanh', sigmoid: 'sigmoid', identity: 'identity' };
+  need(c.activation in acts, `activation '${c.activation}' (timm's GELU is the exact erf form: 'gelu_erf')`);
+  need(c.transitionShortcut === 'avgpool', "transitionShortcut 'strided' (timm's shortcuts average-pool)");
+  const deep = c.stem.length === 4;
+  const last = c.stem[c.stem.length - 1]!.channels;
+  if (deep) {
+    const want = [last / 8, last / 4, last / 2, last];
+    need(c.stem.every((s, i) => s.kernel === 3 && s.channels === want[i] && s.stride === [2, 1, 1, 2][i]), "a 4-conv stem other than timm's deep_quad (3×3 s2, s1, s1, s2 to c/8, c/4, c/2, c)");
+  } else {
+    need(c.stem.length === 1 && (c.stem[0]!.kernel === 7 || c.stem[0]!.kernel === 3) && c.stem[0]!.stride === 2, 'a stem other than one 7×7 or 3×3 stride-2 conv or the deep_quad stack');
+  }
+  const stemStride = deep || c.stemPool ? 4 : 2;
+  need(!(deep && c.stemPool), 'a deep stem with a max pool');
+  need(c.strides.every((s, i) => s === (i === 0 && stemStride > 2 ? 1 : 2)), `strides [${c.strides}] (timm: 1 for the first stage after a stride-4 stem, else 2)`);
+  for (const b of planBlocks(c)) {
+    need(Number.isInteger(b.outChannels * c.bottleneckRatio), `stage ${b.stage}: bottleneck ${b.outChannels}·${c.bottleneckRatio} is not a whole number`);
+    if (c.groupWidth) need(b.midChannels % c.groupWidth === 0, `stage ${b.stage}: bottleneck ${b.midChannels} is not a multiple of the group width ${c.groupWidth}`);
+    if (c.seRatio) need(Number.isInteger(b.outChannels * c.seRatio), `stage ${b.stage}: SE width ${b.outChannels}·${c.seRatio} is not a whole number`);
+  }
+  const lastWidth = c.widths[c.widths.length - 1]!;
+  need(Number.isInteger(lastWidth * c.finalConvMult), `head width ${lastWidth}·${c.finalConvMult} is not a whole number`);
+  if (problems.length) throw new ValueError(`timm cannot build ${c.variant} as configured: ${problems.join('; ')}`);
+  return {
+    depths: [...c.depths], channels: [...c.widths], alpha: c.alpha,
+    stem_type: deep ? 'deep_quad' : `${c.stem[0]!.kernel}x${c.stem[0]!.kernel}${c.stemPool ? '_pool' : ''}`,
+    stem_chs: last, group_size: c.groupWidth, bottle_ratio: c.bottleneckRatio,
+    attn_layer: c.seRatio ? 'se' : null, attn_kwargs: c.seRatio ? { rd_ratio: c.seRatio, rd_divisor: 1 } : {},
+    num_features: c.finalConvMult * lastWidth, ch_div: 1, extra_conv: c.family === 'nfnet',
+    gamma_in_act: c.gammaPlacement === 'activation', same_padding: c.padding === 'same', std_conv_eps: c.wsEps,
+    skipinit: c.skipGain, act_layer: acts[c.activation],
+  };
+}
+
+/**
+ * The model's weights as a timm state dict in safetensors (float32, PyTorch layouts, keys
+ * sorted, no metadata, the layout the `safetensors` library writes): timm's NormFreeNet
+ * built from `timmNfCfg(model.config)` (for timm's named models, the name itself) loads it
+ * with strict=True. Throws first if timm cannot build the configuration.
+ */
+export async function exportTimm(model: NFNet): Promise<Uint8Array> {
+  timmNfCfg(model.config);
+  const tensors: Record<string, HostTensor> = {};
+  const values = await model.state.read();
+  for (const [p] of model.state.entries()) tensors[oursToTimm(p.name, model.config.stem.length)] = toTimmLayout(p, values.get(p.name)!);
+  return encodeSafetensors(tensors);
 }

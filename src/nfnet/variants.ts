@@ -1,10 +1,38 @@
 /**
  * The NFNet family as a table, as in the papers (Brock et al. 2021: "High-Performance
  * Large-Scale Image Recognition Without Normalization"; NF-ResNets from "Characterizing
- * signal propagation to close the performance gap in unnormalized ResNets").
+ * signal propagation to close the performance gap in unnormalized ResNets"), and timm's
+ * ports of it by their timm names (dm_nfnet_f0…, nf_resnet50, …): the same tables with
+ * timm's numerics (see `Numerics` and docs/timm.md).
  */
 import { ValueError } from '../runtime/errors.js';
 import type { ActivationKind } from '../ops/activation.js';
+
+/**
+ * The choices on which the DeepMind reference and timm compute differently (docs/timm.md
+ * has the table, row by row, with the reason for each).
+ */
+export interface Numerics {
+  /**
+   * Weight standardization: 'reference' Ŵ = gain·(W − μ)/√max(N·σ², wsEps); 'timm'
+   * Ŵ = gain·(W − μ)/√(σ² + wsEps)·N^-½ (timm's ScaledStdConv2d).
+   */
+  wsForm: 'reference' | 'timm';
+  /** The reference's floor on N·σ² (1e-4) or the ε timm adds to σ² (1e-5). */
+  wsEps: number;
+  /** Conv (and stem max-pool) padding: TensorFlow 'same', or PyTorch 'symmetric' ((s − 1 + k − 1)/2 on each side). */
+  padding: 'same' | 'symmetric';
+  /** A learnable scalar skip_gain on each residual branch (SkipInit); timm's NF-ResNets have none. */
+  skipGain: boolean;
+  /** Shortcut of a strided block: 'avgpool' (2×2 s2 average pool, then 1×1 conv) or 'strided' (1×1 conv of stride 2). */
+  transitionShortcut: 'avgpool' | 'strided';
+  /**
+   * Where the activation gamma goes: 'activation' (γ·act(x), the reference) or 'conv' (into
+   * every WS-conv's weight scale, activations plain — timm's default: the first stem conv
+   * then also scales the image by γ and the activation before the pooled head has none).
+   */
+  gammaPlacement: 'activation' | 'conv';
+}
 
 /** One stem convolution: WS-conv k×k with this stride and output width. */
 export interface StemConv {
@@ -13,7 +41,7 @@ export interface StemConv {
   kernel: number;
 }
 
-export interface NFNetConfig {
+export interface NFNetConfig extends Numerics {
   variant: string;
   /** 'nfnet': grouped bottleneck blocks with two 3×3 convs and SE; 'nfresnet': ResNet bottlenecks. */
   family: 'nfnet' | 'nfresnet';
@@ -65,6 +93,14 @@ function deepStem(firstWidth: number): StemConv[] {
   ];
 }
 
+/** The DeepMind reference's numerics (NF-ResNets: strided 1×1 transition shortcuts). */
+export function referenceNumerics(family: NFNetConfig['family']): Numerics {
+  return {
+    wsForm: 'reference', wsEps: 1e-4, padding: 'same', skipGain: true,
+    transitionShortcut: family === 'nfnet' ? 'avgpool' : 'strided', gammaPlacement: 'activation',
+  };
+}
+
 function nfnetF(name: string, plus: boolean): NFNetConfig {
   const row = F_TABLE[name.replace('+', '') as keyof typeof F_TABLE];
   const widths = plus ? F_PLUS_WIDTHS : F_WIDTHS;
@@ -73,6 +109,7 @@ function nfnetF(name: string, plus: boolean): NFNetConfig {
     stem: deepStem(widths[0]), stemPool: false, groupWidth: 128, bottleneckRatio: 0.5, seRatio: 0.5,
     alpha: 0.2, stochDepthRate: 0.25, dropout: row.dropout, activation: 'gelu', finalConvMult: 2,
     numClasses: 1000, inChannels: 3, trainResolution: row.train, testResolution: row.test,
+    ...referenceNumerics('nfnet'),
   };
 }
 
@@ -82,7 +119,42 @@ function nfResNet(name: string, depths: number[]): NFNetConfig {
     stem: [{ channels: 64, stride: 2, kernel: 7 }], stemPool: true, groupWidth: null, bottleneckRatio: 0.25,
     seRatio: 0, alpha: 0.2, stochDepthRate: 0.1, dropout: 0.25, activation: 'relu', finalConvMult: 0,
     numClasses: 1000, inChannels: 3, trainResolution: 224, testResolution: 224,
+    ...referenceNumerics('nfresnet'),
   };
+}
+
+/**
+ * timm's NF models (timm/models/nfnet.py): the same tables, timm's numerics.
+ *  - dm_nfnet_f0…f6 (DeepMind's weights, `_dm_nfnet_cfg`): TF-SAME padding, gamma in the
+ *    activations, skip gains, exact GELU, timm's WS with ε = 1e-5;
+ *  - nfnet_f0…f7 (`_nfnet_cfg`): symmetric padding, gamma in the convs, no skip gains;
+ *  - nf_resnet26/50/101 (`_nfres_cfg`), nf_seresnet* (SE of 1/16): symmetric padding, gamma
+ *    in the convs, no skip gains, average-pool transition shortcuts, stem 7×7 s2 conv and
+ *    3×3 s2 max pool padded by 1.
+ */
+const TIMM_NUMERICS = { wsForm: 'timm', wsEps: 1e-5, transitionShortcut: 'avgpool' } as const;
+const TIMM_RESNET_DEPTHS: Record<string, number[]> = { 26: [2, 2, 2, 2], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3] };
+
+function timmVariant(name: string): NFNetConfig | null {
+  let m = /^dm_nfnet_f([0-6])$/.exec(name);
+  if (m) {
+    return { ...nfnetF(`F${m[1]}`, false), variant: name, activation: 'gelu_erf', ...TIMM_NUMERICS, padding: 'same', skipGain: true, gammaPlacement: 'activation' };
+  }
+  m = /^nfnet_f([0-7])$/.exec(name);
+  if (m) {
+    return { ...nfnetF(`F${m[1]}`, false), variant: name, activation: 'gelu_erf', ...TIMM_NUMERICS, padding: 'symmetric', skipGain: false, gammaPlacement: 'conv' };
+  }
+  m = /^nf_(se)?resnet(26|50|101)$/.exec(name);
+  if (m) {
+    // Only nf_resnet50 has released weights, trained at 256 px and tested at 288 (timm's default_cfgs).
+    const ra2 = name === 'nf_resnet50';
+    return {
+      ...nfResNet(name, TIMM_RESNET_DEPTHS[m[2]!]!), seRatio: m[1] ? 1 / 16 : 0,
+      trainResolution: ra2 ? 256 : 224, testResolution: ra2 ? 288 : 224,
+      ...TIMM_NUMERICS, padding: 'symmetric', skipGain: false, gammaPlacement: 'conv',
+    };
+  }
+  return null;
 }
 
 /**
@@ -95,11 +167,17 @@ function small(name: string): NFNetConfig {
     stem: [{ channels: 16, stride: 2, kernel: 3 }], stemPool: false, groupWidth: 8, bottleneckRatio: 0.5,
     seRatio: 0.5, alpha: 0.2, stochDepthRate: 0.1, dropout: 0.1, activation: 'gelu', finalConvMult: 2,
     numClasses: 10, inChannels: 1, trainResolution: 28, testResolution: 28,
+    ...referenceNumerics('nfnet'),
   };
   if (name === 'pico') return { ...base, widths: [16, 32], stem: [{ channels: 8, stride: 2, kernel: 3 }], groupWidth: 8 };
   if (name === 'micro') return { ...base, depths: [1, 2, 2], widths: [32, 64, 128], strides: [1, 2, 2], trainResolution: 32, testResolution: 32, inChannels: 3 };
   return base;
 }
+
+export const TIMM_VARIANTS = [
+  ...[0, 1, 2, 3, 4, 5, 6].map((i) => `dm_nfnet_f${i}`), ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `nfnet_f${i}`),
+  'nf_resnet26', 'nf_resnet50', 'nf_resnet101', 'nf_seresnet26', 'nf_seresnet50', 'nf_seresnet101',
+];
 
 export const VARIANTS = [
   ...Object.keys(F_TABLE), ...Object.keys(F_TABLE).map((f) => `${f}+`),
@@ -119,13 +197,22 @@ export function variantConfig(name: string, overrides: ConfigOverrides = {}): NF
   else if (key === 'nf-resnet-50') cfg = nfResNet(key, [3, 4, 6, 3]);
   else if (key === 'nf-resnet-101') cfg = nfResNet(key, [3, 4, 23, 3]);
   else if (['pico', 'nano', 'micro'].includes(key)) cfg = small(key);
-  else throw new ValueError(`unknown variant '${name}'; known: ${VARIANTS.join(', ')}`);
+  else if (timmVariant(key)) cfg = timmVariant(key)!;
+  else throw new ValueError(`unknown variant '${name}'; known: ${[...VARIANTS, ...TIMM_VARIANTS].join(', ')}`);
   const merged = { ...cfg, ...overrides };
   validateConfig(merged);
   return merged;
 }
 
-function validateConfig(c: NFNetConfig): void {
+/**
+ * A config from before the numerics options (e.g. an older checkpoint's metadata) gets the
+ * reference's, which is what it was built with.
+ */
+export function withNumerics(c: Omit<NFNetConfig, keyof Numerics> & Partial<Numerics>): NFNetConfig {
+  return { ...referenceNumerics(c.family), ...c } as NFNetConfig;
+}
+
+export function validateConfig(c: NFNetConfig): void {
   const n = c.depths.length;
   if (c.widths.length !== n || c.strides.length !== n) {
     throw new ValueError(`variant ${c.variant}: depths, widths and strides need one entry per stage (${n}), got ${c.widths.length} and ${c.strides.length}`);
@@ -134,6 +221,16 @@ function validateConfig(c: NFNetConfig): void {
   if (!Number.isInteger(c.inChannels) || c.inChannels < 1) throw new ValueError(`inChannels must be a positive integer, got ${c.inChannels}`);
   for (const [k, v] of [['alpha', c.alpha], ['stochDepthRate', c.stochDepthRate], ['dropout', c.dropout], ['seRatio', c.seRatio]] as const) {
     if (!(v >= 0 && v < 1)) throw new ValueError(`${k} must be in [0, 1), got ${v}`);
+  }
+  if (c.wsForm !== 'reference' && c.wsForm !== 'timm') throw new ValueError(`wsForm must be 'reference' or 'timm', got ${JSON.stringify(c.wsForm)}`);
+  if (!(c.wsEps > 0) || !Number.isFinite(c.wsEps)) throw new ValueError(`wsEps must be a positive finite number, got ${c.wsEps}`);
+  if (c.padding !== 'same' && c.padding !== 'symmetric') throw new ValueError(`padding must be 'same' or 'symmetric', got ${JSON.stringify(c.padding)}`);
+  if (typeof c.skipGain !== 'boolean') throw new ValueError(`skipGain must be a boolean, got ${JSON.stringify(c.skipGain)}`);
+  if (c.transitionShortcut !== 'avgpool' && c.transitionShortcut !== 'strided') {
+    throw new ValueError(`transitionShortcut must be 'avgpool' or 'strided', got ${JSON.stringify(c.transitionShortcut)}`);
+  }
+  if (c.gammaPlacement !== 'activation' && c.gammaPlacement !== 'conv') {
+    throw new ValueError(`gammaPlacement must be 'activation' or 'conv', got ${JSON.stringify(c.gammaPlacement)}`);
   }
   c.widths.forEach((w) => {
     const mid = Math.floor(w * c.bottleneckRatio);

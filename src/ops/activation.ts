@@ -24,6 +24,8 @@ export const GAMMA = {
   identity: 1,
   relu: 1.7139588594436646,
   gelu: 1.7015043497085571,
+  /** The exact GELU, z·Φ(z) (timm's); the reference's constant serves both forms, as in timm. */
+  gelu_erf: 1.7015043497085571,
   silu: 1.7881293296813965,
   tanh: 1.5939117670059204,
   sigmoid: 4.803835391998291,
@@ -35,7 +37,7 @@ export type ActivationKind = keyof typeof GAMMA;
  * KIND override codes of shaders/activation.wgsl, their only definition: the shader's
  * switches name them as KIND_RELU, KIND_GELU, … (written into it as constants).
  */
-export const KIND_CODES: Record<ActivationKind, number> = { identity: 0, relu: 1, gelu: 2, silu: 3, tanh: 4, sigmoid: 5 };
+export const KIND_CODES: Record<ActivationKind, number> = { identity: 0, relu: 1, gelu: 2, silu: 3, tanh: 4, sigmoid: 5, gelu_erf: 6 };
 const KIND_CONSTANTS = codeConstants('KIND', KIND_CODES);
 
 const FORWARD = defineKernel('activation', activationWgsl, 'act_forward', { constants: KIND_CONSTANTS });

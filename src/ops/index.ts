@@ -46,7 +46,7 @@ export { reshape, broadcastTo, sumTo, permute, transpose, slice, pad, concat } f
 export { matmul, type MatmulOptions } from './matmul.js';
 export { softmax, logSoftmax } from './softmax.js';
 export { conv2d, samePadding, type Conv2dOptions, type ConvTuning, type Padding } from './conv2d/index.js';
-export { weightStandardize, wsConv2d, type WeightStandardizeOptions } from './weight-standardize.js';
+export { weightStandardize, wsConv2d, WS_EPS, type WeightStandardizeOptions, type WsForm } from './weight-standardize.js';
 export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
 export { avgPool, maxPool, globalMeanPool, type PoolOptions, type AvgPoolOptions, type MaxPoolOptions } from './pool.js';
 export { linear } from './linear.js';

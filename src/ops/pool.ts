@@ -23,13 +23,20 @@ export interface PoolOptions {
   size?: number | readonly [number, number];
   /** Stride, one number or [h, w] (default 2). */
   stride?: number | readonly [number, number];
-  /** 'SAME' (default, TF rule: pad after when the padding is odd) or 'VALID'. */
-  padding?: 'SAME' | 'VALID';
+  /**
+   * 'SAME' (default, TF rule: pad after when the padding is odd), 'VALID', or explicit
+   * [[top, bottom], [left, right]] as PyTorch pools pad (out = floor((n + pads − size)/stride) + 1;
+   * e.g. timm's NF-ResNet stem max pool 3×3 s2 with 1 on every side). Padded positions are
+   * never counted (average) and never win (max).
+   */
+  padding?: PoolPadding;
 }
 /** Options of `avgPool`: a padded position does not count in a window's mean (TF). */
 export type AvgPoolOptions = PoolOptions;
 /** Options of `maxPool`: a padded position never wins a window. */
 export type MaxPoolOptions = PoolOptions;
+
+export type PoolPadding = 'SAME' | 'VALID' | readonly [readonly [number, number], readonly [number, number]];
 
 export interface PoolGeometry {
   n: number; h: number; w: number; c: number;
@@ -39,8 +46,9 @@ export interface PoolGeometry {
   pad_top: number; pad_left: number;
 }
 
-/** Output extent and leading pad along one axis, as TensorFlow computes them. */
-function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VALID'): [number, number] {
+/** Output extent and leading pad along one axis, as TensorFlow (or, explicit, PyTorch) computes them. */
+function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VALID' | readonly [number, number]): [number, number] {
+  if (Array.isArray(padding)) return [Math.max(0, Math.floor((n + padding[0] + padding[1] - size) / stride) + 1), padding[0]];
   if (padding === 'VALID') return [Math.max(0, Math.floor((n - size) / stride) + 1), 0];
   const out = Math.ceil(n / stride);
   const total = Math.max((out - 1) * stride + size - n, 0);
@@ -56,12 +64,17 @@ function pair(v: number | readonly [number, number] | undefined, name: string, o
 function geometry(x: Tensor, o: PoolOptions, op: 'avgPool' | 'maxPool'): PoolGeometry {
   if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
   const padding = o.padding ?? 'SAME';
-  if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`${op}: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
   const [size_h, size_w] = pair(o.size, 'size', op);
   const [stride_h, stride_w] = pair(o.stride, 'stride', op);
+  const explicit = Array.isArray(padding);
+  const ok = explicit
+    ? padding.length === 2 && padding.every((q, axis) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0 && v < [size_h, size_w][axis]!))
+    : padding === 'SAME' || padding === 'VALID';
+  // A pad as wide as the window would give windows of padding alone (PyTorch forbids more than half).
+  if (!ok) throw new ValueError(`${op}: padding must be 'SAME', 'VALID' or [[top, bottom], [left, right]] of non-negative integers below the window size, got ${JSON.stringify(padding)}`);
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const [out_h, pad_top] = axisPlan(h, size_h, stride_h, padding);
-  const [out_w, pad_left] = axisPlan(w, size_w, stride_w, padding);
+  const [out_h, pad_top] = axisPlan(h, size_h, stride_h, explicit ? padding[0]! : (padding as 'SAME' | 'VALID'));
+  const [out_w, pad_left] = axisPlan(w, size_w, stride_w, explicit ? padding[1]! : (padding as 'SAME' | 'VALID'));
   return { n, h, w, c, out_h, out_w, size_h, size_w, stride_h, stride_w, pad_top, pad_left };
 }
 

@@ -1,0 +1,29 @@
+/** `nfnet export-timm`: a checkpoint's weights as a timm state dict (safetensors) for PyTorch. */
+import { init } from '../runtime/init.js';
+import { writeFileAtomic } from '../io/files.js';
+import { modelFromCheckpoint } from '../nfnet/checkpoint.js';
+import { loadCheckpoint } from '../nfnet/checkpoint-node.js';
+import { exportTimm, timmNfCfg } from '../nfnet/timm.js';
+
+export interface ExportTimmArgs {
+  checkpoint: string;
+  out: string;
+  /** Export the EMA weights when the checkpoint has them (default). */
+  ema: boolean;
+}
+
+export async function exportTimmFile(o: ExportTimmArgs) {
+  const ck = loadCheckpoint(o.checkpoint);
+  const nfCfg = timmNfCfg(ck.config); // refuses before any GPU work when timm cannot build it
+  const gpu = await init();
+  const useEma = o.ema && ck.ema.size > 0;
+  const model = modelFromCheckpoint(ck, { useEma });
+  try {
+    const bytes = await exportTimm(model);
+    writeFileAtomic(o.out, bytes);
+    return { variant: ck.config.variant, params: model.parameterCount(), weights: useEma ? 'EMA' : 'live', out: o.out, bytes: bytes.length, nfCfg, numClasses: ck.config.numClasses, inChannels: ck.config.inChannels };
+  } finally {
+    model.dispose();
+    await gpu.dispose();
+  }
+}
