@@ -1,9 +1,10 @@
 /** The NFNet model family: variant table, architecture plan and (GPU) model builder. */
-import { networkInfo, type NetworkInfo } from './plan.js';
+import type { NetworkInfo } from './plan.js';
+import { networkInfo } from './model.js';
 import { variantConfig, type ConfigOverrides } from './variants.js';
 
 export { VARIANTS, TIMM_VARIANTS, variantConfig, referenceNumerics, groupsFor, type NFNetConfig, type Numerics, type VariantName, type ConfigOverrides } from './variants.js';
-export { planLayers, planBlocks, networkInfo, type LayerPlan, type BlockPlan, type NetworkInfo, type StageSummary } from './plan.js';
+export { planBlocks, type LayerPlan, type BlockPlan, type NetworkInfo, type StageSummary } from './plan.js';
 
 /**
  * Exact parameter count, multiply-adds at a resolution (the variant's test resolution by
@@ -14,7 +15,7 @@ export function info(variant: string, options: ConfigOverrides & { resolution?: 
   const cfg = variantConfig(variant, overrides);
   return networkInfo(cfg, resolution ?? cfg.testResolution);
 }
-export { NFNet, create, type ForwardOptions, type CreateOptions } from './model.js';
+export { NFNet, NFNetArchitecture, create, planLayers, networkInfo, type ForwardOptions, type CreateOptions } from './model.js';
 export { signalPropagation, signalChart, type SignalReport, type SignalPoint } from './signal.js';
 export { Trainer, evaluate, learningRate, resolveTrainOptions, TRAIN_DEFAULTS, defaultLearningRate, type TrainOptions, type ResolvedTrainOptions, type StepResult, type PendingStep, type EvalResult } from './train.js';
 export type { FitOptions, FitHooks, FitProgress, FitResult, EpochRecord } from './fit.js';

@@ -1,9 +1,10 @@
 /**
  * NFNet and NF-ResNet models, assembled from the ops like the paper describes them:
  * a stem of WS-convs, stages of NF blocks (x + α·skip_gain·f(β·act(x))), and a head.
- * Parameters are named as in src/nfnet/plan.ts, so `nfnet info` and the model agree. Each
- * layer declares its tensors in the model's StateLayout and reads them from the state it
- * runs on, so the same model runs on its own weights, an EMA's or a checkpoint's.
+ * Each layer declares its tensors in the model's StateLayout and reads them from the state
+ * it runs on, so the same model runs on its own weights, an EMA's or a checkpoint's. Each
+ * layer also plans itself (parameters, multiply-adds, output shape): `nfnet info` prints
+ * the model's own architecture, with no second description to keep in sync.
  */
 import type { Tensor } from '../autodiff/tensor.js';
 import { noGrad } from '../autodiff/tape.js';
@@ -12,7 +13,7 @@ import { ModelState, StateLayout, type StateRef } from '../state/model-state.js'
 import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { planBlocks, symmetricPad, type BlockPlan } from './plan.js';
+import { convOut, planBlocks, sameOut, stemPoolOut, summarize, symmetricPad, type BlockPlan, type LayerPlan, type NetworkInfo } from './plan.js';
 import { variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './init.js';
 
@@ -49,7 +50,7 @@ class WSConv {
   readonly gain: StateRef;
   readonly bias: StateRef;
   private readonly options: Parameters<typeof ops.wsConv2d>[3];
-  constructor(store: Declare, cfg: NFNetConfig, readonly name: string, cin: number, cout: number, readonly kernel: number, readonly stride = 1, readonly groups = 1) {
+  constructor(store: Declare, private readonly cfg: NFNetConfig, readonly name: string, readonly cin: number, readonly cout: number, readonly kernel: number, readonly stride = 1, readonly groups = 1) {
     const fanIn = kernel * kernel * (cin / groups);
     this.w = store.param(`${name}.weight`, 'weight', [kernel, kernel, cin / groups, cout], (n, s) => truncatedNormal(n, fanIn, s));
     this.gain = store.param(`${name}.gain`, 'gain', [cout], ones);
@@ -71,12 +72,25 @@ class WSConv {
     const y = ops.wsConv2d(x, s.get(this.w), s.get(this.gain), this.options);
     return ops.add(y, s.get(this.bias));
   }
+
+  /** This layer on an input of spatial size `hw`: its parameters (as declared), multiply-adds and output. */
+  plan(hw: readonly [number, number]): LayerPlan {
+    const { kernel: k, stride, cin, cout, groups } = this;
+    const [ho, wo] = hw.map((n) => convOut(n, k, stride, this.cfg.padding)) as [number, number];
+    return {
+      name: this.name, kind: 'wsconv', params: sizeOf(this.w, this.gain, this.bias), macs: ho * wo * sizeOf(this.w), out: [ho, wo, cout],
+      detail: `${k}×${k}${stride > 1 ? ` s${stride}` : ''} ${cin}→${cout}${groups > 1 ? ` g${groups}` : ''}`,
+    };
+  }
 }
+
+/** Elements of declared tensors. */
+const sizeOf = (...refs: StateRef[]) => refs.reduce((s, r) => s + r.shape.reduce((a, b) => a * b, 1), 0);
 
 class Linear {
   readonly w: StateRef;
   readonly b: StateRef;
-  constructor(store: Declare, name: string, cin: number, cout: number, init: 'fan-in' | 'classifier') {
+  constructor(store: Declare, readonly name: string, readonly cin: number, readonly cout: number, init: 'fan-in' | 'classifier') {
     const winit = init === 'classifier' ? (n: number, s: number) => normal(n, 0.01, s) : (n: number, s: number) => truncatedNormal(n, cin, s);
     this.w = store.param(`${name}.weight`, 'weight', [cin, cout], winit);
     this.b = store.param(`${name}.bias`, 'bias', [cout], zeros);
@@ -85,12 +99,16 @@ class Linear {
   forward(s: ModelState, x: Tensor): Tensor {
     return ops.linear(x, s.get(this.w), s.get(this.b));
   }
+
+  plan(): LayerPlan {
+    return { name: this.name, kind: 'linear', params: sizeOf(this.w, this.b), macs: sizeOf(this.w), out: [this.cout], detail: `${this.cin}→${this.cout}` };
+  }
 }
 
 /** Squeeze-excite: global mean → linear → ReLU → linear → sigmoid; the block applies 2·s·h. */
 class SqueezeExcite {
-  private readonly fc0: Linear;
-  private readonly fc1: Linear;
+  readonly fc0: Linear;
+  readonly fc1: Linear;
   constructor(store: Declare, name: string, channels: number, hidden: number) {
     this.fc0 = new Linear(store, `${name}.fc0`, channels, hidden, 'fan-in');
     this.fc1 = new Linear(store, `${name}.fc1`, hidden, channels, 'fan-in');
@@ -146,15 +164,37 @@ class NFBlock {
     if (!this.skipGain) return ops.add(shortcut, ops.mul(h, this.plan.alpha));
     return ops.residual(shortcut, h, s.get(this.skipGain), this.plan.alpha); // shortcut + α·skip_gain·h, one kernel
   }
+
+  /** The block's layers on an input of spatial size `hw`, in the order `nfnet info` lists them, and its output size. */
+  layers(hw: [number, number]): { layers: LayerPlan[]; hw: [number, number] } {
+    const layers: LayerPlan[] = [];
+    if (this.shortcut) {
+      // Avg-pool transitions pool 2×2 s2 (SAME, = PyTorch's ceil_mode without counting the pad) before a stride-1 1×1 conv.
+      layers.push(this.shortcut.plan(this.plan.transition ? [sameOut(hw[0], 2), sameOut(hw[1], 2)] : hw));
+    }
+    let at = hw;
+    for (const conv of this.convs) {
+      const l = conv.plan(at);
+      layers.push(l);
+      at = [l.out[0]!, l.out[1]!];
+    }
+    if (this.se) layers.push(this.se.fc0.plan(), this.se.fc1.plan());
+    if (this.skipGain) layers.push({ name: `${this.name}.skipGain`, kind: 'scalar', params: 1, macs: 0, out: [...at, this.plan.outChannels], detail: 'skip_gain' });
+    return { layers, hw: at };
+  }
 }
 
-export class NFNet {
-  /** Every tensor of the model, laid out for the optimizer (see src/state/). */
-  readonly state: ModelState;
-  private readonly stem: WSConv[];
-  private readonly blocks: NFBlock[];
-  private readonly headConv: WSConv | null;
-  private readonly fc: Linear;
+/**
+ * The network without its tensors: the layers and the StateLayout they declared (no GPU
+ * needed). `nfnet info` plans from it, so the printed architecture is the model's own.
+ */
+export class NFNetArchitecture {
+  /** The tensors the layers declared (names, shapes, kinds, initialisers). */
+  readonly layout: StateLayout;
+  protected readonly stem: WSConv[];
+  protected readonly blocks: NFBlock[];
+  protected readonly headConv: WSConv | null;
+  protected readonly fc: Linear;
 
   constructor(readonly config: NFNetConfig, seed = 0) {
     const store = new Declare(seed);
@@ -168,7 +208,50 @@ export class NFNet {
     ch = config.widths[config.widths.length - 1]!;
     this.headConv = config.finalConvMult ? new WSConv(store, config, 'head.conv', ch, ch * config.finalConvMult, 1) : null;
     this.fc = new Linear(store, 'head.fc', ch * (config.finalConvMult || 1), config.numClasses, 'classifier');
-    this.state = ModelState.create(store.layout);
+    this.layout = store.layout;
+  }
+
+  /** Every layer at an input resolution: parameters, multiply-adds, output shape. */
+  plan(resolution: number): LayerPlan[] {
+    const layers: LayerPlan[] = [];
+    let hw: [number, number] = [resolution, resolution];
+    for (const conv of this.stem) {
+      const l = conv.plan(hw);
+      layers.push(l);
+      hw = [l.out[0]!, l.out[1]!];
+    }
+    if (this.config.stemPool) {
+      hw = [stemPoolOut(hw[0], this.config.padding), stemPoolOut(hw[1], this.config.padding)];
+      layers.push({ name: 'stem.pool', kind: 'pool', params: 0, macs: 0, out: [...hw, this.stem[this.stem.length - 1]!.cout], detail: 'max 3×3 s2' });
+    }
+    for (const block of this.blocks) {
+      const b = block.layers(hw);
+      layers.push(...b.layers);
+      hw = b.hw;
+    }
+    if (this.headConv) layers.push(this.headConv.plan(hw));
+    layers.push(this.fc.plan());
+    return layers;
+  }
+}
+
+/** The layers of a configuration at a resolution (no GPU). */
+export function planLayers(c: NFNetConfig, resolution: number): LayerPlan[] {
+  return new NFNetArchitecture(c).plan(resolution);
+}
+
+/** Exact parameter count, multiply-adds and a per-stage table of a configuration (no GPU). */
+export function networkInfo(c: NFNetConfig, resolution = c.testResolution): NetworkInfo {
+  return summarize(c, resolution, planLayers(c, resolution));
+}
+
+export class NFNet extends NFNetArchitecture {
+  /** Every tensor of the model, laid out for the optimizer (see src/state/). */
+  readonly state: ModelState;
+
+  constructor(config: NFNetConfig, seed = 0) {
+    super(config, seed);
+    this.state = ModelState.create(this.layout);
   }
 
   /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */

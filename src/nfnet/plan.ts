@@ -1,7 +1,8 @@
 /**
- * The architecture as data: every layer of a configuration with its shapes, parameter
- * count and multiply-adds at a resolution. `nfnet info` prints it without a GPU, and the
- * model builder is tested to create exactly these parameters.
+ * The architecture as data: the block table with the β/α rule (`planBlocks`, which the
+ * model is built from), the layer geometry, and the per-stage summary `nfnet info` prints.
+ * The layers themselves plan each layer (model.ts, `NFNetArchitecture.plan`), so the
+ * printed architecture is the model's own.
  */
 import { groupsFor, type NFNetConfig } from './variants.js';
 
@@ -87,65 +88,6 @@ export function planBlocks(c: NFNetConfig): BlockPlan[] {
   return blocks;
 }
 
-/** WS-conv params: weight k·k·(cin/groups)·cout, gain cout, bias cout. */
-function wsconv(c: NFNetConfig, name: string, hw: [number, number], cin: number, cout: number, k: number, stride: number, groups = 1): LayerPlan {
-  const ho = convOut(hw[0], k, stride, c.padding);
-  const wo = convOut(hw[1], k, stride, c.padding);
-  const weights = k * k * (cin / groups) * cout;
-  return {
-    name, kind: 'wsconv', params: weights + 2 * cout, macs: ho * wo * weights, out: [ho, wo, cout],
-    detail: `${k}×${k}${stride > 1 ? ` s${stride}` : ''} ${cin}→${cout}${groups > 1 ? ` g${groups}` : ''}`,
-  };
-}
-
-function linear(name: string, cin: number, cout: number, bias = true): LayerPlan {
-  return { name, kind: 'linear', params: cin * cout + (bias ? cout : 0), macs: cin * cout, out: [cout], detail: `${cin}→${cout}` };
-}
-
-export function planLayers(c: NFNetConfig, resolution: number): LayerPlan[] {
-  const layers: LayerPlan[] = [];
-  let hw: [number, number] = [resolution, resolution];
-  let ch = c.inChannels;
-  c.stem.forEach((s, i) => {
-    const l = wsconv(c, `stem.conv${i}`, hw, ch, s.channels, s.kernel, s.stride);
-    layers.push(l);
-    hw = [l.out[0]!, l.out[1]!];
-    ch = s.channels;
-  });
-  if (c.stemPool) {
-    hw = [stemPoolOut(hw[0], c.padding), stemPoolOut(hw[1], c.padding)];
-    layers.push({ name: 'stem.pool', kind: 'pool', params: 0, macs: 0, out: [...hw, ch], detail: 'max 3×3 s2' });
-  }
-  for (const b of planBlocks(c)) {
-    const p = `stages.${b.stage}.block${b.index}`;
-    const out = [convOut(hw[0], 3, b.stride, c.padding), convOut(hw[1], 3, b.stride, c.padding)] as [number, number];
-    if (b.projection) {
-      // Avg-pool transitions pool 2×2 s2 (SAME, = PyTorch's ceil_mode without counting the pad)
-      // before a stride-1 1×1 conv; the reference NF-ResNet uses a strided 1×1 conv.
-      const shortcutHw = b.transition ? ([sameOut(hw[0], 2), sameOut(hw[1], 2)] as [number, number]) : hw;
-      layers.push(wsconv(c, `${p}.shortcut`, shortcutHw, b.inChannels, b.outChannels, 1, b.transition ? 1 : b.stride));
-    }
-    layers.push(wsconv(c, `${p}.conv0`, hw, b.inChannels, b.midChannels, 1, 1));
-    layers.push(wsconv(c, `${p}.conv1`, hw, b.midChannels, b.midChannels, 3, b.stride, b.groups));
-    if (c.family === 'nfnet') layers.push(wsconv(c, `${p}.conv1b`, out, b.midChannels, b.midChannels, 3, 1, b.groups));
-    layers.push(wsconv(c, `${p}.conv2`, out, b.midChannels, b.outChannels, 1, 1));
-    if (b.seHidden) {
-      layers.push(linear(`${p}.se.fc0`, b.outChannels, b.seHidden));
-      layers.push(linear(`${p}.se.fc1`, b.seHidden, b.outChannels));
-    }
-    if (c.skipGain) layers.push({ name: `${p}.skipGain`, kind: 'scalar', params: 1, macs: 0, out: [...out, b.outChannels], detail: 'skip_gain' });
-    hw = out;
-    ch = b.outChannels;
-  }
-  if (c.finalConvMult) {
-    const l = wsconv(c, 'head.conv', hw, ch, ch * c.finalConvMult, 1, 1);
-    layers.push(l);
-    ch = l.out[2]!;
-  }
-  layers.push(linear('head.fc', ch, c.numClasses));
-  return layers;
-}
-
 export interface StageSummary {
   stage: string;
   blocks: number;
@@ -164,8 +106,8 @@ export interface NetworkInfo {
   config: NFNetConfig;
 }
 
-export function networkInfo(c: NFNetConfig, resolution = c.testResolution): NetworkInfo {
-  const layers = planLayers(c, resolution);
+/** The per-stage table and totals of a network's layers (see `networkInfo` in model.ts). */
+export function summarize(c: NFNetConfig, resolution: number, layers: readonly LayerPlan[]): NetworkInfo {
   const groups = new Map<string, LayerPlan[]>();
   for (const l of layers) {
     const key = l.name.startsWith('stages.') ? l.name.split('.').slice(0, 2).join('.') : l.name.split('.')[0]!;
