@@ -4,7 +4,8 @@
  * and the SE blocks.
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkOptions, describeValue } from '../runtime/validate.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -43,12 +44,17 @@ function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VA
 }
 
 function pair(v: number | readonly [number, number] | undefined, name: string): [number, number] {
+  if (v !== undefined && typeof v !== 'number' && !(Array.isArray(v as unknown) && v.length === 2)) {
+    throw new ValueError(`avgPool: ${name} must be a positive integer or a pair of them, got ${describeValue(v)}`);
+  }
   const p: [number, number] = v === undefined ? [2, 2] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`avgPool: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
   return p;
 }
 
-function geometry(x: Tensor, o: AvgPoolOptions, op = 'avgPool'): PoolGeometry {
+function geometry(x: Tensor, options: AvgPoolOptions, op = 'avgPool'): PoolGeometry {
+  checkTensor(op, 'x', x);
+  const o = checkOptions(op, options, ['size', 'stride', 'padding']);
   if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
   const padding = o.padding ?? 'SAME';
   if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`avgPool: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
@@ -57,6 +63,9 @@ function geometry(x: Tensor, o: AvgPoolOptions, op = 'avgPool'): PoolGeometry {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [out_h, pad_top] = axisPlan(h, size_h, stride_h, padding);
   const [out_w, pad_left] = axisPlan(w, size_w, stride_w, padding);
+  if (padding === 'VALID' && (size_h > h || size_w > w)) {
+    throw new ShapeError(`${op}: a ${size_h}×${size_w} window does not fit the ${h}×${w} input ${describeShape(x.shape)} with 'VALID' padding`);
+  }
   return { n, h, w, c, out_h, out_w, size_h, size_w, stride_h, stride_w, pad_top, pad_left };
 }
 
@@ -87,8 +96,9 @@ export const avgPoolOp = defineOp<PoolGeometry>({
 
 /** Average pooling over H, W of an NHWC tensor; defaults to 2×2 stride 2 'SAME'. */
 export function avgPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
+  const g = geometry(x, options);
   assertF32('avgPool', x);
-  return avgPoolOp([x], geometry(x, options));
+  return avgPoolOp([x], g);
 }
 
 export const maxPoolOp = defineOp<PoolGeometry>({
@@ -112,12 +122,14 @@ export const maxPoolOp = defineOp<PoolGeometry>({
 
 /** Max pooling over H, W of an NHWC tensor (the NF-ResNet stem uses 3×3 stride 2 'SAME'). */
 export function maxPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
+  const g = geometry(x, options, 'maxPool');
   assertF32('maxPool', x);
-  return maxPoolOp([x], geometry(x, options, 'maxPool'));
+  return maxPoolOp([x], g);
 }
 
 /** Mean over H and W: [N, H, W, C] → [N, C] (differentiable through ops.mean). */
 export function globalMeanPool(x: Tensor): Tensor {
+  checkTensor('globalMeanPool', 'x', x);
   if (x.rank !== 4) throw new ShapeError(`globalMeanPool: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
   assertF32('globalMeanPool', x);
   return mean(x, { axes: [1, 2] });

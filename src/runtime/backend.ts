@@ -76,6 +76,11 @@ export class Backend {
     });
   }
 
+  /** True after `destroy()` (gpu.dispose()): tensors made on it are stale. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   /** Throws DeviceLostError once the device is gone (never hang on a dead device). */
   checkAlive(): void {
     if (this.lostInfo && !this.disposed) {
