@@ -3,11 +3,12 @@
  * from Debian's dataset-fashion-mnist package or any folder of (gzipped) IDX files, and
  * CIFAR-10 binary batches.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ValueError } from '../runtime/errors.js';
+import { FileError, ValueError } from '../runtime/errors.js';
+import { readFileBytes } from '../io/files.js';
 import { FASHION_MNIST_CLASSES, concatSets, idxImageSet, parseCifar10, type ImageSet } from './formats.js';
 
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -15,9 +16,14 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 function readMaybeGz(file: string): Uint8Array {
   const candidates = [file, `${file}.gz`];
   const found = candidates.find((f) => existsSync(f));
-  if (!found) throw new ValueError(`dataset file not found: ${candidates.join(' or ')}`);
-  const raw = readFileSync(found);
-  return found.endsWith('.gz') ? gunzipSync(raw) : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (!found) throw new FileError(`dataset file not found: ${candidates.join(' or ')}`);
+  const raw = readFileBytes(found, 'dataset file');
+  if (!found.endsWith('.gz')) return raw;
+  try {
+    return gunzipSync(raw);
+  } catch (e) {
+    throw new FileError(`dataset file ${found} is not valid gzip (${(e as Error).message})`);
+  }
 }
 
 /** Fashion-MNIST (or MNIST) from a folder of `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`. */
@@ -60,7 +66,7 @@ export function readImageFolder(dir: string, options: { size: number; channels?:
   files.forEach(({ file, label }, i) => {
     let png: PNG;
     try {
-      png = PNG.sync.read(readFileSync(file));
+      png = PNG.sync.read(Buffer.from(readFileBytes(file, 'image')));
     } catch (e) {
       throw new ValueError(`cannot decode ${file}: ${(e as Error).message}`);
     }
