@@ -67,9 +67,9 @@ export function tensor(data: TensorData, shape?: readonly number[], dtype?: DTyp
 export function tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor {
   const numeric = Array.isArray(data) ? data.every((v) => typeof v === 'number') : ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array);
   if (!numeric) throw new ValueError(`tensor(): data must be a typed array or an array of numbers, got ${describeValue(data)}`);
-  const dt: DType = dtype ?? (data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'f32');
+  const dt: DType = dtype === undefined ? (data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'f32') : dtype;
   if (!['f32', 'i32', 'u32'].includes(dt)) throw new DTypeError(`dtype must be 'f32', 'i32' or 'u32', got '${String(dt)}'`);
-  const s = shape ?? [data.length];
+  const s = shape === undefined ? [data.length] : shape;
   checkShape(s);
   checkAllocation('tensor', s);
   if (sizeOf(s) !== data.length) {
@@ -122,7 +122,7 @@ let autoSeed = 0x5eed;
 
 /** The Philox key of a seed (an automatic one when omitted); dropout masks use the same mixing. */
 export function seedKey(seed: number | undefined): [number, number] {
-  const s = seed ?? autoSeed++;
+  const s = seed === undefined ? autoSeed++ : seed;
   if (typeof s !== 'number' || !Number.isFinite(s)) throw new ValueError(`seed must be a finite number, got ${String(s)}`);
   // Mix the float's bits into two 32-bit words so 1, 1.5 and 2**40 are all distinct keys.
   const u = new Uint32Array(new Float64Array([s]).buffer);

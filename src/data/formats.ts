@@ -128,6 +128,7 @@ export function concatSets(sets: ImageSet[]): ImageSet {
 
 /** The first `n` examples (for quick runs and demos). */
 export function take(set: ImageSet, n: number): ImageSet {
+  checkImageSet(set, 'take');
   if (!Number.isSafeInteger(n) || n < 0) throw new ValueError(`take: n must be a non-negative integer, got ${describeValue(n)}`);
   const k = Math.min(n, set.count);
   const px = set.height * set.width * set.channels;
