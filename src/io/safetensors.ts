@@ -61,7 +61,8 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
   for (const name of names) {
     const t = tensors[name]!;
     if (name === '__metadata__' || !name) throw new ValueError(`encodeSafetensors: '${name}' is not a usable tensor name`);
-    if (!(t.dtype in BYTES) || t.data.BYTES_PER_ELEMENT !== BYTES[t.dtype]) {
+    const host = { F32: Float32Array, I32: Int32Array, U32: Uint32Array }[t.dtype];
+    if (!host || !(t.data instanceof host)) {
       throw new ValueError(`encodeSafetensors: tensor '${name}' says dtype ${String(t.dtype)} but holds a ${t.data?.constructor?.name}`);
     }
     const n = t.shape.reduce((a, b) => a * b, 1);
