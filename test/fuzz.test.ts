@@ -19,7 +19,7 @@ const NOT_YET = new Set(['ops.conv2d']);
 describe('fuzz: bad calls to the public API', () => {
   it('400 seeded bad calls: a typed error each, before GPU work, no leak, device still right', async () => {
     const generators = GENERATORS.filter((g) => !NOT_YET.has(g.name));
-    expect(new Set(generators.map((g) => g.area))).toEqual(new Set(['ops', 'creation', 'autodiff', 'io', 'data']));
+    expect(new Set(generators.map((g) => g.area))).toEqual(new Set(['ops', 'creation', 'autodiff', 'runtime', 'io', 'data']));
     const report = await runFuzz({ calls: 400, seed: 20261206, generators, gpu, sanityEvery: 100 });
     const wrong = report.records.filter((r) => r.outcome !== 'typed' && r.outcome !== 'benign');
     expect(wrong.map((r) => `${r.label} → ${r.outcome}: ${r.detail}`)).toEqual([]);

@@ -6,7 +6,7 @@
  */
 import { backend } from '../runtime/init.js';
 import type { Backend } from '../runtime/backend.js';
-import { DisposedError, ValueError, describeShape } from '../runtime/errors.js';
+import { DisposedError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
 import { registerInScope } from './scope.js';
 
@@ -124,6 +124,9 @@ export class Tensor<D extends DType = DType> {
   /** A tensor sharing this one's storage with another shape of the same size. */
   view(shape: readonly number[]): Tensor<D> {
     const s = this.checkedStorage();
+    if (!Array.isArray(shape as unknown) || shape.some((d) => !Number.isSafeInteger(d) || d < 0) || shape.reduce((a, b) => a * b, 1) !== this.size) {
+      throw new ShapeError(`view: tensor #${this.id} ${describeShape(this.shape)} (${this.size} values) cannot be viewed as ${describeValue(shape)}`);
+    }
     s.refs++;
     return new Tensor(s, shape, this.dtype);
   }

@@ -90,7 +90,7 @@ function validate(x: Tensor, opts: ActivationOptions & { bias?: Tensor }): numbe
     checkOneOf('activation', 'kind', opts.kind, Object.keys(GAMMA));
     throw new ValueError(`activation: kind must be one of ${Object.keys(GAMMA).join(', ')}, got ${String(opts?.kind)}`);
   }
-  const gamma = opts.gamma ?? GAMMA[opts.kind];
+  const gamma = opts.gamma === undefined ? GAMMA[opts.kind] : opts.gamma;
   if (typeof gamma !== 'number' || !Number.isFinite(gamma)) throw new ValueError(`activation: gamma must be a finite number, got ${String(gamma)}`);
   assertF32('activation', x);
   const b = opts.bias;

@@ -96,7 +96,8 @@ function validate(logits: Tensor, labels: Tensor, smoothing: number): boolean {
  * [0, C) gives NaN) or f32 one-hot / soft targets [N, C].
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  const smoothing = checkOptions('softmaxCrossEntropy', options, ['labelSmoothing']).labelSmoothing ?? 0;
+  const { labelSmoothing } = checkOptions('softmaxCrossEntropy', options, ['labelSmoothing']);
+  const smoothing = labelSmoothing === undefined ? 0 : labelSmoothing;
   const dense = validate(logits, labels, smoothing);
   const [n, c] = logits.shape as [number, number];
   return softmaxCrossEntropyOp([logits, labels], { n, c, smoothing, dense });

@@ -56,7 +56,7 @@ function geometry(x: Tensor, options: AvgPoolOptions, op = 'avgPool'): PoolGeome
   checkTensor(op, 'x', x);
   const o = checkOptions(op, options, ['size', 'stride', 'padding']);
   if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
-  const padding = o.padding ?? 'SAME';
+  const padding = o.padding === undefined ? 'SAME' : o.padding;
   if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`avgPool: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
   const [size_h, size_w] = pair(o.size, 'size');
   const [stride_h, stride_w] = pair(o.stride, 'stride');

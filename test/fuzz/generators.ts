@@ -9,7 +9,7 @@
  */
 import {
   grad, keep, noGrad, ops, empty, full, ones, onesLike, randn, scalar, tensor, tidy, uniform, valueAndGrad, zeros, zerosLike, assign,
-  data, Tensor,
+  data, init, Tensor,
 } from '../../src/index.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../../src/io/safetensors.js';
 import type { Call, FuzzContext, Generator } from './runner.js';
@@ -132,7 +132,7 @@ const opGenerators: Generator[] = [
     V('size', [2, 2], [[3, 1], [1], null, [-2, 1], [1.5, 1]]),
   ], call(ops.slice)),
   argTarget('ops.pad', 'ops', [
-    T('x', [2, 3]),
+    T('x', [2, 3], { anyDtype: true }), // a zero fill moves i32 data as it is
     V('paddings', [[1, 0], [0, 1]], [[[1, 0]], [[-1, 0], [0, 0]], [[0.5, 0], [0, 0]], null, 'ab', [1, 2], [[1], [2]]]),
     V('value', 0, [NaN, Infinity, 'a', null]),
   ], call(ops.pad)),
@@ -202,7 +202,7 @@ const opGenerators: Generator[] = [
 const creationGenerators: Generator[] = [
   argTarget('tensor', 'creation', [
     V('data', [1, 2, 3, 4, 5, 6], [undefined, null, 'abcdef', 5, {}, [1, 'a', 3, 4, 5, 6], [[1, 2], [3, 4], [5, 6]], [1, 2, 3]]),
-    S('shape', [2, 3], [[4, 2]]),
+    V('shape', [2, 3], [...BAD_SHAPES().filter((s) => s !== undefined), [4, 2]]), // undefined: 1-D, valid
     V('dtype', 'f32', ['f64', 'float32', 5, null]),
   ], call(tensor)),
   argTarget('scalar', 'creation', [V('value', 1, ['a', null, undefined, {}, [1]])], call(scalar)),
@@ -263,6 +263,21 @@ const autodiffGenerators: Generator[] = [
   argTarget('tidy', 'autodiff', [V('fn', null, ['f', undefined, 5, null, async () => 1])], call(tidy)),
   argTarget('noGrad', 'autodiff', [V('fn', null, ['f', undefined, 5, null])], call(noGrad)),
   argTarget('keep', 'autodiff', [V('t', null, [undefined, null, 'x', 5, {}])], call(keep)),
+  {
+    name: 'Tensor.view', area: 'autodiff', make(c) {
+      const x = c.rng.int(4) ? c.t([2, 3]) : c.disposed([2, 3]);
+      const shape = x.disposed ? [3, 2] : c.rng.pick([[4, 2], [7], [-6, -1], null, 'ab', [1.5, 4]]);
+      return { label: `Tensor.view(${x.disposed ? 'disposed' : show(shape)})`, run: () => x.view(shape as number[]) };
+    },
+  },
+];
+
+// ------------------------------------------------------------------ runtime
+
+const runtimeGenerators: Generator[] = [
+  argTarget('init', 'runtime', [
+    O('options', { verbose: false }, { powerPreference: ['fast', 5, null], fast: BAD_BOOLS(), forceSoftware: BAD_BOOLS(), maxPooledBytes: [-1, 1.5, NaN, 'a'], verbose: BAD_BOOLS() }),
+  ], call(init)),
 ];
 
 // ------------------------------------------------------------------ files
@@ -414,4 +429,4 @@ const loaderGenerators: Generator[] = [
   argTarget('data.take', 'data', [F('set', () => smallSet(), [null, 'x', {}, { ...smallSet(), labels: [0, 1] }]), V('n', 2, [-1, 1.5, NaN, 'a', null])], call(data.take)),
 ];
 
-export const GENERATORS: readonly Generator[] = [...opGenerators, ...creationGenerators, ...autodiffGenerators, ...fileGenerators, ...loaderGenerators];
+export const GENERATORS: readonly Generator[] = [...opGenerators, ...creationGenerators, ...autodiffGenerators, ...runtimeGenerators, ...fileGenerators, ...loaderGenerators];
