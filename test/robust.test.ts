@@ -6,6 +6,7 @@ import {
   DisposedError, LimitError, NfnetError, ShapeError, ValueError, defineOp, empty, init, noGrad, ops, randn, tensor, tidy,
   valueAndGrad, zeros, type Gpu, type Tensor,
 } from '../src/index.js';
+import { backend } from '../src/runtime/init.js';
 
 let gpu: Gpu;
 
@@ -46,6 +47,11 @@ describe('robustness', () => {
     expectRefused(() => ops.broadcastTo(x, [2 ** 16, 2 ** 15]), LimitError, /broadcastTo|empty/);
     x.dispose();
     await gpu.sync();
+    // The pool itself refuses a buffer over maxBufferSize before creating or counting it.
+    const before = gpu.poolStats();
+    expect(() => backend().pool.acquire(gpu.limits.maxBufferSize! + 4)).toThrow(LimitError);
+    const after = gpu.poolStats();
+    expect([after.liveBytes, after.liveBuffers, after.creations]).toEqual([before.liveBytes, before.liveBuffers, before.creations]);
   });
 
   it('an op whose forward throws after allocating gives its allocations back', async () => {
