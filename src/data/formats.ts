@@ -106,6 +106,8 @@ export function parseCifar10(bytes: Uint8Array): ImageSet {
 }
 
 export function concatSets(sets: ImageSet[]): ImageSet {
+  if (!Array.isArray(sets as unknown)) throw new ValueError(`concatSets: sets must be an array of image sets, got ${describeValue(sets)}`);
+  sets.forEach((s, i) => checkImageSet(s, `concatSets: sets[${i}]`));
   const [first] = sets;
   if (!first) throw new ValueError('concatSets: no image sets given');
   for (const s of sets) {

@@ -63,6 +63,7 @@ export interface LoaderState {
 }
 
 export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
+  checkImageSet(set, 'channelStats');
   const c = set.channels;
   const sum = new Float64Array(c);
   const sq = new Float64Array(c);
@@ -156,6 +157,7 @@ export class DataLoader {
    * still assembled, so the augmentation RNG advances exactly as in an unbroken run.
    */
   *epoch(from = 0): Generator<Batch> {
+    checkNumber('DataLoader.epoch', 'from', from, { min: 0, integer: true });
     this.epochCount++;
     this.epochStartRng = this.rng.state;
     const order = this.order();

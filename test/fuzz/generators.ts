@@ -12,6 +12,7 @@ import {
   data, init, Tensor,
 } from '../../src/index.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../../src/io/safetensors.js';
+import { DEBIAN_FASHION_MNIST, readCifar10, readFashionMnist } from '../../src/data/node-files.js';
 import type { Call, FuzzContext, Generator } from './runner.js';
 
 /** One argument: how to make a valid value, and values that must be refused. */
@@ -399,8 +400,8 @@ const fileGenerators: Generator[] = [
 
 // ------------------------------------------------------------------ data loader
 
-function smallSet(labels = [0, 1, 2, 1]): data.ImageSet {
-  const [h, w, ch] = [4, 4, 1];
+function smallSet(labels = [0, 1, 2, 1], h = 4): data.ImageSet {
+  const [w, ch] = [4, 1];
   return {
     images: Uint8Array.from({ length: labels.length * h * w * ch }, (_, i) => (i * 37) % 256),
     labels: Int32Array.from(labels), count: labels.length, height: h, width: w, channels: ch, classes: 3,
@@ -426,6 +427,22 @@ const loaderGenerators: Generator[] = [
     if (first && !first.images.every(Number.isFinite)) throw new Error('non-finite pixels in the first batch');
     return loader;
   }),
+  argTarget('data.channelStats', 'data', [F('set', () => smallSet(), [null, 'x', {}, { ...smallSet(), images: new Uint8Array(3) }])], call(data.channelStats)),
+  argTarget('data.concatSets', 'data', [
+    F('sets', () => [smallSet(), smallSet()], [null, 'x', [], [smallSet(), null], [smallSet(), smallSet([0], 2)], [smallSet(), { ...smallSet(), labels: Int32Array.from([0, 1, 7, 1]) }]]),
+  ], call(data.concatSets)),
+  argTarget('DataLoader.epoch', 'data', [V('from', 0, [-1, 1.5, NaN, 'a', null])], (from) => {
+    const loader = new data.DataLoader(smallSet(), { batchSize: 2 });
+    return [...loader.epoch(from as number)].length;
+  }),
+  argTarget('readFashionMnist', 'data', [
+    V('split', 'test', ['val', 5, null, 'TEST']),
+    V('dir', DEBIAN_FASHION_MNIST, [5, null, {}, '/nonexistent/fashion-mnist']),
+  ], (split, dir) => readFashionMnist(split as 'test', dir as string)),
+  argTarget('readCifar10', 'data', [
+    V('split', 'test', ['val', 5, null]),
+    V('dir', '/nonexistent/cifar', [5, null, {}]),
+  ], (split, dir) => readCifar10(split as 'test', dir as string)),
   argTarget('data.take', 'data', [F('set', () => smallSet(), [null, 'x', {}, { ...smallSet(), labels: [0, 1] }]), V('n', 2, [-1, 1.5, NaN, 'a', null])], call(data.take)),
 ];
 
