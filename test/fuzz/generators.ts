@@ -12,6 +12,7 @@ import {
   data, init, Tensor,
 } from '../../src/index.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../../src/io/safetensors.js';
+import { backend } from '../../src/runtime/init.js';
 import { DEBIAN_FASHION_MNIST, readCifar10, readFashionMnist } from '../../src/data/node-files.js';
 import type { Call, FuzzContext, Generator } from './runner.js';
 
@@ -54,7 +55,12 @@ export function argTarget(name: string, area: string, args: ArgSpec[], fn: (...a
 
 const NOT_TENSOR = (): unknown[] => [undefined, null, 0.5, NaN, 'x', true, {}, [], [1, 2], () => 1, new Float32Array(4), { shape: [2, 3], dtype: 'f32' }, Symbol('s')];
 const notTensorOrNumber = () => NOT_TENSOR().filter((v) => !(typeof v === 'number' && Number.isFinite(v)));
-const BAD_SHAPES = (): unknown[] => [undefined, null, 'abc', 3, [-1], [1.5], [NaN], [Infinity], [2 ** 31, 1, 2], [2 ** 29], Array(9).fill(1), {}, ['2']];
+/** One f32 element more than the device can hold in one bindable buffer (2^28 + 1 on SwiftShader). */
+function overLimit(): number[] {
+  const { maxBufferSize, maxStorageBufferBindingSize } = backend().device.limits;
+  return [Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 4) + 1];
+}
+const BAD_SHAPES = (): unknown[] => [undefined, null, 'abc', 3, [-1], [1.5], [NaN], [Infinity], [2 ** 26, 2 ** 26, 4], overLimit(), Array(9).fill(1), {}, ['2']];
 const BAD_NUMBERS = (): unknown[] => [NaN, Infinity, -Infinity, 'a', null, {}, [1]];
 const BAD_BOOLS = (): unknown[] => ['yes', 1, null, NaN, {}];
 const BAD_POSINT = (): unknown[] => [0, -1, 1.5, NaN, Infinity, 'a', null, [1], [1, 2, 3], {}];
@@ -89,8 +95,9 @@ function O(name: string, valid: Record<string, unknown>, fields: Record<string, 
   };
 }
 
-const V = (name: string, valid: unknown, bad: unknown[]): ArgSpec => ({ name, valid: () => valid, bad: () => bad });
-const S = (name: string, valid: number[], extra: unknown[] = []): ArgSpec => V(name, valid, [...BAD_SHAPES(), ...extra]);
+const V = (name: string, valid: unknown, bad: unknown[] | (() => unknown[])): ArgSpec => ({ name, valid: () => valid, bad: typeof bad === 'function' ? bad : () => bad });
+/** A shape argument; its bad values are built at call time (one needs the device's limits). */
+const S = (name: string, valid: number[], extra: unknown[] = []): ArgSpec => V(name, valid, () => [...BAD_SHAPES(), ...extra]);
 const F = (name: string, valid: (c: FuzzContext) => unknown, bad: unknown[]): ArgSpec => ({ name, valid, bad: () => bad });
 
 // ------------------------------------------------------------------ ops
@@ -121,7 +128,7 @@ const opGenerators: Generator[] = [
     argTarget(`ops.${n}`, 'ops', [T('x', [2, 3]), O('options', { axes: 1, keepdims: false }, { axes: AXES, keepdims: BAD_BOOLS() })], call(ops[n]))),
   argTarget('ops.reshape', 'ops', [
     T('x', [2, 3], { anyDtype: true }),
-    V('shape', [3, 2], [...BAD_SHAPES().filter((s) => JSON.stringify(s) !== '[-1]'), [4, 2], [-1, -1], [-2, 3], [-1, 4]]),
+    V('shape', [3, 2], () => [...BAD_SHAPES().filter((s) => JSON.stringify(s) !== '[-1]'), [4, 2], [-1, -1], [-2, 3], [-1, 4]]),
   ], call(ops.reshape)),
   argTarget('ops.broadcastTo', 'ops', [T('x', [1, 3], { anyDtype: true }), S('shape', [2, 3], [[2, 4], [3]])], call(ops.broadcastTo)),
   argTarget('ops.sumTo', 'ops', [T('x', [2, 3]), S('shape', [3], [[4], [2, 2, 3]])], call(ops.sumTo)),
@@ -203,7 +210,7 @@ const opGenerators: Generator[] = [
 const creationGenerators: Generator[] = [
   argTarget('tensor', 'creation', [
     V('data', [1, 2, 3, 4, 5, 6], [undefined, null, 'abcdef', 5, {}, [1, 'a', 3, 4, 5, 6], [[1, 2], [3, 4], [5, 6]], [1, 2, 3]]),
-    V('shape', [2, 3], [...BAD_SHAPES().filter((s) => s !== undefined), [4, 2]]), // undefined: 1-D, valid
+    V('shape', [2, 3], () => [...BAD_SHAPES().filter((s) => s !== undefined), [4, 2]]), // undefined: 1-D, valid
     V('dtype', 'f32', ['f64', 'float32', 5, null]),
   ], call(tensor)),
   argTarget('scalar', 'creation', [V('value', 1, ['a', null, undefined, {}, [1]])], call(scalar)),
