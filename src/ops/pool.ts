@@ -43,12 +43,12 @@ function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VA
   return [out, Math.floor(total / 2)];
 }
 
-function pair(v: number | readonly [number, number] | undefined, name: string): [number, number] {
+function pair(v: number | readonly [number, number] | undefined, name: string, op: string): [number, number] {
   if (v !== undefined && typeof v !== 'number' && !(Array.isArray(v as unknown) && v.length === 2)) {
-    throw new ValueError(`avgPool: ${name} must be a positive integer or a pair of them, got ${describeValue(v)}`);
+    throw new ValueError(`${op}: ${name} must be a positive integer or a pair of them, got ${describeValue(v)}`);
   }
   const p: [number, number] = v === undefined ? [2, 2] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`avgPool: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`${op}: ${name} must be a positive integer or a pair of them, got ${describeValue(v)}`);
   return p;
 }
 
@@ -57,9 +57,9 @@ function geometry(x: Tensor, options: AvgPoolOptions, op = 'avgPool'): PoolGeome
   const o = checkOptions(op, options, ['size', 'stride', 'padding']);
   if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
   const padding = o.padding === undefined ? 'SAME' : o.padding;
-  if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`avgPool: padding must be 'SAME' or 'VALID', got ${String(padding)}`);
-  const [size_h, size_w] = pair(o.size, 'size');
-  const [stride_h, stride_w] = pair(o.stride, 'stride');
+  if (padding !== 'SAME' && padding !== 'VALID') throw new ValueError(`${op}: padding must be 'SAME' or 'VALID', got ${describeValue(padding)}`);
+  const [size_h, size_w] = pair(o.size, 'size', op);
+  const [stride_h, stride_w] = pair(o.stride, 'stride', op);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [out_h, pad_top] = axisPlan(h, size_h, stride_h, padding);
   const [out_w, pad_left] = axisPlan(w, size_w, stride_w, padding);
