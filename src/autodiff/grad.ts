@@ -6,10 +6,11 @@
  * what `f` returns; saved activations are freed during the backward walk as soon as the
  * last node that needs them is done.
  */
-import { Tensor } from './tensor.js';
+import { Tensor, checkTensor } from './tensor.js';
 import { Tape, noGrad, withTape } from './tape.js';
 import { closeScope, collectTensors, openScope } from './scope.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { checkFunction, describeValue } from '../runtime/validate.js';
 import { add } from '../ops/binary.js';
 import { ones, zeros } from './creation.js';
 
@@ -31,6 +32,20 @@ export type FnResult = Tensor | readonly [Tensor, ...Tensor[]];
 
 function flatArgs(args: readonly Arg[]): Tensor[] {
   return args.flatMap((a) => [...tensorsOf(a)]);
+}
+
+/** f's result as [loss, ...aux]: a tensor, or a non-empty array of tensors (never a Promise). */
+function splitResult(result: unknown): [Tensor, Tensor[]] {
+  if (result instanceof Tensor) return [result, []];
+  if (result instanceof Promise) {
+    result.catch(() => undefined); // its rejection, if any, is reported by this error instead
+    throw new ValueError('valueAndGrad: f returned a Promise; f must be synchronous (the tape and memory scope must not span an await)');
+  }
+  if (!Array.isArray(result) || !result.length || !result.every((t) => t instanceof Tensor)) {
+    throw new ValueError(`valueAndGrad: f must return a scalar tensor or [scalar, ...aux tensors], got ${describeValue(result)}`);
+  }
+  const [loss, ...aux] = result as Tensor[];
+  return [loss!, aux];
 }
 
 function backward(tape: Tape, loss: Tensor, wanted: readonly Tensor[], keepAlive: Set<Tensor>, scopeTensors: Set<Tensor>): Map<Tensor, Tensor> {
@@ -90,11 +105,12 @@ function backward(tape: Tape, loss: Tensor, wanted: readonly Tensor[], keepAlive
 }
 
 export function valueAndGrad<A extends readonly Arg[]>(f: (...args: A) => FnResult) {
+  checkFunction('valueAndGrad', 'f', f, true);
   return async (...args: A): Promise<[Tensor, GradsOf<A>, Tensor[]]> => {
     const params = flatArgs(args);
     if (!params.length) throw new ValueError('valueAndGrad: f needs at least one tensor argument to differentiate');
+    params.forEach((p, i) => checkTensor('valueAndGrad', `argument ${i}`, p));
     for (const p of params) {
-      p.checkedStorage();
       if (p.dtype !== 'f32') throw new DTypeError(`valueAndGrad: can only differentiate f32 tensors, got ${p.dtype} ${describeShape(p.shape)}`);
     }
     const tape = new Tape();
@@ -105,8 +121,7 @@ export function valueAndGrad<A extends readonly Arg[]>(f: (...args: A) => FnResu
     let aux: Tensor[];
     const survivors = new Set<Tensor>();
     try {
-      const result = withTape(tape, () => f(...args));
-      [loss, ...aux] = result instanceof Tensor ? [result] : [...result];
+      [loss, aux] = splitResult(withTape(tape, () => f(...args)));
       if (loss.size !== 1) {
         throw new ShapeError(`valueAndGrad: f must return a scalar (one element) first, got shape ${describeShape(loss.shape)}`);
       }
@@ -130,6 +145,7 @@ export function valueAndGrad<A extends readonly Arg[]>(f: (...args: A) => FnResu
 
 /** Gradients only; the value is disposed. */
 export function grad<A extends readonly Arg[]>(f: (...args: A) => FnResult) {
+  checkFunction('grad', 'f', f, true);
   const vg = valueAndGrad(f);
   return async (...args: A): Promise<GradsOf<A>> => {
     const [loss, grads, aux] = await vg(...args);

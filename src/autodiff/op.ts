@@ -4,8 +4,11 @@
  * explicitly with `notDifferentiable`). The returned function validates that no input is
  * disposed, runs the forward, and records a tape node when a gradient is being taken.
  */
-import { Tensor } from './tensor.js';
+import { Tensor, checkTensor } from './tensor.js';
 import { activeTape, noGrad } from './tape.js';
+import { closeScope, openScope } from './scope.js';
+import { ValueError } from '../runtime/errors.js';
+import { describeValue } from '../runtime/validate.js';
 
 export interface BackwardContext<A> {
   /** The tensors the forward chose to save, in order. */
@@ -39,10 +42,13 @@ export interface OpDef<A> {
 
 export function defineOp<A>(spec: OpSpec<A>): OpDef<A> {
   const run = (inputs: readonly Tensor[], attrs: A): Tensor => {
-    for (const t of inputs) t.checkedStorage(); // DisposedError before any GPU work
+    // Every declared input is a live tensor of the current device: a typed error naming
+    // the input, before any GPU work (not a TypeError from deep inside the forward).
+    if (!Array.isArray(inputs)) throw new ValueError(`${spec.name}: inputs must be an array of tensors, got ${describeValue(inputs)}`);
+    inputs.forEach((t, i) => checkTensor(spec.name, `input ${i}`, t));
     const tape = activeTape();
     const record = tape !== null && spec.backward !== notDifferentiable && inputs.some((t) => tape.tracked.has(t));
-    const { out, save = [] } = noGrad(() => spec.forward(inputs, attrs));
+    const { out, save = [] } = noGrad(() => forwardFreeingOnError(spec, inputs, attrs));
     if (record) {
       const rule = spec.backward as BackwardRule<A>;
       tape.tracked.add(out);
@@ -62,4 +68,22 @@ export function defineOp<A>(spec: OpSpec<A>): OpDef<A> {
   };
   Object.defineProperty(run, 'name', { value: spec.name });
   return Object.assign(run, { spec }) as unknown as OpDef<A>;
+}
+
+/**
+ * Run a forward in a memory scope: if it throws (a late validation, a device limit), what it
+ * allocated so far goes back to the pool; if it returns, everything it made is handed on
+ * untouched, as before.
+ */
+function forwardFreeingOnError<A>(spec: OpSpec<A>, inputs: readonly Tensor[], attrs: A): { out: Tensor; save?: readonly Tensor[] } {
+  const scope = openScope();
+  let result: { out: Tensor; save?: readonly Tensor[] };
+  try {
+    result = spec.forward(inputs, attrs);
+  } catch (e) {
+    closeScope(scope, new Set());
+    throw e;
+  }
+  closeScope(scope, scope);
+  return result;
 }

@@ -6,6 +6,7 @@
  */
 import type { Tensor } from './tensor.js';
 import { ValueError } from '../runtime/errors.js';
+import { checkFunction, describeValue } from '../runtime/validate.js';
 
 const stack: Set<Tensor>[] = [];
 const kept = new WeakSet<Tensor>();
@@ -16,6 +17,7 @@ export function registerInScope(t: Tensor): void {
 
 /** Exclude a tensor from disposal by every enclosing scope. */
 export function keep<T extends Tensor>(t: T): T {
+  if (!t || typeof t !== 'object' || !('checkedStorage' in t)) throw new ValueError(`keep: expected a Tensor, got ${describeValue(t)}`);
   kept.add(t);
   for (const s of stack) s.delete(t);
   return t;
@@ -52,6 +54,7 @@ export function closeScope(s: Set<Tensor>, survivors: Set<Tensor>): void {
  * and plain objects). Synchronous functions only: a scope never spans an `await`.
  */
 export function tidy<T>(fn: () => T): T {
+  checkFunction('tidy', 'fn', fn, true);
   const s = openScope();
   let result: T;
   try {

@@ -5,6 +5,7 @@
  * saved them has run its backward; gradients of a tensor used twice are summed.
  */
 import type { Tensor } from './tensor.js';
+import { checkFunction } from '../runtime/validate.js';
 
 export interface TapeNode {
   op: string;
@@ -40,6 +41,7 @@ export function withTape<T>(tape: Tape, fn: () => T): T {
 
 /** Run `fn` without recording anything (evaluation, optimizer updates, backward rules). */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction('noGrad', 'fn', fn);
   gradDisabled++;
   try {
     return fn();

@@ -5,7 +5,9 @@
  * (`Storage.slice`): a ModelState keeps a model's parameters in its flat regions that way.
  */
 import { backend } from '../runtime/init.js';
-import { DisposedError, ValueError, describeShape } from '../runtime/errors.js';
+import type { Backend } from '../runtime/backend.js';
+import { DisposedError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { describeValue } from '../runtime/validate.js';
 import { registerInScope } from './scope.js';
 
 export type DType = 'f32' | 'i32' | 'u32';
@@ -16,8 +18,16 @@ export class Storage {
   /**
    * `offset`: where the storage starts in `buffer` (bytes; 0 for a whole buffer). A slice
    * keeps its `parent` alive, and only a storage without a parent returns its buffer to the pool.
+   * `owner`: the backend whose pool the buffer came from (and goes back to); a storage never
+   * outlives its device into the next `init()`.
    */
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number, readonly offset = 0, private readonly parent: Storage | null = null) {}
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly bytes: number,
+    readonly offset = 0,
+    private readonly parent: Storage | null = null,
+    readonly owner: Backend = parent?.owner ?? backend(),
+  ) {}
 
   /** True for a byte range of a buffer that other storage shares. */
   get isSlice(): boolean {
@@ -41,10 +51,15 @@ export class Storage {
     return { buffer: this.buffer, offset: this.offset, size: Math.min(Math.ceil(this.bytes / 16) * 16, this.buffer.size - this.offset) };
   }
 
+  /** True once the device this storage lives on was disposed (its buffer is gone with it). */
+  get stale(): boolean {
+    return this.owner.isDisposed;
+  }
+
   release(): void {
     if (--this.refs > 0) return;
     if (this.parent) this.parent.release();
-    else backend().pool.release(this.buffer);
+    else if (!this.owner.isDisposed) this.owner.pool.release(this.buffer); // a dead device's buffers died with it
   }
 }
 
@@ -93,12 +108,16 @@ export class Tensor<D extends DType = DType> {
     if (!this.storage) {
       throw new DisposedError(`tensor #${this.id} ${describeShape(this.shape)} ${this.dtype} was used after dispose()`);
     }
+    if (this.storage.stale) throw staleError(this);
     return this.storage;
   }
 
   /** A tensor sharing this one's storage with another shape of the same size. */
   view(shape: readonly number[]): Tensor<D> {
     const s = this.checkedStorage();
+    if (!Array.isArray(shape as unknown) || shape.some((d) => !Number.isSafeInteger(d) || d < 0) || shape.reduce((a, b) => a * b, 1) !== this.size) {
+      throw new ShapeError(`view: tensor #${this.id} ${describeShape(this.shape)} (${this.size} values) cannot be viewed as ${describeValue(shape)}`);
+    }
     s.refs++;
     return new Tensor(s, shape, this.dtype);
   }
@@ -128,14 +147,38 @@ export class Tensor<D extends DType = DType> {
     return build(0, 0);
   }
 
-  /** Return the storage to the pool. Safe to call twice. */
+  /**
+   * Return the storage to the pool. Safe to call twice. A tensor whose device was disposed
+   * throws DisposedError (once) and touches no pool: its buffer died with its device.
+   */
   dispose(): void {
     if (!this.storage) return;
-    this.storage.release();
+    const s = this.storage;
     this.storage = null;
+    if (s.stale) throw staleError(this);
+    s.release();
   }
 
   toString(): string {
     return `Tensor#${this.id}(${describeShape(this.shape)}, ${this.dtype}${this.disposed ? ', disposed' : ''})`;
   }
+}
+
+function staleError(t: Tensor): DisposedError {
+  return new DisposedError(
+    `tensor #${t.id} ${describeShape(t.shape)} ${t.dtype} belongs to a GPU device that was disposed (gpu.dispose()); ` +
+      'tensors do not move to a device from a later init(): create them again there',
+  );
+}
+
+/** The tensor argument `name` of `fn`, or a ValueError naming it and what was given. */
+export function checkTensor(fn: string, name: string, v: unknown): Tensor {
+  if (!(v instanceof Tensor)) throw new ValueError(`${fn}: ${name} must be a Tensor, got ${describeValue(v)}`);
+  v.checkedStorage(); // DisposedError for a disposed tensor or one from a disposed device
+  return v;
+}
+
+/** Check every tensor argument of `fn`, by name: `checkTensors('matmul', { a, b })`. */
+export function checkTensors(fn: string, args: Record<string, unknown>): void {
+  for (const [name, v] of Object.entries(args)) checkTensor(fn, name, v);
 }

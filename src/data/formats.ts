@@ -4,6 +4,7 @@
  * uint8 NHWC; normalisation happens per batch.
  */
 import { ShapeError, ValueError } from '../runtime/errors.js';
+import { describeValue } from '../runtime/validate.js';
 
 export interface ImageSet {
   /** uint8 pixels, NHWC. */
@@ -25,14 +26,17 @@ export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer',
 
 /** IDX: big-endian magic (0x0000 type dims), dims as u32, then the data (type 0x08 = u8). */
 export function parseIdx(bytes: Uint8Array, what = 'idx file'): { dims: number[]; data: Uint8Array } {
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`${what}: expected the file's bytes as a Uint8Array, got ${describeValue(bytes)}`);
   if (bytes.length < 4) throw new ShapeError(`${what}: ${bytes.length} bytes is too short for an IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint16(0) !== 0 || bytes[2] !== 0x08) {
-    throw new ValueError(`${what}: not an unsigned-byte IDX file (magic ${view.getUint32(0).toString(16)}, expected 0x0000080N)`);
+    throw new ValueError(`${what}: not an unsigned-byte IDX file (magic ${view.getUint32(0).toString(16).padStart(8, '0')}, expected 0x0000080N)`);
   }
   const rank = bytes[3]!;
-  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
+  if (rank < 1 || rank > 4) throw new ValueError(`${what}: IDX rank ${rank}; expected 1 (labels) to 4 dimensions`);
   const offset = 4 + 4 * rank;
+  if (bytes.length < offset) throw new ShapeError(`${what}: ${bytes.length} bytes is too short for an IDX header of rank ${rank} (${offset} bytes)`);
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
   const n = dims.reduce((a, b) => a * b, 1);
   if (bytes.length - offset !== n) {
     throw new ShapeError(`${what}: header says ${dims.join('×')} = ${n} bytes of data, file has ${bytes.length - offset}`);
@@ -48,10 +52,36 @@ export function idxImageSet(imageBytes: Uint8Array, labelBytes: Uint8Array, clas
     throw new ShapeError(`IDX: images ${img.dims.join('×')} and labels ${lab.dims.join('×')} do not pair up (need [N,H,W] and [N])`);
   }
   const labels = Int32Array.from(lab.data);
-  return {
+  if (!classNames && !labels.length) throw new ValueError('IDX: no examples, so the number of classes is unknown (pass classNames)');
+  const set: ImageSet = {
     images: img.data, labels, count: img.dims[0]!, height: img.dims[1]!, width: img.dims[2]!, channels: 1,
-    classes: classNames?.length ?? Math.max(...labels) + 1, classNames,
+    classes: classNames?.length ?? labels.reduce((m, l) => Math.max(m, l), 0) + 1, classNames,
   };
+  checkImageSet(set, 'IDX');
+  return set;
+}
+
+/**
+ * An ImageSet whose parts agree: positive image size, images.length = count·H·W·C,
+ * one label per image, every label in [0, classes), classNames (if any) one per class.
+ */
+export function checkImageSet(set: ImageSet, what = 'image set'): void {
+  if (!set || typeof set !== 'object') throw new ValueError(`${what}: expected an ImageSet, got ${describeValue(set)}`);
+  const { count, height, width, channels, classes } = set;
+  for (const [name, v] of [['count', count], ['height', height], ['width', width], ['channels', channels], ['classes', classes]] as const) {
+    if (!Number.isSafeInteger(v) || v < (name === 'count' ? 0 : 1)) throw new ValueError(`${what}: ${name} must be a ${name === 'count' ? 'non-negative' : 'positive'} integer, got ${describeValue(v)}`);
+  }
+  if (!(set.images instanceof Uint8Array) || set.images.length !== count * height * width * channels) {
+    throw new ShapeError(`${what}: images must be a Uint8Array of count·H·W·C = ${count}·${height}·${width}·${channels} bytes, got ${describeValue(set.images)}${set.images?.length !== undefined ? ` of ${set.images.length}` : ''}`);
+  }
+  if (!(set.labels instanceof Int32Array) || set.labels.length !== count) {
+    throw new ShapeError(`${what}: labels must be an Int32Array of ${count} labels, got ${describeValue(set.labels)}${set.labels?.length !== undefined ? ` of ${set.labels.length}` : ''}`);
+  }
+  const bad = set.labels.findIndex((l) => l < 0 || l >= classes);
+  if (bad >= 0) throw new ValueError(`${what}: label ${set.labels[bad]} of example ${bad} is outside 0…${classes - 1} (${classes} classes)`);
+  if (set.classNames !== undefined && set.classNames.length !== classes) {
+    throw new ValueError(`${what}: ${set.classNames.length} class names for ${classes} classes`);
+  }
 }
 
 /** CIFAR-10 binary: records of 1 label byte + 3072 bytes (R, G, B planes of 32×32). */
@@ -76,8 +106,15 @@ export function parseCifar10(bytes: Uint8Array): ImageSet {
 }
 
 export function concatSets(sets: ImageSet[]): ImageSet {
+  if (!Array.isArray(sets as unknown)) throw new ValueError(`concatSets: sets must be an array of image sets, got ${describeValue(sets)}`);
+  sets.forEach((s, i) => checkImageSet(s, `concatSets: sets[${i}]`));
   const [first] = sets;
   if (!first) throw new ValueError('concatSets: no image sets given');
+  for (const s of sets) {
+    if (s.height !== first.height || s.width !== first.width || s.channels !== first.channels || s.classes !== first.classes) {
+      throw new ShapeError(`concatSets: a ${s.height}×${s.width}×${s.channels} set of ${s.classes} classes does not match ${first.height}×${first.width}×${first.channels} of ${first.classes}`);
+    }
+  }
   const images = new Uint8Array(sets.reduce((n, s) => n + s.images.length, 0));
   const labels = new Int32Array(sets.reduce((n, s) => n + s.count, 0));
   let io = 0;
@@ -93,6 +130,8 @@ export function concatSets(sets: ImageSet[]): ImageSet {
 
 /** The first `n` examples (for quick runs and demos). */
 export function take(set: ImageSet, n: number): ImageSet {
+  checkImageSet(set, 'take');
+  if (!Number.isSafeInteger(n) || n < 0) throw new ValueError(`take: n must be a non-negative integer, got ${describeValue(n)}`);
   const k = Math.min(n, set.count);
   const px = set.height * set.width * set.channels;
   return { ...set, images: set.images.subarray(0, k * px), labels: set.labels.subarray(0, k), count: k };

@@ -4,7 +4,8 @@
  * to zero mean / unit variance, and one upload per batch.
  */
 import { ValueError } from '../runtime/errors.js';
-import type { ImageSet } from './formats.js';
+import { checkBoolean, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
+import { checkImageSet, type ImageSet } from './formats.js';
 
 export interface Batch {
   /** Normalised pixels, NHWC float32. */
@@ -62,6 +63,7 @@ export interface LoaderState {
 }
 
 export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
+  checkImageSet(set, 'channelStats');
   const c = set.channels;
   const sum = new Float64Array(c);
   const sq = new Float64Array(c);
@@ -75,6 +77,25 @@ export function channelStats(set: ImageSet): { mean: number[]; std: number[] } {
   return { mean, std: Array.from(sq, (s, k) => Math.sqrt(Math.max(s / n - mean[k]! ** 2, 1e-12))) };
 }
 
+const LOADER_OPTIONS = ['batchSize', 'shuffle', 'seed', 'cropPadding', 'cropSize', 'flip', 'keepLast', 'mean', 'std'] as const;
+
+/** Every loader option checked: types, ranges, per-channel statistics that give finite pixels. */
+function checkLoaderOptions(o: LoaderOptions, set: ImageSet): void {
+  const fn = 'DataLoader';
+  checkOptions(fn, o, LOADER_OPTIONS);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new ValueError(`batchSize must be a positive integer, got ${describeValue(o.batchSize)}`);
+  for (const k of ['shuffle', 'flip', 'keepLast'] as const) if (o[k] !== undefined) checkBoolean(fn, k, o[k]);
+  if (o.seed !== undefined) checkNumber(fn, 'seed', o.seed, { min: 0, max: 0xffffffff, integer: true });
+  if (o.cropPadding !== undefined) checkNumber(fn, 'cropPadding', o.cropPadding, { min: 0, max: Math.max(set.height, set.width), integer: true });
+  if ((o.mean === undefined) !== (o.std === undefined)) throw new ValueError(`${fn}: give both mean and std (or neither: computed from the set), got only ${o.mean === undefined ? 'std' : 'mean'}`);
+  for (const k of ['mean', 'std'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.length !== set.channels) throw new ValueError(`${fn}: ${k} must be an array of ${set.channels} numbers (one per channel), got ${describeValue(v)}`);
+    v.forEach((x, c) => checkNumber(fn, `${k}[${c}]`, x, k === 'std' ? { min: 0, exclusiveMin: true } : {}));
+  }
+}
+
 export class DataLoader {
   private readonly rng: Rng;
   private epochStartRng: number;
@@ -83,9 +104,8 @@ export class DataLoader {
   private epochCount = 0;
 
   constructor(readonly set: ImageSet, readonly options: LoaderOptions) {
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new ValueError(`batchSize must be a positive integer, got ${options.batchSize}`);
-    }
+    checkImageSet(set, 'DataLoader');
+    checkLoaderOptions(options ?? null, set);
     const cs = options.cropSize;
     if (cs !== undefined && (!Number.isInteger(cs) || cs < 1 || cs > set.height || cs > set.width)) {
       throw new ValueError(`cropSize must be an integer in 1..${Math.min(set.height, set.width)} (the image is ${set.height}×${set.width}), got ${cs}`);
@@ -114,6 +134,9 @@ export class DataLoader {
 
   /** Rewind to the start of the epoch recorded in `state` (the next `epoch()` replays it). */
   restore(state: LoaderState): void {
+    if (state === null || typeof state !== 'object') throw new ValueError(`DataLoader.restore: state must be an object {epochStartRng, epochs}, got ${describeValue(state)}`);
+    checkNumber('DataLoader.restore', 'state.epochStartRng', state.epochStartRng, { min: 0, max: 0xffffffff, integer: true });
+    checkNumber('DataLoader.restore', 'state.epochs', state.epochs, { min: 0, integer: true });
     this.rng.state = state.epochStartRng >>> 0;
     this.epochCount = Math.max(0, state.epochs - 1);
   }
@@ -134,6 +157,7 @@ export class DataLoader {
    * still assembled, so the augmentation RNG advances exactly as in an unbroken run.
    */
   *epoch(from = 0): Generator<Batch> {
+    checkNumber('DataLoader.epoch', 'from', from, { min: 0, integer: true });
     this.epochCount++;
     this.epochStartRng = this.rng.state;
     const order = this.order();

@@ -3,11 +3,13 @@
  * from Debian's dataset-fashion-mnist package or any folder of (gzipped) IDX files, and
  * CIFAR-10 binary batches.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ValueError } from '../runtime/errors.js';
+import { FileError, ValueError } from '../runtime/errors.js';
+import { readFileBytes } from '../io/files.js';
+import { checkNumber, checkOneOf, checkOptions, describeValue } from '../runtime/validate.js';
 import { FASHION_MNIST_CLASSES, concatSets, idxImageSet, parseCifar10, type ImageSet } from './formats.js';
 
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -15,13 +17,20 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 function readMaybeGz(file: string): Uint8Array {
   const candidates = [file, `${file}.gz`];
   const found = candidates.find((f) => existsSync(f));
-  if (!found) throw new ValueError(`dataset file not found: ${candidates.join(' or ')}`);
-  const raw = readFileSync(found);
-  return found.endsWith('.gz') ? gunzipSync(raw) : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (!found) throw new FileError(`dataset file not found: ${candidates.join(' or ')}`);
+  const raw = readFileBytes(found, 'dataset file');
+  if (!found.endsWith('.gz')) return raw;
+  try {
+    return gunzipSync(raw);
+  } catch (e) {
+    throw new FileError(`dataset file ${found} is not valid gzip (${(e as Error).message})`);
+  }
 }
 
 /** Fashion-MNIST (or MNIST) from a folder of `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`. */
 export function readFashionMnist(split: 'train' | 'test', dir = DEBIAN_FASHION_MNIST): ImageSet {
+  checkOneOf('readFashionMnist', 'split', split, ['train', 'test']);
+  if (typeof dir !== 'string') throw new ValueError(`readFashionMnist: dir must be a path, got ${describeValue(dir)}`);
   if (!existsSync(dir)) {
     throw new ValueError(`Fashion-MNIST folder ${dir} does not exist: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data-dir`);
   }
@@ -35,6 +44,8 @@ export function readFashionMnist(split: 'train' | 'test', dir = DEBIAN_FASHION_M
 
 /** CIFAR-10 binary version: data_batch_1…5.bin (train) or test_batch.bin (test). */
 export function readCifar10(split: 'train' | 'test', dir: string): ImageSet {
+  checkOneOf('readCifar10', 'split', split, ['train', 'test']);
+  if (typeof dir !== 'string') throw new ValueError(`readCifar10: dir must be a path, got ${describeValue(dir)}`);
   const files = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
   const present = files.filter((f) => existsSync(path.join(dir, f)));
   if (!present.length) throw new ValueError(`no CIFAR-10 binary files (${files.join(', ')}) in ${dir}`);
@@ -46,6 +57,12 @@ export function readCifar10(split: 'train' | 'test', dir: string): ImageSet {
  * to `channels` (1 = luminance, 3 = RGB) and resized bilinearly to size×size.
  */
 export function readImageFolder(dir: string, options: { size: number; channels?: 1 | 3 }): ImageSet {
+  if (typeof dir !== 'string') throw new ValueError(`readImageFolder: dir must be a path, got ${describeValue(dir)}`);
+  checkOptions('readImageFolder', options ?? null, ['size', 'channels']);
+  checkNumber('readImageFolder', 'size', options.size, { min: 1, max: 4096, integer: true });
+  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) {
+    throw new ValueError(`readImageFolder: channels must be 1 or 3, got ${describeValue(options.channels)}`);
+  }
   const { size, channels = 3 } = options;
   if (!existsSync(dir)) throw new ValueError(`image folder ${dir} does not exist`);
   const classNames = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -60,7 +77,7 @@ export function readImageFolder(dir: string, options: { size: number; channels?:
   files.forEach(({ file, label }, i) => {
     let png: PNG;
     try {
-      png = PNG.sync.read(readFileSync(file));
+      png = PNG.sync.read(Buffer.from(readFileBytes(file, 'image')));
     } catch (e) {
       throw new ValueError(`cannot decode ${file}: ${(e as Error).message}`);
     }

@@ -1,6 +1,8 @@
-/** Checkpoint files on disk (Node): written to a temp file and renamed, never half-written. */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/files.js';
+/**
+ * Checkpoint files on disk (Node): written to a temp file and renamed, never half-written;
+ * temp files of saves that were killed are removed by the next save.
+ */
+import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 import type { NFNet } from './model.js';
 import type { Trainer } from './train.js';
@@ -9,7 +11,7 @@ export async function saveCheckpoint(file: string, model: NFNet, trainer?: Train
   writeFileAtomic(file, await encodeCheckpoint(model, trainer, meta));
 }
 
+/** Read and decode a checkpoint; a missing or unreadable file is a FileError, a corrupt one a CheckpointError. */
 export function loadCheckpoint(file: string): Checkpoint {
-  const raw = readFileSync(file);
-  return decodeCheckpoint(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), file);
+  return decodeCheckpoint(readFileBytes(file, 'checkpoint'), file);
 }

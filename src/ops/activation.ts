@@ -6,7 +6,8 @@
  * one kernel; the backward is one kernel for dx plus a reduction for dbias.
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkOneOf, checkOptions } from '../runtime/validate.js';
 import { empty } from '../autodiff/creation.js';
 import { codeConstants, defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
@@ -88,10 +89,14 @@ export const activationOp = defineOp<ActivationAttrs>({
 });
 
 function validate(x: Tensor, opts: ActivationOptions & { bias?: Tensor }): number {
-  if (!opts || !(opts.kind in GAMMA)) {
+  checkTensor('activation', 'x', x);
+  checkOptions('activation', opts ?? null, ['kind', 'gamma', 'bias']);
+  if (opts.bias !== undefined) checkTensor('activation', 'bias', opts.bias);
+  if (typeof opts.kind !== 'string' || !Object.hasOwn(GAMMA, opts.kind)) {
+    checkOneOf('activation', 'kind', opts.kind, Object.keys(GAMMA));
     throw new ValueError(`activation: kind must be one of ${Object.keys(GAMMA).join(', ')}, got ${String(opts?.kind)}`);
   }
-  const gamma = opts.gamma ?? GAMMA[opts.kind];
+  const gamma = opts.gamma === undefined ? GAMMA[opts.kind] : opts.gamma;
   if (typeof gamma !== 'number' || !Number.isFinite(gamma)) throw new ValueError(`activation: gamma must be a finite number, got ${String(gamma)}`);
   assertF32('activation', x);
   const b = opts.bias;

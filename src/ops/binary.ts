@@ -4,7 +4,9 @@
  * affine unary kernel instead of a one-element tensor.
  */
 import { defineOp, notDifferentiable, type OpDef } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { ValueError } from '../runtime/errors.js';
+import { describeValue } from '../runtime/validate.js';
 import { empty } from '../autodiff/creation.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
 import { elementwiseKernel } from './elementwise.js';
@@ -107,22 +109,37 @@ const { add: addOp, sub: subOp, mul: mulOp, div: divOp } = binaryDefinitions;
 const NONE = {} as Record<string, never>;
 const isNum = (v: unknown): v is number => typeof v === 'number';
 
+/** Operands of add/sub/mul/div: tensors or finite numbers, at least one a tensor. */
+function checkOperands(op: string, a: unknown, b: unknown): void {
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    if (isNum(v)) {
+      if (!Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a Tensor or a finite number, got ${describeValue(v)}`);
+    } else checkTensor(op, name, v);
+  }
+  if (isNum(a) && isNum(b)) throw new ValueError(`${op}: at least one operand must be a Tensor, got two numbers`);
+}
+
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
+  checkOperands('add', a, b);
   if (isNum(b)) return addScalar(a as Tensor, b);
   if (isNum(a)) return addScalar(b, a);
   return addOp([a, b], NONE);
 }
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
+  checkOperands('sub', a, b);
   if (isNum(b)) return addScalar(a as Tensor, -b);
   if (isNum(a)) return addScalar(neg(b), a);
   return subOp([a, b], NONE);
 }
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  checkOperands('mul', a, b);
   if (isNum(b)) return mulScalar(a as Tensor, b);
   if (isNum(a)) return mulScalar(b, a);
   return mulOp([a, b], NONE);
 }
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
+  checkOperands('div', a, b);
+  if (isNum(b) && b === 0) throw new ValueError('div: dividing by the number 0 (use a tensor divisor for IEEE inf/nan results)');
   if (isNum(b)) return mulScalar(a as Tensor, 1 / b);
   if (isNum(a)) return mulScalar(reciprocal(b), a);
   return divOp([a, b], NONE);

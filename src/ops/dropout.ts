@@ -5,7 +5,8 @@
  * are regenerated in the backward instead of being stored: same seed, same mask.
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkBoolean, checkOptions } from '../runtime/validate.js';
 import { empty, seedKey } from '../autodiff/creation.js'; // the same seed → key mixing as uniform(), so masks equal uniform(seed) ≥ rate
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -54,8 +55,11 @@ export const maskOp = defineOp<MaskAttrs>({
 
 /** Dropout needs rate < 1 (its scale is 1/(1 − rate)); stochastic depth allows 1. */
 function validate(op: string, x: Tensor, o: DropoutOptions, allowOne: boolean): void {
+  checkTensor(op, 'x', x);
   assertF32(op, x);
-  const { rate, seed } = o ?? ({} as DropoutOptions);
+  checkOptions(op, o ?? null, ['rate', 'seed', 'training']);
+  if (o.training !== undefined) checkBoolean(op, 'training', o.training);
+  const { rate, seed } = o;
   if (typeof rate !== 'number' || !(rate >= 0 && (rate < 1 || (allowOne && rate === 1)))) {
     throw new ValueError(`${op}: rate must be in [0, 1${allowOne ? ']' : ')'}, got ${String(rate)}`);
   }

@@ -4,7 +4,8 @@
  * kernels in shaders/layout.wgsl.
  */
 import { defineOp, type OpDef } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { describeValue } from '../runtime/validate.js';
 import { checkShape, empty, sizeOf } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -57,6 +58,10 @@ export const reshapeOp = defineOp<{ shape: readonly number[] }>({
 
 /** Same data, new shape; one dimension may be -1 (inferred). A free view, no copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('reshape', 'x', x);
+  if (!Array.isArray(shape as unknown) || shape.some((d) => !Number.isSafeInteger(d) || d < -1)) {
+    throw new ShapeError(`reshape: shape must be an array of non-negative integers (one may be -1), got ${describeValue(shape)}`);
+  }
   const unknown = shape.filter((d) => d === -1).length;
   if (unknown > 1) throw new ShapeError(`reshape: at most one dimension may be -1, got ${describeShape(shape)}`);
   const known = sizeOf(shape.filter((d) => d !== -1));
@@ -77,6 +82,8 @@ export const broadcastToOp = defineOp<{ shape: readonly number[] }>({
 });
 
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('broadcastTo', 'x', x);
+  checkShape(shape, 'broadcastTo: shape');
   const target = broadcastShapes('broadcastTo', x.shape, shape);
   if (!sameShape(target, shape)) {
     throw new ShapeError(`broadcastTo: ${describeShape(x.shape)} cannot be broadcast to ${describeShape(shape)}`);
@@ -87,11 +94,18 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Sum a broadcast result back down to `shape` (the gradient of broadcasting). */
 export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('sumTo', 'x', x);
+  checkShape(shape, 'sumTo: shape');
   if (sameShape(x.shape, shape)) return x;
+  if (!sameShape(broadcastShapes('sumTo', shape, x.shape), x.shape)) {
+    throw new ShapeError(`sumTo: ${describeShape(x.shape)} is not a broadcast of ${describeShape(shape)}`);
+  }
   const lead = x.rank - shape.length;
   const axes = x.shape.map((d, i) => (i < lead || (shape[i - lead] === 1 && d !== 1) ? i : -1)).filter((i) => i >= 0);
   const s = sumOp([x], { axes, keepdims: true });
-  return reshape(s, shape);
+  const out = reshape(s, shape);
+  s.dispose(); // the view keeps the storage; this handle would otherwise hold it for ever
+  return out;
 }
 
 // ------------------------------------------------------------------ permute
@@ -110,6 +124,8 @@ export const permuteOp = defineOp<{ perm: readonly number[] }>({
 
 /** Reorder dimensions: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  checkTensor('permute', 'x', x);
+  if (!Array.isArray(perm as unknown)) throw new ValueError(`permute: perm must be an array of axes, got ${describeValue(perm)}`);
   normalizeAxes('permute', perm, x.rank); // range and duplicate checks
   if (perm.length !== x.rank) {
     throw new ShapeError(`permute: perm must list all ${x.rank} axes of ${describeShape(x.shape)}, got ${JSON.stringify(perm)}`);
@@ -121,6 +137,8 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 
 /** Swap two axes (default: the last two). */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
+  checkTensor('transpose', 'x', x);
+  if (x.rank < 2) throw new ShapeError(`transpose: needs rank >= 2, got ${describeShape(x.shape)}`);
   const [a, b] = [axis0, axis1].map((ax) => normalizeAxes('transpose', ax, x.rank)[0]!);
   const perm = [...Array(x.rank).keys()];
   [perm[a!], perm[b!]] = [perm[b!]!, perm[a!]!];
@@ -146,10 +164,13 @@ export const sliceOp: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
 
 /** x[begin : begin + size] along every axis; size -1 means "to the end". */
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  checkTensor('slice', 'x', x);
+  if (!Array.isArray(begin as unknown) || !Array.isArray(size as unknown)) throw new ValueError(`slice: begin and size must be arrays of integers, got ${describeValue(begin)} and ${describeValue(size)}`);
   if (begin.length !== x.rank || size.length !== x.rank) {
     throw new ShapeError(`slice: begin and size need ${x.rank} entries for ${describeShape(x.shape)}, got ${begin.length} and ${size.length}`);
   }
   const resolved = size.map((s, i) => (s === -1 ? x.shape[i]! - begin[i]! : s));
+  if (size.some((s) => !Number.isInteger(s) || s < -1)) throw new ValueError(`slice: size entries must be integers >= 0 (or -1: to the end), got ${describeValue(size)}`);
   resolved.forEach((s, i) => {
     const b = begin[i]!;
     if (!Number.isInteger(b) || !Number.isInteger(s) || b < 0 || s < 0 || b + s > x.shape[i]!) {
@@ -170,6 +191,11 @@ export const padOp: OpDef<PadAttrs> = defineOp<PadAttrs>({
 
 /** Constant padding: `paddings[i] = [before, after]` for each axis. */
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
+  checkTensor('pad', 'x', x);
+  if (!Array.isArray(paddings as unknown) || !paddings.every((p) => Array.isArray(p as unknown) && p.length === 2)) {
+    throw new ValueError(`pad: paddings must be an array of [before, after] pairs, got ${describeValue(paddings)}`);
+  }
+  if (typeof value !== 'number') throw new ValueError(`pad: value must be a number, got ${describeValue(value)}`);
   if (paddings.length !== x.rank) {
     throw new ShapeError(`pad: need ${x.rank} [before, after] pairs for ${describeShape(x.shape)}, got ${paddings.length}`);
   }
@@ -219,7 +245,9 @@ export const concatOp = defineOp<{ axis: number }>({
 
 /** Join tensors along an existing axis; all other dimensions must match. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(xs as unknown)) throw new ValueError(`concat: xs must be an array of tensors, got ${describeValue(xs)}`);
   if (!xs.length) throw new ValueError('concat: needs at least one tensor');
+  checkTensors('concat', Object.fromEntries(xs.map((t, i) => [`xs[${i}]`, t])));
   const [ax] = normalizeAxes('concat', axis, xs[0]!.rank);
   for (const t of xs) {
     if (t.dtype !== xs[0]!.dtype) throw new DTypeError(`concat: all tensors need one dtype, got ${xs[0]!.dtype} and ${t.dtype} ${describeShape(t.shape)}`);

@@ -3,7 +3,7 @@
  * NFNet (so AGC's unit is a column of w). A composite of matmul and a broadcast add: the
  * gradients come from those ops, and the GEMM does all the heavy work anyway.
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../autodiff/tensor.js';
 import { ShapeError, describeShape } from '../runtime/errors.js';
 import { assertF32 } from './util.js';
 import { matmul } from './matmul.js';
@@ -12,6 +12,7 @@ import { reshape } from './layout.js';
 import { composite } from './composite.js';
 
 function validate(x: Tensor, w: Tensor, b?: Tensor): void {
+  checkTensors('linear', b === undefined ? { x, w } : { x, w, b });
   assertF32('linear', x, w, ...(b ? [b] : []));
   if (w.rank !== 2) throw new ShapeError(`linear: weight must be [in, out], got ${describeShape(w.shape)}`);
   const [fanIn, fanOut] = w.shape as [number, number];

@@ -5,7 +5,8 @@
  * inputs, because the backward recomputes each row's log-sum-exp on the fly.
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkOptions } from '../runtime/validate.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -68,6 +69,7 @@ export const softmaxCrossEntropyOp = defineOp<CrossEntropyAttrs>({
 });
 
 function validate(logits: Tensor, labels: Tensor, smoothing: number): boolean {
+  checkTensors('softmaxCrossEntropy', { logits, labels });
   assertF32('softmaxCrossEntropy', logits);
   if (logits.rank !== 2 || logits.shape[1] === 0) {
     throw new ShapeError(`softmaxCrossEntropy: logits must be [N, C] with C >= 1, got ${describeShape(logits.shape)}`);
@@ -94,7 +96,8 @@ function validate(logits: Tensor, labels: Tensor, smoothing: number): boolean {
  * [0, C) gives NaN) or f32 one-hot / soft targets [N, C].
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  const smoothing = options.labelSmoothing ?? 0;
+  const { labelSmoothing } = checkOptions('softmaxCrossEntropy', options, ['labelSmoothing']);
+  const smoothing = labelSmoothing === undefined ? 0 : labelSmoothing;
   const dense = validate(logits, labels, smoothing);
   const [n, c] = logits.shape as [number, number];
   return softmaxCrossEntropyOp([logits, labels], { n, c, smoothing, dense });

@@ -5,7 +5,8 @@
  * (operands are read through strides) and batch broadcasting (a batch of 1 is reused).
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkBoolean, checkOptions } from '../runtime/validate.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -257,6 +258,9 @@ export const matmulOp = defineOp<MatmulOptions>({
 });
 
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  return matmulOp([a, b], options);
+  checkTensors('matmul', { a, b });
+  const o = checkOptions('matmul', options, ['transposeA', 'transposeB']);
+  for (const k of ['transposeA', 'transposeB'] as const) if (o[k] !== undefined) checkBoolean('matmul', k, o[k]);
+  return matmulOp([a, b], o);
 }
 export { plan as gemmPlan };

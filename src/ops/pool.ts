@@ -4,7 +4,8 @@
  * stride 2 SAME), and the global mean over H, W of the head and the SE blocks.
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkOptions, describeValue } from '../runtime/validate.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -56,14 +57,19 @@ function axisPlan(n: number, size: number, stride: number, padding: 'SAME' | 'VA
 }
 
 function pair(v: number | readonly [number, number] | undefined, name: string, op: string): [number, number] {
+  if (v !== undefined && typeof v !== 'number' && !(Array.isArray(v as unknown) && v.length === 2)) {
+    throw new ValueError(`${op}: ${name} must be a positive integer or a pair of them, got ${describeValue(v)}`);
+  }
   const p: [number, number] = v === undefined ? [2, 2] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`${op}: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ValueError(`${op}: ${name} must be a positive integer or a pair of them, got ${describeValue(v)}`);
   return p;
 }
 
-function geometry(x: Tensor, o: PoolOptions, op: 'avgPool' | 'maxPool'): PoolGeometry {
+function geometry(x: Tensor, options: PoolOptions, op: 'avgPool' | 'maxPool'): PoolGeometry {
+  checkTensor(op, 'x', x);
+  const o = checkOptions(op, options, ['size', 'stride', 'padding']);
   if (x.rank !== 4) throw new ShapeError(`${op}: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
-  const padding = o.padding ?? 'SAME';
+  const padding = o.padding === undefined ? 'SAME' : o.padding;
   const [size_h, size_w] = pair(o.size, 'size', op);
   const [stride_h, stride_w] = pair(o.stride, 'stride', op);
   const explicit = Array.isArray(padding);
@@ -71,10 +77,13 @@ function geometry(x: Tensor, o: PoolOptions, op: 'avgPool' | 'maxPool'): PoolGeo
     ? padding.length === 2 && padding.every((q, axis) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isInteger(v) && v >= 0 && v < [size_h, size_w][axis]!))
     : padding === 'SAME' || padding === 'VALID';
   // A pad as wide as the window would give windows of padding alone (PyTorch forbids more than half).
-  if (!ok) throw new ValueError(`${op}: padding must be 'SAME', 'VALID' or [[top, bottom], [left, right]] of non-negative integers below the window size, got ${JSON.stringify(padding)}`);
+  if (!ok) throw new ValueError(`${op}: padding must be 'SAME', 'VALID' or [[top, bottom], [left, right]] of non-negative integers below the window size, got ${describeValue(padding)}`);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [out_h, pad_top] = axisPlan(h, size_h, stride_h, explicit ? padding[0]! : (padding as 'SAME' | 'VALID'));
   const [out_w, pad_left] = axisPlan(w, size_w, stride_w, explicit ? padding[1]! : (padding as 'SAME' | 'VALID'));
+  if (out_h < 1 || out_w < 1) {
+    throw new ShapeError(`${op}: a ${size_h}×${size_w} window does not fit the ${h}×${w} input ${describeShape(x.shape)} with padding ${describeValue(padding)}`);
+  }
   return { n, h, w, c, out_h, out_w, size_h, size_w, stride_h, stride_w, pad_top, pad_left };
 }
 
@@ -105,8 +114,9 @@ export const avgPoolOp = defineOp<PoolGeometry>({
 
 /** Average pooling over H, W of an NHWC tensor; defaults to 2×2 stride 2 'SAME'. */
 export function avgPool(x: Tensor, options: AvgPoolOptions = {}): Tensor {
+  const g = geometry(x, options, 'avgPool');
   assertF32('avgPool', x);
-  return avgPoolOp([x], geometry(x, options, 'avgPool'));
+  return avgPoolOp([x], g);
 }
 
 export const maxPoolOp = defineOp<PoolGeometry>({
@@ -130,12 +140,14 @@ export const maxPoolOp = defineOp<PoolGeometry>({
 
 /** Max pooling over H, W of an NHWC tensor (the NF-ResNet stem uses 3×3 stride 2 'SAME'). */
 export function maxPool(x: Tensor, options: MaxPoolOptions = {}): Tensor {
+  const g = geometry(x, options, 'maxPool');
   assertF32('maxPool', x);
-  return maxPoolOp([x], geometry(x, options, 'maxPool'));
+  return maxPoolOp([x], g);
 }
 
 /** Mean over H and W: [N, H, W, C] → [N, C] (differentiable through ops.mean). */
 export function globalMeanPool(x: Tensor): Tensor {
+  checkTensor('globalMeanPool', 'x', x);
   if (x.rank !== 4) throw new ShapeError(`globalMeanPool: expected an NHWC tensor of rank 4, got ${describeShape(x.shape)}`);
   assertF32('globalMeanPool', x);
   return mean(x, { axes: [1, 2] });

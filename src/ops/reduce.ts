@@ -4,7 +4,7 @@
  * as runs of adjacent axes, each run one [outer, r, inner] pass (chunked when r is long).
  */
 import { defineOp } from '../autodiff/op.js';
-import { Tensor } from '../autodiff/tensor.js';
+import { Tensor, checkTensor } from '../autodiff/tensor.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { empty } from '../autodiff/creation.js';
 import { assertF32, backend, linearGroups, normalizeAxes, sizeOf, WG } from './util.js';
@@ -13,6 +13,7 @@ import { broadcastTo } from './layout.js';
 import { div, mul, sub, eq } from './binary.js';
 import { mulScalar, square } from './unary.js';
 import { composite } from './composite.js';
+import { checkBoolean, checkOptions } from '../runtime/validate.js';
 
 const REDUCE = defineKernel('reduce', reduceWgsl, 'reduce_axis');
 const OPS = { sum: 0, max: 1, min: 2 } as const;
@@ -146,13 +147,23 @@ function extremeBackward(name: string) {
 export const maxOp = defineOp<ReduceOptions>({ name: 'max', forward: reduceForward('max', 'max', false), backward: extremeBackward('max') });
 export const minOp = defineOp<ReduceOptions>({ name: 'min', forward: reduceForward('min', 'min', false), backward: extremeBackward('min') });
 
-export const sum = (x: Tensor, opts: ReduceOptions = {}): Tensor => sumOp([x], opts);
-export const mean = (x: Tensor, opts: ReduceOptions = {}): Tensor => meanOp([x], opts);
-export const max = (x: Tensor, opts: ReduceOptions = {}): Tensor => maxOp([x], opts);
-export const min = (x: Tensor, opts: ReduceOptions = {}): Tensor => minOp([x], opts);
+/** The options of a reduction, checked (axes are checked against the rank by the forward). */
+function reduceOptions(op: string, opts: ReduceOptions | undefined): ReduceOptions {
+  const o = checkOptions(op, opts, ['axes', 'keepdims']);
+  if (o.keepdims !== undefined) checkBoolean(op, 'keepdims', o.keepdims);
+  return o;
+}
+
+export const sum = (x: Tensor, opts: ReduceOptions = {}): Tensor => sumOp([x], reduceOptions('sum', opts));
+export const mean = (x: Tensor, opts: ReduceOptions = {}): Tensor => meanOp([x], reduceOptions('mean', opts));
+export const max = (x: Tensor, opts: ReduceOptions = {}): Tensor => maxOp([x], reduceOptions('max', opts));
+export const min = (x: Tensor, opts: ReduceOptions = {}): Tensor => minOp([x], reduceOptions('min', opts));
 
 /** Population variance (divides by N, as JAX and the NFNet reference do). */
 export function variance(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  reduceOptions('variance', opts);
+  checkTensor('variance', 'x', x);
+  normalizeAxes('variance', opts.axes, x.rank);
   return composite(() => mean(square(sub(x, mean(x, { axes: opts.axes, keepdims: true }))), opts));
 }
 

@@ -7,7 +7,7 @@
  * Sizes divisible by 4 run the vec4 entry points (about 2× faster on SwiftShader).
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
@@ -63,6 +63,7 @@ export const residualOp = defineOp<ResidualAttrs>({
  *   const y = residual(shortcut, branch, block.skipGain, 0.2);
  */
 export function residual(x: Tensor, h: Tensor, skipGain: Tensor, alpha: number): Tensor {
+  checkTensors('residual', { x, h, skipGain });
   assertF32('residual', x, h, skipGain);
   if (!sameShape(x.shape, h.shape)) {
     throw new ShapeError(`residual: x and h must have the same shape, got x ${describeShape(x.shape)} and h ${describeShape(h.shape)}`);

@@ -1,6 +1,6 @@
 /** softmax and logSoftmax along one axis (default: the last). */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
 import { empty, sizeOf } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { assertF32, backend, linearGroups, normalizeAxes } from './util.js';
@@ -48,9 +48,11 @@ export const logSoftmaxOp = defineOp<{ axis: number }>({
 });
 
 export function softmax(x: Tensor, axis = -1): Tensor {
+  checkTensor('softmax', 'x', x);
   return softmaxOp([x], { axis: normalizeAxes('softmax', axis, x.rank)[0]! });
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  checkTensor('logSoftmax', 'x', x);
   return logSoftmaxOp([x], { axis: normalizeAxes('logSoftmax', axis, x.rank)[0]! });
 }

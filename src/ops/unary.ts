@@ -3,7 +3,7 @@
  * reciprocal, pow (scalar exponent), relu, sigmoid, tanh, and x·a + b with scalar a, b.
  */
 import { defineOp, type OpDef } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
 import { ValueError } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups, NO_VIEW } from './util.js';
@@ -114,11 +114,13 @@ export const tanh: UnaryFn = plain('tanh');
 
 /** x^p for a finite scalar exponent p (negative bases allowed for integer p). */
 export function pow(x: Tensor, p: number): Tensor {
+  checkTensor('pow', 'x', x);
   if (typeof p !== 'number' || !Number.isFinite(p)) throw new ValueError(`pow: exponent must be a finite number, got ${String(p)}`);
   return unaryDefinitions.pow([x], { alpha: p, beta: 0 });
 }
 /** x·a + b for scalars a and b. */
 export function affine(x: Tensor, a: number, b: number): Tensor {
+  checkTensor('affine', 'x', x);
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw new ValueError(`affine: scale and shift must be finite, got ${a}, ${b}`);
   return unaryDefinitions.affine([x], { alpha: a, beta: b });
 }

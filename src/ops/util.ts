@@ -2,6 +2,7 @@
 import { backend } from '../runtime/init.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import type { Tensor } from '../autodiff/tensor.js';
+import { describeValue } from '../runtime/validate.js';
 
 export const WG = 256;
 
@@ -50,6 +51,7 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /** Normalise possibly-negative axes against a rank; throws ValueError when out of range. */
 export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
   if (axes === undefined) return [...Array(rank).keys()];
+  if (typeof axes !== 'number' && !Array.isArray(axes)) throw new ValueError(`${op}: axes must be an integer or an array of integers, got ${describeValue(axes)}`);
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => {
     if (!Number.isInteger(a) || a < -rank || a >= rank) {

@@ -15,7 +15,8 @@
  * conv2d saves, so one standardization per step serves forward, dX and dW.
  */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkOptions, describeValue } from '../runtime/validate.js';
 import { empty, zeros } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -135,12 +136,16 @@ export const weightStandardizeOp = defineOp<WeightStandardizeOptions>({
 
 /** Ŵ per output unit (last axis of w): see the forms above. */
 export function weightStandardize(w: Tensor, gain: Tensor, options: WeightStandardizeOptions = {}): Tensor {
-  return weightStandardizeOp([w, gain], options);
+  checkTensors('weightStandardize', { w, gain });
+  const o = checkOptions('weightStandardize', options, ['eps']);
+  if (o.eps !== undefined && typeof o.eps !== 'number') throw new ValueError(`weightStandardize: eps must be a positive finite number, got ${describeValue(o.eps)}`);
+  return weightStandardizeOp([w, gain], o);
 }
 
 /** conv2d with a scaled-weight-standardized kernel (the NFNet WSConv2d, without bias). */
 export function wsConv2d(x: Tensor, w: Tensor, gain: Tensor, options: Conv2dOptions & WeightStandardizeOptions = {}): Tensor {
-  const { eps, form, scale, ...conv } = options;
+  checkTensors('wsConv2d', { x, w, gain });
+  const { eps, form, scale, ...conv } = checkOptions('wsConv2d', options, ['stride', 'padding', 'groups', 'dilation', 'tuning', 'eps', 'form', 'scale']);
   // composite: outside a gradient the temporary Ŵ is freed at once.
   return composite(() => conv2d(x, weightStandardize(w, gain, { eps, form, scale }), conv));
 }

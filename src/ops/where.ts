@@ -1,6 +1,8 @@
 /** where(cond, a, b): elementwise select with broadcasting; cond is a 0/1 (nonzero = true) f32 mask. */
 import { defineOp } from '../autodiff/op.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { describeValue } from '../runtime/validate.js';
+import { ValueError } from '../runtime/errors.js';
 import { empty, full } from '../autodiff/creation.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, stridesOf, vec4Params } from './util.js';
 import { elementwiseKernel } from './elementwise.js';
@@ -44,8 +46,13 @@ export const whereOp = defineOp<Record<string, never>>({
 
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   // Validate before a number branch becomes a tensor (no GPU work for bad inputs).
+  checkTensor('where', 'cond', cond);
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new ValueError(`where: ${name} must be a Tensor or a finite number, got ${describeValue(v)}`);
+    } else checkTensor('where', name, v);
+  }
   const given = [cond, a, b].filter((t): t is Tensor => typeof t !== 'number');
-  for (const t of given) t.checkedStorage();
   assertF32('where', ...given);
   broadcastShapes('where', broadcastShapes('where', typeof a === 'number' ? [] : a.shape, typeof b === 'number' ? [] : b.shape), cond.shape);
   return composite(() => {

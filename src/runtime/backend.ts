@@ -91,6 +91,11 @@ export class Backend {
     return prev;
   }
 
+  /** True after `destroy()` (gpu.dispose()): tensors made on it are stale. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   /** Throws DeviceLostError once the device is gone (never hang on a dead device). */
   checkAlive(): void {
     if (this.lostInfo && !this.disposed) {
@@ -166,6 +171,7 @@ export class Backend {
     if (typeof workgroups === 'number') {
       if (workgroups <= max) return [Math.max(1, workgroups), 1, 1];
       const y = Math.ceil(workgroups / max);
+      if (y > max) throw new KernelError(`kernel ${kernel.name}: ${workgroups} workgroups exceed ${max}² even folded into two dimensions`);
       return [Math.ceil(workgroups / y), y, 1];
     }
     const [x, y, z = 1] = workgroups;

@@ -14,8 +14,15 @@ export class NfnetError extends Error {
 export class ShapeError extends NfnetError {}
 /** A tensor of the wrong element type. */
 export class DTypeError extends NfnetError {}
-/** An option or argument outside its allowed range (axis, seed, stride, …). */
+/** An option or argument outside its allowed range (axis, seed, stride, …) or of the wrong type. */
 export class ValueError extends NfnetError {}
+/**
+ * A request beyond what the device can do (a buffer over maxBufferSize or
+ * maxStorageBufferBindingSize), refused before anything is allocated or dispatched.
+ */
+export class LimitError extends ValueError {}
+/** A file that is missing, unreadable, or a folder where a file was expected. */
+export class FileError extends NfnetError {}
 /** A tensor used after `dispose()`. */
 export class DisposedError extends NfnetError {}
 /** No usable WebGPU adapter or device, or the runtime was not initialised. */

@@ -4,6 +4,7 @@
  */
 import { Backend, type CacheStats, type BackendCounters } from './backend.js';
 import { DeviceError, DeviceLostError } from './errors.js';
+import { checkBoolean, checkNumber, checkOneOf, checkOptions } from './validate.js';
 import { requestNodeAdapter, releaseNodeGpu } from './platform-node.js';
 import type { PoolStats } from './pool.js';
 import type { ProfileReport } from './profiler.js';
@@ -112,7 +113,16 @@ export function currentGpuOrNull(): Gpu | null {
 
 const FAST_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
 
+/** Every init option checked by name, before an adapter is requested. */
+function checkInitOptions(options: InitOptions): void {
+  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'maxPooledBytes', 'verbose']);
+  if (options.powerPreference !== undefined) checkOneOf('init', 'powerPreference', options.powerPreference, ['high-performance', 'low-power']);
+  for (const k of ['fast', 'forceSoftware', 'verbose'] as const) if (options[k] !== undefined) checkBoolean('init', k, options[k]);
+  if (options.maxPooledBytes !== undefined) checkNumber('init', 'maxPooledBytes', options.maxPooledBytes, { min: 0, integer: true });
+}
+
 export async function init(options: InitOptions = {}): Promise<Gpu> {
+  checkInitOptions(options);
   if (currentGpu) return currentGpu;
   const powerPreference = options.powerPreference ?? 'high-performance';
   // Node (Dawn) when running under Node; otherwise the page's navigator.gpu. A bundler's

@@ -4,6 +4,8 @@
  * free list keyed by (usage, size class) and are handed out again. Size classes are
  * powers of two split into four steps, so at most 25% of a buffer is slack.
  */
+import { LimitError } from './errors.js';
+
 export interface PoolStats {
   /** Bytes held by live (handed-out) buffers. */
   liveBytes: number;
@@ -55,7 +57,12 @@ export class BufferPool {
   ) {}
 
   acquire(bytes: number, usage: number = STORAGE_USAGE): GPUBuffer {
-    const size = sizeClass(bytes);
+    // Refused before createBuffer: Dawn would hand back an invalid buffer that fails only at
+    // the next submit, and the stats would count bytes that were never allocated.
+    const max = this.device.limits.maxBufferSize;
+    if (!(bytes >= 0) || bytes > max) throw new LimitError(`a buffer of ${bytes} bytes exceeds this device's maxBufferSize (${max} bytes)`);
+    // Near the limit a size class may round past it: take the exact (4-aligned) size then.
+    const size = sizeClass(bytes) <= max ? sizeClass(bytes) : Math.ceil(bytes / 4) * 4;
     const list = this.free.get(`${usage}:${size}`);
     let buffer = list?.pop();
     if (buffer) {
