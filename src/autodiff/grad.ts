@@ -21,11 +21,11 @@ export interface Differentiable {
 export type Arg = Tensor | readonly Tensor[] | Differentiable;
 type GradsOf<T extends readonly Arg[]> = { [K in keyof T]: T[K] extends Tensor ? Tensor : Tensor[] };
 
+/** The tensors an argument stands for; anything else passes through to be refused by name. */
 function tensorsOf(a: Arg): readonly Tensor[] {
-  if (a instanceof Tensor) return [a];
   if (Array.isArray(a)) return a as readonly Tensor[];
-  if (a && typeof a === 'object' && Array.isArray((a as Differentiable).params)) return (a as Differentiable).params;
-  throw new ValueError(`valueAndGrad: arguments must be tensors, arrays of tensors or a model state, got ${a === null ? 'null' : typeof a}`);
+  if (a && typeof a === 'object' && !(a instanceof Tensor) && Array.isArray((a as Differentiable).params)) return (a as Differentiable).params;
+  return [a as Tensor];
 }
 /** f may return the scalar to differentiate alone, or `[scalar, ...aux]` (aux is returned, not differentiated). */
 export type FnResult = Tensor | readonly [Tensor, ...Tensor[]];

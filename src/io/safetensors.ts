@@ -48,7 +48,11 @@ function bytesOf(d: Float32Array | Int32Array | Uint32Array): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
-export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata: Record<string, string> = {}): Uint8Array {
+/**
+ * `checksums` (default true) writes a CRC-32 per tensor into the metadata; false writes the
+ * plain layout other writers produce (a timm export: no `__metadata__` when there is none).
+ */
+export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata: Record<string, string> = {}, options: { checksums?: boolean } = {}): Uint8Array {
   if (CHECKSUM_KEY in metadata) throw new ValueError(`encodeSafetensors: metadata key '${CHECKSUM_KEY}' is reserved for the per-tensor checksums`);
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new ValueError(`encodeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
@@ -73,7 +77,8 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
     checksums[name] = crc32(bytesOf(t.data));
     offset += t.data.byteLength;
   }
-  header.__metadata__ = { ...metadata, [CHECKSUM_KEY]: JSON.stringify(checksums) };
+  if (options.checksums ?? true) header.__metadata__ = { ...metadata, [CHECKSUM_KEY]: JSON.stringify(checksums) };
+  else if (Object.keys(metadata).length) header.__metadata__ = metadata;
   Object.assign(header, entries);
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8); // align the data section to 8 bytes

@@ -296,5 +296,5 @@ export async function exportTimm(model: NFNet): Promise<Uint8Array> {
   const tensors: Record<string, HostTensor> = {};
   const values = await model.state.read();
   for (const [p] of model.state.entries()) tensors[oursToTimm(p.name, model.config.stem.length)] = toTimmLayout(p, values.get(p.name)!);
-  return encodeSafetensors(tensors);
+  return encodeSafetensors(tensors, {}, { checksums: false }); // byte for byte what timm's safetensors writer gives
 }

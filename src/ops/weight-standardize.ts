@@ -137,8 +137,9 @@ export const weightStandardizeOp = defineOp<WeightStandardizeOptions>({
 /** Ŵ per output unit (last axis of w): see the forms above. */
 export function weightStandardize(w: Tensor, gain: Tensor, options: WeightStandardizeOptions = {}): Tensor {
   checkTensors('weightStandardize', { w, gain });
-  const o = checkOptions('weightStandardize', options, ['eps']);
+  const o = checkOptions('weightStandardize', options, ['eps', 'form', 'scale']);
   if (o.eps !== undefined && typeof o.eps !== 'number') throw new ValueError(`weightStandardize: eps must be a positive finite number, got ${describeValue(o.eps)}`);
+  if (o.scale !== undefined && typeof o.scale !== 'number') throw new ValueError(`weightStandardize: scale must be a finite number, got ${describeValue(o.scale)}`);
   return weightStandardizeOp([w, gain], o);
 }
 
