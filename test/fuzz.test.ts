@@ -9,16 +9,9 @@ import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
 
-/**
- * conv2d's validation is being reworked on another branch (its option object, zero-size
- * filters and group counts over the dispatch limit are not checked yet); `npm run fuzz`
- * still counts it.
- */
-const NOT_YET = new Set(['ops.conv2d']);
-
 describe('fuzz: bad calls to the public API', () => {
   it('400 seeded bad calls: a typed error each, before GPU work, no leak, device still right', async () => {
-    const generators = GENERATORS.filter((g) => !NOT_YET.has(g.name));
+    const generators = GENERATORS;
     expect(new Set(generators.map((g) => g.area))).toEqual(new Set(['ops', 'creation', 'autodiff', 'runtime', 'io', 'data']));
     const report = await runFuzz({ calls: 400, seed: 20261206, generators, gpu, sanityEvery: 100 });
     const wrong = report.records.filter((r) => r.outcome !== 'typed' && r.outcome !== 'benign');

@@ -142,6 +142,42 @@ describe('robustness', () => {
     x.dispose();
   });
 
+  it('conv2d: options, zero-size filters and group counts over the dispatch limit are refused before GPU work', async () => {
+    const x = zeros([1, 6, 6, 4]);
+    const w = zeros([3, 3, 4, 8]);
+    for (const bad of [null, 5, 'x', [], true]) expectRefused(() => ops.conv2d(x, w, bad as never), ValueError, /conv2d: options must be an object \{stride, padding, groups, dilation, tuning\}/);
+    expectRefused(() => ops.conv2d(x, w, { strides: 2 } as never), ValueError, /unknown option 'strides' \(did you mean 'stride'\?\)/);
+    expectRefused(() => ops.conv2d(x, w, { stride: null } as never), ValueError, /stride must be a positive integer or a pair/, /got null/);
+    expectRefused(() => ops.conv2d(x, w, { dilation: [1, 2, 3] } as never), ValueError, /dilation/);
+    expectRefused(() => ops.conv2d(x, w, { padding: 'same' } as never), ValueError, /padding must be 'SAME', 'VALID'/, /got "same"/);
+    expectRefused(() => ops.conv2d(x, w, { groups: 'a' } as never), ValueError, /groups must be a positive integer, got "a"/);
+    expectRefused(() => ops.conv2d(x, w, { tuning: { wgs: 64 } } as never), ValueError, /unknown option 'wgs' \(did you mean 'wg'\?\)/);
+    expectRefused(() => ops.conv2d(x, w, { tuning: null } as never), ValueError, /tuning must be an object/);
+    expectRefused(() => ops.conv2d(x, 'w' as never), ValueError, /conv2d: w must be a Tensor, got "w"/);
+    const empty0 = zeros([0, 3, 4, 8]);
+    expectRefused(() => ops.conv2d(x, empty0), ShapeError, /w \[0, 3, 4, 8\] has a 0×3 window; a filter needs at least one tap/);
+    // Depthwise over more channels than workgroups per dimension: the group axis of the
+    // kernels' grid is not folded, so the call is refused whole, forward and backward alike.
+    const max = backend().maxWorkgroupsPerDim;
+    const c = max + 5;
+    const xd = zeros([1, 1, 1, c]);
+    const wd = zeros([1, 1, 1, c]);
+    expectRefused(() => ops.conv2d(xd, wd, { groups: c }), LimitError, new RegExp(`groups = ${c} exceeds the device's ${max} workgroups per dimension`));
+    const gain = zeros([c]);
+    expectRefused(() => ops.wsConv2d(xd, wd, gain, { groups: c }), LimitError, /wsConv2d: groups = /);
+    // Under a gradient the weight gradient's grid is checked too: tuning.wg = 1 on a filter
+    // with more than 4·max output tiles is refused up front instead of in the backward.
+    const big = zeros([1, 1, 32, 8 * (max + 1)]);
+    const x32 = zeros([1, 1, 1, 32]);
+    const before = gpu.counters().dispatches;
+    await expect(valueAndGrad((t: Tensor) => ops.sum(ops.conv2d(x32, t, { tuning: { wg: 1 } })))(big)).rejects.toThrow(/weight gradient .* needs \d+ workgroups of 1/);
+    expect(gpu.counters().dispatches, 'no GPU work').toBe(before);
+    // The same filter without a gradient is a valid forward.
+    const y = ops.conv2d(x32, big, { tuning: { wg: 1 } });
+    expect(y.shape).toEqual([1, 1, 1, 8 * (max + 1)]);
+    for (const t of [x, w, empty0, xd, wd, gain, big, x32, y]) t.dispose();
+  });
+
   it('a tensor from a disposed device throws DisposedError on use and dispose, and never touches the new pool', async () => {
     const old = tensor([1, 2, 3, 4], [4]);
     const oldView = ops.reshape(old, [2, 2]);

@@ -1,9 +1,10 @@
 /** The NFNet model family: variant table, architecture plan and (GPU) model builder. */
 import type { NetworkInfo } from './plan.js';
 import { networkInfo } from './model.js';
-import { variantConfig, type ConfigOverrides } from './variants.js';
+import { OVERRIDE_FIELDS, variantConfig, type ConfigOverrides } from './variants.js';
+import { checkOptions } from '../runtime/validate.js';
 
-export { VARIANTS, TIMM_VARIANTS, variantConfig, referenceNumerics, groupsFor, type NFNetConfig, type Numerics, type VariantName, type ConfigOverrides } from './variants.js';
+export { VARIANTS, TIMM_VARIANTS, CONFIG_LIMITS, validateConfig, variantConfig, referenceNumerics, groupsFor, type NFNetConfig, type Numerics, type VariantName, type ConfigOverrides } from './variants.js';
 export { planBlocks, type LayerPlan, type BlockPlan, type NetworkInfo, type StageSummary } from './plan.js';
 
 /**
@@ -11,8 +12,8 @@ export { planBlocks, type LayerPlan, type BlockPlan, type NetworkInfo, type Stag
  * default) and a per-stage breakdown. Needs no GPU.
  */
 export function info(variant: string, options: ConfigOverrides & { resolution?: number } = {}): NetworkInfo {
-  const { resolution, ...overrides } = options;
-  const cfg = variantConfig(variant, overrides);
+  const { resolution, ...overrides } = checkOptions('nfnet.info', options, [...OVERRIDE_FIELDS, 'resolution']);
+  const cfg = variantConfig(variant, overrides, 'nfnet.info');
   return networkInfo(cfg, resolution ?? cfg.testResolution);
 }
 export { NFNet, NFNetArchitecture, create, planLayers, networkInfo, type ForwardOptions, type CreateOptions } from './model.js';

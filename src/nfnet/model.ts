@@ -14,7 +14,8 @@ import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { convOut, planBlocks, sameOut, stemPoolOut, summarize, symmetricPad, type BlockPlan, type LayerPlan, type NetworkInfo } from './plan.js';
-import { variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
+import { checkNumber, checkOptions } from '../runtime/validate.js';
+import { OVERRIDE_FIELDS, validateConfig, variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './init.js';
 
 export interface ForwardOptions {
@@ -197,6 +198,8 @@ export class NFNetArchitecture {
   protected readonly fc: Linear;
 
   constructor(readonly config: NFNetConfig, seed = 0) {
+    // Every way in (create, a checkpoint's or a timm file's config, a hand-made one) is checked here, before any layer is planned.
+    validateConfig(config);
     const store = new Declare(seed);
     let ch = config.inChannels;
     this.stem = config.stem.map((s, i) => {
@@ -310,7 +313,8 @@ export interface CreateOptions extends ConfigOverrides {
 }
 
 /** Build a model of a named variant on the current GPU. */
-export function create(variant: string, options: CreateOptions = {}): NFNet {
-  const { seed = 0, ...overrides } = options;
-  return new NFNet(variantConfig(variant, overrides), seed);
+export function create(variant: string, options?: CreateOptions): NFNet {
+  const { seed = 0, ...overrides } = checkOptions('nfnet.create', options, [...OVERRIDE_FIELDS, 'seed']);
+  checkNumber('nfnet.create', 'seed', seed, { min: 0, max: 2 ** 32 - 1, integer: true });
+  return new NFNet(variantConfig(variant, overrides, 'nfnet.create'), seed);
 }

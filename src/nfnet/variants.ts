@@ -5,8 +5,9 @@
  * ports of it by their timm names (dm_nfnet_f0…, nf_resnet50, …): the same tables with
  * timm's numerics (see `Numerics` and docs/timm.md).
  */
-import { ValueError } from '../runtime/errors.js';
-import type { ActivationKind } from '../ops/activation.js';
+import { LimitError, ValueError } from '../runtime/errors.js';
+import { GAMMA, type ActivationKind } from '../ops/activation.js';
+import { checkOptions, describeValue, didYouMean } from '../runtime/validate.js';
 
 /**
  * The choices on which the DeepMind reference and timm compute differently (docs/timm.md
@@ -187,19 +188,41 @@ export type VariantName = (typeof VARIANTS)[number];
 
 export type ConfigOverrides = Partial<Omit<NFNetConfig, 'variant'>>;
 
-/** The configuration of a named variant, with any field overridden. */
-export function variantConfig(name: string, overrides: ConfigOverrides = {}): NFNetConfig {
+/** Every field of NFNetConfig (a compile error below when one is added and not listed). */
+export const CONFIG_FIELDS = [
+  'variant', 'family', 'depths', 'widths', 'strides', 'stem', 'stemPool', 'groupWidth', 'bottleneckRatio', 'seRatio', 'alpha',
+  'stochDepthRate', 'dropout', 'activation', 'finalConvMult', 'numClasses', 'inChannels', 'trainResolution', 'testResolution',
+  'wsForm', 'wsEps', 'padding', 'skipGain', 'transitionShortcut', 'gammaPlacement',
+] as const;
+type Listed = (typeof CONFIG_FIELDS)[number];
+const _everyFieldListed: [Exclude<keyof NFNetConfig, Listed>, Exclude<Listed, keyof NFNetConfig>] extends [never, never] ? true : never = true;
+void _everyFieldListed;
+/** The fields an override may set (all but the variant's name). */
+export const OVERRIDE_FIELDS: readonly string[] = CONFIG_FIELDS.filter((f) => f !== 'variant');
+
+function variantByName(fn: string, name: unknown): NFNetConfig {
+  if (typeof name !== 'string') throw new ValueError(`${fn}: variant must be a variant name (a string), got ${describeValue(name)}`);
   const key = name.trim();
   const upper = key.toUpperCase();
-  let cfg: NFNetConfig;
-  if (/^F[0-7]\+?$/.test(upper)) cfg = nfnetF(upper, upper.endsWith('+'));
-  else if (key === 'nf-resnet-26') cfg = nfResNet(key, [2, 2, 2, 2]);
-  else if (key === 'nf-resnet-50') cfg = nfResNet(key, [3, 4, 6, 3]);
-  else if (key === 'nf-resnet-101') cfg = nfResNet(key, [3, 4, 23, 3]);
-  else if (['pico', 'nano', 'micro'].includes(key)) cfg = small(key);
-  else if (timmVariant(key)) cfg = timmVariant(key)!;
-  else throw new ValueError(`unknown variant '${name}'; known: ${[...VARIANTS, ...TIMM_VARIANTS].join(', ')}`);
-  const merged = { ...cfg, ...overrides };
+  if (/^F[0-7]\+?$/.test(upper)) return nfnetF(upper, upper.endsWith('+'));
+  if (key === 'nf-resnet-26') return nfResNet(key, [2, 2, 2, 2]);
+  if (key === 'nf-resnet-50') return nfResNet(key, [3, 4, 6, 3]);
+  if (key === 'nf-resnet-101') return nfResNet(key, [3, 4, 23, 3]);
+  if (['pico', 'nano', 'micro'].includes(key)) return small(key);
+  const timm = timmVariant(key);
+  if (timm) return timm;
+  const known = [...VARIANTS, ...TIMM_VARIANTS];
+  throw new ValueError(`unknown variant '${name}'${didYouMean(key, known)}; known: ${known.join(', ')}`);
+}
+
+/**
+ * The configuration of a named variant, with any field overridden: unknown override names
+ * are refused with a did-you-mean, and the result is checked whole (`validateConfig`).
+ */
+export function variantConfig(name: string, overrides: ConfigOverrides = {}, fn = 'variantConfig'): NFNetConfig {
+  const cfg = variantByName(fn, name);
+  const o = checkOptions(fn, overrides, OVERRIDE_FIELDS, 'overrides');
+  const merged = { ...cfg, ...o };
   validateConfig(merged);
   return merged;
 }
@@ -212,31 +235,103 @@ export function withNumerics(c: Omit<NFNetConfig, keyof Numerics> & Partial<Nume
   return { ...referenceNumerics(c.family), ...c } as NFNetConfig;
 }
 
+/**
+ * Bounds that keep a typo from exhausting memory while planning or building (the largest
+ * published configs sit far inside them: F7 has 4 stages, 96 blocks, widths ≤ 2048 and a
+ * 4096-wide head; ImageNet-21k has 21,843 classes).
+ */
+export const CONFIG_LIMITS = {
+  stages: 16, blocks: 1024, width: 16384, stemConvs: 8, kernel: 15, stride: 4, finalConvMult: 8,
+  numClasses: 1_000_000, inChannels: 1024, resolution: 8192,
+} as const;
+
+const enumField = <T extends string>(where: string, name: string, v: unknown, allowed: readonly T[]): void => {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) {
+    const hint = typeof v === 'string' ? didYouMean(v, allowed) : '';
+    throw new ValueError(`${where}: ${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${describeValue(v)}${hint}`);
+  }
+};
+
+function positiveInt(where: string, name: string, v: unknown, max: number, min = 1): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new ValueError(`${where}: ${name} must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${describeValue(v)}`);
+  }
+  if (v > max) throw new LimitError(`${where}: ${name} = ${v} is over the limit of ${max} (CONFIG_LIMITS: a larger value is taken for a typo)`);
+  return v;
+}
+
+function fraction(where: string, name: string, v: unknown, hi = 1, closed = false): void {
+  if (typeof v !== 'number' || !(v >= 0 && (closed ? v <= hi : v < hi))) throw new ValueError(`${where}: ${name} must be in [0, ${hi}${closed ? ']' : ')'}, got ${describeValue(v)}`);
+}
+
+function intList(where: string, name: string, v: unknown, max: number, min = 1): number[] {
+  if (!Array.isArray(v) || v.length < 1 || v.length > CONFIG_LIMITS.stages) {
+    throw new ValueError(`${where}: ${name} must be an array of 1 to ${CONFIG_LIMITS.stages} integers (one per stage), got ${describeValue(v)}`);
+  }
+  return v.map((x, i) => positiveInt(where, `${name}[${i}]`, x, max, min));
+}
+
+/**
+ * Check a whole configuration: every field's type, finiteness and range, the stage lists'
+ * lengths, the stem, the bounds above, and that each bottleneck splits into its groups.
+ * Typed errors (ValueError, LimitError for a bound) name the variant and the field; no
+ * GPU work, no allocation beyond the config itself. `new NFNet(config)` calls it, so a
+ * config from a checkpoint or a timm file goes through it too.
+ */
 export function validateConfig(c: NFNetConfig): void {
-  const n = c.depths.length;
-  if (c.widths.length !== n || c.strides.length !== n) {
-    throw new ValueError(`variant ${c.variant}: depths, widths and strides need one entry per stage (${n}), got ${c.widths.length} and ${c.strides.length}`);
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new ValueError(`NFNet config must be an object, got ${describeValue(c)}`);
+  checkOptions('NFNet config', c, CONFIG_FIELDS, 'config');
+  if (typeof c.variant !== 'string' || !c.variant) throw new ValueError(`NFNet config: variant must be a non-empty string, got ${describeValue(c.variant)}`);
+  const where = `variant ${c.variant}`;
+  for (const f of CONFIG_FIELDS) if (!(f in c)) throw new ValueError(`${where}: the config has no '${f}'`);
+  enumField(where, 'family', c.family, ['nfnet', 'nfresnet'] as const);
+  const depths = intList(where, 'depths', c.depths, CONFIG_LIMITS.blocks);
+  const total = depths.reduce((a, b) => a + b, 0);
+  if (total > CONFIG_LIMITS.blocks) throw new LimitError(`${where}: depths [${depths.join(', ')}] make ${total} blocks, over the limit of ${CONFIG_LIMITS.blocks} (CONFIG_LIMITS)`);
+  const widths = intList(where, 'widths', c.widths, CONFIG_LIMITS.width);
+  const strides = intList(where, 'strides', c.strides, CONFIG_LIMITS.stride);
+  const n = depths.length;
+  if (widths.length !== n || strides.length !== n) {
+    throw new ValueError(`${where}: depths, widths and strides need one entry per stage (${n}), got ${widths.length} and ${strides.length}`);
   }
-  if (!Number.isInteger(c.numClasses) || c.numClasses < 1) throw new ValueError(`numClasses must be a positive integer, got ${c.numClasses}`);
-  if (!Number.isInteger(c.inChannels) || c.inChannels < 1) throw new ValueError(`inChannels must be a positive integer, got ${c.inChannels}`);
-  for (const [k, v] of [['alpha', c.alpha], ['stochDepthRate', c.stochDepthRate], ['dropout', c.dropout], ['seRatio', c.seRatio]] as const) {
-    if (!(v >= 0 && v < 1)) throw new ValueError(`${k} must be in [0, 1), got ${v}`);
+  enumField(where, 'transitionShortcut', c.transitionShortcut, ['avgpool', 'strided'] as const);
+  if (c.transitionShortcut === 'avgpool' && strides.some((s) => s > 2)) {
+    throw new ValueError(`${where}: strides must be 1 or 2 with transitionShortcut 'avgpool' (its shortcut pools 2×2 with stride 2), got [${strides.join(', ')}]`);
   }
-  if (c.wsForm !== 'reference' && c.wsForm !== 'timm') throw new ValueError(`wsForm must be 'reference' or 'timm', got ${JSON.stringify(c.wsForm)}`);
-  if (!(c.wsEps > 0) || !Number.isFinite(c.wsEps)) throw new ValueError(`wsEps must be a positive finite number, got ${c.wsEps}`);
-  if (c.padding !== 'same' && c.padding !== 'symmetric') throw new ValueError(`padding must be 'same' or 'symmetric', got ${JSON.stringify(c.padding)}`);
-  if (typeof c.skipGain !== 'boolean') throw new ValueError(`skipGain must be a boolean, got ${JSON.stringify(c.skipGain)}`);
-  if (c.transitionShortcut !== 'avgpool' && c.transitionShortcut !== 'strided') {
-    throw new ValueError(`transitionShortcut must be 'avgpool' or 'strided', got ${JSON.stringify(c.transitionShortcut)}`);
+  if (!Array.isArray(c.stem) || c.stem.length > CONFIG_LIMITS.stemConvs) {
+    throw new ValueError(`${where}: stem must be an array of at most ${CONFIG_LIMITS.stemConvs} convs {channels, stride, kernel}, got ${describeValue(c.stem)}`);
   }
-  if (c.gammaPlacement !== 'activation' && c.gammaPlacement !== 'conv') {
-    throw new ValueError(`gammaPlacement must be 'activation' or 'conv', got ${JSON.stringify(c.gammaPlacement)}`);
+  c.stem.forEach((s, i) => {
+    checkOptions(where, s, ['channels', 'stride', 'kernel'], `stem[${i}]`);
+    positiveInt(where, `stem[${i}].channels`, s.channels, CONFIG_LIMITS.width);
+    positiveInt(where, `stem[${i}].stride`, s.stride, CONFIG_LIMITS.stride);
+    positiveInt(where, `stem[${i}].kernel`, s.kernel, CONFIG_LIMITS.kernel);
+  });
+  if (typeof c.stemPool !== 'boolean') throw new ValueError(`${where}: stemPool must be true or false, got ${describeValue(c.stemPool)}`);
+  if (c.groupWidth !== null) positiveInt(where, 'groupWidth', c.groupWidth, CONFIG_LIMITS.width);
+  if (typeof c.bottleneckRatio !== 'number' || !(c.bottleneckRatio > 0 && c.bottleneckRatio <= 4)) {
+    throw new ValueError(`${where}: bottleneckRatio must be a number in (0, 4], got ${describeValue(c.bottleneckRatio)}`);
   }
-  c.widths.forEach((w) => {
+  fraction(where, 'seRatio', c.seRatio);
+  fraction(where, 'alpha', c.alpha);
+  fraction(where, 'stochDepthRate', c.stochDepthRate);
+  fraction(where, 'dropout', c.dropout);
+  enumField(where, 'activation', c.activation, Object.keys(GAMMA) as ActivationKind[]);
+  positiveInt(where, 'finalConvMult', c.finalConvMult, CONFIG_LIMITS.finalConvMult, 0);
+  positiveInt(where, 'numClasses', c.numClasses, CONFIG_LIMITS.numClasses);
+  positiveInt(where, 'inChannels', c.inChannels, CONFIG_LIMITS.inChannels);
+  positiveInt(where, 'trainResolution', c.trainResolution, CONFIG_LIMITS.resolution);
+  positiveInt(where, 'testResolution', c.testResolution, CONFIG_LIMITS.resolution);
+  enumField(where, 'wsForm', c.wsForm, ['reference', 'timm'] as const);
+  if (typeof c.wsEps !== 'number' || !(c.wsEps > 0) || !Number.isFinite(c.wsEps)) throw new ValueError(`${where}: wsEps must be a positive finite number, got ${describeValue(c.wsEps)}`);
+  enumField(where, 'padding', c.padding, ['same', 'symmetric'] as const);
+  if (typeof c.skipGain !== 'boolean') throw new ValueError(`${where}: skipGain must be true or false, got ${describeValue(c.skipGain)}`);
+  enumField(where, 'gammaPlacement', c.gammaPlacement, ['activation', 'conv'] as const);
+  widths.forEach((w) => {
     const mid = Math.floor(w * c.bottleneckRatio);
     const groups = groupsFor(mid, c.groupWidth);
     if (mid < 1 || mid % groups !== 0) {
-      throw new ValueError(`variant ${c.variant}: bottleneck width ${mid} does not split into ${groups} groups of width ${c.groupWidth}`);
+      throw new ValueError(`${where}: bottleneck width ${mid} does not split into ${groups} groups of width ${c.groupWidth}`);
     }
   });
 }

@@ -21,7 +21,7 @@ import { empty, zeros } from '../autodiff/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
-import { conv2d, type Conv2dOptions } from './conv2d/index.js';
+import { checkConv2d, conv2d, type Conv2dOptions } from './conv2d/index.js';
 import { composite } from './composite.js';
 import wsWgsl from '../../shaders/weight-standardize.wgsl';
 
@@ -147,6 +147,8 @@ export function weightStandardize(w: Tensor, gain: Tensor, options: WeightStanda
 export function wsConv2d(x: Tensor, w: Tensor, gain: Tensor, options: Conv2dOptions & WeightStandardizeOptions = {}): Tensor {
   checkTensors('wsConv2d', { x, w, gain });
   const { eps, form, scale, ...conv } = checkOptions('wsConv2d', options, ['stride', 'padding', 'groups', 'dilation', 'tuning', 'eps', 'form', 'scale']);
+  // The conv's shapes and limits are checked before Ŵ is dispatched (w stands in for Ŵ: same shape).
+  checkConv2d('wsConv2d', x, w, conv);
   // composite: outside a gradient the temporary Ŵ is freed at once.
   return composite(() => conv2d(x, weightStandardize(w, gain, { eps, form, scale }), conv));
 }

@@ -166,8 +166,18 @@ const opGenerators: Generator[] = [
     T('w', [3, 3, 4, 8], { extra: (c) => [c.t([3, 3, 3, 8]), c.t([0, 3, 4, 8])] }),
     O('options', { stride: 1, padding: 'SAME', groups: 1, dilation: 1 }, {
       stride: BAD_POSINT(), padding: ['same', 5, null, [[1, 1]], [[-1, 0], [0, 0]]], groups: [0, 3, 1.5, 'a', NaN], dilation: BAD_POSINT(),
+      tuning: [null, 5, 'x', { wgs: 64 }, { wg: 0 }, { wg: 1000 }, { winogradTile: 3 }],
     }),
   ], call(ops.conv2d)),
+  {
+    // Depthwise over more channels than the grid has workgroups per dimension (65,535 here).
+    name: 'ops.conv2d(groups over the dispatch limit)', area: 'ops', make(c) {
+      const groups = backend().maxWorkgroupsPerDim + 1 + c.rng.int(8);
+      const x = c.t([1, 1, 1, groups]);
+      const w = c.t([1, 1, 1, groups]);
+      return { label: `ops.conv2d(groups=${groups})`, run: () => ops.conv2d(x, w, { groups }) };
+    },
+  },
   argTarget('ops.weightStandardize', 'ops', [
     T('w', [3, 3, 4, 8], { extra: (c) => [c.t([8])] }),
     T('gain', [8], { extra: (c) => [c.t([4])] }),

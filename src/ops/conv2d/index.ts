@@ -9,14 +9,15 @@
  * forward, dX and dW).
  */
 import { defineOp } from '../../autodiff/op.js';
-import type { Tensor } from '../../autodiff/tensor.js';
-import { assertF32 } from '../util.js';
+import { checkTensors, type Tensor } from '../../autodiff/tensor.js';
+import { activeTape } from '../../autodiff/tape.js';
+import { assertF32, backend } from '../util.js';
 import { convDw, convDx, convForward } from './algorithms.js';
-import { convGeometry, type Conv2dOptions } from './geometry.js';
+import { checkConvGrids, checkConvOptions, convGeometry, type Conv2dOptions } from './geometry.js';
 import { convTuning } from './tuning.js';
 
 export { CONV_ALGORITHMS, convAlgorithm, convDw, convDx, convForward, type ConvAlgorithm, type ConvAlgorithmRun, type ConvPass } from './algorithms.js';
-export { convGeometry, samePadding, type Conv2dOptions, type ConvGeometry, type Padding } from './geometry.js';
+export { CONV2D_OPTIONS, checkConvGrids, checkConvOptions, convGeometry, samePadding, type Conv2dOptions, type ConvGeometry, type Padding } from './geometry.js';
 export { CONV_TUNABLE, DEFAULT_CONV_TUNING, convTuning, setConvTuning, type ConvTuning, type WinogradTile } from './tuning.js';
 export { usesWinograd } from './winograd.js';
 
@@ -34,7 +35,24 @@ export const conv2dOp = defineOp<Conv2dOptions>({
   },
 });
 
+/**
+ * Everything about a conv2d call that can be refused, checked on the CPU: the tensors, the
+ * options, the shapes and the device's workgroup limits (the weight gradient's grid too
+ * when a gradient is being recorded through x or w, so a training step never fails in its
+ * backward). `fn` names the public entry in the messages (conv2d, wsConv2d).
+ */
+export function checkConv2d(fn: string, x: unknown, w: unknown, options: Conv2dOptions | undefined): Conv2dOptions {
+  checkTensors(fn, { x, w });
+  const o = checkConvOptions(fn, options);
+  assertF32(fn, x as Tensor, w as Tensor);
+  const g = convGeometry(x as Tensor, w as Tensor, o);
+  const tape = activeTape();
+  const recorded = tape !== null && (tape.tracked.has(x as Tensor) || tape.tracked.has(w as Tensor));
+  checkConvGrids(fn, g, convTuning(o.tuning), backend().maxWorkgroupsPerDim, recorded);
+  return o;
+}
+
 /** 2-D convolution: x NHWC, w HWIO [kh, kw, cin/groups, cout] → [n, ho, wo, cout]. */
-export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
-  return conv2dOp([x, w], options);
+export function conv2d(x: Tensor, w: Tensor, options?: Conv2dOptions): Tensor {
+  return conv2dOp([x, w], checkConv2d('conv2d', x, w, options));
 }
