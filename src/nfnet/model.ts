@@ -6,7 +6,7 @@
  * layer also plans itself (parameters, multiply-adds, output shape): `nfnet info` prints
  * the model's own architecture, with no second description to keep in sync.
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../autodiff/tensor.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../autodiff/scope.js';
 import { ModelState, StateLayout, type StateRef } from '../state/model-state.js';
@@ -14,7 +14,7 @@ import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { convOut, planBlocks, sameOut, stemPoolOut, summarize, symmetricPad, type BlockPlan, type LayerPlan, type NetworkInfo } from './plan.js';
-import { checkNumber, checkOptions } from '../runtime/validate.js';
+import { checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
 import { OVERRIDE_FIELDS, validateConfig, variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './init.js';
 
@@ -259,8 +259,12 @@ export class NFNet extends NFNetArchitecture {
 
   /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */
   forward(x: Tensor, options: ForwardOptions = {}): Tensor {
+    const fn = `${this.config.variant}.forward`;
+    checkTensor(fn, 'x', x);
+    checkOptions(fn, options, ['training', 'seed', 'trace', 'state']);
     const opts = { training: options.training ?? false, seed: options.seed ?? 0, trace: options.trace ?? (() => {}), state: options.state ?? this.state };
     const s = opts.state;
+    if (!(s instanceof ModelState)) throw new ValueError(`${fn}: state must be a ModelState (model.state, an EMA's state), got ${describeValue(s)}`);
     if (s.layout !== this.state.layout) throw new ValueError(`${this.config.variant}: forward's state has another layout than this model's`);
     if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
       throw new ShapeError(`${this.config.variant}: expected NHWC images [N, H, W, ${this.config.inChannels}], got ${describeShape(x.shape)}`);
@@ -285,7 +289,9 @@ export class NFNet extends NFNetArchitecture {
   }
 
   /** Class ids for images (evaluation mode, no gradient; on `state` when given, e.g. the EMA's). */
-  async predict(x: Tensor, options: { state?: ModelState } = {}): Promise<Int32Array> {
+  async predict(x: Tensor, options?: { state?: ModelState }): Promise<Int32Array> {
+    checkTensor(`${this.config.variant}.predict`, 'x', x);
+    checkOptions(`${this.config.variant}.predict`, options, ['state']);
     // tidy: the intermediates of the forward pass are freed at once, only the logits survive.
     const logits = noGrad(() => tidy(() => this.forward(x, options)));
     const values = await logits.data();

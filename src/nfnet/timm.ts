@@ -21,7 +21,8 @@ import { ValueError } from '../runtime/errors.js';
 import { NFNet } from './model.js';
 import type { StateSpec } from '../state/model-state.js';
 import { planBlocks } from './plan.js';
-import { TIMM_VARIANTS, variantConfig, type ConfigOverrides, type NFNetConfig, type StemConv } from './variants.js';
+import { checkOptions, describeValue } from '../runtime/validate.js';
+import { OVERRIDE_FIELDS, TIMM_VARIANTS, variantConfig, type ConfigOverrides, type NFNetConfig, type StemConv } from './variants.js';
 
 /** Block and head layers (the stem is renumbered in timmToOurs). */
 const LAYER_MAP: [RegExp, string][] = [
@@ -190,7 +191,9 @@ export interface TimmImportReport {
 }
 
 function decode(file: Uint8Array | Map<string, DecodedTensor>): Map<string, DecodedTensor> {
-  return file instanceof Uint8Array ? decodeSafetensors(file, 'timm state dict').tensors : file;
+  if (file instanceof Uint8Array) return decodeSafetensors(file, 'timm state dict').tensors;
+  if (file instanceof Map) return file;
+  throw new ValueError(`importTimm: file must be the bytes of a safetensors file (a Uint8Array) or its decoded tensors (a Map), got ${describeValue(file)}`);
 }
 
 /**
@@ -206,7 +209,8 @@ export function importTimm(file: Uint8Array | Map<string, DecodedTensor>, option
 export function importTimm(a: NFNet | Uint8Array | Map<string, DecodedTensor>, b?: Uint8Array | Map<string, DecodedTensor> | TimmImportOptions): TimmImportReport {
   if (a instanceof NFNet) return loadInto(a, decode(b as Uint8Array | Map<string, DecodedTensor>));
   const tensors = decode(a);
-  const o = (b ?? {}) as TimmImportOptions;
+  const o = checkOptions('importTimm', b as TimmImportOptions | undefined, ['variant', 'overrides']);
+  if (o.overrides !== undefined) checkOptions('importTimm', o.overrides, OVERRIDE_FIELDS, 'overrides');
   let cfg: NFNetConfig;
   if (o.variant) {
     const [numClasses] = shapeOf(tensors, 'head.fc.weight');

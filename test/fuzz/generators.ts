@@ -23,7 +23,7 @@ export interface ArgSpec {
   bad(c: FuzzContext): unknown[];
 }
 
-function show(v: unknown): string {
+export function show(v: unknown): string {
   if (v instanceof Tensor) return `${v.disposed ? 'disposed ' : ''}T[${v.shape.join(',')}]${v.dtype === 'f32' ? '' : v.dtype}`;
   if (typeof v === 'function') return v.constructor.name === 'AsyncFunction' ? 'async fn' : `fn ${v.name || ''}`;
   if (typeof v === 'symbol') return 'Symbol';
@@ -315,12 +315,12 @@ const ST_ORIGINAL = () => encodeSafetensors({
 }, { format: 'fuzz' });
 
 /** Header and body of a safetensors file, for targeted edits. */
-function splitSt(bytes: Uint8Array): { header: Record<string, any>; body: Uint8Array } {
+export function splitSt(bytes: Uint8Array): { header: Record<string, any>; body: Uint8Array } {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))), body: bytes.subarray(8 + n) };
 }
 
-function joinSt(header: unknown, body: Uint8Array, lengthOverride?: bigint): Uint8Array {
+export function joinSt(header: unknown, body: Uint8Array, lengthOverride?: bigint): Uint8Array {
   const head = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
   const out = new Uint8Array(8 + head.length + body.length);
   new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(head.length), true);
@@ -329,8 +329,10 @@ function joinSt(header: unknown, body: Uint8Array, lengthOverride?: bigint): Uin
   return out;
 }
 
-type Mutation = [string, (f: Uint8Array, c: FuzzContext) => Uint8Array];
-const stMutations: Mutation[] = [
+export type Mutation = [string, (f: Uint8Array, c: FuzzContext) => Uint8Array];
+/** Mutations of a safetensors file holding tensors `a` (rank 2, F32) and `b` (rank 1, F32). */
+export function stMutationsFor(a: string, b: string): Mutation[] {
+  return [
   ['header length −1', (f) => { const g = f.slice(); new DataView(g.buffer).setBigInt64(0, -1n, true); return g; }],
   ['header length one less', (f) => { const g = f.slice(); const v = new DataView(g.buffer); v.setBigUint64(0, v.getBigUint64(0, true) - 1n, true); return g; }],
   ['header length one more', (f) => { const g = f.slice(); const v = new DataView(g.buffer); v.setBigUint64(0, v.getBigUint64(0, true) + 1n, true); return g; }],
@@ -338,16 +340,16 @@ const stMutations: Mutation[] = [
   ['null header', (f) => joinSt('null', splitSt(f).body)],
   ['array header', (f) => joinSt('[1,2]', splitSt(f).body)],
   ['header not JSON', (f) => joinSt('{"a":', splitSt(f).body)],
-  ['tensor entry null', (f) => { const { header, body } = splitSt(f); header['param/b'] = null; return joinSt(header, body); }],
-  ['dtype I32 for a float parameter', (f) => { const { header, body } = splitSt(f); header['param/a.w'].dtype = 'I32'; return joinSt(header, body); }],
-  ['dtype F8', (f) => { const { header, body } = splitSt(f); header['param/a.w'].dtype = 'F8'; return joinSt(header, body); }],
-  ['dtype "__proto__"', (f) => { const { header, body } = splitSt(f); header['param/a.w'].dtype = '__proto__'; return joinSt(header, body); }],
-  ['shape with -1', (f) => { const { header, body } = splitSt(f); header['param/b'].shape = [-1, -4]; return joinSt(header, body); }],
-  ['shape "4"', (f) => { const { header, body } = splitSt(f); header['param/b'].shape = '4'; return joinSt(header, body); }],
-  ['offsets overlapping', (f) => { const { header, body } = splitSt(f); header['param/b'].data_offsets = [0, 16]; return joinSt(header, body); }],
-  ['offsets reversed', (f) => { const { header, body } = splitSt(f); const [a, b] = header['param/b'].data_offsets; header['param/b'].data_offsets = [b, a]; return joinSt(header, body); }],
-  ['offsets beyond the file', (f) => { const { header, body } = splitSt(f); header['param/b'].data_offsets = [1000, 1016]; return joinSt(header, body); }],
-  ['offsets missing', (f) => { const { header, body } = splitSt(f); delete header['param/b'].data_offsets; return joinSt(header, body); }],
+  ['tensor entry null', (f) => { const { header, body } = splitSt(f); header[b] = null; return joinSt(header, body); }],
+  ['dtype I32 for a float parameter', (f) => { const { header, body } = splitSt(f); header[a].dtype = 'I32'; return joinSt(header, body); }],
+  ['dtype F8', (f) => { const { header, body } = splitSt(f); header[a].dtype = 'F8'; return joinSt(header, body); }],
+  ['dtype "__proto__"', (f) => { const { header, body } = splitSt(f); header[a].dtype = '__proto__'; return joinSt(header, body); }],
+  ['shape with -1', (f) => { const { header, body } = splitSt(f); header[b].shape = [-1, -4]; return joinSt(header, body); }],
+  ['shape "4"', (f) => { const { header, body } = splitSt(f); header[b].shape = '4'; return joinSt(header, body); }],
+  ['offsets overlapping', (f) => { const { header, body } = splitSt(f); header[b].data_offsets = [0, 16]; return joinSt(header, body); }],
+  ['offsets reversed', (f) => { const { header, body } = splitSt(f); const [lo, hi] = header[b].data_offsets; header[b].data_offsets = [hi, lo]; return joinSt(header, body); }],
+  ['offsets beyond the file', (f) => { const { header, body } = splitSt(f); header[b].data_offsets = [1000, 1016]; return joinSt(header, body); }],
+  ['offsets missing', (f) => { const { header, body } = splitSt(f); delete header[b].data_offsets; return joinSt(header, body); }],
   ['metadata not strings', (f) => { const { header, body } = splitSt(f); header.__metadata__ = { format: 5 }; return joinSt(header, body); }],
   ['metadata null', (f) => { const { header, body } = splitSt(f); header.__metadata__ = null; return joinSt(header, body); }],
   ['trailing garbage', (f) => { const g = new Uint8Array(f.length + 7); g.set(f); g.fill(0xab, f.length); return g; }],
@@ -355,7 +357,9 @@ const stMutations: Mutation[] = [
   ['truncated to 5 bytes', (f) => f.slice(0, 5)],
   ['bit flip in the data', (f, c) => { const g = f.slice(); const { body } = splitSt(f); const at = g.length - body.length + c.rng.int(body.length); g[at] ^= 1 << c.rng.int(8); return g; }],
   ['bit flip anywhere', (f, c) => { const g = f.slice(); const at = 8 + c.rng.int(g.length - 8); g[at] ^= 1 << c.rng.int(8); return g; }],
-];
+  ];
+}
+export const stMutations: Mutation[] = stMutationsFor('param/a.w', 'param/b');
 
 const fileGenerators: Generator[] = [
   {

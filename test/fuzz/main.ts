@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { init, type Gpu } from '../../src/index.js';
 import { GENERATORS } from './generators.js';
+import { NFNET_GENERATORS, prepareNfnetFuzz } from './nfnet-generators.js';
 import { reinit, runFuzz, type Outcome } from './runner.js';
 
 function arg(name: string, fallback: string): string {
@@ -17,8 +18,10 @@ const calls = Number(arg('calls', '2000'));
 const seed = Number(arg('seed', '1'));
 const area = arg('area', '');
 const list = Number(arg('list', '15'));
-const generators = GENERATORS.filter((g) => !area || g.area === area);
+const generators = [...GENERATORS, ...NFNET_GENERATORS].filter((g) => !area || g.area === area);
+if (!generators.length) throw new Error(`fuzz: no generator in area '${area}'`);
 let gpu: Gpu = await init({ verbose: false });
+await prepareNfnetFuzz();
 const t0 = performance.now();
 const report = await runFuzz({ calls, seed, generators, gpu: () => gpu, recover: async () => void (gpu = await reinit(gpu)) });
 const seconds = (performance.now() - t0) / 1000;

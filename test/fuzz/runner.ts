@@ -37,7 +37,13 @@ export class FuzzRng {
 /** What a generator gets: a PRNG and tensor makers whose tensors are freed after the call. */
 export class FuzzContext {
   readonly owned: Tensor[] = [];
+  /** Clean-ups for what a call built that is not a tensor (a model, a trainer), run after the call. */
+  private readonly deferred: (() => void)[] = [];
   constructor(readonly rng: FuzzRng) {}
+
+  defer(cleanup: () => void): void {
+    this.deferred.push(cleanup);
+  }
 
   own<T>(v: T): T {
     if (v instanceof Tensor) this.owned.push(v);
@@ -58,6 +64,7 @@ export class FuzzContext {
     return t;
   }
   dispose(): void {
+    for (const f of this.deferred.splice(0).reverse()) f();
     for (const t of this.owned) t.dispose();
     this.owned.length = 0;
   }
@@ -74,7 +81,7 @@ export interface Call {
 
 export interface Generator {
   name: string;
-  /** Which public surface it covers (ops, creation, autodiff, io, data; later nfnet, optim, …). */
+  /** Which public surface it covers (ops, creation, autodiff, runtime, io, data, nfnet, train, optim, checkpoint). */
   area: string;
   make(c: FuzzContext): Call;
 }
