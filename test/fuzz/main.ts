@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--calls 2000] [--seed 1] [--area ops] [--list 20] [--json file]`:
+ * `npm run fuzz -- [--calls 2000] [--seed 1] [--area ops[,nfnet,…]] [--list 20] [--json file]`:
  * thousands of bad calls over the public API, classified (see runner.ts). Prints the class
  * counts, per area, and examples of every outcome that is not a typed error.
  */
@@ -18,7 +18,8 @@ const calls = Number(arg('calls', '2000'));
 const seed = Number(arg('seed', '1'));
 const area = arg('area', '');
 const list = Number(arg('list', '15'));
-const generators = [...GENERATORS, ...NFNET_GENERATORS].filter((g) => !area || g.area === area);
+const areas = area ? area.split(',') : [];
+const generators = [...GENERATORS, ...NFNET_GENERATORS].filter((g) => !areas.length || areas.includes(g.area));
 if (!generators.length) throw new Error(`fuzz: no generator in area '${area}'`);
 let gpu: Gpu = await init({ verbose: false });
 await prepareNfnetFuzz();
@@ -30,9 +31,9 @@ const outcomes: Outcome[] = ['typed', 'plain', 'accepted', 'late', 'crashed', 'b
 console.log(`fuzz: ${calls} calls, seed ${seed}, ${generators.length} generators, ${seconds.toFixed(1)} s`);
 console.log(outcomes.map((o) => `${o} ${report.counts[o]}`).join(' | '));
 console.log(`typed errors after GPU work: ${report.gpuWorkBeforeError} | calls that leaked: ${report.leaks} | device works at the end: ${report.deviceOk}`);
-const areas = [...new Set(generators.map((g) => g.area))];
+const drawnAreas = [...new Set(generators.map((g) => g.area))];
 const byGen = new Map(generators.map((g) => [g.name, g.area]));
-for (const a of areas) {
+for (const a of drawnAreas) {
   const rs = report.records.filter((r) => byGen.get(r.generator) === a);
   console.log(`  ${a.padEnd(9)} ${outcomes.map((o) => `${o} ${rs.filter((r) => r.outcome === o).length}`).join(', ')}`);
 }
