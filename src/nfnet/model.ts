@@ -156,7 +156,8 @@ export class NFNet {
   private readonly headConv: WSConv | null;
   private readonly fc: Linear;
 
-  constructor(readonly config: NFNetConfig, seed = 0) {
+  /** `initialise: false` leaves the weights undefined for a caller that loads them at once (importers, checkpoints). */
+  constructor(readonly config: NFNetConfig, seed = 0, options: { initialise?: boolean } = {}) {
     const store = new Declare(seed);
     let ch = config.inChannels;
     this.stem = config.stem.map((s, i) => {
@@ -168,7 +169,7 @@ export class NFNet {
     ch = config.widths[config.widths.length - 1]!;
     this.headConv = config.finalConvMult ? new WSConv(store, config, 'head.conv', ch, ch * config.finalConvMult, 1) : null;
     this.fc = new Linear(store, 'head.fc', ch * (config.finalConvMult || 1), config.numClasses, 'classifier');
-    this.state = ModelState.create(store.layout);
+    this.state = ModelState.create(store.layout, { initialise: options.initialise });
   }
 
   /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */
