@@ -12,6 +12,7 @@
 import { init, tensor, nfnet, data, type Gpu, type ProfileReport } from '../src/index.js';
 import { accuracyChart, lossChart, ACC_SERIES, LOSS_SERIES, type LiveChart } from './charts.js';
 import { benchCases, benchUnavailable, runBench, type BenchReport, type BenchRow } from './bench.js';
+import { setupClassify, type ClassifyState } from './classify.js';
 
 type Status = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error';
 
@@ -30,11 +31,14 @@ interface DemoState {
   lastDownload: { name: string; blob: Blob } | null;
   config: Record<string, unknown>;
   adapter: Gpu['adapter'] | null;
+  /** The timm-weights classifier card. */
+  classify: ClassifyState;
 }
 
 const state: DemoState = {
   status: 'loading', error: null, step: 0, trainLoss: [], evals: [], samples: [], imagesPerSecond: null,
   kernels: null, bench: null, benchError: null, lastDownload: null, config: {}, adapter: null,
+  classify: { status: 'idle', error: null, weights: null, top: null, preprocessing: null },
 };
 (window as unknown as { __demo: DemoState }).__demo = state;
 
@@ -572,6 +576,7 @@ async function main(): Promise<void> {
   ui.bench.addEventListener('click', () => void bench());
   if (benchUnavailable) $('bench-status').textContent = benchUnavailable;
   charts = { loss: lossChart($('loss-chart')), acc: accuracyChart($('acc-chart')) };
+  const refreshClassify = setupClassify(state.classify, exclusive, () => !!gpu);
   refreshButtons();
 
   // 1. WebGPU.
@@ -590,6 +595,7 @@ async function main(): Promise<void> {
     return;
   }
   state.adapter = gpu.adapter;
+  refreshClassify();
   const a = gpu.adapter;
   $('adapter').innerHTML = '';
   $('adapter').append(
