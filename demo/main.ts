@@ -1,8 +1,9 @@
 /**
  * The demo page: trains NFNet-nano on Fashion-MNIST with nfnet-webgpu in the browser.
  * Live loss/accuracy charts (vega), images/s, a per-kernel GPU profile of one step,
- * predictions on 16 test images, pause/resume, checkpoint download (safetensors), and the
- * kernel benchmark of `npm run bench` run in the page.
+ * predictions on 16 test images, pause/resume, checkpoint download (safetensors), the
+ * kernel benchmark of `npm run bench` run in the page, and a card that classifies an image
+ * with user-chosen timm weights (demo/classify.ts).
  *
  * URL parameters (defaults in brackets): batch [64], lr [0.4·batch/256], epochs [2],
  * subset [60000] training images, test [1000] test images per evaluation, steps [∞] stop
