@@ -77,10 +77,10 @@ export interface TrainResult {
 }
 
 export async function train(a: TrainArgs): Promise<TrainResult> {
-  const gpu = await init({ fast: a.fast });
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
   if (a.classes !== undefined && a.classes !== trainSet.classes) throw new ValueError(`--classes ${a.classes}, but --data ${a.data} has ${trainSet.classes} classes`);
   if (a.init && trainSet.channels !== 3) throw new ValueError(`--init: timm weights take RGB images; --data ${a.data} has ${trainSet.channels} channel(s)`);
+  const gpu = await init({ fast: a.fast });
   // Pretrained features expect the normalisation they were trained with (ImageNet's).
   const stats = a.init ? { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] } : channelStats(trainSet);
   const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip, ...stats });
