@@ -170,7 +170,7 @@ function checkParamsOnly(state: ModelState, values: Map<string, Float32Array>, s
 
 /** A model built from a checkpoint's config with its weights (EMA weights when `useEma` and present). */
 export function modelFromCheckpoint(ck: Checkpoint, options: { useEma?: boolean } = {}): NFNet {
-  const model = new NFNet(ck.config);
+  const model = new NFNet(ck.config, 0, { initialise: false });
   const useEma = options.useEma && ck.ema.size > 0;
   try {
     model.state.load(useEma ? ck.ema : ck.params, shapesOf(ck, useEma ? 'ema' : 'param'), useEma ? 'ema' : 'param');

@@ -249,9 +249,10 @@ export class NFNet extends NFNetArchitecture {
   /** Every tensor of the model, laid out for the optimizer (see src/state/). */
   readonly state: ModelState;
 
-  constructor(config: NFNetConfig, seed = 0) {
+  /** `initialise: false` leaves the weights undefined for a caller that loads them at once (importers, checkpoints). */
+  constructor(config: NFNetConfig, seed = 0, options: { initialise?: boolean } = {}) {
     super(config, seed);
-    this.state = ModelState.create(this.layout);
+    this.state = ModelState.create(this.layout, { initialise: options.initialise });
   }
 
   /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */
