@@ -9,6 +9,7 @@ import type { AdapterSummary } from './init.js';
 import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
 import { type Kernel, type Params } from './kernel.js';
 import { Profiler } from './profiler.js';
+import type { NumericsCheck } from './numerics.js';
 import type { Tunable } from './tuning.js';
 import { gpuWait } from './platform-node.js';
 import {
@@ -68,6 +69,9 @@ export class Backend {
   /** Active value of each tunable launch config set on this device (absent: its defaults). */
   private readonly tunings = new Map<string, unknown>();
   readonly maxWorkgroupsPerDim: number;
+
+  /** The opt-in numerics check (init({ checkNumerics: true })), or null. */
+  numerics: NumericsCheck | null = null;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary, maxPooledBytes: number) {
     this.pool = new BufferPool(device, maxPooledBytes);
@@ -271,6 +275,7 @@ export class Backend {
     this.flush();
     await this.raceLoss(gpuWait(this.device.queue.onSubmittedWorkDone()));
     await this.throwCapturedErrors();
+    await this.numerics?.verify();
   }
 
   private async throwCapturedErrors(): Promise<void> {
@@ -321,6 +326,7 @@ export class Backend {
     staging.unmap();
     this.pool.release(staging);
     await this.throwCapturedErrors();
+    await this.numerics?.verify();
     return out;
   }
 
