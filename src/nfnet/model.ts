@@ -15,7 +15,7 @@ import { GAMMA } from '../ops/activation.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { convOut, planBlocks, sameOut, stemPoolOut, summarize, symmetricPad, type BlockPlan, type LayerPlan, type NetworkInfo } from './plan.js';
 import { variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
-import { normal, seedFor, truncatedNormal } from './init.js';
+import { normal, seedFor, truncatedNormal } from './initializers.js';
 
 export interface ForwardOptions {
   /** Dropout and stochastic depth are active only when training. */

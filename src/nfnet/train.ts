@@ -16,7 +16,7 @@ import { DataLoader, type Batch } from '../data/loader.js';
 import { NFNet } from './model.js';
 import { ModelState } from '../state/model-state.js';
 import { checkBoolean, checkFunction, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
-import { seedFor } from './init.js';
+import { seedFor } from './initializers.js';
 import { TRAIN_DEFAULTS, defaultLearningRate } from './defaults.js';
 import { fitLoop, type FitHooks, type FitOptions, type FitResult } from './fit.js';
 
