@@ -7,6 +7,7 @@
  *
  *   node scripts/run-ts.mjs bench/cold-start.ts [--variant F0] [--res 64] [--batch 2]
  *       [--warmup]        build the forward's pipelines with warmup() before it
+ *       [--import]        load the weights again as an import does (overlapping the warm-up)
  *       [--profile]       a third forward with GPU timestamps, by kernel family
  *       [--per-pipeline]  each blocking pipeline build with its time
  *       [--json]
@@ -23,6 +24,7 @@ const batch = Number(arg('batch', '2'));
 const json = process.argv.includes('--json');
 /** Build the forward's pipelines with `warmup()` (in the background, during the model build) first. */
 const useWarmup = process.argv.includes('--warmup');
+const importWeights = process.argv.includes('--import');
 
 /** Count and time the device calls that make a cold start cold. */
 interface Tally { count: number; ms: number }
@@ -75,8 +77,16 @@ async function phase<T>(name: string, f: () => T | Promise<T>): Promise<T> {
 }
 
 const model = await phase('build model (host init + upload)', () => nfnet.create(variant, { numClasses: 1000, inChannels: 3 }));
-if (useWarmup) {
-  const report = await phase('warmup: pipelines built in the background', () => warmup(() => model.forward(empty([batch, res, res, 3]))));
+// --import: load weights as an import does last (ModelState.load of host arrays; here the
+// model's own values, read back untimed), with warm-up, if asked, building meanwhile.
+const weights = importWeights ? await model.state.read() : null;
+const ready = useWarmup ? await phase('warmup: planning (pipelines start building)', () => {
+  const p = warmup(() => model.forward(empty([batch, res, res, 3])));
+  return { p };
+}) : null;
+if (weights) await phase('import weights (state.load)', () => model.state.load(weights));
+if (ready) {
+  const report = await phase('warmup: wait for the pipelines', () => ready.p);
   phases[phases.length - 1]!.phase += ` (${report.built} of ${report.pipelines})`;
 }
 await phase('model upload: GPU wait', () => gpu.sync());
@@ -109,6 +119,8 @@ const summary = {
   variant, res, batch, adapter: gpu.adapter.description || gpu.adapter.device,
   loadavg: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100),
   firstForwardMs: total('first'), secondForwardMs: total('second'),
+  /** From a built model to its first logits: import, warm-up and first forward. */
+  builtToLogitsMs: total('import') + total('warmup') + total('first'),
   pipelines: gpu.cacheStats().pipelines, phases, gpuByFamily,
 };
 if (json) console.log(JSON.stringify(summary));
@@ -118,7 +130,7 @@ else {
     const calls = Object.entries(p.calls ?? {}).map(([k, v]) => `${k} ×${v.count} ${v.ms.toFixed(0)} ms`).join(', ');
     console.log(`  ${p.phase.padEnd(48)} ${p.ms.toFixed(0).padStart(7)} ms  ${calls}`);
   }
-  console.log(`  first forward ${summary.firstForwardMs.toFixed(0)} ms, second ${summary.secondForwardMs.toFixed(0)} ms, ${summary.pipelines} pipelines`);
+  console.log(`  first forward ${summary.firstForwardMs.toFixed(0)} ms, second ${summary.secondForwardMs.toFixed(0)} ms, ${summary.pipelines} pipelines; built model to first logits ${summary.builtToLogitsMs.toFixed(0)} ms`);
   if (gpuByFamily.length) {
     const sum = gpuByFamily.reduce((t, f) => t + f.ms, 0);
     console.log(`  a third forward, profiled (${sum.toFixed(0)} ms of GPU time):`);
