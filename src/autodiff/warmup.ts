@@ -22,7 +22,9 @@ export type WarmupReport = PrebuildReport;
  * but nothing runs on the GPU, then build the pipelines it named that are not built yet.
  * `fn` must be synchronous and read nothing back; what it returns is disposed (its values
  * would be garbage) and no gradient is recorded. Input values do not matter, only shapes
- * and options: pass `empty(shape)`. Resolves when every pipeline is ready.
+ * and options: pass `empty(shape)`. Host-side state that `fn` touches moves on as if it
+ * ran (e.g. the automatic seed of a `randn` without `seed`). Resolves when every pipeline
+ * is ready (`built`: how many were new).
  */
 export function warmup(fn: () => unknown): Promise<WarmupReport> {
   // tidy disposes what fn made (its result included) and refuses a promise.
