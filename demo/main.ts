@@ -1,8 +1,9 @@
 /**
  * The demo page: trains NFNet-nano on Fashion-MNIST with nfnet-webgpu in the browser.
  * Live loss/accuracy charts (vega), images/s, a per-kernel GPU profile of one step,
- * predictions on 16 test images, pause/resume, checkpoint download (safetensors), and the
- * kernel benchmark of `npm run bench` run in the page.
+ * predictions on 16 test images, pause/resume, checkpoint download (safetensors), the
+ * kernel benchmark of `npm run bench` run in the page, and a card that classifies an image
+ * with user-chosen timm weights (demo/classify.ts).
  *
  * URL parameters (defaults in brackets): batch [64], lr [0.4·batch/256], epochs [2],
  * subset [60000] training images, test [1000] test images per evaluation, steps [∞] stop
@@ -12,6 +13,7 @@
 import { init, tensor, nfnet, data, type Gpu, type ProfileReport } from '../src/index.js';
 import { accuracyChart, lossChart, ACC_SERIES, LOSS_SERIES, type LiveChart } from './charts.js';
 import { benchCases, benchUnavailable, runBench, type BenchReport, type BenchRow } from './bench.js';
+import { setupClassify, type ClassifyState } from './classify.js';
 
 type Status = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error';
 
@@ -30,11 +32,14 @@ interface DemoState {
   lastDownload: { name: string; blob: Blob } | null;
   config: Record<string, unknown>;
   adapter: Gpu['adapter'] | null;
+  /** The timm-weights classifier card. */
+  classify: ClassifyState;
 }
 
 const state: DemoState = {
   status: 'loading', error: null, step: 0, trainLoss: [], evals: [], samples: [], imagesPerSecond: null,
   kernels: null, bench: null, benchError: null, lastDownload: null, config: {}, adapter: null,
+  classify: { status: 'idle', error: null, weights: null, top: null, preprocessing: null },
 };
 (window as unknown as { __demo: DemoState }).__demo = state;
 
@@ -572,6 +577,7 @@ async function main(): Promise<void> {
   ui.bench.addEventListener('click', () => void bench());
   if (benchUnavailable) $('bench-status').textContent = benchUnavailable;
   charts = { loss: lossChart($('loss-chart')), acc: accuracyChart($('acc-chart')) };
+  const refreshClassify = setupClassify(state.classify, exclusive, () => !!gpu);
   refreshButtons();
 
   // 1. WebGPU.
@@ -590,6 +596,7 @@ async function main(): Promise<void> {
     return;
   }
   state.adapter = gpu.adapter;
+  refreshClassify();
   const a = gpu.adapter;
   $('adapter').innerHTML = '';
   $('adapter').append(

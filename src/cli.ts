@@ -39,7 +39,9 @@ program
   .description('train a model on a dataset, with a progress bar, per-epoch test accuracy, a learning curve and checkpoints')
   .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
   .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
-  .option('--variant <name>', 'model variant', 'nano')
+  .option('--variant <name>', 'model variant (default nano; with --init, read from the file)')
+  .option('--init <timm.safetensors>', 'start from timm weights (a timm state dict) with a fresh classifier for the dataset\'s classes (finetuning)')
+  .option('--classes <n>', 'with --init: the number of classes of the new head (must be the dataset\'s)', int)
   .option('--epochs <n>', 'epochs', int, 3)
   .option('--batch <n>', 'batch size', int, 32)
   .option('--lr <x>', 'peak learning rate (default 0.4·batch/256)', num)
@@ -65,7 +67,7 @@ program
   .option('--log-every <steps>', 'without a progress bar (no terminal), print a line every n steps', int, 100)
   .action(async (o) => {
     const { train } = await import('./cli/train.js');
-    await train({ ...o, progress: o.progress && process.stderr.isTTY !== false });
+    await train({ ...o, variant: o.variant ?? (o.init ? 'auto' : 'nano'), progress: o.progress && process.stderr.isTTY !== false });
   });
 
 program
@@ -82,6 +84,24 @@ program
     const { evaluateCheckpoint } = await import('./cli/eval.js');
     const r = await evaluateCheckpoint(o);
     console.log(o.json ? JSON.stringify(r, null, 2) : `${r.variant}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.count} images (${r.weights} weights), loss ${r.loss.toFixed(4)}`);
+  });
+
+program
+  .command('predict')
+  .description("classify PNG images with timm weights (timm's eval preprocessing) or a checkpoint of nfnet train: top-5 per image")
+  .argument('<images...>', 'PNG files')
+  .requiredOption('--checkpoint <file>', 'a timm state dict (.safetensors, e.g. dm_nfnet_f0) or a checkpoint written by nfnet train')
+  .option('--variant <name>', 'timm name of a timm file (default: read from its keys)')
+  .option('--labels <file>', 'class names, one per line')
+  .option('--top <k>', 'classes to list per image', int, 5)
+  .option('--res <px>', "input resolution for timm weights (default: timm's test size for the model)", int)
+  .option('--no-ema', 'for checkpoints: the live weights instead of the EMA')
+  .option('--no-progress', 'no progress bar while the weights load')
+  .option('--json', 'print JSON')
+  .action(async (images: string[], o) => {
+    const { predict, formatPredictions } = await import('./cli/predict.js');
+    const r = await predict({ ...o, images, progress: o.progress && !o.json && process.stderr.isTTY === true });
+    console.log(o.json ? JSON.stringify(r, null, 2) : formatPredictions(r));
   });
 
 program

@@ -16,6 +16,7 @@ export { assign, tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, 
 export { valueAndGrad, grad } from './autodiff/grad.js';
 export { noGrad } from './autodiff/tape.js';
 export { tidy, keep } from './autodiff/scope.js';
+export { warmup, type WarmupReport } from './autodiff/warmup.js';
 export { ModelState, StateLayout, type StateSpec, type StateRef, type StateKind } from './state/model-state.js';
 export { defineOp, notDifferentiable, type OpDef, type OpSpec } from './autodiff/op.js';
 export * as ops from './ops/index.js';

@@ -8,8 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'puppeteer-core';
+import type { ElementHandle, Page } from 'puppeteer-core';
+import { PNG } from 'pngjs';
 import { decodeCheckpoint } from '../src/nfnet/checkpoint.js';
+import { predict } from '../src/cli/predict.js';
 import { startDemoServer, ROOT, type DemoServer } from '../demo/server.js';
 import { launchChromium, type LaunchedBrowser } from './browser/launch.js';
 import { removeDir, scratchDir } from './browser/bundle.js';
@@ -35,6 +37,7 @@ interface DemoState {
   benchError: string | null;
   lastDownload: { name: string; blob: Blob } | null;
   adapter: { platform: string; software: boolean } | null;
+  classify: { status: string; error: string | null; weights: { variant: string; params: number } | null; top: { id: number; name: string | null; probability: number }[] | null };
 }
 type Win = { __demo: DemoState };
 
@@ -199,6 +202,40 @@ describe('demo page', () => {
     console.log(`wrote ${path.relative(ROOT, SCREENSHOT)} (${(png.length / 1024).toFixed(0)} KiB); test took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await page.close();
   }, 240_000);
+
+  it('classifies a user-chosen image with user-chosen timm weights: the top-5 of nfnet predict in Node', async () => {
+    // A 37×23 PNG (gradient + pattern) and the committed tiny timm fixture with 5 class names.
+    const png = new PNG({ width: 37, height: 23 });
+    for (let i = 0; i < 37 * 23; i++) {
+      const [x, y] = [i % 37, Math.floor(i / 37)];
+      png.data.set([(x * 7) % 256, (y * 11) % 256, ((x * y) % 17) * 15, 255], i * 4);
+    }
+    const image = path.join(downloads, 'photo.png');
+    const labels = path.join(downloads, 'labels.txt');
+    writeFileSync(image, PNG.sync.write(png));
+    writeFileSync(labels, 'apple\nbanana\ncherry\ndate\nelder\n');
+    const weights = path.join(ROOT, 'test/fixtures/timm/dm_nfnet_tiny.safetensors');
+    const want = (await predict({ checkpoint: weights, images: [image], labels })).predictions[0]!.top;
+
+    const page = await openPage(`${server!.url}?subset=64&test=16`);
+    await page.waitForFunction(() => (window as unknown as Win).__demo.adapter !== null, { timeout: 60_000 });
+    await ((await page.$('#timm-file')) as ElementHandle<HTMLInputElement>).uploadFile(weights);
+    await ((await page.$('#image-file')) as ElementHandle<HTMLInputElement>).uploadFile(image);
+    await ((await page.$('#labels-file')) as ElementHandle<HTMLInputElement>).uploadFile(labels);
+    await page.waitForFunction(() => !(document.getElementById('classify') as HTMLButtonElement).disabled, { timeout: 10_000 });
+    await page.click('#classify');
+    await page.waitForFunction(() => ['done', 'error'].includes((window as unknown as Win).__demo.classify.status), { timeout: 60_000, polling: 200 });
+    const c = (await demoState(page)).classify;
+    expect(c.error, withLog('classify')).toBeNull();
+    expect(c.weights!.params).toBe(13_020);
+    expect(c.top!.map((t) => t.id)).toEqual(want.map((t) => t.id));
+    expect(c.top!.map((t) => t.name)).toEqual(want.map((t) => t.name));
+    c.top!.forEach((t, i) => expect(Math.abs(t.probability - want[i]!.probability), `rank ${i + 1}`).toBeLessThan(1e-5));
+    expect(await page.$$eval('#classify-top li', (e) => e.map((li) => li.textContent))).toHaveLength(5);
+    const shot = await (await page.$('.classify-card'))!.screenshot({ type: 'png' });
+    writeFileSync(path.join(ROOT, '.tmp', 'demo-classify.png'), shot);
+    await page.close();
+  }, 120_000);
 
   it('says so clearly, without a stack trace, when WebGPU is missing', async () => {
     const page = await openPage(server!.url, true);

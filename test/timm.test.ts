@@ -150,6 +150,37 @@ describe('timm names and the DeepMind reference', () => {
     pico.dispose();
   });
 
+  it('importTimm reports progress per tensor: rising element counts that end at the parameter count', () => {
+    const calls: [number, number][] = [];
+    const { model, loaded } = nfnet.importTimm(stateDictBytes('dm_nfnet_tiny'), { onProgress: (done, total) => calls.push([done, total]) });
+    expect(calls).toHaveLength(loaded); // one call per tensor placed
+    expect(calls.every(([, total]) => total === model.parameterCount())).toBe(true);
+    expect(calls.every(([done], i) => i === 0 || done > calls[i - 1]![0])).toBe(true);
+    expect(calls[calls.length - 1]![0]).toBe(model.parameterCount());
+    model.dispose();
+  });
+
+  it('importTimm with freshHead keeps every weight but the classifier, which the model\'s init draws for the new classes', async () => {
+    const name = 'dm_nfnet_tiny';
+    const { model: full } = nfnet.importTimm(stateDictBytes(name));
+    const { model, ignored } = nfnet.importTimm(stateDictBytes(name), { freshHead: true, overrides: { numClasses: 3 }, seed: 7 });
+    expect(ignored.sort()).toEqual(['head.fc.bias', 'head.fc.weight']);
+    expect(model.config.numClasses).toBe(3);
+    const [a, b] = [await full.state.read(), await model.state.read()];
+    for (const [k, v] of b) {
+      if (k.startsWith('head.fc.')) continue;
+      expect(maxRelErr(v, a.get(k)!), k).toBe(0);
+    }
+    // The fresh head is what a model of this config and seed is initialised with.
+    const own = nfnet.create(M.fixtures[name]!.project.variant, { ...M.fixtures[name]!.project.overrides, numClasses: 3, seed: 7 });
+    const ownHead = await own.state.read();
+    expect(b.get('head.fc.weight')!.length).toBe(64 * 3);
+    expect(Array.from(b.get('head.fc.weight')!)).toEqual(Array.from(ownHead.get('head.fc.weight')!));
+    expect(Array.from(b.get('head.fc.bias')!)).toEqual([0, 0, 0]);
+    expect(() => nfnet.importTimm(stateDictBytes(name), { freshHead: true })).toThrow(/numClasses/);
+    for (const m of [full, model, own]) m.dispose();
+  });
+
   it('importTimm by timm name takes classes from the file and rejects a name whose shapes do not match', () => {
     const bytes = stateDictBytes('nf_resnet_tiny');
     const { numClasses: _, ...overrides } = M.fixtures.nf_resnet_tiny!.project.overrides;

@@ -8,6 +8,7 @@ import { Tensor, checkTensor } from './tensor.js';
 import { activeTape, noGrad } from './tape.js';
 import { closeScope, openScope } from './scope.js';
 import { ValueError } from '../runtime/errors.js';
+import { backend } from '../runtime/init.js';
 import { describeValue } from '../runtime/validate.js';
 
 export interface BackwardContext<A> {
@@ -49,6 +50,7 @@ export function defineOp<A>(spec: OpSpec<A>): OpDef<A> {
     const tape = activeTape();
     const record = tape !== null && spec.backward !== notDifferentiable && inputs.some((t) => tape.tracked.has(t));
     const { out, save = [] } = noGrad(() => forwardFreeingOnError(spec, inputs, attrs));
+    backend().numerics?.note(spec.name, out, inputs); // opt-in: init({ checkNumerics: true })
     if (record) {
       const rule = spec.backward as BackwardRule<A>;
       tape.tracked.add(out);

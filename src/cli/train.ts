@@ -2,12 +2,18 @@
  * `nfnet train`: the training loop with a progress bar, per-epoch test evaluation, a JSON +
  * PNG learning curve and checkpoints. Also used by the docs/results scripts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { init } from '../runtime/init.js';
 import { DataLoader, channelStats } from '../data/loader.js';
-import { create } from '../nfnet/model.js';
+import { create, type NFNet } from '../nfnet/model.js';
+import { importTimm } from '../nfnet/timm.js';
+import type { ConfigOverrides } from '../nfnet/variants.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.js';
+import type { ImageSet } from '../data/formats.js';
+import { ValueError } from '../runtime/errors.js';
+import type { TrainPreprocess } from './predict.js';
 import { Trainer } from '../nfnet/train.js';
 import type { EpochRecord } from '../nfnet/fit.js';
 import { restore } from '../nfnet/checkpoint.js';
@@ -44,6 +50,15 @@ export interface TrainArgs extends DataArgs {
   stochasticDepth?: number;
   /** Clip the zero-initialised skip gains with AGC too, as the reference does (see TRAIN_DEFAULTS.agcSkipGains). */
   agcSkipGains: boolean;
+  /**
+   * Start from a timm state dict (safetensors): every weight but the classifier, which is
+   * drawn fresh for the dataset's classes (finetuning). `variant` 'auto' reads the network
+   * from the file's keys. Images are then normalised with ImageNet's mean/std, as the
+   * pretrained weights expect.
+   */
+  init?: string;
+  /** With `init`: the new head's classes; must be the dataset's (a check, not a choice). */
+  classes?: number;
 }
 
 export type { EpochRecord };
@@ -62,16 +77,21 @@ export interface TrainResult {
 }
 
 export async function train(a: TrainArgs): Promise<TrainResult> {
-  const gpu = await init({ fast: a.fast });
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
-  const stats = channelStats(trainSet);
+  if (a.classes !== undefined && a.classes !== trainSet.classes) throw new ValueError(`--classes ${a.classes}, but --data ${a.data} has ${trainSet.classes} classes`);
+  if (a.init && trainSet.channels !== 3) throw new ValueError(`--init: timm weights take RGB images; --data ${a.data} has ${trainSet.channels} channel(s)`);
+  const gpu = await init({ fast: a.fast });
+  // Pretrained features expect the normalisation they were trained with (ImageNet's).
+  const stats = a.init ? { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] } : channelStats(trainSet);
   const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip, ...stats });
   const testLoader = new DataLoader(testSet, { batchSize: 250, keepLast: true, ...stats });
-  const model = create(a.variant, {
-    seed: a.seed, numClasses: trainSet.classes, inChannels: trainSet.channels,
+  const regularisation = {
     ...(a.dropout === undefined ? {} : { dropout: a.dropout }),
     ...(a.stochasticDepth === undefined ? {} : { stochDepthRate: a.stochasticDepth }),
-  });
+  };
+  const model = a.init
+    ? initFromTimm(a.init, a, { numClasses: trainSet.classes, ...regularisation })
+    : create(a.variant, { seed: a.seed, numClasses: trainSet.classes, inChannels: trainSet.channels, ...regularisation });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const trainer = new Trainer(model, {
     lr: a.lr, batchSize: a.batch, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
@@ -123,7 +143,7 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
         );
         await saveCheckpoint(path.join(a.out, 'checkpoint.safetensors'), model, trainer, {
           loader: { ...loader.state, epochs: loader.state.epochs + 1, batchInEpoch: 0 },
-          extra: { args: a },
+          extra: { args: a, preprocess: trainPreprocess(trainSet, stats) },
         });
       },
     },
@@ -141,6 +161,28 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   model.dispose();
   await gpu.dispose();
   return result;
+}
+
+/** How the training images were prepared, for `nfnet predict` on the checkpoint. */
+function trainPreprocess(set: ImageSet, stats: { mean: number[]; std: number[] }): TrainPreprocess | undefined {
+  if (set.height !== set.width || (set.channels !== 1 && set.channels !== 3)) return undefined;
+  return { size: set.height, channels: set.channels, ...stats, ...(set.classNames ? { classNames: [...set.classNames] } : {}) };
+}
+
+/** timm weights with a fresh head (a progress bar while a large file loads). */
+function initFromTimm(file: string, a: TrainArgs, overrides: ConfigOverrides): NFNet {
+  const raw = readFileSync(file);
+  const bar = a.progress ? new cliProgress.SingleBar({ format: 'loading {file} |{bar}| {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  let started = false;
+  try {
+    const { model } = importTimm(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), {
+      ...(a.variant === 'auto' ? {} : { variant: a.variant }), overrides, freshHead: true, seed: a.seed,
+      ...(bar ? { onProgress: (done: number, total: number) => (started ? bar.update(done) : ((started = true), bar.start(total, done, { file: path.basename(file) }))) } : {}),
+    });
+    return model;
+  } finally {
+    bar?.stop();
+  }
 }
 
 export function learningCurveChart(r: TrainResult) {

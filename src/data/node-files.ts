@@ -87,8 +87,8 @@ export function readImageFolder(dir: string, options: { size: number; channels?:
   return { images, labels, count: files.length, height: size, width: size, channels, classes: classNames.length, classNames };
 }
 
-/** Bilinear resize of an RGBA PNG into `out` (size×size×channels, uint8). */
-function resizeInto(png: PNG, out: Uint8Array, size: number, channels: 1 | 3): void {
+/** Bilinear resize of an RGBA PNG into `out` (size×size×channels, uint8): how the folder reader sizes images (and `nfnet predict` for models trained on them). */
+export function resizeInto(png: { width: number; height: number; data: Uint8Array }, out: Uint8Array, size: number, channels: 1 | 3): void {
   const { width: w, height: h, data } = png;
   const sample = (x: number, y: number, c: number) => data[(Math.min(h - 1, y) * w + Math.min(w - 1, x)) * 4 + c]!;
   for (let y = 0; y < size; y++) {

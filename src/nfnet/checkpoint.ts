@@ -4,13 +4,14 @@
  * the training options and the data loader's RNG state. Loading checks every tensor's
  * presence and shape before writing any of them, so a mismatched file changes nothing.
  */
-import { ShapeError } from '../runtime/errors.js';
+import { ShapeError, ValueError } from '../runtime/errors.js';
+import { checkNumber, describeValue } from '../runtime/validate.js';
 import type { ModelState } from '../state/model-state.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type HostTensor } from '../io/safetensors.js';
 import type { LoaderState } from '../data/loader.js';
 import { NFNet } from './model.js';
-import type { Trainer } from './train.js';
-import { withNumerics, type NFNetConfig } from './variants.js';
+import { resolveTrainOptions, type Trainer } from './train.js';
+import { validateConfig, withNumerics, type NFNetConfig } from './variants.js';
 
 export const CHECKPOINT_FORMAT = 'nfnet-webgpu/1';
 
@@ -81,6 +82,7 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   };
   if (!ck.config || typeof ck.config !== 'object') throw new CheckpointError(`${what}: no model config in the metadata`);
   ck.config = withNumerics(ck.config); // files from before the numerics options were built with the reference's
+  checkMeta(ck, what);
   for (const [name, t] of tensors) {
     const [group, ...rest] = name.split('/');
     const key = rest.join('/');
@@ -90,6 +92,33 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
     ck.shapes.set(name, t.shape);
   }
   return ck;
+}
+
+/**
+ * The metadata must describe something we can build and resume before anything is loaded:
+ * the config passes the same checks as `nfnet.create`, the training options those of the
+ * Trainer, the loader state is two integers and a batch index.
+ */
+function checkMeta(ck: Checkpoint, what: string): void {
+  const wrap = (key: string, check: () => void) => {
+    try {
+      check();
+    } catch (e) {
+      throw new CheckpointError(`${what}: metadata '${key}' is not valid: ${(e as Error).message}`);
+    }
+  };
+  wrap('config', () => validateConfig(ck.config));
+  if (ck.trainOptions !== undefined) wrap('trainOptions', () => resolveTrainOptions(ck.trainOptions!));
+  if (ck.loader !== undefined) {
+    wrap('loader', () => {
+      const l = ck.loader as unknown as Record<string, unknown>;
+      if (l === null || typeof l !== 'object') throw new ValueError(`expected {epochStartRng, epochs, batchInEpoch}, got ${describeValue(l)}`);
+      checkNumber('loader', 'epochStartRng', l.epochStartRng, { min: 0, max: 0xffffffff, integer: true });
+      checkNumber('loader', 'epochs', l.epochs, { min: 0, integer: true });
+      checkNumber('loader', 'batchInEpoch', l.batchInEpoch, { min: 0, integer: true });
+    });
+  }
+  if (ck.extra !== undefined && (ck.extra === null || typeof ck.extra !== 'object')) throw new CheckpointError(`${what}: metadata 'extra' must be an object, got ${describeValue(ck.extra)}`);
 }
 
 /** The shapes of one group of a checkpoint, by tensor name. */
@@ -106,6 +135,9 @@ function momentumOf(ck: Checkpoint, state: ModelState): Float32Array[] {
 
 /** Load parameters (and optimizer/EMA state into `trainer`) after validating all of it: nothing is half-loaded. */
 export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
+  if (!(model instanceof NFNet)) throw new ValueError(`restore: model must be an NFNet, got ${describeValue(model)}`);
+  if (!ck || typeof ck !== 'object' || !(ck.params instanceof Map)) throw new ValueError(`restore: expected a checkpoint from decodeCheckpoint/loadCheckpoint, got ${describeValue(ck)}`);
+  if (trainer !== undefined && trainer.model !== model) throw new ValueError('restore: the trainer was made for another model');
   const state = model.state;
   state.check(ck.params, shapesOf(ck, 'param'), 'param');
   if (trainer) {
@@ -138,7 +170,7 @@ function checkParamsOnly(state: ModelState, values: Map<string, Float32Array>, s
 
 /** A model built from a checkpoint's config with its weights (EMA weights when `useEma` and present). */
 export function modelFromCheckpoint(ck: Checkpoint, options: { useEma?: boolean } = {}): NFNet {
-  const model = new NFNet(ck.config);
+  const model = new NFNet(ck.config, 0, { initialise: false });
   const useEma = options.useEma && ck.ema.size > 0;
   try {
     model.state.load(useEma ? ck.ema : ck.params, shapesOf(ck, useEma ? 'ema' : 'param'), useEma ? 'ema' : 'param');

@@ -4,8 +4,9 @@
  * step k), a running mean of loss and accuracy, evaluation after every epoch, and hooks
  * where callers draw progress, pause, save checkpoints or stop.
  */
-import type { DataLoader } from '../data/loader.js';
+import { DataLoader } from '../data/loader.js';
 import { ValueError } from '../runtime/errors.js';
+import { checkBoolean, checkFunction, checkOptions, describeValue } from '../runtime/validate.js';
 import type { EvalResult, PendingStep, StepResult, Trainer } from './train.js';
 
 export interface FitOptions {
@@ -87,7 +88,7 @@ export interface FitResult {
 }
 
 function positiveInteger(name: string, v: number | undefined, min: number): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new ValueError(`fit: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new ValueError(`fit: ${name} must be an integer >= ${min}, got ${describeValue(v)}`);
 }
 
 /** Running means of one epoch. */
@@ -114,7 +115,21 @@ class EpochMeter {
   }
 }
 
+const FIT_OPTION_NAMES = ['epochs', 'maxSteps', 'startEpoch', 'skipBatches', 'test', 'evalLive', 'evalEma', 'pipeline', 'wrapStep', 'maxSkippedInARow'] as const;
+
+/** Every option and hook checked before the first step. */
+function checkFit(loader: DataLoader, options: FitOptions, hooks: FitHooks): void {
+  if (!(loader instanceof DataLoader)) throw new ValueError(`fit: loader must be a DataLoader, got ${describeValue(loader)}`);
+  checkOptions('fit', options, FIT_OPTION_NAMES);
+  checkOptions('fit', hooks, ['beforeStep', 'onStep', 'onEpoch'], 'hooks');
+  if (options.test !== undefined && !(options.test instanceof DataLoader)) throw new ValueError(`fit: test must be a DataLoader, got ${describeValue(options.test)}`);
+  for (const k of ['evalLive', 'evalEma', 'pipeline'] as const) if (options[k] !== undefined) checkBoolean('fit', k, options[k]);
+  if (options.wrapStep !== undefined) checkFunction('fit', 'wrapStep', options.wrapStep);
+  for (const k of ['beforeStep', 'onStep', 'onEpoch'] as const) if (hooks[k] !== undefined) checkFunction('fit', `hooks.${k}`, hooks[k]);
+}
+
 export async function fitLoop(trainer: Trainer, loader: DataLoader, options: FitOptions, hooks: FitHooks): Promise<FitResult> {
+  checkFit(loader, options, hooks);
   const stepsPerEpoch = loader.batchesPerEpoch;
   const { maxSteps, startEpoch = 0, skipBatches = 0, test, pipeline = true, wrapStep = (submit) => submit() } = options;
   const epochs = options.epochs ?? Math.ceil(trainer.options.totalSteps / stepsPerEpoch);

@@ -16,7 +16,7 @@ import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { convOut, planBlocks, sameOut, stemPoolOut, summarize, symmetricPad, type BlockPlan, type LayerPlan, type NetworkInfo } from './plan.js';
 import { checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
 import { OVERRIDE_FIELDS, validateConfig, variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
-import { normal, seedFor, truncatedNormal } from './init.js';
+import { normal, seedFor, truncatedNormal } from './initializers.js';
 
 export interface ForwardOptions {
   /** Dropout and stochastic depth are active only when training. */
@@ -252,9 +252,10 @@ export class NFNet extends NFNetArchitecture {
   /** Every tensor of the model, laid out for the optimizer (see src/state/). */
   readonly state: ModelState;
 
-  constructor(config: NFNetConfig, seed = 0) {
+  /** `initialise: false` leaves the weights undefined for a caller that loads them at once (importers, checkpoints). */
+  constructor(config: NFNetConfig, seed = 0, options: { initialise?: boolean } = {}) {
     super(config, seed);
-    this.state = ModelState.create(this.layout);
+    this.state = ModelState.create(this.layout, { initialise: options.initialise });
   }
 
   /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */

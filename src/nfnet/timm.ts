@@ -73,27 +73,48 @@ export function oursToTimm(name: string, stemConvs: number): string {
   throw new ValueError(`exportTimm: parameter '${name}' has no timm counterpart`);
 }
 
-/** Convert one timm tensor to our layout (values and shape). */
-function toOurLayout(ours: string, t: DecodedTensor): { values: Float32Array; shape: number[] } {
-  const v = toFloat32(t);
-  const s = t.shape;
+/** Our shape for a timm tensor (the layout writeOurValues writes). */
+function ourShape(ours: string, s: readonly number[]): number[] {
   if (ours.endsWith('.weight') && s.length === 4) {
     const [o, i, h, w] = s as [number, number, number, number];
-    const out = new Float32Array(v.length);
-    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      out[((y * w + x) * i + b) * o + a] = v[((a * i + b) * h + y) * w + x]!;
-    }
     // SE fcs are 1×1 convs in timm, linears (in, out) here.
-    return ours.includes('.se.') ? { values: out, shape: [i, o] } : { values: out, shape: [h, w, i, o] };
+    return ours.includes('.se.') ? [i, o] : [h, w, i, o];
   }
-  if (ours.endsWith('.weight') && s.length === 2) {
-    const [o, i] = s as [number, number];
-    const out = new Float32Array(v.length);
-    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[b * o + a] = v[a * i + b]!;
-    return { values: out, shape: [i, o] };
+  if (ours.endsWith('.weight') && s.length === 2) return [s[1]!, s[0]!];
+  if (ours.endsWith('.gain')) return [s.reduce((a, b) => a * b, 1)];
+  return [...s];
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A timm tensor's values as float32: a view of the file's bytes when they are aligned float32 (no copy), else converted. */
+function float32Of(t: DecodedTensor): Float32Array {
+  const b = t.bytes;
+  if (t.dtype === 'F32' && LITTLE_ENDIAN && b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  return toFloat32(t);
+}
+
+/**
+ * [O, I, …HW] → [HW…, I, O] (OIHW → HWIO; with HW = 1, (out, in) → (in, out)) into `out`,
+ * walking the output in order: sequential writes with strided reads measured 1.3–3× faster
+ * here than sequential reads or 32×32 tiles on F0's layer shapes.
+ */
+export function transposeOI(v: Float32Array, out: Float32Array, o: number, i: number, hw: number): void {
+  const step = i * hw;
+  let p = 0;
+  for (let k = 0; k < hw; k++) {
+    for (let b = 0; b < i; b++) {
+      for (let a = 0, src = b * hw + k; a < o; a++, src += step) out[p++] = v[src]!;
+    }
   }
-  if (ours.endsWith('.gain')) return { values: v, shape: [v.length] };
-  return { values: v, shape: [...s] };
+}
+
+/** One timm tensor's values in our layout (see ourShape), written into `into`. */
+function writeOurValues(t: DecodedTensor, into: Float32Array): void {
+  const v = float32Of(t);
+  const s = t.shape;
+  if (s.length === 4 || s.length === 2) transposeOI(v, into, s[0]!, s[1]!, s.length === 4 ? s[2]! * s[3]! : 1);
+  else into.set(v);
 }
 
 /** One of our parameters in timm's layout and shape (the inverse of toOurLayout). */
@@ -180,7 +201,20 @@ export interface TimmImportOptions {
   variant?: string;
   /** Overrides on the named variant's config (classes and input channels come from the file). */
   overrides?: ConfigOverrides;
+  /**
+   * Leave the file's classifier (`head.fc`) out and start a fresh one (N(0, 0.01²), bias 0,
+   * the model's init) for finetuning on other classes: give their number in
+   * `overrides.numClasses`.
+   */
+  freshHead?: boolean;
+  /** Seed of the fresh head (default 0). */
+  seed?: number;
+  /** Called after each tensor is placed with the parameters loaded so far and the total (long loads: F0 takes seconds). */
+  onProgress?: TimmProgress;
 }
+
+/** Elements loaded so far, of `total`. */
+export type TimmProgress = (done: number, total: number) => void;
 
 export interface TimmImportReport {
   /** The model the weights went into (built here when none was given). */
@@ -204,10 +238,14 @@ function decode(file: Uint8Array | Map<string, DecodedTensor>): Map<string, Deco
  *   const { model } = nfnet.importTimm(bytes, { variant: 'dm_nfnet_f0' });
  *   nfnet.importTimm(existingModel, bytes);
  */
-export function importTimm(model: NFNet, file: Uint8Array | Map<string, DecodedTensor>): TimmImportReport;
+export function importTimm(model: NFNet, file: Uint8Array | Map<string, DecodedTensor>, options?: Pick<TimmImportOptions, 'onProgress'>): TimmImportReport;
 export function importTimm(file: Uint8Array | Map<string, DecodedTensor>, options?: TimmImportOptions): TimmImportReport;
-export function importTimm(a: NFNet | Uint8Array | Map<string, DecodedTensor>, b?: Uint8Array | Map<string, DecodedTensor> | TimmImportOptions): TimmImportReport {
-  if (a instanceof NFNet) return loadInto(a, decode(b as Uint8Array | Map<string, DecodedTensor>));
+export function importTimm(
+  a: NFNet | Uint8Array | Map<string, DecodedTensor>,
+  b?: Uint8Array | Map<string, DecodedTensor> | TimmImportOptions,
+  c?: Pick<TimmImportOptions, 'onProgress'>,
+): TimmImportReport {
+  if (a instanceof NFNet) return loadInto(a, decode(b as Uint8Array | Map<string, DecodedTensor>), { onProgress: c?.onProgress });
   const tensors = decode(a);
   const o = checkOptions('importTimm', b as TimmImportOptions | undefined, ['variant', 'overrides']);
   if (o.overrides !== undefined) checkOptions('importTimm', o.overrides, OVERRIDE_FIELDS, 'overrides');
@@ -219,32 +257,52 @@ export function importTimm(a: NFNet | Uint8Array | Map<string, DecodedTensor>, b
   } else {
     cfg = { ...timmConfigFromKeys(tensors), ...o.overrides };
   }
-  const built = new NFNet(cfg);
+  if (o.freshHead && !o.overrides?.numClasses) throw new ValueError('importTimm: freshHead needs the new number of classes (overrides.numClasses)');
+  // Every tensor is loaded (or, for a fresh head, drawn by its initialiser) right away: skip the init.
+  const built = new NFNet(cfg, o.seed ?? 0, { initialise: false });
   try {
-    return loadInto(built, tensors);
+    return loadInto(built, tensors, o);
   } catch (e) {
     built.dispose();
     throw e;
   }
 }
 
-function loadInto(model: NFNet, tensors: Map<string, DecodedTensor>): TimmImportReport {
-  const values = new Map<string, Float32Array>();
+const HEAD = 'head.fc.';
+
+/**
+ * Check every tensor's name and shape, then convert and place them one by one (a
+ * full-size F0 holds the file and one region of converted values, not a second copy of
+ * every weight). With `freshHead` the file's classifier is ignored and the model's
+ * initialiser draws a new one.
+ */
+function loadInto(model: NFNet, tensors: Map<string, DecodedTensor>, o: Pick<TimmImportOptions, 'freshHead' | 'onProgress'> = {}): TimmImportReport {
+  const source = new Map<string, DecodedTensor>();
   const shapes = new Map<string, number[]>();
   const ignored: string[] = [];
   for (const [key, t] of tensors) {
     const ours = timmToOurs(key, model.config.stem.length);
-    if (!ours) {
+    if (!ours || (o.freshHead && ours.startsWith(HEAD))) {
       ignored.push(key);
       continue;
     }
-    if (values.has(ours)) throw new CheckpointError(`timm state dict maps two tensors to '${ours}' (second: '${key}')`);
-    const { values: v, shape } = toOurLayout(ours, t);
-    values.set(ours, v);
-    shapes.set(ours, shape);
+    if (source.has(ours)) throw new CheckpointError(`timm state dict maps two tensors to '${ours}' (second: '${key}')`);
+    source.set(ours, t);
+    shapes.set(ours, ourShape(ours, t.shape));
   }
-  model.state.load(values, shapes, 'timm'); // checks every tensor first: nothing is half-loaded
-  return { model, loaded: values.size, ignored };
+  const specs = model.state.layout.specs;
+  if (o.freshHead) for (const spec of specs) if (spec.name.startsWith(HEAD)) shapes.set(spec.name, [...spec.shape]);
+  const initial = (name: string) => {
+    const spec = specs[model.state.layout.indexOf(name)!]!;
+    return spec.init(spec.shape.reduce((a, b) => a * b, 1));
+  };
+  // loadEach checks every name and shape first: nothing is half-loaded.
+  model.state.loadEach(shapes, (name, into) => {
+    const t = source.get(name);
+    if (t) writeOurValues(t, into);
+    else into.set(initial(name));
+  }, 'timm', o.onProgress);
+  return { model, loaded: source.size, ignored };
 }
 
 /**

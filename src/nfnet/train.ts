@@ -12,10 +12,11 @@ import * as ops from '../ops/index.js';
 import { sgdAgc, type SgdAgc } from '../optim/sgd-agc.js';
 import { Ema, emaDecay } from '../optim/ema.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import type { Batch, DataLoader } from '../data/loader.js';
-import type { NFNet } from './model.js';
-import type { ModelState } from '../state/model-state.js';
-import { seedFor } from './init.js';
+import { DataLoader, type Batch } from '../data/loader.js';
+import { NFNet } from './model.js';
+import { ModelState } from '../state/model-state.js';
+import { checkBoolean, checkFunction, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
+import { seedFor } from './initializers.js';
 import { TRAIN_DEFAULTS, defaultLearningRate } from './defaults.js';
 import { fitLoop, type FitHooks, type FitOptions, type FitResult } from './fit.js';
 
@@ -41,11 +42,30 @@ export interface TrainOptions {
 /** TrainOptions with every default filled in (what checkpoints record). */
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'batchSize'>>;
 
+const TRAIN_OPTION_NAMES = ['lr', 'batchSize', 'totalSteps', 'warmupSteps', 'momentum', 'weightDecay', 'clipping', 'labelSmoothing', 'ema', 'agcSkipGains', 'seed'] as const;
+
+/**
+ * Every default filled in, every value checked (type, finiteness, range; unknown names
+ * refused with a did-you-mean) before anything is built.
+ */
 export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions {
-  const { batchSize = 256, ...rest } = options;
+  const fn = 'Trainer';
+  if (options === undefined) throw new ValueError(`${fn}: options are required: at least { totalSteps }`);
+  const given = checkOptions<TrainOptions>(fn, options, TRAIN_OPTION_NAMES);
+  const { batchSize = 256, ...rest } = given;
+  checkNumber(fn, 'batchSize', batchSize, { min: 1, integer: true });
+  if (rest.lr !== undefined && !(typeof rest.lr === 'number' && rest.lr > 0 && Number.isFinite(rest.lr))) throw new ValueError(`${fn}: lr must be > 0, got ${describeValue(rest.lr)}`);
   const o: ResolvedTrainOptions = { ...TRAIN_DEFAULTS, lr: rest.lr ?? defaultLearningRate(batchSize), ...stripUndefined(rest) } as ResolvedTrainOptions;
-  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`totalSteps must be a positive integer, got ${o.totalSteps}`);
-  if (!(o.lr > 0)) throw new ValueError(`lr must be > 0, got ${o.lr}`);
+  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`${fn}: totalSteps must be a positive integer, got ${describeValue(o.totalSteps)}`);
+  checkNumber(fn, 'warmupSteps', o.warmupSteps, { min: 0, integer: true });
+  checkNumber(fn, 'momentum', o.momentum, { min: 0, max: 1 });
+  checkNumber(fn, 'weightDecay', o.weightDecay, { min: 0 });
+  checkNumber(fn, 'clipping', o.clipping, { min: 0 });
+  checkNumber(fn, 'labelSmoothing', o.labelSmoothing, { min: 0, max: 1 });
+  if (o.labelSmoothing === 1) throw new ValueError(`${fn}: labelSmoothing must be below 1 (1 would leave no signal), got 1`);
+  checkBoolean(fn, 'ema', o.ema);
+  checkBoolean(fn, 'agcSkipGains', o.agcSkipGains);
+  checkNumber(fn, 'seed', o.seed, { integer: true });
   return o;
 }
 
@@ -106,6 +126,11 @@ function oneHotOf(labels: Int32Array, classes: number): Float32Array {
  * the model's own; e.g. an EMA's averages). One small readback per batch.
  */
 export async function evaluate(model: NFNet, loader: DataLoader, options: { state?: ModelState; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
+  if (!(model instanceof NFNet)) throw new ValueError(`evaluate: model must be an NFNet, got ${describeValue(model)}`);
+  if (!(loader instanceof DataLoader)) throw new ValueError(`evaluate: loader must be a DataLoader, got ${describeValue(loader)}`);
+  checkOptions('evaluate', options, ['state', 'onBatch']);
+  if (options.state !== undefined && !(options.state instanceof ModelState)) throw new ValueError(`evaluate: state must be a ModelState, got ${describeValue(options.state)}`);
+  if (options.onBatch !== undefined) checkFunction('evaluate', 'onBatch', options.onBatch);
   const classes = model.config.numClasses;
   let correct = 0;
   let lossSum = 0;
@@ -134,10 +159,10 @@ export async function evaluate(model: NFNet, loader: DataLoader, options: { stat
 /** Check a batch against the model before any GPU work: shape, channels, labels in range. */
 export function checkBatch(batch: Batch, model: NFNet): void {
   const what = 'trainer: batch';
-  if (!batch || typeof batch !== 'object') throw new ValueError(`${what} must be { images, labels, shape }, got ${String(batch)}`);
+  if (!batch || typeof batch !== 'object') throw new ValueError(`${what} must be { images, labels, shape }, got ${describeValue(batch)}`);
   const { images, labels, shape } = batch;
-  if (!(images instanceof Float32Array)) throw new ValueError(`${what}.images must be a Float32Array, got ${describe(images)}`);
-  if (!(labels instanceof Int32Array)) throw new ValueError(`${what}.labels must be an Int32Array, got ${describe(labels)}`);
+  if (!(images instanceof Float32Array)) throw new ValueError(`${what}.images must be a Float32Array, got ${describeValue(images)}`);
+  if (!(labels instanceof Int32Array)) throw new ValueError(`${what}.labels must be an Int32Array, got ${describeValue(labels)}`);
   if (!Array.isArray(shape) || shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new ShapeError(`${what}.shape must be [N, H, W, C] of positive integers, got ${JSON.stringify(shape)}`);
   }
@@ -150,8 +175,6 @@ export function checkBatch(batch: Batch, model: NFNet): void {
   if (bad >= 0) throw new ValueError(`${what}: label ${labels[bad]} at index ${bad} is outside [0, ${classes}) (the model has ${classes} classes)`);
 }
 
-const describe = (v: unknown) => (v === null ? 'null' : typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v);
-
 export class Trainer {
   readonly optimizer: SgdAgc;
   readonly ema: Ema | null;
@@ -161,6 +184,7 @@ export class Trainer {
   skippedSteps = 0;
 
   constructor(readonly model: NFNet, options: TrainOptions) {
+    if (!(model instanceof NFNet)) throw new ValueError(`Trainer: model must be an NFNet (nfnet.create(...)), got ${describeValue(model)}`);
     const o = resolveTrainOptions(options);
     this.options = o;
     this.optimizer = sgdAgc(model.state, {
@@ -218,6 +242,8 @@ export class Trainer {
 
   /** Accuracy and mean loss over a loader, in evaluation mode (on the EMA's averages when asked). */
   async evaluate(loader: DataLoader, options: { useEma?: boolean; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
+    checkOptions('trainer.evaluate', options, ['useEma', 'onBatch']);
+    if (options.useEma !== undefined) checkBoolean('trainer.evaluate', 'useEma', options.useEma);
     const state = options.useEma && this.ema ? this.ema.state : this.model.state;
     return evaluate(this.model, loader, { state, onBatch: options.onBatch });
   }

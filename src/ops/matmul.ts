@@ -113,16 +113,15 @@ function plan(a: Tensor, b: Tensor, o: MatmulOptions): GemmPlan {
   return { m, n, k: ka, batchShape, batch: Math.max(aBatch, bBatch), aBatch, bBatch };
 }
 
-/** Invocations per workgroup of the quad and one-row kernels, at most. */
+/** Invocations per workgroup of the one-row kernel, at most. */
 const SPREAD_WG = 64;
 /** Workgroups such a GEMM is split into at least, where it has the invocations for it. */
 const SPREAD_MIN_WORKGROUPS = 4;
 
 /**
- * Workgroup size (a multiple of 4, so quads stay whole) of the quad and one-row kernels for
- * `lanes` invocations per batch: no wider than one batch (idle lanes still cost), and narrow
- * enough for a few workgroups, since SwiftShader runs a workgroup on one thread (e.g. 1×1
- * conv dW: 16 quads).
+ * Workgroup size (a multiple of 4) of the one-row kernel for `lanes` invocations per
+ * batch: no wider than one batch (idle lanes still cost), and narrow enough for a few
+ * workgroups, since SwiftShader runs a workgroup on one thread.
  */
 function spreadWorkgroup(lanes: number, batch: number): number {
   const spread = 4 * Math.floor((lanes * batch) / (4 * SPREAD_MIN_WORKGROUPS));
@@ -203,11 +202,22 @@ function batchGrid(batch: number): [number, number] {
   return [by, Math.ceil(batch / by)];
 }
 
+/**
+ * Workgroup size of the quad kernel: four quads, whatever the GEMM. One size keeps it to one
+ * pipeline per TM; sized per GEMM (`spreadWorkgroup`, 16…64) it took nine pipelines of
+ * 1.3–5 s each in F0's first forward at 64 px. Against the per-GEMM sizes, F0's GEMMs ran
+ * the same within noise (e.g. [512×128]·[128×256] 29.3 vs 35.1 ms, [32×1536]·[1536×768]
+ * 34.1 vs 27.7 ms, 8192×128×128 93.5 vs 89.2 ms; medians of 11, interleaved, load ~14):
+ * with 16 lanes a GEMM already has a workgroup per four quads, and quads past the grid
+ * leave at once.
+ */
+const QUAD_WG = 16;
+
 function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
   const tm = quadRows(p.m);
   const tilesN = Math.ceil(p.n / QUAD_BAND);
   const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
-  const wg = spreadWorkgroup(lanes, p.batch);
+  const wg = QUAD_WG;
   backend().dispatch({
     kernel: MATMUL_QUAD,
     bindings: { a, b, c: out },

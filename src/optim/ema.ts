@@ -15,6 +15,7 @@ import optimWgsl from '../../shaders/optim.wgsl';
 import { ModelState } from '../state/model-state.js';
 import { paddedLength, workgroupsFor } from '../state/flat.js';
 import { FiniteGuard } from './guard.js';
+import { checkOptions, describeValue } from '../runtime/validate.js';
 import { STREAM_VECS, checkAligned, copyIn, targetOf, type ParamLike, type Target } from './params.js';
 
 const EMA_UPDATE = defineKernel('optim', optimWgsl, 'ema_update');
@@ -46,12 +47,15 @@ export class Ema {
    */
   update(params: ModelState | readonly ParamLike[], decay: number, options: { guard?: FiniteGuard } = {}): void {
     this.checkAlive('update');
+    checkOptions('ema.update', options, ['guard']);
+    if (options.guard !== undefined && !(options.guard instanceof FiniteGuard)) throw new ValueError(`ema.update: guard must be an optimizer's guard (sgdAgc.guard), got ${describeValue(options.guard)}`);
     if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw new ValueError(`ema: decay must be in [0, 1], got ${String(decay)}`);
     const { state: live, loose } = this.target;
     if (params instanceof ModelState) {
       if (params !== live) throw new ValueError('ema.update: this is not the state the EMA tracks');
     } else {
       if (!loose) throw new ValueError('ema.update: the EMA tracks a ModelState; pass that state');
+      if (!Array.isArray(params)) throw new ValueError(`ema.update: params must be the state or the list the EMA was made from, got ${describeValue(params)}`);
       const weights = params.map((p) => ((p as { tensor?: Tensor }).tensor ?? p) as Tensor);
       checkAligned('ema.update', live, weights);
       copyIn(live, weights);

@@ -18,6 +18,8 @@ import optimWgsl from '../../shaders/optim.wgsl';
 import type { ModelState, StateRegion } from '../state/model-state.js';
 import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment } from '../state/flat.js';
 import { FiniteGuard } from './guard.js';
+import { checkTensor } from '../autodiff/tensor.js';
+import { checkBoolean, checkOptions, describeValue } from '../runtime/validate.js';
 import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
 
 const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
@@ -51,6 +53,18 @@ export interface SgdAgcOptions {
   maxSegmentBytes?: number;
 }
 
+const SGD_OPTION_NAMES = ['lr', 'momentum', 'nesterov', 'weightDecay', 'clipping', 'eps', 'excludeFromAgc', 'guardNonFinite', 'maxSegmentBytes'] as const;
+
+/** excludeFromAgc: a name, a RegExp, or a list of them. */
+function checkPatterns(p: unknown): void {
+  if (p === undefined) return;
+  const list = Array.isArray(p) ? p : [p];
+  const bad = list.find((x) => typeof x !== 'string' && !(x instanceof RegExp));
+  if (bad !== undefined) {
+    throw new ValueError(`sgdAgc: excludeFromAgc must be a name, a RegExp or a list of them, got ${describeValue(p)}`);
+  }
+}
+
 interface SegmentState {
   /** Where the parameters live: the model state's region (stepped in place). */
   region: StateRegion;
@@ -73,7 +87,7 @@ function uploadUnitTensors(seg: FlatSegment): GPUBuffer {
 }
 
 function finiteAtLeastZero(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ValueError(`sgdAgc: ${name} must be a finite number >= 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ValueError(`sgdAgc: ${name} must be a finite number >= 0, got ${describeValue(v)}`);
   return v;
 }
 
@@ -106,13 +120,17 @@ export class SgdAgc {
    * around each step.
    */
   constructor(params: ModelState | readonly ParamLike[], o: SgdAgcOptions) {
-    if (!o || typeof o !== 'object') throw new ValueError(`sgdAgc: expected an options object with at least { lr }, got ${String(o)}`);
+    if (o === undefined) throw new ValueError('sgdAgc: options are required: at least { lr }');
+    checkOptions('sgdAgc', o, SGD_OPTION_NAMES);
+    if (o.nesterov !== undefined) checkBoolean('sgdAgc', 'nesterov', o.nesterov);
+    if (o.guardNonFinite !== undefined) checkBoolean('sgdAgc', 'guardNonFinite', o.guardNonFinite);
+    checkPatterns(o.excludeFromAgc);
     this.lr = finiteAtLeastZero('lr', o.lr);
-    this.momentum = finiteAtLeastZero('momentum', o.momentum ?? 0.9);
+    this.momentum = finiteAtLeastZero('momentum', o.momentum === undefined ? 0.9 : o.momentum); // null is a value (refused), not 'absent'
     this.nesterov = o.nesterov ?? true;
-    this.weightDecay = finiteAtLeastZero('weightDecay', o.weightDecay ?? 2e-5);
-    this.clipping = finiteAtLeastZero('clipping', o.clipping ?? 0.01);
-    this.eps = finiteAtLeastZero('eps', o.eps ?? 1e-3);
+    this.weightDecay = finiteAtLeastZero('weightDecay', o.weightDecay === undefined ? 2e-5 : o.weightDecay);
+    this.clipping = finiteAtLeastZero('clipping', o.clipping === undefined ? 0.01 : o.clipping);
+    this.eps = finiteAtLeastZero('eps', o.eps === undefined ? 1e-3 : o.eps);
     this.guarded = o.guardNonFinite ?? false;
     this.target = targetOf(params, 'sgdAgc', o.maxSegmentBytes);
     const { state } = this.target;
@@ -145,6 +163,9 @@ export class SgdAgc {
    */
   step(grads: readonly Tensor[] | Record<string, Tensor>, options: { lr?: number; loss?: Tensor } = {}): void {
     if (this.disposed) throw new DisposedError('sgdAgc: step() after dispose()');
+    checkOptions('sgdAgc.step', options, ['lr', 'loss']);
+    if (options.loss !== undefined) checkTensor('sgdAgc.step', 'loss', options.loss);
+    if (grads === null || typeof grads !== 'object') throw new ValueError(`sgdAgc.step: grads must be an array of tensors or a record by name, got ${describeValue(grads)}`);
     const { state, loose } = this.target;
     const list = Array.isArray(grads) ? (grads as readonly Tensor[]) : state.paramNames.map((n) => (grads as Record<string, Tensor>)[n]!);
     checkAligned('sgdAgc.step', state, list);

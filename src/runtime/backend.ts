@@ -9,10 +9,11 @@ import type { AdapterSummary } from './init.js';
 import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
 import { type Kernel, type Params } from './kernel.js';
 import { Profiler } from './profiler.js';
+import type { NumericsCheck } from './numerics.js';
 import type { Tunable } from './tuning.js';
 import { gpuWait } from './platform-node.js';
 import {
-  DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError,
+  DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError, ValueError,
 } from './errors.js';
 
 /** What a binding takes: a tensor (bound at its own range of its storage) or a whole buffer. */
@@ -34,9 +35,25 @@ export interface DispatchSpec {
 }
 
 export interface CacheStats {
+  /** Pipelines built (each kernel + override values once). */
   pipelines: number;
   hits: number;
+  /** Dispatches that found no ready pipeline and built it on the spot (blocking). */
   misses: number;
+  /** Pipelines built ahead of use, in the background, by `prebuild` (`warmup()`). */
+  prebuilt: number;
+  /** Milliseconds the recording thread spent blocked building shader modules and pipelines. */
+  buildMs: number;
+}
+
+/** What `Backend.prebuild` did. */
+export interface PrebuildReport {
+  /** Distinct pipelines the recorded work uses. */
+  pipelines: number;
+  /** Of those, the ones built in the background now (the rest were built already, or fail to compile: their first dispatch reports it). */
+  built: number;
+  /** Wall milliseconds from the start of recording to the last pipeline ready. */
+  ms: number;
 }
 
 export interface BackendCounters {
@@ -56,7 +73,9 @@ export class Backend {
   /** Shader module of each kernel family, with a kernel of it (for compile-error locations). */
   private readonly modules = new Map<string, { module: GPUShaderModule; kernel: Kernel }>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0 };
+  private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0, prebuilt: 0, buildMs: 0 };
+  /** Set while `prebuild` records: each pipeline key it asked for → its build (true: built; null: was built already). */
+  private planned: Map<string, Promise<boolean> | null> | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   /** Buffers the open encoder reads or writes: a queue write to one of them must flush first. */
@@ -68,6 +87,9 @@ export class Backend {
   /** Active value of each tunable launch config set on this device (absent: its defaults). */
   private readonly tunings = new Map<string, unknown>();
   readonly maxWorkgroupsPerDim: number;
+
+  /** The opt-in numerics check (init({ checkNumerics: true })), or null. */
+  numerics: NumericsCheck | null = null;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary, maxPooledBytes: number) {
     this.pool = new BufferPool(device, maxPooledBytes);
@@ -106,32 +128,113 @@ export class Backend {
 
   // ---------------------------------------------------------------- pipelines
 
-  pipeline(kernel: Kernel, overrides: Record<string, number> = {}): GPUComputePipeline {
+  private pipelineKey(kernel: Kernel, overrides: Record<string, number>): string {
     const overrideKey = Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',');
-    const key = `${kernel.name}|${overrideKey}`;
-    const hit = this.pipelines.get(key);
-    if (hit) {
-      this.cacheStats.hits++;
-      return hit;
-    }
+    return `${kernel.name}|${overrideKey}`;
+  }
+
+  private checkOverrides(kernel: Kernel, overrides: Record<string, number>): void {
     for (const k of Object.keys(overrides)) {
       if (!kernel.overrides.has(k)) throw new KernelError(`kernel ${kernel.name} declares no override '${k}'`);
     }
-    this.cacheStats.misses++;
+  }
+
+  /** The shader module of a kernel's family: one per family, shared by its entry points and override values. */
+  private moduleFor(kernel: Kernel): GPUShaderModule {
     const family = kernel.name.split('/')[0]!;
     let module = this.modules.get(family)?.module;
     if (!module) {
       module = this.device.createShaderModule({ label: family, code: kernel.source });
       this.modules.set(family, { module, kernel });
     }
+    return module;
+  }
+
+  pipeline(kernel: Kernel, overrides: Record<string, number> = {}): GPUComputePipeline {
+    const key = this.pipelineKey(kernel, overrides);
+    const hit = this.pipelines.get(key);
+    if (hit) {
+      this.cacheStats.hits++;
+      return hit;
+    }
+    this.checkOverrides(kernel, overrides);
+    this.cacheStats.misses++;
+    const t0 = performance.now();
     const p = this.device.createComputePipeline({
       label: key,
       layout: 'auto',
-      compute: { module, entryPoint: kernel.entry, constants: overrides },
+      compute: { module: this.moduleFor(kernel), entryPoint: kernel.entry, constants: overrides },
     });
+    this.cacheStats.buildMs += performance.now() - t0;
     this.pipelines.set(key, p);
     this.cacheStats.pipelines++;
     return p;
+  }
+
+  /** While prebuilding: start building a dispatch's pipeline in the background (once per key). */
+  private plan(kernel: Kernel, overrides: Record<string, number>): void {
+    const planned = this.planned!;
+    const key = this.pipelineKey(kernel, overrides);
+    if (planned.has(key)) return;
+    this.checkOverrides(kernel, overrides);
+    if (this.pipelines.has(key)) {
+      planned.set(key, null);
+      return;
+    }
+    const family = kernel.name.split('/')[0]!;
+    const newModule = !this.modules.has(family);
+    if (newModule) this.device.pushErrorScope('validation');
+    const module = this.moduleFor(kernel);
+    const moduleChecked = newModule
+      ? // A module with WGSL errors is forgotten, so that the first dispatch of one of its
+        // kernels makes it again inside that dispatch's error scope and reports it as usual.
+        this.device.popErrorScope().then((e) => {
+          if (e && this.modules.get(family)?.module === module) this.modules.delete(family);
+        })
+      : Promise.resolve();
+    const built = this.device
+      .createComputePipelineAsync({ label: key, layout: 'auto', compute: { module, entryPoint: kernel.entry, constants: overrides } })
+      .then(
+        (p) => {
+          if (this.pipelines.has(key) || this.disposed) return false; // a dispatch that could not wait built it meanwhile
+          this.pipelines.set(key, p);
+          this.cacheStats.pipelines++;
+          this.cacheStats.prebuilt++;
+          return true;
+        },
+        () => false, // a pipeline that fails to build is left to its first dispatch, which reports it as usual
+      );
+    planned.set(key, Promise.all([moduleChecked, built]).then(([, ok]) => ok));
+  }
+
+  /**
+   * Build, in the background and all at once, every pipeline that `record` would dispatch,
+   * so that running it afterwards finds them ready. `record` runs in a planning mode: its
+   * dispatches are checked as usual but neither recorded nor run, and buffer copies are
+   * skipped (buffers it allocates and uploads are real, its results are garbage: dispose
+   * them). It must record synchronously and read nothing back. Dawn builds asynchronous
+   * pipelines on worker threads: in parallel where cores are free, and while this thread
+   * does other work (e.g. loads weights) until the promise is awaited.
+   */
+  async prebuild(record: () => unknown): Promise<PrebuildReport> {
+    this.checkAlive();
+    if (this.planned) throw new ValueError('prebuild: already prebuilding (prebuild calls do not nest)');
+    const planned = new Map<string, Promise<boolean> | null>();
+    const t0 = performance.now();
+    this.planned = planned;
+    let result: unknown;
+    try {
+      result = record();
+    } finally {
+      this.planned = null;
+    }
+    const building = [...planned.values()].filter((p): p is Promise<boolean> => p !== null);
+    if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(result).catch(() => {}); // its rejection (e.g. a readback refused above) is reported here instead
+      throw new ValueError('prebuild: the function must record synchronously, but it returned a promise');
+    }
+    const built = (await Promise.all(building)).filter(Boolean).length;
+    return { pipelines: planned.size, built, ms: performance.now() - t0 };
   }
 
   getCacheStats(): CacheStats {
@@ -181,12 +284,9 @@ export class Backend {
     return [Math.max(1, x), Math.max(1, y), Math.max(1, z)];
   }
 
-  /** Record one dispatch into the open encoder. */
-  dispatch(spec: DispatchSpec): void {
-    this.checkAlive();
+  /** The bind group entries of a dispatch, checked against what its kernel declares (params packed into `uniform`). */
+  private bindGroupEntries(spec: DispatchSpec, uniform: ((data: ArrayBuffer) => GPUBufferBinding) | null): { entries: GPUBindGroupEntry[]; resources: Map<string, GPUBufferBinding> } {
     const { kernel } = spec;
-    const encoder = this.openEncoder(); // first, so pipeline-creation errors land in its error scope
-    const pipeline = this.pipeline(kernel, spec.overrides);
     const entries: GPUBindGroupEntry[] = [];
     const resources = new Map<string, GPUBufferBinding>();
     const writable = new Set<GPUBuffer>();
@@ -210,11 +310,30 @@ export class Backend {
         throw new KernelError(`kernel ${kernel.name}: '${b.name}' is bound both read-only and read_write`);
       }
     }
-    const uniform = kernel.bindings.find((b) => b.access === 'uniform');
-    if (uniform) {
-      const slot = this.uniformSlot(kernel.packParams(spec.params ?? {}));
-      entries.push({ binding: uniform.binding, resource: { buffer: slot.buffer, offset: slot.offset, size: kernel.paramsSize } });
+    const u = kernel.bindings.find((b) => b.access === 'uniform');
+    if (u) {
+      const data = kernel.packParams(spec.params ?? {});
+      if (uniform) entries.push({ binding: u.binding, resource: uniform(data) });
     }
+    return { entries, resources };
+  }
+
+  /** Record one dispatch into the open encoder (while prebuilding: check it and start building its pipeline). */
+  dispatch(spec: DispatchSpec): void {
+    this.checkAlive();
+    const { kernel } = spec;
+    if (this.planned) {
+      this.bindGroupEntries(spec, null);
+      this.fold(spec.workgroups, kernel);
+      this.plan(kernel, spec.overrides ?? {});
+      return;
+    }
+    const encoder = this.openEncoder(); // first, so pipeline-creation errors land in its error scope
+    const pipeline = this.pipeline(kernel, spec.overrides);
+    const { entries, resources } = this.bindGroupEntries(spec, (data) => {
+      const slot = this.uniformSlot(data);
+      return { buffer: slot.buffer, offset: slot.offset, size: kernel.paramsSize };
+    });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const [x, y, z] = this.fold(spec.workgroups, kernel);
     const timestampWrites = this.profiler.timestampWrites(kernel.name);
@@ -234,6 +353,7 @@ export class Backend {
   /** Record a buffer-to-buffer copy (ends the open compute pass). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.checkAlive();
+    if (this.planned) return; // prebuilding records nothing
     this.endPass();
     this.openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.inFlight.add(src).add(dst);
@@ -271,6 +391,7 @@ export class Backend {
     this.flush();
     await this.raceLoss(gpuWait(this.device.queue.onSubmittedWorkDone()));
     await this.throwCapturedErrors();
+    await this.numerics?.verify();
   }
 
   private async throwCapturedErrors(): Promise<void> {
@@ -307,6 +428,7 @@ export class Backend {
   /** Copy `bytes` from a buffer to the host. Flushes the open encoder. */
   async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
     this.checkAlive();
+    if (this.planned) throw new ValueError('cannot read a tensor back while prebuilding pipelines (warmup): nothing has run yet');
     this.counters.readbacks++;
     const staging = this.pool.acquire(bytes, READBACK_USAGE);
     this.copy(src, srcOffset, staging, 0, Math.ceil(bytes / 4) * 4);
@@ -321,6 +443,7 @@ export class Backend {
     staging.unmap();
     this.pool.release(staging);
     await this.throwCapturedErrors();
+    await this.numerics?.verify();
     return out;
   }
 

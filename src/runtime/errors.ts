@@ -35,6 +35,8 @@ export class KernelError extends NfnetError {}
 export class GPUValidationFailure extends NfnetError {}
 /** A WebGPU out-of-memory error caught by an error scope. */
 export class GPUOutOfMemory extends NfnetError {}
+/** A NaN or ±∞ found by the opt-in numerics check (init({ checkNumerics: true })), naming the op that made it. */
+export class NumericsError extends NfnetError {}
 
 export function describeShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

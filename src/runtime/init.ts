@@ -8,6 +8,7 @@ import { checkBoolean, checkNumber, checkOneOf, checkOptions } from './validate.
 import { requestNodeAdapter, releaseNodeGpu } from './platform-node.js';
 import type { PoolStats } from './pool.js';
 import type { ProfileReport } from './profiler.js';
+import { NumericsCheck } from './numerics.js';
 
 export interface InitOptions {
   /** Prefer a high-performance or low-power adapter. */
@@ -24,6 +25,11 @@ export interface InitOptions {
   maxPooledBytes?: number;
   /** Print the adapter choice note (default true). */
   verbose?: boolean;
+  /**
+   * Debugging: check every op's output for NaN/±∞ and throw a NumericsError at the next
+   * readback naming the first op that made one (a dispatch per op; default false).
+   */
+  checkNumerics?: boolean;
 }
 
 export interface AdapterSummary {
@@ -115,9 +121,9 @@ const FAST_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
 
 /** Every init option checked by name, before an adapter is requested. */
 function checkInitOptions(options: InitOptions): void {
-  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'maxPooledBytes', 'verbose']);
+  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'maxPooledBytes', 'verbose', 'checkNumerics']);
   if (options.powerPreference !== undefined) checkOneOf('init', 'powerPreference', options.powerPreference, ['high-performance', 'low-power']);
-  for (const k of ['fast', 'forceSoftware', 'verbose'] as const) if (options[k] !== undefined) checkBoolean('init', k, options[k]);
+  for (const k of ['fast', 'forceSoftware', 'verbose', 'checkNumerics'] as const) if (options[k] !== undefined) checkBoolean('init', k, options[k]);
   if (options.maxPooledBytes !== undefined) checkNumber('init', 'maxPooledBytes', options.maxPooledBytes, { min: 0, integer: true });
 }
 
@@ -175,6 +181,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
   };
   const b = new Backend(device, summary, options.maxPooledBytes ?? 2 ** 30);
   current = b;
+  if (options.checkNumerics) b.numerics = new NumericsCheck(b);
   const tuned = platform === 'node' ? applyTuneCache(summary) : null;
   const limits: Record<string, number> = {};
   for (const k of limitNames) limits[k] = device.limits[k];
