@@ -213,6 +213,11 @@ export interface TimmImportOptions {
   onProgress?: TimmProgress;
 }
 
+/** TimmImportOptions' names (a compile error below when one is added and not listed). */
+const TIMM_IMPORT_OPTIONS = ['variant', 'overrides', 'freshHead', 'seed', 'onProgress'] as const;
+const _everyOptionListed: Exclude<keyof TimmImportOptions, (typeof TIMM_IMPORT_OPTIONS)[number]> extends never ? true : never = true;
+void _everyOptionListed;
+
 /** Elements loaded so far, of `total`. */
 export type TimmProgress = (done: number, total: number) => void;
 
@@ -245,9 +250,12 @@ export function importTimm(
   b?: Uint8Array | Map<string, DecodedTensor> | TimmImportOptions,
   c?: Pick<TimmImportOptions, 'onProgress'>,
 ): TimmImportReport {
-  if (a instanceof NFNet) return loadInto(a, decode(b as Uint8Array | Map<string, DecodedTensor>), { onProgress: c?.onProgress });
+  if (a instanceof NFNet) {
+    const into = checkOptions('importTimm', c, ['onProgress']);
+    return loadInto(a, decode(b as Uint8Array | Map<string, DecodedTensor>), { onProgress: into.onProgress });
+  }
   const tensors = decode(a);
-  const o = checkOptions('importTimm', b as TimmImportOptions | undefined, ['variant', 'overrides']);
+  const o = checkOptions('importTimm', b as TimmImportOptions | undefined, TIMM_IMPORT_OPTIONS);
   if (o.overrides !== undefined) checkOptions('importTimm', o.overrides, OVERRIDE_FIELDS, 'overrides');
   let cfg: NFNetConfig;
   if (o.variant) {
