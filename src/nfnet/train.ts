@@ -58,6 +58,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   const o: ResolvedTrainOptions = { ...TRAIN_DEFAULTS, lr: rest.lr ?? defaultLearningRate(batchSize), ...stripUndefined(rest) } as ResolvedTrainOptions;
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`${fn}: totalSteps must be a positive integer, got ${describeValue(o.totalSteps)}`);
   checkNumber(fn, 'warmupSteps', o.warmupSteps, { min: 0, integer: true });
+  if (o.warmupSteps > o.totalSteps) throw new ValueError(`${fn}: warmupSteps (${o.warmupSteps}) must not exceed totalSteps (${o.totalSteps})`);
   checkNumber(fn, 'momentum', o.momentum, { min: 0, max: 1 });
   checkNumber(fn, 'weightDecay', o.weightDecay, { min: 0 });
   checkNumber(fn, 'clipping', o.clipping, { min: 0 });

@@ -31,13 +31,14 @@ export class Ema {
   readonly state: ModelState;
   private readonly target: Target;
   /** Never flagged: what the kernel reads when an update is not guarded. */
-  private readonly unguarded = new FiniteGuard();
+  private readonly unguarded: FiniteGuard;
   private disposed = false;
 
   /** The averages start at the parameters' current values. */
   constructor(params: ModelState | readonly ParamLike[]) {
     this.target = targetOf(params, 'ema');
     this.state = ModelState.copyOf(this.target.state);
+    this.unguarded = new FiniteGuard(); // after the checks above: a refused call allocates nothing
   }
 
   /**

@@ -19,7 +19,7 @@ import type { ModelState, StateRegion } from '../state/model-state.js';
 import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment } from '../state/flat.js';
 import { FiniteGuard } from './guard.js';
 import { checkTensor } from '../autodiff/tensor.js';
-import { checkBoolean, checkOptions, describeValue } from '../runtime/validate.js';
+import { checkBoolean, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
 import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
 
 const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
@@ -127,6 +127,8 @@ export class SgdAgc {
     checkPatterns(o.excludeFromAgc);
     this.lr = finiteAtLeastZero('lr', o.lr);
     this.momentum = finiteAtLeastZero('momentum', o.momentum === undefined ? 0.9 : o.momentum); // null is a value (refused), not 'absent'
+    if (this.momentum > 1) throw new ValueError(`sgdAgc: momentum must be in [0, 1], got ${this.momentum}`);
+    if (o.maxSegmentBytes !== undefined) checkNumber('sgdAgc', 'maxSegmentBytes', o.maxSegmentBytes, { min: 16, integer: true });
     this.nesterov = o.nesterov ?? true;
     this.weightDecay = finiteAtLeastZero('weightDecay', o.weightDecay === undefined ? 2e-5 : o.weightDecay);
     this.clipping = finiteAtLeastZero('clipping', o.clipping === undefined ? 0.01 : o.clipping);
