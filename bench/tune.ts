@@ -14,7 +14,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { randn } from '../src/autodiff/creation.js';
+import { randn } from '../src/tensor/creation.js';
 import { conv2d, convDw, convDx, convGeometry, convTuning, setConvTuning, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { getGemmConfig, matmul, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import { tuneCachePath, tuneKey, type Gpu } from '../src/runtime/init.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { assign } from '../src/autodiff/creation.js';
+import { assign } from '../src/tensor/creation.js';
 import { mulberry32 } from '../src/data/loader.js';
 import { decodeSafetensors, toFloat32 } from '../src/io/safetensors.js';
 import { create, type NFNet } from '../src/nfnet/model.js';

@@ -11,7 +11,7 @@
  * minus its forward. Weights are split once at setup (a TF.js model would keep them split).
  */
 import type * as TF from '@tensorflow/tfjs';
-import { randn } from '../../src/autodiff/creation.js';
+import { randn } from '../../src/tensor/creation.js';
 import { conv2d, convDw, convDx, convGeometry, convTuning } from '../../src/ops/conv2d/index.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { oursRunner, register, withCpuReference, type BenchCase, type Target } from '../registry.js';

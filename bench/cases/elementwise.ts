@@ -1,5 +1,5 @@
 /** Elementwise add: 1 FLOP and 12 bytes (two reads, one write of f32) per element. */
-import { randn } from '../../src/autodiff/creation.js';
+import { randn } from '../../src/tensor/creation.js';
 import { add as addOp } from '../../src/ops/binary.js';
 import { oursRunner, register, withCpuReference, type BenchCase } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';

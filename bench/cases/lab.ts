@@ -3,8 +3,8 @@
  * per entry of `bench.shapes`, named `lab/<name>/<label>`, plus `…/baseline` when the
  * registration has a baseline. Ours only (no peer). Run: npm run bench -- --filter lab/
  */
-import { uniform } from '../../src/autodiff/creation.js';
-import type { Tensor } from '../../src/autodiff/tensor.js';
+import { uniform } from '../../src/tensor/creation.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { labOps, benchBytes, benchFlops, benchLabel, type LabOp } from '../../lab/index.js';
 import { oursRunner, register, type BenchCase } from '../registry.js';
 

@@ -1,6 +1,6 @@
 /** Square matmul rows: C = A·B, 2·n³ FLOP, 12·n² bytes (A, B read once, C written once). */
 // Direct module imports (not src/index.js) keep a row runnable while unrelated ops are mid-edit.
-import { randn } from '../../src/autodiff/creation.js';
+import { randn } from '../../src/tensor/creation.js';
 import { matmul, type MatmulOptions } from '../../src/ops/matmul.js';
 import { oursRunner, register, withCpuReference, type BenchCase } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';

@@ -8,8 +8,8 @@
  * TF.js users must — the note on each row says so.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { randn, tensor } from '../../src/autodiff/creation.js';
-import type { Tensor } from '../../src/autodiff/tensor.js';
+import { randn, tensor } from '../../src/tensor/creation.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { valueAndGrad } from '../../src/autodiff/grad.js';
 import { activation, activationOp, GAMMA } from '../../src/ops/activation.js';
 import { avgPool } from '../../src/ops/pool.js';

@@ -4,7 +4,7 @@
  * first in every bench; every other row is reported as a percentage of the ceiling that
  * bounds it (min(peak FLOP/s, intensity × peak bandwidth)).
  */
-import { empty } from '../../src/autodiff/creation.js';
+import { empty } from '../../src/tensor/creation.js';
 import { defineKernel } from '../../src/runtime/kernel.js';
 import { backend } from '../../src/runtime/init.js';
 import rooflineWgsl from '../roofline.wgsl';

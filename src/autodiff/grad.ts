@@ -6,13 +6,13 @@
  * what `f` returns; saved activations are freed during the backward walk as soon as the
  * last node that needs them is done.
  */
-import { Tensor, checkTensor } from './tensor.js';
+import { Tensor, checkTensor } from '../tensor/tensor.js';
 import { Tape, noGrad, withTape } from './tape.js';
-import { closeScope, collectTensors, openScope } from './scope.js';
+import { closeScope, collectTensors, openScope } from '../tensor/scope.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { checkFunction, describeValue } from '../runtime/validate.js';
 import { add } from '../ops/binary.js';
-import { ones, zeros } from './creation.js';
+import { ones, zeros } from '../tensor/creation.js';
 
 /** A set of tensors differentiated together: a ModelState's trainable parameters. */
 export interface Differentiable {

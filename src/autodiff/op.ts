@@ -4,9 +4,9 @@
  * explicitly with `notDifferentiable`). The returned function validates that no input is
  * disposed, runs the forward, and records a tape node when a gradient is being taken.
  */
-import { Tensor, checkTensor } from './tensor.js';
+import { Tensor, checkTensor } from '../tensor/tensor.js';
 import { activeTape, noGrad } from './tape.js';
-import { closeScope, openScope } from './scope.js';
+import { closeScope, openScope } from '../tensor/scope.js';
 import { ValueError } from '../runtime/errors.js';
 import { backend } from '../runtime/init.js';
 import { describeValue } from '../runtime/validate.js';

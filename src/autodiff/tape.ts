@@ -4,7 +4,7 @@
  * rule saved, and the rule itself. Saved tensors are disposed as soon as the last node that
  * saved them has run its backward; gradients of a tensor used twice are summed.
  */
-import type { Tensor } from './tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkFunction } from '../runtime/validate.js';
 
 export interface TapeNode {

@@ -13,7 +13,7 @@
 import { backend } from '../runtime/init.js';
 import type { PrebuildReport } from '../runtime/backend.js';
 import { noGrad } from './tape.js';
-import { tidy } from './scope.js';
+import { tidy } from '../tensor/scope.js';
 
 export type WarmupReport = PrebuildReport;
 

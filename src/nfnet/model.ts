@@ -6,9 +6,9 @@
  * layer also plans itself (parameters, multiply-adds, output shape): `nfnet info` prints
  * the model's own architecture, with no second description to keep in sync.
  */
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autodiff/tape.js';
-import { tidy } from '../autodiff/scope.js';
+import { tidy } from '../tensor/scope.js';
 import { ModelState, StateLayout, type StateRef } from '../state/model-state.js';
 import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';

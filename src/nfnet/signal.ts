@@ -5,11 +5,11 @@
  * every non-transition block is the identity; with skip gains set to 1 (`residual: true`)
  * the variance grows by ≈α² per block and resets at each transition.
  */
-import { assign, randn } from '../autodiff/creation.js';
+import { assign, randn } from '../tensor/creation.js';
 import { noGrad } from '../autodiff/tape.js';
-import { tidy } from '../autodiff/scope.js';
+import { tidy } from '../tensor/scope.js';
 import * as ops from '../ops/index.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { NFNet } from './model.js';
 
 export interface SignalPoint {

@@ -3,11 +3,11 @@
  * backward, AGC → weight decay → Nesterov SGD, EMA of the weights; linear warm-up then
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
  */
-import { tensor, zeros } from '../autodiff/creation.js';
+import { tensor, zeros } from '../tensor/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
-import { tidy } from '../autodiff/scope.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
 import * as ops from '../ops/index.js';
 import { sgdAgc, type SgdAgc } from '../optim/sgd-agc.js';
 import { Ema, emaDecay } from '../optim/ema.js';

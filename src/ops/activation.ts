@@ -6,9 +6,9 @@
  * one kernel; the backward is one kernel for dx plus a reduction for dbias.
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { checkOneOf, checkOptions } from '../runtime/validate.js';
-import { empty } from '../autodiff/creation.js';
+import { empty } from '../tensor/creation.js';
 import { codeConstants, defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';

@@ -4,10 +4,10 @@
  * affine unary kernel instead of a one-element tensor.
  */
 import { defineOp, notDifferentiable, type OpDef } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { ValueError } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
-import { empty } from '../autodiff/creation.js';
+import { empty } from '../tensor/creation.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
 import { elementwiseKernel } from './elementwise.js';
 import { sumTo } from './layout.js';

@@ -1,6 +1,6 @@
 import { isGradEnabled } from '../autodiff/tape.js';
-import { tidy } from '../autodiff/scope.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /**
  * Run a composite op (built from primitive ops). While a gradient is being taken its

@@ -5,9 +5,9 @@
  * are regenerated in the backward instead of being stored: same seed, same mask.
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkOptions } from '../runtime/validate.js';
-import { empty, seedKey } from '../autodiff/creation.js'; // the same seed → key mixing as uniform(), so masks equal uniform(seed) ≥ rate
+import { empty, seedKey } from '../tensor/creation.js'; // the same seed → key mixing as uniform(), so masks equal uniform(seed) ≥ rate
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';

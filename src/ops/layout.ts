@@ -4,9 +4,9 @@
  * kernels in shaders/layout.wgsl.
  */
 import { defineOp, type OpDef } from '../autodiff/op.js';
-import { checkTensor, checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, checkTensors, type Tensor } from '../tensor/tensor.js';
 import { describeValue } from '../runtime/validate.js';
-import { checkShape, empty, sizeOf } from '../autodiff/creation.js';
+import { checkShape, empty, sizeOf } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { asVec4, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, normalizeAxes, sameShape, stridesOf } from './util.js';

@@ -3,7 +3,7 @@
  * NFNet (so AGC's unit is a column of w). A composite of matmul and a broadcast add: the
  * gradients come from those ops, and the GEMM does all the heavy work anyway.
  */
-import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { ShapeError, describeShape } from '../runtime/errors.js';
 import { assertF32 } from './util.js';
 import { matmul } from './matmul.js';

@@ -5,9 +5,9 @@
  * inputs, because the backward recomputes each row's log-sum-exp on the fly.
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { checkOptions } from '../runtime/validate.js';
-import { empty } from '../autodiff/creation.js';
+import { empty } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups } from './util.js';

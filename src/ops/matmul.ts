@@ -5,9 +5,9 @@
  * (operands are read through strides) and batch broadcasting (a batch of 1 is reused).
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkOptions } from '../runtime/validate.js';
-import { empty } from '../autodiff/creation.js';
+import { empty } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';

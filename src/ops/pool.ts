@@ -4,9 +4,9 @@
  * stride 2 SAME), and the global mean over H, W of the head and the SE blocks.
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { checkOptions, describeValue } from '../runtime/validate.js';
-import { empty } from '../autodiff/creation.js';
+import { empty } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups } from './util.js';

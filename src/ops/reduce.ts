@@ -4,9 +4,9 @@
  * as runs of adjacent axes, each run one [outer, r, inner] pass (chunked when r is long).
  */
 import { defineOp } from '../autodiff/op.js';
-import { Tensor, checkTensor } from '../autodiff/tensor.js';
+import { Tensor, checkTensor } from '../tensor/tensor.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { empty } from '../autodiff/creation.js';
+import { empty } from '../tensor/creation.js';
 import { assertF32, backend, linearGroups, normalizeAxes, sizeOf, WG } from './util.js';
 import reduceWgsl from '../../shaders/reduce.wgsl';
 import { broadcastTo } from './layout.js';

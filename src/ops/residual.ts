@@ -7,8 +7,8 @@
  * Sizes divisible by 4 run the vec4 entry points (about 2× faster on SwiftShader).
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensors, type Tensor } from '../autodiff/tensor.js';
-import { empty } from '../autodiff/creation.js';
+import { checkTensors, type Tensor } from '../tensor/tensor.js';
+import { empty } from '../tensor/creation.js';
 import { defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';

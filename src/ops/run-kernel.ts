@@ -3,8 +3,8 @@
  * counterpart of what every op does inside. The tensors are checked against the bindings
  * the kernel's WGSL declares before anything is allocated or recorded (docs/kernels.md).
  */
-import { Tensor } from '../autodiff/tensor.js';
-import { empty } from '../autodiff/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+import { empty } from '../tensor/creation.js';
 import type { Kernel, Params } from '../runtime/kernel.js';
 import { DTypeError, KernelError, ValueError, describeShape } from '../runtime/errors.js';
 import { backend } from './util.js';

@@ -1,7 +1,7 @@
 /** softmax and logSoftmax along one axis (default: the last). */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
-import { empty, sizeOf } from '../autodiff/creation.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
+import { empty, sizeOf } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { assertF32, backend, linearGroups, normalizeAxes } from './util.js';
 import softmaxWgsl from '../../shaders/softmax.wgsl';

@@ -3,8 +3,8 @@
  * reciprocal, pow (scalar exponent), relu, sigmoid, tanh, and x·a + b with scalar a, b.
  */
 import { defineOp, type OpDef } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
-import { empty } from '../autodiff/creation.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
+import { empty } from '../tensor/creation.js';
 import { ValueError } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups, NO_VIEW } from './util.js';
 import { elementwiseKernel } from './elementwise.js';

@@ -1,7 +1,7 @@
 /** Shape helpers and dispatch helpers shared by the op files. */
 import { backend } from '../runtime/init.js';
 import { DTypeError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import type { Tensor } from '../autodiff/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { describeValue } from '../runtime/validate.js';
 
 export const WG = 256;

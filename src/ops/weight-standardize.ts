@@ -15,9 +15,9 @@
  * conv2d saves, so one standardization per step serves forward, dX and dW.
  */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensors, type Tensor } from '../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { checkOptions, describeValue } from '../runtime/validate.js';
-import { empty, zeros } from '../autodiff/creation.js';
+import { empty, zeros } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';

@@ -1,9 +1,9 @@
 /** where(cond, a, b): elementwise select with broadcasting; cond is a 0/1 (nonzero = true) f32 mask. */
 import { defineOp } from '../autodiff/op.js';
-import { checkTensor, type Tensor } from '../autodiff/tensor.js';
+import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { describeValue } from '../runtime/validate.js';
 import { ValueError } from '../runtime/errors.js';
-import { empty, full } from '../autodiff/creation.js';
+import { empty, full } from '../tensor/creation.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, stridesOf, vec4Params } from './util.js';
 import { elementwiseKernel } from './elementwise.js';
 import { sumTo } from './layout.js';

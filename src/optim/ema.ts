@@ -6,8 +6,8 @@
  * them directly: `model.forward(x, { state: ema.state })`. An update is one streaming
  * dispatch per region, reading the live state's region in place.
  */
-import type { Tensor } from '../autodiff/tensor.js';
-import { assign, empty } from '../autodiff/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { assign, empty } from '../tensor/creation.js';
 import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DisposedError, ValueError } from '../runtime/errors.js';

@@ -5,7 +5,7 @@
  * and averages untouched when it is set. Nothing is read back mid-step: the flag can be
  * written into the step's own small readback (`report`).
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DisposedError } from '../runtime/errors.js';

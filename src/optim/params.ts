@@ -3,7 +3,7 @@
  * regions), or a loose list of tensors (`ParamSpec`s) for single-op users, which the
  * optimizer mirrors in a private state and copies in and out around each step.
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { backend } from '../runtime/init.js';
 import { ModelState, StateLayout } from '../state/model-state.js';

@@ -10,7 +10,7 @@
  * one thread per AGC unit takes the unit's norms and then clips, decays and updates it in
  * place (shaders/optim.wgsl). Only the gradients are gathered (one buffer copy each).
  */
-import type { Tensor } from '../autodiff/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { backend } from '../runtime/init.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { DisposedError, ShapeError, ValueError } from '../runtime/errors.js';
@@ -18,7 +18,7 @@ import optimWgsl from '../../shaders/optim.wgsl';
 import type { ModelState, StateRegion } from '../state/model-state.js';
 import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment } from '../state/flat.js';
 import { FiniteGuard } from './guard.js';
-import { checkTensor } from '../autodiff/tensor.js';
+import { checkTensor } from '../tensor/tensor.js';
 import { checkBoolean, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
 import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
 

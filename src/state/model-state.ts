@@ -10,9 +10,9 @@
  * and a model runs on any state of its layout (`model.forward(x, { state })`): the EMA's
  * averages, a checkpoint's weights, perturbed weights.
  */
-import { Storage, Tensor } from '../autodiff/tensor.js';
-import { empty } from '../autodiff/creation.js';
-import { keep } from '../autodiff/scope.js';
+import { Storage, Tensor } from '../tensor/tensor.js';
+import { empty } from '../tensor/creation.js';
+import { keep } from '../tensor/scope.js';
 import { backend } from '../runtime/init.js';
 import { DisposedError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { CheckpointError } from '../io/safetensors.js';

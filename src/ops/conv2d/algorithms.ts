@@ -20,8 +20,8 @@
  * Every row is exact (float32 rounding aside); the order is a speed choice, and the
  * thresholds are in the `ConvTuning` the op passes down.
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { zeros } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { zeros } from '../../tensor/creation.js';
 import type { ConvGeometry } from './geometry.js';
 import { directForward } from './direct.js';
 import { isPointwise, pointwiseDw, pointwiseDwOnQuad, pointwiseGemm } from './pointwise.js';

@@ -5,8 +5,8 @@
  * so the inner loop has no bounds tests; vec4 loads when both channel counts per group
  * are multiples of 4. It serves every geometry, and is what dX's stride phases run.
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { empty } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
 import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';

@@ -2,7 +2,7 @@
  * conv2d's options and their validation: shapes and options are checked on the CPU (typed
  * errors, no GPU work) and resolved into the `ConvGeometry` every algorithm reads.
  */
-import type { Tensor } from '../../autodiff/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { LimitError, ShapeError, ValueError, describeShape } from '../../runtime/errors.js';
 import { checkOptions, describeValue } from '../../runtime/validate.js';
 import type { ConvTuning } from './tuning.js';

@@ -9,7 +9,7 @@
  * forward, dX and dW).
  */
 import { defineOp } from '../../autodiff/op.js';
-import { checkTensors, type Tensor } from '../../autodiff/tensor.js';
+import { checkTensors, type Tensor } from '../../tensor/tensor.js';
 import { activeTape } from '../../autodiff/tape.js';
 import { assertF32, backend } from '../util.js';
 import { convDw, convDx, convForward } from './algorithms.js';

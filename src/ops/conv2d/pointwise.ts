@@ -5,8 +5,8 @@
  * dW xᵀ[cin, P]·dy[P, cout] (the last only where the quad GEMM applies, see
  * `pointwiseDwOnQuad`).
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { empty } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
 import { gemm, gemmPlan, quadApplies } from '../matmul.js';
 import type { ConvGeometry } from './geometry.js';
 

@@ -2,8 +2,8 @@
  * What the algorithms on shaders/conv2d.wgsl share: its uniform, the tile grid of its
  * tiled kernels, and the zero-padded copy of the input they read without bounds tests.
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { empty } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
 import { defineKernel, type Params } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';

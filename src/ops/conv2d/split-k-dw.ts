@@ -5,8 +5,8 @@
  * kernel (`dw`). When the weight is too small to keep enough threads busy, the pixel
  * reduction is split across workgroups (split-K) and the partials summed in a second pass.
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { empty } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
 import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';

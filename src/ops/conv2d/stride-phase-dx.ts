@@ -5,8 +5,8 @@
  * conv runs through the forward algorithm table (direct, pointwise or Winograd), except
  * that Winograd F(4×4) reads the flipped filters from w in place instead of a copy.
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { empty, zeros } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty, zeros } from '../../tensor/creation.js';
 import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvAlgorithmRun } from './algorithms.js';

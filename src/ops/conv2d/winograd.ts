@@ -6,8 +6,8 @@
  * fewer multiply-adds than the direct conv), or 2 (shaders/conv2d-winograd.wgsl: 16 GEMMs,
  * 2.25× fewer, smaller transform constants).
  */
-import type { Tensor } from '../../autodiff/tensor.js';
-import { empty } from '../../autodiff/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
 import { defineKernel, type Params } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import { gemm, gemmPlan } from '../matmul.js';
