@@ -6,8 +6,8 @@
 import { defineOp, notDifferentiable, type OpDef } from '../autodiff/op.js';
 import type { Tensor } from '../autodiff/tensor.js';
 import { empty } from '../autodiff/creation.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params } from './util.js';
-import { elementwiseKernel } from './elementwise.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params, WG } from './util.js';
+import { elementwiseKernel, elementwiseVec4Kernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
 import { where } from './where.js';
@@ -18,6 +18,7 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (!out.size) return out;
   const plain = sameShape(a.shape, b.shape);
+  if (plain && out.size % 4 === 0) return binaryVec4(name, a, b, out);
   const c = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   const elems = elementsPerInvocation(out.size, plain ? undefined : c.shape);
   backend().dispatch({
@@ -30,6 +31,22 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
     },
     overrides: { OP: BINARY_CODES[name], BROADCAST: plain ? 0 : 1, RANK: Math.max(1, c.shape.length), ELEMS: elems },
     workgroups: linearGroups(out.size / elems),
+  });
+  return out;
+}
+
+/** vec4s per invocation of the vec4 kernel (its VECS override: 1, 2 or 4). */
+export const BINARY_VEC4S = 4;
+
+/** Same shapes, contiguous, size a multiple of 4: the vec4 kernel (shaders/elementwise-vec4.wgsl). */
+function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor {
+  const n4 = out.size / 4;
+  backend().dispatch({
+    kernel: elementwiseVec4Kernel(),
+    bindings: { a, b, out },
+    params: { n4 },
+    overrides: { OP: BINARY_CODES[name], VECS: BINARY_VEC4S },
+    workgroups: linearGroups(n4, WG * BINARY_VEC4S),
   });
   return out;
 }
