@@ -1,8 +1,9 @@
 // Same-shape binary ops over contiguous operands, streamed as vec4s: one 16-byte load per
-// operand and one 16-byte store per four elements, VECS vec4s per invocation. On
-// SwiftShader an invocation is a SIMD lane, so per-invocation work (index math, bounds
-// tests) costs as much as an element: vec4 accesses and several of them per lane pay it
-// once per 4·VECS elements. The k-th vec4 of a lane sits WG vec4s after its (k−1)-th, so
+// operand and one 16-byte store per four elements, VECS vec4s per invocation (the host
+// picks 1: BINARY_VEC4S in src/ops/binary.ts says why). On SwiftShader an invocation is a
+// SIMD lane, so per-invocation work (index math, bounds tests) costs as much as an
+// element: vec4 accesses pay it once per 4·VECS elements, with one load instruction per
+// operand instead of four. The k-th vec4 of a lane sits WG vec4s after its (k−1)-th, so
 // neighbouring lanes touch neighbouring vec4s at every step. The op codes (BINARY_*) are
 // written above this file from the table in src/ops/binary.ts, as for elementwise.wgsl.
 

@@ -124,9 +124,10 @@ describe('comparisons (forward only: not differentiable)', () => {
 });
 
 describe('same-shape vec4 path (shaders/elementwise-vec4.wgsl)', () => {
-  // 4·2053 elements: 2053 vec4s = two full workgroup blocks (256 lanes × 4 vec4s) and a
-  // partial third, so every one of a lane's four vec4 steps meets the bounds test; the
-  // comparison ties (x == y) come from rounding both operands to a coarse grid.
+  // 4·2053 elements: 2053 vec4s end in a partial workgroup block whatever the kernel's
+  // vec4s per lane (1: 8 blocks of 256 + 5; 4: 2 blocks of 1024 + 5, every one of a lane's
+  // steps meeting the bounds test); the comparison ties (x == y) come from rounding both
+  // operands to a coarse grid.
   const n = 4 * 2053;
   const grid = (x: R.Arr) => ({ ...x, data: x.data.map((v) => Math.round(v * 4) / 4) });
   const a = grid(randArr([n], 31, -2, 2));

@@ -35,8 +35,13 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** vec4s per invocation of the vec4 kernel (its VECS override: 1, 2 or 4). */
-export const BINARY_VEC4S = 4;
+/**
+ * vec4s per invocation of the vec4 kernel (its VECS override: 1, 2 or 4). On SwiftShader,
+ * add on 16M elements, interleaved in one process (load 8): 1 vec4 126–204 ms median, 2
+ * 130–201, 4 139–196 — equal within noise, all 1.2–1.4× faster than four scalars per
+ * invocation (181–250 ms); 1 is the simplest grid.
+ */
+export const BINARY_VEC4S = 1;
 
 /** Same shapes, contiguous, size a multiple of 4: the vec4 kernel (shaders/elementwise-vec4.wgsl). */
 function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor {
