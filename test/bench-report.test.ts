@@ -38,6 +38,8 @@ describe('bench HTML report', () => {
     o.minMs /= 2;
     const cmp = compareReports(slower, fixture);
     expect(cmp.find((r) => r.name === first.name && r.side === 'ours')?.verdict).toBe('regression');
+    // The other peers' sides are compared too (the fixture against itself: all noise).
+    expect(compareReports(fixture, fixture).find((r) => r.name === 'small/net/b32x28/infer' && r.side === 'jax')?.verdict).toBe('noise');
     const html = await renderHtmlReport({ ...fixture, compare: { against: 'old.json', rule: 'test rule', rows: cmp } });
     expect(html).not.toMatch(/<script/i); // charts are inline SVG: no JS needed
     const file = path.join(dir, 'report.html');
