@@ -5,6 +5,7 @@
  * HWIO). Scaling by the largest magnitude keeps one tolerance valid for a logit vector and
  * for a 1024-term matmul whose entries reach ~100.
  */
+import type { Runner } from './registry.js';
 export interface CheckResult {
   /** max |peer − ours| over the result. */
   maxAbsErr: number;
@@ -39,4 +40,42 @@ export function checkResult(ours: Float32Array, peer: Float32Array, tol = CHECK_
   return ok
     ? { maxAbsErr, bound, ok }
     : { maxAbsErr, bound, ok, message: `result differs from ours: max |Δ| ${maxAbsErr.toExponential(2)} > ${bound.toExponential(2)} at [${at}] (ours ${ours[at]}, peer ${peer[at]})` };
+}
+
+/**
+ * The cross-check of one row, before timing: `names[i]` is 'ours' for our side, the name a
+ * peer's check is stored under (e.g. 'jax'), or null for sides that are not checked. Ours'
+ * result against each named side's that has one; a peer that differs (or fails to produce
+ * one) is disposed and replaced in `prepared` by an error, so it is never timed.
+ */
+export async function crossCheck(names: readonly (string | null)[], prepared: (Runner | { error: string })[], tol = CHECK_TOL): Promise<Record<string, CheckResult>> {
+  const checks: Record<string, CheckResult> = {};
+  const ours = prepared[names.indexOf('ours')];
+  if (!ours || !('run' in ours) || !ours.result) return checks;
+  let want: Float32Array;
+  try {
+    want = await ours.result();
+  } catch {
+    return checks; // ours' own error shows when it is timed
+  }
+  for (const [i, name] of names.entries()) {
+    const p = prepared[i]!;
+    if (!name || name === 'ours' || !('run' in p) || !p.result) continue;
+    let r: CheckResult;
+    try {
+      r = checkResult(want, await p.result(), tol);
+    } catch (e) {
+      r = { maxAbsErr: Number.NaN, bound: 0, ok: false, message: `result failed: ${(e as Error).name}: ${(e as Error).message}` };
+    }
+    checks[name] = r;
+    if (!r.ok) {
+      prepared[i] = { error: `not timed: ${r.message}` };
+      try {
+        await p.dispose();
+      } catch {
+        /* the mismatch is the interesting error */
+      }
+    }
+  }
+  return checks;
 }

@@ -14,7 +14,7 @@ import { ENGINES, registeredCases, type BenchCase, type BenchContext, type Engin
 import { initTfjs, type TfjsPeer } from './peers/tfjs.js';
 import { initJax, type JaxPeer } from './peers/jax.js';
 import { initOrt, type OrtPeer } from './peers/ort.js';
-import { checkResult, type CheckResult } from './check.js';
+import { crossCheck, type CheckResult } from './check.js';
 import { measureInterleaved, type Measurement } from './measure.js';
 import type { Row, SideResult } from './types.js';
 import { formatDetails, formatTable } from './report.js';
@@ -153,42 +153,6 @@ type SideLabel = 'ours' | 'peer' | 'fast' | 'cpu' | 'copy' | EngineId;
 /** Sides whose result must match ours before they are timed, and the name their check is stored under. */
 const CHECKED: Partial<Record<SideLabel, string>> = { peer: 'tfjs', jax: 'jax', ort: 'ort' };
 
-/**
- * The cross-check before timing: ours' result against each peer side's that has one. A
- * peer that differs (or fails to produce one) becomes an error, disposed and never timed.
- */
-async function crossCheck(c: BenchCase, sides: { label: SideLabel }[], prepared: (Runner | { error: string })[]): Promise<Record<string, CheckResult>> {
-  const checks: Record<string, CheckResult> = {};
-  const ours = prepared[sides.findIndex((s) => s.label === 'ours')];
-  if (!ours || !('run' in ours) || !ours.result) return checks;
-  let want: Float32Array;
-  try {
-    want = await ours.result();
-  } catch {
-    return checks; // ours' own error shows when it is timed
-  }
-  for (const [i, s] of sides.entries()) {
-    const name = CHECKED[s.label];
-    const p = prepared[i]!;
-    if (!name || !('run' in p) || !p.result) continue;
-    let r: CheckResult;
-    try {
-      r = checkResult(want, await p.result(), c.checkTol);
-    } catch (e) {
-      r = { maxAbsErr: Number.NaN, bound: 0, ok: false, message: `result failed: ${(e as Error).name}: ${(e as Error).message}` };
-    }
-    checks[name] = r;
-    if (!r.ok) {
-      prepared[i] = { error: `not timed: ${r.message}` };
-      try {
-        await p.dispose();
-      } catch {
-        /* the mismatch is the interesting error */
-      }
-    }
-  }
-  return checks;
-}
 
 /**
  * Prepare each side's runner, measure them interleaved, summarise, dispose. Roofline probes
@@ -206,7 +170,7 @@ async function runCase(
       prepared.push({ error: `${(e as Error).name}: ${(e as Error).message}` });
     }
   }
-  const checks = await crossCheck(c, sides, prepared);
+  const checks = await crossCheck(sides.map((s) => (s.label === 'ours' ? 'ours' : CHECKED[s.label] ?? null)), prepared, c.checkTol);
   // Quick mode: a peer that takes seconds per call may skip its warm-up; its reps then include pipeline creation.
   const warmup = (label: string) => !(label === 'peer' && c.peerSkipWarmupQuick && !full);
   const peerLike = (label: SideLabel) => label === 'peer' || label === 'cpu' || label in ENGINES;

@@ -64,7 +64,7 @@ export function formatTable(rows: Row[], report: { ceilings: { gflops: number; g
   const out = [
     `adapter: ${report.adapter.description || report.adapter.architecture}; roofline: ${report.ceilings.gflops.toFixed(2)} GFLOP/s multiply-add, ${report.ceilings.gbs.toFixed(2)} GB/s copy${report.fastCeilings ? ` (fast: ${report.fastCeilings.gflops.toFixed(2)} GFLOP/s, ${report.fastCeilings.gbs.toFixed(2)} GB/s)` : ''}; total ${report.durationS.toFixed(0)} s; load average ${report.host.loadavg.map((x) => x.toFixed(1)).join(' ')}`,
     ...(report.engines && Object.keys(report.engines).length
-      ? [`peers: ${(Object.entries(report.engines) as [EngineId, { name: string; version?: string; error?: string }][]).map(([, e]) => `${e.name} ${e.version ?? `FAILED TO LOAD (${e.error})`}`).join('; ')} (same process, same Dawn instance as TF.js)`]
+      ? [`peers: ${(Object.entries(report.engines) as [EngineId, { name: string; version?: string; error?: string }][]).map(([, e]) => `${e.name} ${e.version ?? `FAILED TO LOAD (${e.error})`}`).join('; ')} (same process, one Dawn instance shared by the peers)`]
       : []),
     line(head),
     line(widths.map((w) => '-'.repeat(w))),

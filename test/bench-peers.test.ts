@@ -5,7 +5,8 @@
  * (WebAssembly) backend must run to the values of a float64 convolution written here.
  */
 import { describe, expect, it } from 'vitest';
-import { checkResult } from '../bench/check.js';
+import { checkResult, crossCheck } from '../bench/check.js';
+import type { Runner } from '../bench/registry.js';
 import { hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio, permute } from '../bench/peers/layout.js';
 import { onnxModel } from '../bench/peers/onnx.js';
 import { formatTable } from '../bench/report.js';
@@ -27,6 +28,39 @@ describe('bench peer cross-check', () => {
   it('fails on a NaN on one side or a length mismatch', () => {
     expect(checkResult(Float32Array.from([1, 2]), Float32Array.from([1, Number.NaN])).ok).toBe(false);
     expect(checkResult(Float32Array.from([1, 2]), Float32Array.from([1])).message).toContain('1 values, ours 2');
+  });
+});
+
+describe('bench cross-check of a row', () => {
+  const runner = (result: number[] | Error, log: string[], name: string): Runner => ({
+    run() {},
+    async sync() {},
+    dispose: () => void log.push(`dispose ${name}`),
+    result: async () => {
+      if (result instanceof Error) throw result;
+      return Float32Array.from(result);
+    },
+  });
+
+  it('leaves matching peers to be timed and turns a mismatch or a failed result into an untimed error', async () => {
+    const log: string[] = [];
+    const prepared: (Runner | { error: string })[] = [
+      runner([1, 2, 3], log, 'ours'),
+      runner([1, 2, 3.0001], log, 'tfjs'),
+      runner([1, 2.5, 3], log, 'jax'),
+      runner(new Error('device lost'), log, 'ort'),
+      runner([9], log, 'copy'), // not a checked side
+    ];
+    const checks = await crossCheck(['ours', 'tfjs', 'jax', 'ort', null], prepared);
+    expect(checks.tfjs!.ok).toBe(true);
+    expect(checks.jax).toMatchObject({ ok: false, maxAbsErr: 0.5 });
+    expect(checks.ort!.message).toContain('device lost');
+    expect('run' in prepared[1]!).toBe(true);
+    expect(prepared[2]).toEqual({ error: expect.stringMatching(/^not timed: result differs from ours: max \|Δ\| 5\.00e-1/) });
+    expect(prepared[3]).toEqual({ error: expect.stringContaining('not timed: result failed: Error: device lost') });
+    expect('run' in prepared[4]!).toBe(true);
+    expect(log).toEqual(['dispose jax', 'dispose ort']);
+    expect(Object.keys(checks)).toEqual(['tfjs', 'jax', 'ort']);
   });
 });
 
