@@ -18,10 +18,10 @@ import { mean } from '../../src/ops/reduce.js';
 import { softmaxCrossEntropy } from '../../src/ops/loss.js';
 import { register, type BenchCase, type Runner } from '../registry.js';
 import type { TfjsPeer } from '../peers/tfjs.js';
-import { concat, jaxArray, jaxRunner } from '../peers/jax.js';
+import { jaxArray, jaxRunner } from '../peers/jax.js';
 import { ortRunner } from '../peers/ort.js';
 import { onnxModel } from '../peers/onnx.js';
-import { hostRandn, hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from '../peers/layout.js';
+import { concat, hostRandn, hwioToOihw, nchwToNhwc, nhwcToNchw, oihwToHwio } from '../peers/layout.js';
 import { jaxLayout, jaxLoss, jaxNet, NET_CLASSES, NET_RES, netForwardFlops, netOnnx, netParams, oneHot, oursNet, tfjsNet } from '../peers/small-net.js';
 
 type Shape4 = [number, number, number, number];

@@ -8,6 +8,7 @@
 import type * as Jax from '@jax-js/jax';
 import type { Runner } from '../registry.js';
 import { packageVersion, peerNavigatorGpu } from './dawn-global.js';
+import { concat } from './layout.js';
 
 export interface JaxPeer {
   jax: typeof Jax;
@@ -64,14 +65,4 @@ export function jaxRunner(
     },
     dispose,
   };
-}
-
-export function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

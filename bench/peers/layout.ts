@@ -46,3 +46,14 @@ export const nhwcToNchw = (d: Float32Array, [n, h, w, c]: Shape4) => permute(d, 
 export const nchwToNhwc = (d: Float32Array, [n, c, h, w]: Shape4) => permute(d, [n, c, h, w], [0, 2, 3, 1]);
 export const hwioToOihw = (d: Float32Array, [h, w, i, o]: Shape4) => permute(d, [h, w, i, o], [3, 2, 0, 1]);
 export const oihwToHwio = (d: Float32Array, [o, i, h, w]: Shape4) => permute(d, [o, i, h, w], [2, 3, 1, 0]);
+
+/** The parts one after another (a row's result made of several outputs). */
+export function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
