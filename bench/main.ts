@@ -153,7 +153,6 @@ type SideLabel = 'ours' | 'peer' | 'fast' | 'cpu' | 'copy' | EngineId;
 /** Sides whose result must match ours before they are timed, and the name their check is stored under. */
 const CHECKED: Partial<Record<SideLabel, string>> = { peer: 'tfjs', jax: 'jax', ort: 'ort' };
 
-
 /**
  * Prepare each side's runner, measure them interleaved, summarise, dispose. Roofline probes
  * also set the ceilings of their device (`fast` for the init({ fast: true }) pass).
