@@ -1,7 +1,8 @@
 /**
  * `--compare OLD.json`: rows of this run against a previous report.
  *
- * Rule (uses the repetitions, not just the medians): for each side (ours, TF.js, ours fast)
+ * Rule (uses the repetitions, not just the medians): for each side (ours, TF.js, ours fast,
+ * and the other peers: jax-js, ORT)
  * present in both reports, a row is a **regression** when the new median time is above
  * the old run's max time by more than 10% (new median > 1.1 × old max), an
  * **improvement** when it is below the old min by more than 10% (new median < old min / 1.1);
@@ -15,7 +16,7 @@ export interface CompareSide {
 
 export interface CompareRow {
   name: string;
-  side: 'ours' | 'peer' | 'oursFast';
+  side: 'ours' | 'peer' | 'oursFast' | 'jax' | 'ort';
   oldMedianMs: number;
   oldMinMs: number;
   oldMaxMs: number;
@@ -27,7 +28,7 @@ export interface CompareRow {
 
 export const COMPARE_MARGIN = 1.1;
 
-type ReportLike = { rows: { name: string; ours?: unknown; peer?: unknown; oursFast?: unknown }[] };
+type ReportLike = { rows: { name: string; ours?: unknown; peer?: unknown; oursFast?: unknown; engines?: { jax?: unknown; ort?: unknown } }[] };
 
 const measured = (s: unknown): s is CompareSide => !!s && typeof s === 'object' && 'medianMs' in s && typeof (s as CompareSide).medianMs === 'number';
 
@@ -36,9 +37,9 @@ export function compareReports(oldReport: ReportLike, newReport: ReportLike): Co
   for (const row of newReport.rows) {
     const old = oldReport.rows.find((r) => r.name === row.name);
     if (!old) continue;
-    for (const side of ['ours', 'peer', 'oursFast'] as const) {
-      const a = old[side];
-      const b = row[side];
+    for (const side of ['ours', 'peer', 'oursFast', 'jax', 'ort'] as const) {
+      const a = side === 'jax' || side === 'ort' ? old.engines?.[side] : old[side];
+      const b = side === 'jax' || side === 'ort' ? row.engines?.[side] : row[side];
       if (!measured(a) || !measured(b)) continue;
       const times = a.timesMs?.length ? a.timesMs : [a.minMs, a.medianMs];
       const oldMin = Math.min(...times);

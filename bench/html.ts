@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { renderSvg, type ChartSpec } from '../src/report/plot.js';
 import type { Row, SideResult } from './types.js';
 import type { CompareRow } from './compare.js';
+import { ENGINES, type EngineId } from './registry.js';
+import { enginesIn } from './report.js';
 
 /** The parts of the JSON report the page reads (see docs/bench.md for the schema). */
 export interface HtmlReportInput {
@@ -23,6 +25,8 @@ export interface HtmlReportInput {
   fastCeilings: { gflops: number; gbs: number } | null;
   options: { full: boolean };
   rows: Row[];
+  /** The other peers (jax-js, ORT): name and version, or why they did not load. */
+  engines?: Partial<Record<EngineId, { name: string; version?: string; error?: string }>>;
   compare?: { against: string; rule: string; rows: CompareRow[] } | null;
 }
 
@@ -93,6 +97,32 @@ function ratioSpec(rows: Row[]): ChartSpec | null {
   } as ChartSpec;
 }
 
+/** Chart 1b: ours / each other peer (jax-js, ORT) per row (log scale), one bar per peer. */
+function engineRatioSpec(rows: Row[]): ChartSpec | null {
+  const data = rows.flatMap((r) =>
+    (Object.entries(r.engineRatios ?? {}) as [EngineId, number][]).map(([id, ratio]) => ({ row: r.name, peer: ENGINES[id].label, ratio, base: 1 })),
+  );
+  if (!data.length) return null;
+  const values = data.map((d) => d.ratio);
+  const domain = [Math.min(0.5, ...values) / 1.2, Math.max(2, ...values) * 1.5];
+  const peers = Object.values(ENGINES).map((e) => e.label);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: 'ours / other JavaScript WebGPU engines (same adapter, same process; > 1: ours faster)', fontSize: 14 },
+    width: 560,
+    height: { step: 12 },
+    data: { values: data },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'row', type: 'nominal', sort: null, title: null, axis: AXIS },
+      yOffset: { field: 'peer', type: 'nominal', sort: peers },
+      x: { field: 'ratio', type: 'quantitative', scale: { type: 'log', domain }, title: 'ours / peer (log scale; bars start at parity 1×)', axis: AXIS },
+      x2: { field: 'base' },
+      color: { field: 'peer', type: 'nominal', title: null, sort: peers, scale: { range: ['#6a1b9a', '#2e7d32'] }, legend: { orient: 'bottom', labelFontSize: 11 } },
+    },
+  } as ChartSpec;
+}
+
 /** Chart 2: % of the bounding roofline, ours / TF.js / ours fast, per row. */
 function rooflineSpec(rows: Row[]): ChartSpec | null {
   const data = rows.flatMap((r) =>
@@ -156,8 +186,15 @@ function breakdownSpec(r: Row, p: Breakdown): ChartSpec {
 }
 
 function table(rows: Row[]): string {
-  const head = ['case', 'bound', 'ours ms med/min', 'ours', '%roof', 'TF.js ms med/min', 'TF.js', '%roof', 'ours/TF.js', 'ours fast', '%roof', 'target'];
+  const engines = enginesIn(rows);
+  const engineHead = engines.flatMap((id) => [`${ENGINES[id].label} ms med/min`, ENGINES[id].label, `ours/${ENGINES[id].label}`]);
+  const head = ['case', 'bound', 'ours ms med/min', 'ours', '%roof', 'TF.js ms med/min', 'TF.js', '%roof', 'ours/TF.js', ...engineHead, 'ours fast', '%roof', 'target'];
   const t = (s: Row['ours']) => (ok(s) ? `${ms(s.medianMs)} / ${ms(s.minMs)}` : s ? 'error' : '–');
+  const engineCells = (r: Row, id: EngineId) => {
+    const s = r.engines?.[id];
+    const ratio = r.engineRatios?.[id];
+    return [`<td>${s ? t(s) : '–'}</td>`, `<td>${s ? rate(r, s) : '–'}</td>`, `<td class="ratio">${ratio !== undefined ? `${ratio.toFixed(2)}×` : s ? 'error' : '–'}</td>`];
+  };
   const body = rows.map((r) => {
     const targets = (r.targets ?? []).map((x) => `<span class="${x.met === null ? 'na' : x.met ? 'ok' : 'miss'}">${x.met === null ? '–' : x.met ? '✓' : '✗'} ${esc(x.text)}</span>`).join('<br>');
     const cells = [
@@ -165,6 +202,7 @@ function table(rows: Row[]): string {
       `<td>${t(r.ours)}</td>`, `<td>${rate(r, r.ours)}</td>`, `<td>${pct(r.ours)}</td>`,
       `<td>${r.peer ? t(r.peer) : '–'}</td>`, `<td>${r.peer ? rate(r, r.peer) : '–'}</td>`, `<td>${r.peer ? pct(r.peer) : '–'}</td>`,
       `<td class="ratio">${r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '–'}</td>`,
+      ...engines.flatMap((id) => engineCells(r, id)),
       `<td>${r.oursFast ? rate(r, r.oursFast) : '–'}</td>`, `<td>${r.oursFast ? pct(r.oursFast) : '–'}</td>`,
       `<td class="targets">${targets}</td>`,
     ];
@@ -221,18 +259,26 @@ export async function renderHtmlReport(report: HtmlReportInput): Promise<string>
     }
   };
   await add('ratio', ratioSpec(rows));
+  await add('peer ratios', engineRatioSpec(rows));
   await add('roofline', rooflineSpec(rows));
   for (const r of rows) {
     const p = (r.details?.ours as { profile?: Breakdown } | undefined)?.profile;
     if (p?.kernels?.length) await add(`breakdown ${r.name}`, breakdownSpec(r, p));
   }
   const notes = rows.filter((r) => r.note).map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.note)}</li>`);
-  const errors = rows.flatMap((r) =>
-    (['ours', 'peer', 'oursFast', 'cpu'] as const).flatMap((k) => {
+  const errors = rows.flatMap((r) => [
+    ...(['ours', 'peer', 'oursFast', 'cpu'] as const).flatMap((k) => {
       const s = r[k];
       return s && !ok(s) && 'error' in s ? [`<li><b>${esc(r.name)}</b> (${k}): ${esc(s.error)}</li>`] : [];
     }),
-  );
+    ...(Object.entries(r.engines ?? {}) as [EngineId, Row['ours']][]).flatMap(([id, s]) =>
+      s && !ok(s) && 'error' in s ? [`<li><b>${esc(r.name)}</b> (${ENGINES[id].label}): ${esc(s.error)}</li>`] : [],
+    ),
+  ]);
+  const checks = rows
+    .filter((r) => r.checks && Object.keys(r.checks).length)
+    .map((r) => `<li><b>${esc(r.name)}</b>: ${Object.entries(r.checks!).map(([k, c]) => `${esc(k === 'tfjs' ? 'TF.js' : ENGINES[k as EngineId]?.label ?? k)} <span class="${c.ok ? 'ok' : 'miss'}">${c.ok ? 'ok' : 'mismatch'}</span> (max |Δ| ${c.maxAbsErr.toExponential(1)})`).join(', ')}</li>`);
+  const engineLine = Object.values(report.engines ?? {}).map((e) => `${esc(e.name)} ${e.version ? esc(e.version) : `<span class="miss">failed to load: ${esc(e.error)}</span>`}`).join(' · ');
   const h = report;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nfnet-webgpu bench ${esc(h.date)}</title>
@@ -253,9 +299,11 @@ ul { padding-left: 20px; } li { margin: 2px 0; }
 <p class="meta">${esc(h.date)} · ${h.options.full ? 'full' : 'quick'} mode · ${h.durationS.toFixed(0)} s · adapter <b>${esc(h.adapter.description || h.adapter.architecture)}</b> (${esc(h.adapter.vendor)}) ·
 roofline ${h.ceilings.gflops.toFixed(2)} GFLOP/s multiply-add, ${h.ceilings.gbs.toFixed(2)} GB/s copy${h.fastCeilings ? ` (fast: ${h.fastCeilings.gflops.toFixed(2)} GFLOP/s, ${h.fastCeilings.gbs.toFixed(2)} GB/s)` : ''} ·
 load average ${h.host.loadavg.map((x) => x.toFixed(1)).join(' ')} on ${h.host.cpus} × ${esc(h.host.cpuModel)} · node ${esc(h.node)} · git ${esc(h.git.commit?.slice(0, 10) ?? '?')}${h.git.dirty ? ' (dirty)' : ''} · schema ${esc(h.schema)}</p>
+${engineLine ? `<p class="meta">peers besides TF.js (same process, same Dawn instance; our init() also changes Dawn's polling for them, docs/bench.md): ${engineLine}</p>` : ''}
 <h2>Results</h2>
 ${table(rows)}
-<p class="meta">time = wall per repetition (record + submit + wait for the queue), median / min after a warm-up, ours and TF.js interleaved; %roof vs min(peak FLOP/s, intensity × peak GB/s); ours/TF.js = throughput ratio (&gt; 1: ours faster).</p>
+<p class="meta">time = wall per repetition (record + submit + wait for the queue), median / min after a warm-up, ours and the peers interleaved; %roof vs min(peak FLOP/s, intensity × peak GB/s); ours/TF.js, ours/jax-js, ours/ORT = throughput ratios (&gt; 1: ours faster).</p>
+${checks.length ? `<h2>Result checks before timing</h2><p class="meta">max |peer − ours| ≤ tol · max(1, max |ours|) over the row's result; a mismatch is reported, not timed.</p><ul>${checks.join('')}</ul>` : ''}
 ${cpuTable(rows)}
 ${stepDetails(rows)}
 ${compareSection(h.compare)}

@@ -10,8 +10,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { init, type Gpu } from '../src/runtime/init.js';
-import { registeredCases, type BenchCase, type BenchContext, type Runner } from './registry.js';
+import { ENGINES, registeredCases, type BenchCase, type BenchContext, type EngineId, type Runner } from './registry.js';
 import { initTfjs, type TfjsPeer } from './peers/tfjs.js';
+import { initJax, type JaxPeer } from './peers/jax.js';
+import { initOrt, type OrtPeer } from './peers/ort.js';
+import { crossCheck, type CheckResult } from './check.js';
 import { measureInterleaved, type Measurement } from './measure.js';
 import type { Row, SideResult } from './types.js';
 import { formatDetails, formatTable } from './report.js';
@@ -36,6 +39,8 @@ const program = new Command('bench')
   .addOption(new Option('--quick', 'small default set (default)').conflicts('full'))
   .option('--full', 'every case, incl. large shapes, with more repetitions')
   .option('--no-peer', 'skip TF.js')
+  .option('--no-jax', 'skip the @jax-js/jax peer')
+  .option('--no-ort', 'skip the onnxruntime-web (WebGPU EP) peer')
   .option('--no-fast', 'skip the extra pass of ours with init({ fast: true })')
   .option('--gemm <json>', 'GEMM tile config for ours, e.g. \'{"tm":4,"tn":8,"wg":128}\' (see setGemmConfig)')
   .option('--html <file>', 'write a self-contained HTML report with charts (default: next to --json, same name .html)')
@@ -51,6 +56,8 @@ interface Opts {
   reps?: number;
   full?: boolean;
   peer: boolean;
+  jax: boolean;
+  ort: boolean;
   fast: boolean;
   list?: boolean;
   gemm?: string;
@@ -70,7 +77,10 @@ const all = registeredCases();
 const selected: BenchCase[] = all.filter((c) => c.roofline || ((full || !c.fullOnly) && (!filter || filter.test(c.name))));
 
 if (opts.list) {
-  for (const c of all) console.log(`${c.name}${c.fullOnly ? '  (--full)' : ''}${c.hardwareOnly ? '  (GPU only)' : ''}${c.roofline ? '  (roofline)' : ''}${c.peer ? '  [+TF.js]' : ''}${c.targets?.length ? '  {targets}' : ''}`);
+  for (const c of all) {
+    const engines = Object.keys(c.engines ?? {}).map((e) => `  [+${ENGINES[e as EngineId].label}]`).join('');
+    console.log(`${c.name}${c.fullOnly ? '  (--full)' : ''}${c.hardwareOnly ? '  (GPU only)' : ''}${c.roofline ? '  (roofline)' : ''}${c.peer ? '  [+TF.js]' : ''}${engines}${c.targets?.length ? '  {targets}' : ''}`);
+  }
   process.exit(0);
 }
 
@@ -139,6 +149,9 @@ function ownVersion(): string {
 
 type Result = SideResult | { error: string };
 type Details = Record<string, unknown> | undefined;
+type SideLabel = 'ours' | 'peer' | 'fast' | 'cpu' | 'copy' | EngineId;
+/** Sides whose result must match ours before they are timed, and the name their check is stored under. */
+const CHECKED: Partial<Record<SideLabel, string>> = { peer: 'tfjs', jax: 'jax', ort: 'ort' };
 
 /**
  * Prepare each side's runner, measure them interleaved, summarise, dispose. Roofline probes
@@ -146,8 +159,8 @@ type Details = Record<string, unknown> | undefined;
  */
 async function runCase(
   c: BenchCase,
-  sides: { label: 'ours' | 'peer' | 'fast' | 'cpu' | 'copy'; make: () => Promise<Runner>; profile: Gpu | null }[],
-): Promise<{ results: Result[]; details: Details[] }> {
+  sides: { label: SideLabel; make: () => Promise<Runner>; profile: Gpu | null }[],
+): Promise<{ results: Result[]; details: Details[]; checks: Record<string, CheckResult> }> {
   const prepared: (Runner | { error: string })[] = [];
   for (const s of sides) {
     try {
@@ -156,9 +169,11 @@ async function runCase(
       prepared.push({ error: `${(e as Error).name}: ${(e as Error).message}` });
     }
   }
+  const checks = await crossCheck(sides.map((s) => (s.label === 'ours' ? 'ours' : CHECKED[s.label] ?? null)), prepared, c.checkTol);
   // Quick mode: a peer that takes seconds per call may skip its warm-up; its reps then include pipeline creation.
   const warmup = (label: string) => !(label === 'peer' && c.peerSkipWarmupQuick && !full);
-  const live = sides.flatMap((s, i) => ('run' in prepared[i]! ? [{ i, side: { runner: prepared[i] as Runner, reps: repsOf(c, s.label), profile: s.profile, warmup: warmup(s.label) } }] : []));
+  const peerLike = (label: SideLabel) => label === 'peer' || label === 'cpu' || label in ENGINES;
+  const live = sides.flatMap((s, i) => ('run' in prepared[i]! ? [{ i, side: { runner: prepared[i] as Runner, reps: repsOf(c, peerLike(s.label) ? 'peer' : s.label), profile: s.profile, warmup: warmup(s.label) } }] : []));
   const measured = await measureInterleaved(live.map((l) => l.side));
   const out: Result[] = prepared.map((p) => ('error' in p ? p : { error: 'not measured' }));
   live.forEach((l, j) => {
@@ -194,7 +209,7 @@ async function runCase(
       }
     }
   }
-  return { results: out, details };
+  return { results: out, details, checks };
 }
 
 async function main(): Promise<void> {
@@ -225,10 +240,27 @@ async function main(): Promise<void> {
       console.error(`bench: TF.js WebGPU peer unavailable: ${peerError}`);
     }
   }
+  // The other peers load after TF.js, on the same Dawn instance (bench/peers/dawn-global.ts).
+  const engineLoaders: { [E in EngineId]: () => Promise<E extends 'jax' ? JaxPeer : OrtPeer> } = { jax: initJax, ort: initOrt } as never;
+  const engines: { jax?: JaxPeer; ort?: OrtPeer } = {};
+  const engineInfo: Partial<Record<EngineId, { name: string; version?: string; error?: string }>> = {};
+  for (const id of Object.keys(ENGINES) as EngineId[]) {
+    if (!opts[id] || !selected.some((c) => c.engines?.[id])) continue;
+    try {
+      const e = await engineLoaders[id]();
+      (engines as Record<EngineId, unknown>)[id] = e;
+      engineInfo[id] = { name: ENGINES[id].pkg, version: e.version };
+    } catch (e) {
+      const error = `${(e as Error).name}: ${(e as Error).message}`;
+      engineInfo[id] = { name: ENGINES[id].pkg, error };
+      console.error(`bench: ${ENGINES[id].pkg} peer unavailable: ${error}`);
+    }
+  }
   const ctx: BenchContext = { gpu, tfjs, full };
   const fastCases = selected.filter((c) => full || !c.heavy);
   const cpuCases = tfjs ? selected.filter((c) => c.peer && (c.cpuReference === 'quick' || (c.cpuReference === 'full' && full))) : [];
-  const tasks = selected.length + (tfjs ? selected.filter((c) => c.peer).length : 0) + cpuCases.length + (opts.fast ? fastCases.length : 0);
+  const engineTasks = selected.reduce((n, c) => n + Object.keys(c.engines ?? {}).filter((id) => opts[id as EngineId]).length, 0);
+  const tasks = selected.length + engineTasks + (tfjs ? selected.filter((c) => c.peer).length : 0) + cpuCases.length + (opts.fast ? fastCases.length : 0);
   const bar = new cliProgress.SingleBar(
     { format: 'bench [{bar}] {value}/{total} {task}', stream: process.stderr, hideCursor: true, clearOnComplete: true, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
@@ -244,18 +276,36 @@ async function main(): Promise<void> {
     bar.update({ task: `${c.name}${withPeer ? ' (ours + TF.js)' : ' (ours)'}` });
     const sides: Parameters<typeof runCase>[1] = [{ label: 'ours', make: () => c.ours(ctx), profile: timestamps ? gpu : null }];
     if (withPeer) sides.push({ label: 'peer', make: () => c.peer!({ ...ctx, tfjs: tfjs! }), profile: null });
+    const engineIds = (Object.keys(c.engines ?? {}) as EngineId[]).filter((id) => opts[id]);
+    for (const id of engineIds) {
+      const loaded = engines[id];
+      const make = c.engines![id]!;
+      sides.push({
+        label: id,
+        make: loaded
+          ? () => (make as (x: BenchContext & Record<EngineId, unknown>) => Promise<Runner>)({ ...ctx, [id]: loaded } as BenchContext & Record<EngineId, unknown>)
+          : () => Promise.reject(new Error(`peer not loaded: ${engineInfo[id]?.error ?? 'unknown'}`)),
+        profile: null,
+      });
+    }
     const sized = c.targets?.some((t) => t.kind === 'pctCopyAtSize') ?? false;
     if (sized) sides.push({ label: 'copy', make: async () => copyProbe(c.bytes), profile: null });
-    const { results, details: [dOurs, dPeer] } = await runCase(c, sides);
+    const { results, details: [dOurs, dPeer], checks } = await runCase(c, sides);
     const [ours, peer] = results;
     if (sized) row.copyAtSize = results[sides.length - 1];
+    if (Object.keys(checks).length) row.checks = checks;
+    for (const id of engineIds) {
+      const r = results[sides.findIndex((s) => s.label === id)]!;
+      (row.engines ??= {})[id] = r;
+      if (ours && 'medianMs' in ours && 'medianMs' in r) (row.engineRatios ??= {})[id] = r.medianMs / ours.medianMs;
+    }
     row.ours = ours;
     if (dOurs || dPeer) row.details = { ...(dOurs ? { ours: dOurs } : {}), ...(dPeer ? { peer: dPeer } : {}) };
     if (withPeer) {
       row.peer = peer;
       if (ours && 'medianMs' in ours && peer && 'medianMs' in peer) row.ratio = peer.medianMs / ours.medianMs;
     }
-    bar.increment(withPeer ? 2 : 1);
+    bar.increment((withPeer ? 2 : 1) + engineIds.length);
     rows.push(row);
   }
   if (cpuCases.length) {
@@ -280,6 +330,9 @@ async function main(): Promise<void> {
     for (const side of ['ours', 'peer', 'cpu', 'copyAtSize'] as const) {
       const r = row[side];
       if (r && 'medianMs' in r) row[side] = summarise(c, r, ceilings);
+    }
+    for (const [id, r] of Object.entries(row.engines ?? {}) as [EngineId, Result][]) {
+      if ('medianMs' in r) row.engines![id] = summarise(c, r, ceilings);
     }
   }
   for (const row of rows) {
@@ -318,6 +371,7 @@ async function main(): Promise<void> {
       'nfnet-webgpu': ownVersion(),
       webgpu: pkgVersion('webgpu'),
       ...(tfjs?.versions ?? {}),
+      ...Object.fromEntries(Object.values(engineInfo).flatMap((e) => (e.version ? [[e.name, e.version]] : []))),
     },
     adapter,
     features,
@@ -325,16 +379,18 @@ async function main(): Promise<void> {
     gemmConfig: getGemmConfig(),
     convConfig: convTuning(),
     tuned: gpu.tuned,
-    options: { filter: opts.filter ?? null, reps: opts.reps ?? null, full, peer: opts.peer, fast: opts.fast, compare: opts.compare ?? null },
+    options: { filter: opts.filter ?? null, reps: opts.reps ?? null, full, peer: opts.peer, jax: opts.jax, ort: opts.ort, fast: opts.fast, compare: opts.compare ?? null },
     timing: {
       method: 'wall',
       description:
-        'wall time per repetition around record + submit + queue.onSubmittedWorkDone (ours: gpu.sync(); TF.js: backend.submitQueue() + queue.onSubmittedWorkDone()), after one warm-up call; median and min over reps',
+        'wall time per repetition around record + submit + queue.onSubmittedWorkDone (ours: gpu.sync(); TF.js: backend.submitQueue() + queue.onSubmittedWorkDone(); jax-js: blockUntilReady() of the outputs; onnxruntime-web: session.run + queue.onSubmittedWorkDone()), after one warm-up call; median and min over reps',
       gpuTimestamps: timestamps,
     },
     ceilings,
     fastCeilings: opts.fast ? fastCeilings : null,
     peer: tfjs ? { name: 'tfjs-webgpu', adapter: tfjs.adapter } : { name: null, error: peerError },
+    /** The other peers: name and version, or why they did not load. */
+    engines: engineInfo,
     rows,
     compare: null as null | { against: string; rule: string; rows: CompareRow[] },
   };

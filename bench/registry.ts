@@ -6,6 +6,8 @@
  */
 import type { Gpu } from '../src/runtime/init.js';
 import type { TfjsPeer } from './peers/tfjs.js';
+import type { JaxPeer } from './peers/jax.js';
+import type { OrtPeer } from './peers/ort.js';
 
 /** One prepared instance of a case: record the work, then wait for it. */
 export interface Runner {
@@ -21,7 +23,20 @@ export interface Runner {
    * repetitions, before `dispose()`; stored in the row's `details`.
    */
   details?(): Promise<Record<string, unknown>>;
+  /**
+   * Optional: the result of one more repetition, read back and flattened in the case's
+   * canonical layout (ours': NHWC activations, HWIO weights). When ours and a peer both
+   * have it, the peer's must match ours (bench/check.ts) before it is timed.
+   */
+  result?(): Promise<Float32Array>;
 }
+
+/** Peers besides TF.js, each a JavaScript WebGPU engine on the same adapter (docs/bench.md). */
+export type EngineId = 'jax' | 'ort';
+export const ENGINES: Record<EngineId, { label: string; pkg: string }> = {
+  jax: { label: 'jax-js', pkg: '@jax-js/jax' },
+  ort: { label: 'ORT', pkg: 'onnxruntime-web' },
+};
 
 /**
  * A target a row should meet, checked after the run and shown in the table's `target` column:
@@ -48,6 +63,11 @@ export interface BenchContext {
   full: boolean;
 }
 
+export interface EngineContexts {
+  jax: BenchContext & { jax: JaxPeer };
+  ort: BenchContext & { ort: OrtPeer };
+}
+
 export interface BenchCase {
   /** Unique row name, `family/shape`, matched by --filter. */
   name: string;
@@ -69,6 +89,10 @@ export interface BenchCase {
   roofline?: 'compute' | 'memory';
   ours(ctx: BenchContext): Promise<Runner>;
   peer?(ctx: BenchContext & { tfjs: TfjsPeer }): Promise<Runner>;
+  /** The same work on the other peers (jax-js, onnxruntime-web), each checked against ours before timing. */
+  engines?: { [E in EngineId]?: (ctx: EngineContexts[E]) => Promise<Runner> };
+  /** Relative tolerance of the cross-check (bench/check.ts; default CHECK_TOL). */
+  checkTol?: number;
   /** Free-form note printed under the table (e.g. what the peer does differently). */
   note?: string;
   /** Group for the HTML report and the table (e.g. 'conv', 'nfnet-ops', 'optimizer', 'step'). */

@@ -4,6 +4,8 @@
  */
 import type { Measurement } from './measure.js';
 import type { TargetResult } from './targets.js';
+import type { CheckResult } from './check.js';
+import type { EngineId } from './registry.js';
 
 export interface SideResult extends Measurement {
   gflops: number;
@@ -28,6 +30,11 @@ export interface Row {
   peer?: SideResult | { error: string };
   /** ours throughput / peer throughput (peer median ms / ours median ms). */
   ratio?: number;
+  /** The other peers (jax-js, onnxruntime-web) by id: their side, and ours / theirs like `ratio`. */
+  engines?: { [E in EngineId]?: SideResult | { error: string } };
+  engineRatios?: { [E in EngineId]?: number };
+  /** Each peer's result against ours before timing (`tfjs` for TF.js); a failed check leaves that side an error, untimed. */
+  checks?: Record<string, CheckResult>;
   /** The peer on TF.js's cpu backend (cases with `cpuReference`), and ours / it. */
   cpu?: SideResult | { error: string };
   cpuRatio?: number;

@@ -51,15 +51,14 @@ async function config(): Promise<EsbuildConfig> {
   return (await import(/* @vite-ignore */ url)) as EsbuildConfig;
 }
 
-/** The bench's TF.js peer is Node-only (Dawn, node:module); the page never runs peer sides, so it gets a stub. */
+/** The bench's peers (TF.js, jax-js, ORT) are Node-only (Dawn, node:module); the page never runs peer sides, so they get stubs. */
+const PEER_STUB_EXPORTS = ['tfjsRunner', 'initTfjs', 'initJax', 'jaxArray', 'jaxRunner', 'initOrt', 'ortRunner'];
 const noTfjsPeer: esbuild.Plugin = {
   name: 'demo-no-tfjs-peer',
   setup(build) {
-    build.onResolve({ filter: /peers\/tfjs\.js$/ }, () => ({ path: 'tfjs-peer-stub', namespace: 'demo-stub' }));
+    build.onResolve({ filter: /peers\/(tfjs|jax|ort)\.js$/ }, () => ({ path: 'tfjs-peer-stub', namespace: 'demo-stub' }));
     build.onLoad({ filter: /^tfjs-peer-stub$/, namespace: 'demo-stub' }, () => ({
-      contents:
-        'export function tfjsRunner() { throw new Error("the TF.js peer runs in `npm run bench` (Node) only"); }\n' +
-        'export async function initTfjs() { throw new Error("the TF.js peer runs in `npm run bench` (Node) only"); }\n',
+      contents: PEER_STUB_EXPORTS.map((name) => `export function ${name}() { throw new Error("the bench's peers run in \`npm run bench\` (Node) only"); }\n`).join(''),
       loader: 'js',
     }));
   },

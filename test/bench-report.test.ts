@@ -38,6 +38,8 @@ describe('bench HTML report', () => {
     o.minMs /= 2;
     const cmp = compareReports(slower, fixture);
     expect(cmp.find((r) => r.name === first.name && r.side === 'ours')?.verdict).toBe('regression');
+    // The other peers' sides are compared too (the fixture against itself: all noise).
+    expect(compareReports(fixture, fixture).find((r) => r.name === 'small/net/b32x28/infer' && r.side === 'jax')?.verdict).toBe('noise');
     const html = await renderHtmlReport({ ...fixture, compare: { against: 'old.json', rule: 'test rule', rows: cmp } });
     expect(html).not.toMatch(/<script/i); // charts are inline SVG: no JS needed
     const file = path.join(dir, 'report.html');
@@ -50,13 +52,25 @@ describe('bench HTML report', () => {
       rows: document.querySelectorAll('table#results tbody tr').length,
       text: document.querySelector('table#results')?.textContent ?? '',
       cpu: document.querySelector('table#cpu')?.textContent ?? '',
+      head: [...document.querySelectorAll('table#results thead th')].map((th) => th.textContent ?? ''),
+      peerRow: [...document.querySelectorAll('table#results tbody tr')].find((tr) => tr.textContent?.includes('small/net/b32x28/infer'))?.textContent ?? '',
+      chartNames: [...document.querySelectorAll('figure.chart')].map((f) => f.getAttribute('data-chart')),
       charts: [...document.querySelectorAll('figure.chart svg')].map((s) => ({ w: s.getBoundingClientRect().width, marks: s.querySelectorAll('path, rect').length })),
       body: document.body.innerText,
     }));
     expect(dom.rows).toBe(fixture.rows.length);
     for (const r of fixture.rows) expect(dom.text).toContain(r.name);
     expect(dom.text).toMatch(/\d+\.\d\d×/); // the ratio column
-    expect(dom.charts.length).toBeGreaterThanOrEqual(3); // ratio, roofline, step breakdown
+    expect(dom.charts.length).toBeGreaterThanOrEqual(4); // ratio, peer ratios, roofline, step breakdown
+    // A column per peer and a ratio per peer; the row's ratios as the fixture has them.
+    for (const h of ['ours/TF.js', 'jax-js ms med/min', 'ours/jax-js', 'ORT ms med/min', 'ours/ORT']) expect(dom.head).toContain(h);
+    const infer = fixture.rows.find((r) => r.name === 'small/net/b32x28/infer')!;
+    expect(dom.peerRow).toContain(`${infer.engineRatios!.jax!.toFixed(2)}×`);
+    expect(dom.peerRow).toContain(`${infer.engineRatios!.ort!.toFixed(2)}×`);
+    expect(dom.chartNames).toContain('peer ratios');
+    expect(dom.body).toContain('@jax-js/jax 0.1.25');
+    expect(dom.body).toContain('Result checks before timing');
+    expect(dom.body).toMatch(/value\+grad \(jax-js\): not timed: result differs from ours/); // a mismatch is an error, not a time
     for (const c of dom.charts) {
       expect(c.w).toBeGreaterThan(200);
       expect(c.marks).toBeGreaterThan(5);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ops, tensor, type Tensor } from '../src/index.js';
 import * as R from './ref.js';
-import { checkOp, expectClose, gradsOf, opTest, randArr } from './harness.js';
+import { checkOp, expectClose, gradsOf, opTest, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
 
 useGpu();
@@ -120,6 +120,32 @@ describe('comparisons (forward only: not differentiable)', () => {
     const y = ops.lt(tensor([1], []), tensor([2], []));
     expect(y.shape).toEqual([]);
     expectClose(await y.data(), [1], 0);
+  });
+});
+
+describe('same-shape vec4 path (shaders/elementwise-vec4.wgsl)', () => {
+  // 4·2053 elements: 2053 vec4s end in a partial workgroup block whatever the kernel's
+  // vec4s per lane (1: 8 blocks of 256 + 5; 4: 2 blocks of 1024 + 5, every one of a lane's
+  // steps meeting the bounds test); the comparison ties (x == y) come from rounding both
+  // operands to a coarse grid.
+  const n = 4 * 2053;
+  const grid = (x: R.Arr) => ({ ...x, data: x.data.map((v) => Math.round(v * 4) / 4) });
+  const a = grid(randArr([n], 31, -2, 2));
+  const b = grid(randArr([n], 32, 0.5, 2));
+  const cases: [string, Fn, Ref][] = [
+    ['add', ops.add, (x, y) => x + y], ['sub', ops.sub, (x, y) => x - y], ['mul', ops.mul, (x, y) => x * y], ['div', ops.div, (x, y) => x / y],
+    ['maximum', ops.maximum, Math.max], ['minimum', ops.minimum, Math.min],
+    ['gt', ops.gt, (x, y) => +(x > y)], ['ge', ops.ge, (x, y) => +(x >= y)], ['eq', ops.eq, (x, y) => +(x === y)], ['lt', ops.lt, (x, y) => +(x < y)], ['le', ops.le, (x, y) => +(x <= y)],
+  ];
+  it('every binary op matches the float64 reference over a partial last block', async () => {
+    const [ta, tb] = [toTensor(a), toTensor(b)];
+    for (const [name, gpu, f] of cases) {
+      const y = gpu(ta, tb);
+      expectClose(await y.data(), R.zip([a, b], f), 1e-6, name);
+      y.dispose();
+    }
+    ta.dispose();
+    tb.dispose();
   });
 });
 

@@ -22,6 +22,7 @@ function caseSelectors(source: string): string[] {
 const families = [
   { file: 'elementwise.wgsl', constants: ELEMENTWISE_CONSTANTS },
   { file: 'activation.wgsl', constants: codeConstants('KIND', KIND_CODES) },
+  { file: 'elementwise-vec4.wgsl', constants: codeConstants('BINARY', BINARY_CODES) },
 ];
 
 describe('op-code constants', () => {

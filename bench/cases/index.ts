@@ -6,3 +6,4 @@ import './conv.js';
 import './nfnet-ops.js';
 import './step.js';
 import './lab.js';
+import './small-net.js';

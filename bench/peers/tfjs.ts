@@ -3,12 +3,13 @@
  *
  * Our `init()` runs first: it decides the Vulkan driver (on a machine without a GPU it
  * sets VK_ICD_FILENAMES to SwiftShader) and installs Dawn's GPU* constants as globals.
- * Here we create a second Dawn instance with the same environment, expose it as
- * `navigator.gpu`, and only then import the TF.js WebGPU backend, which reads
+ * The peers' Dawn instance (dawn-global.ts, shared with jax-js and onnxruntime-web) becomes
+ * `navigator.gpu`, and only then is the TF.js WebGPU backend imported, which reads
  * `navigator.gpu` when it initialises.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { SWIFTSHADER_ICD } from '../../src/runtime/platform-node.js';
+import { peerNavigatorGpu } from './dawn-global.js';
 
 export interface TfjsPeer {
   tf: typeof TF;
@@ -18,21 +19,12 @@ export interface TfjsPeer {
   versions: Record<string, string>;
 }
 
-type Dawn = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-let keep: GPU | null = null;
 
 export async function initTfjs(expectSoftware: boolean): Promise<TfjsPeer> {
   if (expectSoftware && process.env.VK_ICD_FILENAMES !== SWIFTSHADER_ICD) {
     throw new Error(`TF.js peer: expected VK_ICD_FILENAMES=${SWIFTSHADER_ICD} (set by our init) but found ${process.env.VK_ICD_FILENAMES}`);
   }
-  const dawn = (await import('webgpu')) as unknown as Dawn;
-  for (const [k, v] of Object.entries(dawn.globals)) {
-    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  }
-  keep = dawn.create([]);
-  const g = globalThis as { navigator?: { gpu?: GPU } };
-  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-  Object.defineProperty(g.navigator!, 'gpu', { value: keep, configurable: true });
+  await peerNavigatorGpu();
 
   // Silence TF.js's "you are running in Node without tfjs-node" banner.
   const warn = console.warn;

@@ -7,6 +7,7 @@
  */
 import { codeConstants, defineKernel, type Kernel } from '../runtime/kernel.js';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl';
+import elementwiseVec4Wgsl from '../../shaders/elementwise-vec4.wgsl';
 import { UNARY_CODES } from './unary.js';
 import { BINARY_CODES } from './binary.js';
 
@@ -30,4 +31,12 @@ export function elementwiseKernel(entry: Entry): Kernel {
     kernels.set(entry, k);
   }
   return k;
+}
+
+let vec4Binary: Kernel | null = null;
+
+/** The same-shape binary kernel of shaders/elementwise-vec4.wgsl (contiguous operands, n a multiple of 4). */
+export function elementwiseVec4Kernel(): Kernel {
+  vec4Binary ??= defineKernel('elementwise-vec4', elementwiseVec4Wgsl, 'binary', { constants: codeConstants('BINARY', BINARY_CODES) });
+  return vec4Binary;
 }
