@@ -15,17 +15,10 @@
  * measures the code before and after.
  */
 import { NfnetError, Tensor, init, ops, tensor, type Gpu } from '../../src/index.js';
+import { Rng } from '../../src/data/loader.js';
 
-/** A small seedable PRNG (mulberry32). */
-export class FuzzRng {
-  constructor(private state: number) {}
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+/** The loader's seedable PRNG (mulberry32), with the draws a generator needs. */
+export class FuzzRng extends Rng {
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
