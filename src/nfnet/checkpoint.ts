@@ -4,7 +4,7 @@
  * the training options and the data loader's RNG state. Loading checks every tensor's
  * presence and shape before writing any of them, so a mismatched file changes nothing.
  */
-import { ShapeError, ValueError } from '../runtime/errors.js';
+import { ValueError } from '../runtime/errors.js';
 import { checkNumber, describeValue } from '../runtime/validate.js';
 import type { ModelState } from '../state/model-state.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type HostTensor } from '../io/safetensors.js';
@@ -141,7 +141,7 @@ export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
   const state = model.state;
   state.check(ck.params, shapesOf(ck, 'param'), 'param');
   if (trainer) {
-    checkParamsOnly(state, ck.momentum, shapesOf(ck, 'momentum'));
+    state.check(ck.momentum, shapesOf(ck, 'momentum'), 'momentum', { trainableOnly: true }); // momentum exists for trainable tensors only
     if (trainer.ema) trainer.ema.state.check(ck.ema, shapesOf(ck, 'ema'), 'ema');
   }
   // Everything checked: now write.
@@ -151,21 +151,6 @@ export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
     trainer.ema?.state.load(ck.ema, shapesOf(ck, 'ema'), 'ema');
     trainer.step = ck.step;
   }
-}
-
-/** Momentum exists for trainable parameters only: check it against those. */
-function checkParamsOnly(state: ModelState, values: Map<string, Float32Array>, shapes: Map<string, number[]>): void {
-  state.params.forEach((p, i) => {
-    const name = state.paramNames[i]!;
-    const v = values.get(name);
-    if (!v) throw new CheckpointError(`checkpoint has no momentum tensor '${name}' (expected shape [${p.shape}])`);
-    const shape = shapes.get(name) ?? [v.length];
-    if (shape.length !== p.shape.length || shape.some((d, k) => d !== p.shape[k])) {
-      throw new ShapeError(`checkpoint momentum tensor '${name}': expected shape [${p.shape}], found [${shape}]`);
-    }
-  });
-  const known = new Set(state.paramNames);
-  for (const name of values.keys()) if (!known.has(name)) throw new CheckpointError(`checkpoint has momentum tensor '${name}', which this model does not train`);
 }
 
 /** A model built from a checkpoint's config with its weights (EMA weights when `useEma` and present). */

@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { describeValue } from '../runtime/validate.js';
 import { backend } from '../runtime/init.js';
 import { ModelState, StateLayout } from '../state/model-state.js';
 import { gather, type FlatSegment } from '../state/flat.js';
@@ -98,9 +99,6 @@ export function copyIn(state: ModelState, tensors: readonly Tensor[]): void {
   for (const r of state.regions) gather(r.segment, tensors, r.storage.buffer);
 }
 
-function describeValue(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? `an empty list` : typeof v;
-}
 
 /**
  * Check that `tensors` line up with the state's parameters (count, shape, dtype, alive),

@@ -10,6 +10,7 @@
  * many units it has and how many elements follow each unit's index.
  */
 import { backend } from '../runtime/init.js';
+import { sizeOf } from '../tensor/creation.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 
 /** What the layout needs to know of a tensor. */
@@ -51,7 +52,6 @@ function unitLayout(shape: readonly number[], axis: number | null): { units: num
   return { units: shape[axis]!, inner: shape.slice(axis + 1).reduce((a, b) => a * b, 1) };
 }
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * Pack items, in order, into segments of at most `maxBytes` each (default: the device's

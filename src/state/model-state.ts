@@ -11,7 +11,7 @@
  * averages, a checkpoint's weights, perturbed weights.
  */
 import { Storage, Tensor } from '../tensor/tensor.js';
-import { empty } from '../tensor/creation.js';
+import { empty, sizeOf } from '../tensor/creation.js';
 import { keep } from '../tensor/scope.js';
 import { backend } from '../runtime/init.js';
 import { DisposedError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
@@ -35,7 +35,6 @@ export interface StateRef {
   readonly shape: readonly number[];
 }
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** The declaration of a model's state, in the order the model declares it. */
 export class StateLayout {
@@ -182,8 +181,9 @@ export class ModelState {
    * when given, else by size); throws naming the first mismatch. `group` names the set in
    * messages (e.g. 'param', 'ema').
    */
-  check(values: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]> | null, group: string): void {
-    for (const s of this.layout.specs) {
+  check(values: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]> | null, group: string, options: { trainableOnly?: boolean } = {}): void {
+    const specs = options.trainableOnly ? this.trainableSpecs() : this.layout.specs;
+    for (const s of specs) {
       const v = values.get(s.name);
       if (!v) throw new CheckpointError(`checkpoint has no ${group} tensor '${s.name}' (expected shape [${s.shape}])`);
       const shape = shapes?.get(s.name);
@@ -191,8 +191,9 @@ export class ModelState {
         throw new ShapeError(`checkpoint ${group} tensor '${s.name}': expected shape [${s.shape}], found [${shape ?? [v.length]}]`);
       }
     }
+    const known = new Set(specs.map((s) => s.name));
     for (const name of values.keys()) {
-      if (this.layout.indexOf(name) === undefined) throw new CheckpointError(`checkpoint has ${group} tensor '${name}', which this model does not have`);
+      if (!known.has(name)) throw new CheckpointError(`checkpoint has ${group} tensor '${name}', which this model does not ${options.trainableOnly ? 'train' : 'have'}`);
     }
   }
 
