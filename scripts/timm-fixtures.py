@@ -125,7 +125,7 @@ def write_safetensors(path, arrays):
     header, offset = {}, 0
     for n in names:
         a = arrays[n]
-        dtype = {np.dtype('float32'): 'F32', np.dtype('float64'): 'F64'}[a.dtype]
+        dtype = {np.dtype('float32'): 'F32', np.dtype('float64'): 'F64', np.dtype('int64'): 'I64'}[a.dtype]
         header[n] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [offset, offset + a.nbytes]}
         offset += a.nbytes
     text = json.dumps(header, separators=(',', ':'))
@@ -147,7 +147,7 @@ def read_safetensors(path):
     for name, v in header.items():
         if name == '__metadata__':
             continue
-        dt = {'F32': '<f4', 'F64': '<f8'}[v['dtype']]
+        dt = {'F32': '<f4', 'F64': '<f8', 'I64': '<i8'}[v['dtype']]
         b, e = v['data_offsets']
         out[name] = np.frombuffer(data[b:e], dtype=dt).reshape(v['shape'])
     return out

@@ -12,9 +12,10 @@ const BYTES: Record<StDType, number> = { F32: 4, I32: 4, U32: 4, F64: 8, F16: 2,
 const FLOAT_DTYPES: readonly StDType[] = ['F32', 'F64', 'F16', 'BF16'];
 
 export interface HostTensor {
-  dtype: 'F32' | 'I32' | 'U32';
+  /** I64: e.g. the `num_batches_tracked` counters a PyTorch BatchNorm's state dict holds. */
+  dtype: 'F32' | 'I32' | 'U32' | 'I64';
   shape: number[];
-  data: Float32Array | Int32Array | Uint32Array;
+  data: Float32Array | Int32Array | Uint32Array | BigInt64Array;
 }
 
 export class CheckpointError extends ValueError {}
@@ -44,7 +45,7 @@ export function crc32(bytes: Uint8Array): string {
   return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
 }
 
-function bytesOf(d: Float32Array | Int32Array | Uint32Array): Uint8Array {
+function bytesOf(d: HostTensor['data']): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
@@ -65,7 +66,7 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
   for (const name of names) {
     const t = tensors[name]!;
     if (name === '__metadata__' || !name) throw new ValueError(`encodeSafetensors: '${name}' is not a usable tensor name`);
-    const host = { F32: Float32Array, I32: Int32Array, U32: Uint32Array }[t.dtype];
+    const host = { F32: Float32Array, I32: Int32Array, U32: Uint32Array, I64: BigInt64Array }[t.dtype];
     if (!host || !(t.data instanceof host)) {
       throw new ValueError(`encodeSafetensors: tensor '${name}' says dtype ${String(t.dtype)} but holds a ${t.data?.constructor?.name}`);
     }

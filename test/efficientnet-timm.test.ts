@@ -1,0 +1,124 @@
+// EfficientNet against timm itself: two small timm EfficientNets (PyTorch padding + BN ε
+// 1e-5, TF SAME + ε 1e-3), made and run in float64 by scripts/timm-fixtures-efficientnet.py
+// (timm commit in test/fixtures/timm-efficientnet/manifest.json), give the same logits and
+// activations here; import → export is byte-identical; the project's own weights exported
+// are what timm loaded (strict) and checked.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Tensor } from '../src/index.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
+import { EfficientNetArchitecture } from '../src/efficientnet/model.js';
+import { variantConfig, type EfficientNetConfig } from '../src/efficientnet/config.js';
+import * as timm from '../src/efficientnet/timm.js';
+import { useGpu } from './setup.js';
+import { effnetIO as fixtureIO, effnetManifest, effnetStateDict as bytesOf, exportRecipe, Net } from './efficientnet-fixtures.js';
+
+useGpu();
+const M = effnetManifest();
+const TOL = 1e-4;
+
+/** Logits and the activations after the stem and each stage's last block (eval mode). */
+async function run(net: Net, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {
+  const traced = new Map<string, Tensor>();
+  const y = net.forward(x, (name, t) => traced.set(name, t));
+  const acts = new Map<string, Float32Array>();
+  for (const [name, t] of traced) {
+    const stage = /^blocks\.(\d+)\./.exec(name)?.[1];
+    acts.set(stage === undefined ? name : `blocks.${stage}`, Float32Array.from(await t.data())); // the last block of a stage wins
+  }
+  return { logits: Float32Array.from(await y.data()), acts };
+}
+
+/** max|Δ| / max|ref|. */
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let d = 0;
+  let r = 0;
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i]! - want[i]!));
+    r = Math.max(r, Math.abs(want[i]!));
+  }
+  return d / r;
+}
+
+describe('EfficientNet against timm', () => {
+  it(`fixtures come from timm ${M.timm.commit.slice(0, 12)}: both paddings, ds and MBConv blocks with and without residuals`, () => {
+    expect(M.timm.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(Object.keys(M.fixtures).sort()).toEqual(['efficientnet_tiny', 'tf_efficientnet_tiny']);
+    expect(M.fixtures.efficientnet_tiny!.blocks).toEqual([['DepthwiseSeparableConv', 'DepthwiseSeparableConv'], ['InvertedResidual', 'InvertedResidual', 'InvertedResidual'], ['InvertedResidual', 'InvertedResidual']]);
+  });
+
+  it('full-size timm models: all 16 parameter counts equal timm\'s, exactly', () => {
+    expect(Object.keys(M.fullSizeParams)).toHaveLength(16);
+    for (const [name, count] of Object.entries(M.fullSizeParams)) expect(new EfficientNetArchitecture(variantConfig(name)).layout.parameterCount, name).toBe(count);
+  });
+
+  for (const [name, fx] of Object.entries(M.fixtures)) {
+    const { variant, overrides } = fx.project;
+
+    it(`${name}: ${variant} + overrides is timm's network (${fx.params} parameters, the file's every name and shape)`, () => {
+      const cfg = variantConfig(variant, overrides);
+      const arch = new EfficientNetArchitecture(cfg);
+      expect(arch.layout.parameterCount).toBe(fx.params);
+      expect(arch.blocks.map((b) => b.stage)).toEqual(fx.blocks.flatMap((s, i) => s.map(() => i)));
+      expect(arch.blocks.map((b) => b.block)).toEqual(fx.blocks.flat().map((t) => (t === 'DepthwiseSeparableConv' ? 'ds' : 'ir')));
+      const { tensors } = decodeSafetensors(bytesOf(name));
+      expect(timm.recognizes([...tensors.keys()])).toBe(true);
+      // One num_batches_tracked per BatchNorm besides our tensors.
+      expect(tensors.size).toBe(arch.layout.specs.length + arch.layout.specs.filter((s) => s.name.endsWith('running_var')).length);
+    });
+
+    it(`${name}: logits (odd and even inputs) and stem/stage activations within ${TOL} of timm's float64; import → export byte-identical`, async () => {
+      const io = fixtureIO(name);
+      const bytes = bytesOf(name);
+      const net = new Net(variantConfig(variant, overrides));
+      const report = timm.load(net, decodeSafetensors(bytes).tensors);
+      expect(report.ignored.every((k) => k.endsWith('.num_batches_tracked'))).toBe(true);
+      expect(report.loaded).toBe(net.arch.layout.specs.length);
+      for (const kind of ['odd', 'even']) {
+        const { logits, acts } = await run(net, io.get(`input.${kind}`)!);
+        expect(relErr(logits, io.get(`logits.${kind}`)!.data), `${kind} logits`).toBeLessThanOrEqual(TOL);
+        if (kind !== 'odd') continue;
+        const keys = [...io.keys()].filter((k) => k.startsWith('act.'));
+        expect(keys.sort()).toEqual(['act.blocks.0', 'act.blocks.1', 'act.blocks.2', 'act.stem']);
+        for (const key of keys) {
+          const got = acts.get(key.slice(4))!;
+          expect(got.length, key).toBe(io.get(key)!.data.length);
+          expect(relErr(got, io.get(key)!.data), key).toBeLessThanOrEqual(TOL);
+        }
+      }
+      expect(Buffer.from(await timm.exportTimm(net)).equals(Buffer.from(bytes))).toBe(true);
+      net.state.dispose();
+    });
+
+    it(`${name}: padding and BN ε are exercised: flipping either breaks the ${TOL} agreement`, async () => {
+      const io = fixtureIO(name);
+      const base = variantConfig(variant, overrides);
+      for (const flip of [{ padding: base.padding === 'same' ? 'symmetric' : 'same' }, { bnEps: base.bnEps === 1e-3 ? 1e-5 : 1e-3 }] as const) {
+        const net = new Net({ ...base, ...flip });
+        timm.load(net, decodeSafetensors(bytesOf(name)).tensors);
+        const worst = Math.max(...(await Promise.all(['odd', 'even'].map(async (kind) => relErr((await run(net, io.get(`input.${kind}`)!)).logits, io.get(`logits.${kind}`)!.data)))));
+        expect(worst, JSON.stringify(flip)).toBeGreaterThan(TOL);
+        net.state.dispose();
+      }
+    });
+
+    it(`${name}: the project's own weights, exported, are the file timm loaded with strict=True and matched to ${TOL}`, async () => {
+      const checked = M.exports?.[name];
+      expect(checked, 'scripts/timm-fixtures-efficientnet.py check-exports has run').toBeDefined();
+      const net = exportRecipe(name, checked!.seed);
+      const bytes = await timm.exportTimm(net);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(checked!.sha256);
+      for (const kind of ['odd', 'even']) expect(checked!.relErr[kind], kind).toBeLessThanOrEqual(TOL);
+      net.state.dispose();
+    });
+  }
+
+  it('configFromKeys names the timm network of a file; an unknown table is refused', () => {
+    const fake = (cfg: EfficientNetConfig) => new Map(new EfficientNetArchitecture(cfg).layout.specs.map((s) => {
+      const sh = s.shape.length === 4 ? [s.shape[3]!, s.shape[2]!, s.shape[0]!, s.shape[1]!] : s.shape.length === 2 ? [s.shape[1]!, s.shape[0]!] : [...s.shape];
+      return [s.name, { name: s.name, dtype: 'F32' as const, shape: sh, bytes: new Uint8Array(0) }];
+    }));
+    expect(timm.configFromKeys(fake(variantConfig('tf_efficientnet_b3', { numClasses: 7, inChannels: 1 })))).toEqual(variantConfig('efficientnet_b3', { numClasses: 7, inChannels: 1 }));
+    expect(() => timm.configFromKeys(fake(variantConfig('efficientnet_nano')))).toThrow(/match none of efficientnet_b0/);
+  });
+});
