@@ -8,9 +8,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { init } from '../src/index.js';
-import { exportTimm } from '../src/efficientnet/timm.js';
-import { effnetIO, effnetManifest, exportRecipe } from '../test/efficientnet-fixtures.js';
+import { init, models } from '../src/index.js';
+import { effnetIO, effnetManifest, exportRecipe, forwardOf } from '../test/efficientnet-fixtures.js';
 
 const EXPORT_SEED = 7;
 const out = process.argv[2] ?? '/tmp/effnet-export';
@@ -20,11 +19,11 @@ for (const name of Object.keys(effnetManifest().fixtures)) {
   const net = exportRecipe(name, EXPORT_SEED);
   const io = effnetIO(name);
   const logits: Record<string, number[]> = {};
-  for (const kind of ['odd', 'even']) logits[kind] = Array.from(await net.forward(io.get(`input.${kind}`)!).data());
-  writeFileSync(join(out, `${name}.export.safetensors`), await exportTimm(net));
+  for (const kind of ['odd', 'even']) logits[kind] = Array.from(await forwardOf(net, io.get(`input.${kind}`)!).data());
+  writeFileSync(join(out, `${name}.export.safetensors`), await models.exportTimm(net));
   writeFileSync(join(out, `${name}.export.json`), JSON.stringify({ seed: EXPORT_SEED, logits }));
-  console.log(`${name}: exported ${net.state.parameterCount} parameters`);
-  net.state.dispose();
+  console.log(`${name}: exported ${net.parameterCount()} parameters`);
+  net.dispose();
 }
 await gpu.dispose();
 process.exit(0);

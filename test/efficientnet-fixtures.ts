@@ -1,16 +1,15 @@
 /**
  * The EfficientNet timm fixtures (test/fixtures/timm-efficientnet/, made by
- * scripts/timm-fixtures-efficientnet.py from timm itself), a network on its own state, and
+ * scripts/timm-fixtures-efficientnet.py from timm itself), a fixture's network by name, and
  * the recipe of the networks whose exports timm checked (scripts/timm-export-fixtures-efficientnet.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { noGrad, tensor, type Tensor } from '../src/index.js';
-import { ModelState } from '../src/state/model-state.js';
+import { models, noGrad, tensor, type Tensor } from '../src/index.js';
+import type { Model } from '../src/models/model.js';
 import { assign } from '../src/tensor/creation.js';
 import { mulberry32 } from '../src/data/loader.js';
-import { EfficientNetArchitecture } from '../src/efficientnet/model.js';
-import { variantConfig, type ConfigOverrides, type EfficientNetConfig } from '../src/efficientnet/config.js';
+import type { ConfigOverrides, EfficientNetConfig } from '../src/efficientnet/config.js';
 import { fixtureIO as nfnetFixtureIO } from './timm-fixtures.js';
 
 /** Relative to the repository root, where vitest and scripts/run-ts.mjs run. */
@@ -31,25 +30,19 @@ export const effnetStateDict = (name: string): Uint8Array => new Uint8Array(read
 /** Inputs as NHWC float32, logits and activations (NHWC) as float32 views of timm's float64 (the NFNet fixtures' reader). */
 export const effnetIO = (name: string) => nfnetFixtureIO(join('..', 'timm-efficientnet', name));
 
-/** An architecture with a state of its own. */
-export class Net {
-  readonly arch: EfficientNetArchitecture;
-  readonly state: ModelState;
-  constructor(readonly config: EfficientNetConfig, seed = 0) {
-    this.arch = new EfficientNetArchitecture(config, seed);
-    this.state = ModelState.create(this.arch.layout);
-  }
-
-  /** Logits of NHWC images, eval mode; `trace` sees the stem's and every block's output. */
-  forward(x: { shape: number[]; data: Float32Array }, trace: (name: string, t: Tensor) => void = () => {}): Tensor {
-    return noGrad(() => this.arch.run(this.state, tensor(x.data, x.shape), { training: false, seed: 0, state: this.state, trace }));
-  }
+/** A fixture's network through the registry: the timm name + the fixture's overrides. */
+export function fixtureModel(name: string, seed = 0): Model<EfficientNetConfig> {
+  const { variant, overrides } = effnetManifest().fixtures[name]!.project;
+  return models.create(variant, { ...overrides, seed }) as Model<EfficientNetConfig>;
 }
 
+/** Logits of NHWC images, eval mode; `trace` sees the stem's and every block's output. */
+export const forwardOf = (model: Model, x: { shape: number[]; data: Float32Array }, trace: (name: string, t: Tensor) => void = () => {}): Tensor =>
+  noGrad(() => model.forward(tensor(x.data, x.shape), { trace }));
+
 /** A fixture's network with the project's own weights: initialised from `seed`, BN and bias vectors and running statistics drawn away from their init. */
-export function exportRecipe(name: string, seed: number): Net {
-  const { variant, overrides } = effnetManifest().fixtures[name]!.project;
-  const net = new Net(variantConfig(variant, overrides), seed);
+export function exportRecipe(name: string, seed: number): Model<EfficientNetConfig> {
+  const net = fixtureModel(name, seed);
   const rng = mulberry32(seed);
   for (const [p, t] of net.state.entries()) {
     const draw = p.kind === 'gain' || p.name.endsWith('running_var') ? () => 0.5 + rng() : p.kind === 'bias' || p.name.endsWith('running_mean') ? () => 0.2 * (rng() - 0.5) : null;

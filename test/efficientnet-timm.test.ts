@@ -5,22 +5,23 @@
 // are what timm loaded (strict) and checked.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Tensor } from '../src/index.js';
+import { models, type Tensor } from '../src/index.js';
+import type { Model } from '../src/models/model.js';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { EfficientNetArchitecture } from '../src/efficientnet/model.js';
 import { variantConfig, type EfficientNetConfig } from '../src/efficientnet/config.js';
 import * as timm from '../src/efficientnet/timm.js';
 import { useGpu } from './setup.js';
-import { effnetIO as fixtureIO, effnetManifest, effnetStateDict as bytesOf, exportRecipe, Net } from './efficientnet-fixtures.js';
+import { effnetIO as fixtureIO, effnetManifest, effnetStateDict as bytesOf, exportRecipe, fixtureModel, forwardOf } from './efficientnet-fixtures.js';
 
 useGpu();
 const M = effnetManifest();
 const TOL = 1e-4;
 
 /** Logits and the activations after the stem and each stage's last block (eval mode). */
-async function run(net: Net, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {
+async function run(net: Model, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {
   const traced = new Map<string, Tensor>();
-  const y = net.forward(x, (name, t) => traced.set(name, t));
+  const y = forwardOf(net, x, (name, t) => traced.set(name, t));
   const acts = new Map<string, Float32Array>();
   for (const [name, t] of traced) {
     const stage = /^blocks\.(\d+)\./.exec(name)?.[1];
@@ -70,10 +71,11 @@ describe('EfficientNet against timm', () => {
     it(`${name}: logits (odd and even inputs) and stem/stage activations within ${TOL} of timm's float64; import → export byte-identical`, async () => {
       const io = fixtureIO(name);
       const bytes = bytesOf(name);
-      const net = new Net(variantConfig(variant, overrides));
-      const report = timm.load(net, decodeSafetensors(bytes).tensors);
+      const net = fixtureModel(name);
+      const report = models.importTimm(net, bytes);
+      expect(report.ignored.length).toBe(net.layout.specs.filter((s) => s.name.endsWith('running_var')).length);
       expect(report.ignored.every((k) => k.endsWith('.num_batches_tracked'))).toBe(true);
-      expect(report.loaded).toBe(net.arch.layout.specs.length);
+      expect(report.loaded).toBe(net.layout.specs.length);
       for (const kind of ['odd', 'even']) {
         const { logits, acts } = await run(net, io.get(`input.${kind}`)!);
         expect(relErr(logits, io.get(`logits.${kind}`)!.data), `${kind} logits`).toBeLessThanOrEqual(TOL);
@@ -86,19 +88,25 @@ describe('EfficientNet against timm', () => {
           expect(relErr(got, io.get(key)!.data), key).toBeLessThanOrEqual(TOL);
         }
       }
-      expect(Buffer.from(await timm.exportTimm(net)).equals(Buffer.from(bytes))).toBe(true);
-      net.state.dispose();
+      expect(Buffer.from(await models.exportTimm(net)).equals(Buffer.from(bytes))).toBe(true);
+      // The same network by its timm name, classes and input channels read from the file.
+      const { variant: _v, numClasses: _n, inChannels: _c, ...rest } = { variant, ...overrides };
+      const byName = models.importTimm(bytes, { variant, overrides: rest }).model;
+      expect(byName.config).toEqual(net.config);
+      expect(relErr((await run(byName, io.get('input.even')!)).logits, io.get('logits.even')!.data)).toBeLessThanOrEqual(TOL);
+      net.dispose();
+      byName.dispose();
     });
 
     it(`${name}: padding and BN ε are exercised: flipping either breaks the ${TOL} agreement`, async () => {
       const io = fixtureIO(name);
       const base = variantConfig(variant, overrides);
       for (const flip of [{ padding: base.padding === 'same' ? 'symmetric' : 'same' }, { bnEps: base.bnEps === 1e-3 ? 1e-5 : 1e-3 }] as const) {
-        const net = new Net({ ...base, ...flip });
-        timm.load(net, decodeSafetensors(bytesOf(name)).tensors);
+        const net = models.modelFromConfig({ ...base, ...flip });
+        models.importTimm(net, bytesOf(name));
         const worst = Math.max(...(await Promise.all(['odd', 'even'].map(async (kind) => relErr((await run(net, io.get(`input.${kind}`)!)).logits, io.get(`logits.${kind}`)!.data)))));
         expect(worst, JSON.stringify(flip)).toBeGreaterThan(TOL);
-        net.state.dispose();
+        net.dispose();
       }
     });
 
@@ -106,10 +114,10 @@ describe('EfficientNet against timm', () => {
       const checked = M.exports?.[name];
       expect(checked, 'scripts/timm-fixtures-efficientnet.py check-exports has run').toBeDefined();
       const net = exportRecipe(name, checked!.seed);
-      const bytes = await timm.exportTimm(net);
+      const bytes = await models.exportTimm(net);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(checked!.sha256);
       for (const kind of ['odd', 'even']) expect(checked!.relErr[kind], kind).toBeLessThanOrEqual(TOL);
-      net.state.dispose();
+      net.dispose();
     });
   }
 
@@ -120,5 +128,16 @@ describe('EfficientNet against timm', () => {
     }));
     expect(timm.configFromKeys(fake(variantConfig('tf_efficientnet_b3', { numClasses: 7, inChannels: 1 })))).toEqual(variantConfig('efficientnet_b3', { numClasses: 7, inChannels: 1 }));
     expect(() => timm.configFromKeys(fake(variantConfig('efficientnet_nano')))).toThrow(/match none of efficientnet_b0/);
+    // Through the registry: the keys say EfficientNet, the table needs its name.
+    expect(() => models.importTimm(bytesOf('efficientnet_tiny'))).toThrow(/match none of .*name the variant and its overrides/);
+  });
+
+  it('timm builder: a timm name by name; any other table as the block strings timm\'s builder took for the fixtures', () => {
+    const family = models.familyOfVariant('efficientnet_b0');
+    expect(family.timm!.builder(variantConfig('tf_efficientnet_b2', { numClasses: 10, inChannels: 1 })).code).toBe("timm.create_model(\"tf_efficientnet_b2\", num_classes=10, in_chans=1)");
+    const { variant, overrides } = M.fixtures.tf_efficientnet_tiny!.project;
+    const { kwargs } = family.timm!.builder(variantConfig(variant, overrides));
+    const args = (M as unknown as { timmArgs: Record<string, unknown> }).timmArgs;
+    expect(kwargs).toMatchObject({ arch_def: args.arch_def, channel_multiplier: args.channel_multiplier, depth_multiplier: args.depth_multiplier, channel_divisor: args.channel_divisor, stem_size: args.stem_size, num_features: args.num_features, pad_type: 'same', bn_eps: 1e-3 });
   });
 });

@@ -12,6 +12,7 @@
  */
 import { LimitError, ValueError } from '../runtime/errors.js';
 import { checkOptions, describeValue, didYouMean } from '../runtime/validate.js';
+import type { ModelConfig } from '../models/model.js';
 
 /** One stage of the base table (B0's, before scaling). */
 export interface StageSpec {
@@ -28,7 +29,7 @@ export interface StageSpec {
   seRatio: number;
 }
 
-export interface EfficientNetConfig {
+export interface EfficientNetConfig extends ModelConfig {
   family: 'efficientnet';
   variant: string;
   /** The base stage table, scaled by the multipliers below. */

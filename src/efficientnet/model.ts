@@ -14,25 +14,10 @@ import type { Padding } from '../ops/index.js';
 import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
 import { batchNorm, dropPath } from './interim.js';
+import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { headWidth, planBlocks, stemWidth, validateConfig, type BlockPlan, type EfficientNetConfig } from './config.js';
 
-/** One row of the layer plan `info` prints (the model-family seam's LayerPlan). */
-export interface LayerPlan {
-  name: string;
-  kind: string;
-  params: number;
-  macs: number;
-  out: number[];
-  detail: string;
-  stage?: string;
-}
-
-export interface RunOptions {
-  training: boolean;
-  seed: number;
-  trace: (name: string, activations: Tensor) => void;
-  state: ModelState;
-}
+type RunOptions = Required<ForwardOptions>;
 
 /** Declares a layer's tensors in the model's layout, each seeded from its name. */
 class Declare {
@@ -208,7 +193,7 @@ class Block {
  * The network without its tensors: the layers and the StateLayout they declared (no GPU
  * needed), its plan and its forward on any state of that layout.
  */
-export class EfficientNetArchitecture {
+export class EfficientNetArchitecture implements Architecture<EfficientNetConfig> {
   readonly layout: StateLayout;
   readonly blocks: readonly BlockPlan[];
   private readonly stem: Conv;
