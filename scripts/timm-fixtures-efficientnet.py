@@ -11,7 +11,8 @@ init for convs, then BN weights, biases and running statistics and SE biases awa
 trivial values), the models run in float64 eval mode on an odd and an even input, and it
 writes:
   <name>.safetensors      the state dict (timm's names and layouts; float32, num_batches_tracked I64)
-  <name>.io.safetensors   inputs (NCHW), float64 logits, float64 stem/stage activations (NHWC)
+  <name>.io.safetensors   inputs (NCHW), float64 logits, float64 stem/stage activations (NHWC),
+                          and one training-mode forward: its logits and the BN running statistics after it
   manifest.json           the timm commit, each fixture's timm arguments and project config,
                           timm's parameter counts (the fixtures and all 16 full-size names)
 
@@ -109,6 +110,21 @@ def run_float64(model, x):
     return logits.numpy(), {k: v.permute(0, 2, 3, 1).numpy() for k, v in acts.items()}
 
 
+def train_mode(model, x):
+    """One training-mode forward (batch statistics; no dropout or drop-path in these models)
+    of a copy of the model: its logits and every BN's running statistics after the update."""
+    import copy
+    import torch
+    m = copy.deepcopy(model).train()
+    with torch.no_grad():
+        logits = m(torch.from_numpy(np.array(x)).double())
+    out = {'train.logits.odd': logits.numpy()}
+    for k, v in m.state_dict().items():
+        if k.endswith('running_mean') or k.endswith('running_var'):
+            out[f'train.{k}'] = v.numpy().copy()
+    return out
+
+
 def state_arrays(model):
     """The state dict as numpy: floats as float32, num_batches_tracked as int64 (as timm has it)."""
     return {k: v.detach().float().numpy() if v.dtype.is_floating_point else v.detach().numpy()
@@ -148,6 +164,7 @@ def generate(args):
             io[f'logits.{kind}'] = logits
             if kind == 'odd':
                 io.update({f'act.{k}': v for k, v in acts.items()})
+        io.update(train_mode(model, io['input.odd']))
         common.write_safetensors(os.path.join(FIXTURE_DIR, f'{name}.io.safetensors'), io)
         again = build(kw).double().eval()
         load_arrays(again, common.read_safetensors(path))

@@ -5,7 +5,7 @@
 // are what timm loaded (strict) and checked.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { models, type Tensor } from '../src/index.js';
+import { models, noGrad, tensor, type Tensor } from '../src/index.js';
 import type { Model } from '../src/models/model.js';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { EfficientNetArchitecture } from '../src/efficientnet/model.js';
@@ -96,6 +96,21 @@ describe('EfficientNet against timm', () => {
       expect(relErr((await run(byName, io.get('input.even')!)).logits, io.get('logits.even')!.data)).toBeLessThanOrEqual(TOL);
       net.dispose();
       byName.dispose();
+    });
+
+    it(`${name}: training mode (batch statistics) gives timm's logits and timm's updated running statistics, within ${TOL}`, async () => {
+      const io = fixtureIO(name);
+      // No dropout or drop-connect here: the timm fixture has none.
+      const net = models.create(variant, { ...overrides, dropout: 0, dropPathRate: 0 });
+      models.importTimm(net, bytesOf(name));
+      const x = io.get('input.odd')!;
+      const logits = await noGrad(() => net.forward(tensor(x.data, x.shape), { training: true, seed: 1 })).data();
+      expect(relErr(logits, io.get('train.logits.odd')!.data)).toBeLessThanOrEqual(TOL);
+      const after = await net.state.read();
+      const keys = [...io.keys()].filter((k) => k.startsWith('train.') && k.includes('running_'));
+      expect(keys.length).toBe(2 * net.layout.specs.filter((s) => s.name.endsWith('running_var')).length);
+      for (const key of keys) expect(relErr(after.get(key.slice(6))!, io.get(key)!.data), key).toBeLessThanOrEqual(TOL);
+      net.dispose();
     });
 
     it(`${name}: padding and BN ε are exercised: flipping either breaks the ${TOL} agreement`, async () => {

@@ -37,7 +37,7 @@ export interface StepDetails {
   profile: { mode: string; totalMs: number; kernels: { kernel: string; calls: number; ms: number; share: number }[] };
 }
 
-async function stepDetails(gpu: Gpu, step: () => Promise<unknown>, params: number): Promise<StepDetails> {
+export async function stepDetails(gpu: Gpu, step: () => Promise<unknown>, params: number): Promise<StepDetails> {
   await gpu.sync();
   const c0 = gpu.counters();
   backend().pool.resetPeak();
