@@ -5,6 +5,7 @@ import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { batchNorm as refBatchNorm, runningUpdate } from './ref-norm.js';
 import type { Arr } from './ref.js';
 import { useGpu } from './setup.js';
+import { ModelState, StateLayout } from '../src/state/model-state.js';
 
 useGpu();
 
@@ -127,6 +128,39 @@ describe('batchNorm running statistics', () => {
     expectClose(await rm.data(), want.mean, 1e-6, 'momentum 1: mean');
     expectClose(await rv.data(), want.variance, 1e-6, 'momentum 1: variance');
     for (const t of [xt, w, b, rm, rv]) t.dispose();
+  });
+
+  it("running statistics that are slices of one ModelState region (as a model's are) update in place, and the forward reads them", async () => {
+    // weight/bias live in the parameter region, running_mean/running_var side by side in the
+    // running region: both running slices are bound read_write in one dispatch.
+    const c = 5;
+    const stats = running(c, 90);
+    const w = randArr([c], 91, 0.5, 1.5);
+    const b = randArr([c], 92);
+    const layout = new StateLayout();
+    const refs = {
+      w: layout.param('bn.weight', 'gain', [c], () => Float32Array.from(w.data)),
+      b: layout.param('bn.bias', 'bias', [c], () => Float32Array.from(b.data)),
+      rm: layout.running('bn.running_mean', [c], () => Float32Array.from(stats.mean.data)),
+      rv: layout.running('bn.running_var', [c], () => Float32Array.from(stats.variance.data)),
+    };
+    const state = ModelState.create(layout);
+    const [wt, bt, rm, rv] = [refs.w, refs.b, refs.rm, refs.rv].map((r) => state.get(r));
+    expect(rm!.buffer).toBe(rv!.buffer);
+    const x = randArr([3, 2, 2, c], 93, -1, 2);
+    const xt = toTensor(x);
+    const y = noGrad(() => ops.batchNorm(xt, wt!, bt!, rm!, rv!, { training: true, activation: 'silu' }));
+    expectClose(await y.data(), refBatchNorm(x, w, b, 1e-5, 'silu'), 1e-4, 'training output');
+    const want = runningUpdate(stats.mean.data, stats.variance.data, x, 0.1);
+    const values = await state.read();
+    expectClose(values.get('bn.running_mean')!, want.mean, 1e-5, 'running mean in the state');
+    expectClose(values.get('bn.running_var')!, want.variance, 1e-5, 'running variance in the state');
+    expectClose(values.get('bn.weight')!, Float32Array.from(w.data), 0, 'weight untouched');
+    const yEval = noGrad(() => ops.batchNorm(xt, wt!, bt!, rm!, rv!, { training: false }));
+    const evalStats = { mean: { shape: [c], data: want.mean }, variance: { shape: [c], data: want.variance } };
+    expectClose(await yEval.data(), refBatchNorm(x, w, b, 1e-5, 'identity', evalStats), 1e-5, 'eval output from the updated statistics');
+    for (const t of [y, yEval, xt]) t.dispose();
+    state.dispose();
   });
 
   it('one-pass statistics hold against a large common offset (1000 ± 1)', async () => {
