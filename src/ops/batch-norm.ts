@@ -141,24 +141,30 @@ function normalize(x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, varian
   return out;
 }
 
-/** [dx, dweight, dbias] (dx null when not needed). */
-function backward(dy: Tensor, saved: readonly Tensor[], a: BatchNormAttrs, needX: boolean): [Tensor | null, Tensor, Tensor] {
+/**
+ * [dx, dweight, dbias], null where `needs` says no. Eval's dx goes through no batch
+ * statistics, so when only dx is wanted the reduction is skipped: grad_final then sums no
+ * chunks (it still writes the per-channel table apply_bwd reads).
+ */
+function backward(dy: Tensor, saved: readonly Tensor[], a: BatchNormAttrs, needs: readonly boolean[]): (Tensor | null)[] {
   const [x, weight, bias, mean, variance] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+  const [needX, needW, needB] = [needs[0] ?? false, needs[1] ?? false, needs[2] ?? false];
   const d = dimsOf(x);
-  if (!x.size) return [empty(x.shape), zeros([d.cols]), zeros([d.cols])];
-  const { part, chunks } = partialSums(GRAD_PARTIAL, { x, dy, weight, bias, mean, variance }, d, a);
+  if (!x.size) return [needX ? empty(x.shape) : null, needW ? zeros([d.cols]) : null, needB ? zeros([d.cols]) : null];
+  const sums = a.training || needW || needB ? partialSums(GRAD_PARTIAL, { x, dy, weight, bias, mean, variance }, d, a) : null;
   const dweight = empty([d.cols]);
   const dbias = empty([d.cols]);
   const coef = empty([6, d.cols]);
   const train = { TRAIN: a.training ? 1 : 0 };
   backend().dispatch({
     kernel: GRAD_FINAL,
-    bindings: { part, mean, variance, weight, bias, out: dweight, out2: dbias, out3: coef },
-    params: paramsOf(d, a, 0, chunks),
+    // Without a reduction, `mean` stands in for the partial sums (read for 0 chunks).
+    bindings: { part: sums?.part ?? mean, mean, variance, weight, bias, out: dweight, out2: dbias, out3: coef },
+    params: paramsOf(d, a, 0, sums?.chunks ?? 0),
     overrides: overrides(d, a, train),
     workgroups: linearGroups(d.cols, WG),
   });
-  part.dispose();
+  sums?.part.dispose();
   let dx: Tensor | null = null;
   if (needX) {
     dx = empty(x.shape);
@@ -172,7 +178,9 @@ function backward(dy: Tensor, saved: readonly Tensor[], a: BatchNormAttrs, needX
     });
   }
   coef.dispose();
-  return [dx, dweight, dbias];
+  if (!needW) dweight.dispose();
+  if (!needB) dbias.dispose();
+  return [dx, needW ? dweight : null, needB ? dbias : null];
 }
 
 export const batchNormOp = defineOp<BatchNormAttrs>({
@@ -185,10 +193,7 @@ export const batchNormOp = defineOp<BatchNormAttrs>({
     const [mean, variance] = batchStats(x, runningMean, runningVar, d, a);
     return { out: normalize(x, weight, bias, mean, variance, d, a), save: [x, weight, bias, mean, variance] };
   },
-  backward: (dy, { saved, attrs, needs }) => {
-    const [dx, dweight, dbias] = backward(dy, saved, attrs, needs[0]!);
-    return [dx, needs[1] ? dweight : (dweight.dispose(), null), needs[2] ? dbias : (dbias.dispose(), null), null, null];
-  },
+  backward: (dy, { saved, attrs, needs }) => [...backward(dy, saved, attrs, needs), null, null],
 });
 
 function check(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions): BatchNormAttrs {

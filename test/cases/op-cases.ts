@@ -341,7 +341,7 @@ export const opCases: OpCase[] = [
     ref: (x, w, b) => refBatchNorm(x, w, b, 1e-5, 'relu'),
     wrt: [0, 1, 2],
     fwdTol: 1e-4,
-    gradTol: 2e-3,
+    gradTol: 1e-4,
   },
   {
     name: 'batchNorm/eval [6,5] (running statistics), silu',
@@ -350,6 +350,6 @@ export const opCases: OpCase[] = [
     fn: (L, x, w, b, rm, rv) => L.ops.batchNorm(x!, w!, b!, rm!, rv!, { training: false, activation: 'silu' }),
     ref: (x, w, b, rm, rv) => refBatchNorm(x, w, b, 1e-5, 'silu', { mean: rm, variance: rv }),
     wrt: [0, 1, 2],
-    gradTol: 1e-3,
+    gradTol: 1e-4,
   },
 ];
