@@ -7,7 +7,7 @@ import type { Arr } from './ref.js';
 import { useGpu } from './setup.js';
 import { ModelState, StateLayout } from '../src/state/model-state.js';
 
-useGpu();
+const { gpu } = useGpu();
 
 const f32 = (a: Arr) => tensor(Float32Array.from(a.data), a.shape);
 
@@ -207,6 +207,26 @@ describe('batchNorm running statistics', () => {
     const want = runningUpdate(new Float64Array(c), new Float64Array(c).fill(1), x, 1);
     expectClose(await rv.data(), want.variance, 1e-3, 'running variance');
     for (const t of [y, xt, wt, bt, rm, rv]) t.dispose();
+  });
+});
+
+describe('batchNorm memory', () => {
+  it('training and eval calls, with and without a gradient, return every temporary to the pool', async () => {
+    const c = 8;
+    const [x, w, b, rm, rv] = [randArr([4, 3, 3, c], 110), randArr([c], 111), randArr([c], 112), randArr([c], 113), randArr([c], 114, 0.5, 2)].map(toTensor) as Tensor[];
+    const run = async () => {
+      for (const training of [true, false]) {
+        noGrad(() => ops.batchNorm(x!, w!, b!, rm!, rv!, { training, activation: 'relu' })).dispose();
+        const [loss, grads] = await valueAndGrad((xi: Tensor, wi: Tensor) => ops.sum(ops.batchNorm(xi, wi, b!, rm!, rv!, { training, activation: 'silu' })))(x!, w!);
+        for (const t of [loss, ...grads]) t.dispose();
+      }
+      await gpu().sync();
+    };
+    await run(); // first calls build pipelines and pool classes
+    const before = gpu().poolStats().liveBytes;
+    for (let i = 0; i < 3; i++) await run();
+    expect(gpu().poolStats().liveBytes).toBe(before);
+    for (const t of [x, w, b, rm, rv]) t!.dispose();
   });
 });
 
