@@ -94,19 +94,25 @@ function paramsOf(d: Dims, a: BatchNormAttrs, chunk = 0, chunks = 0): Record<str
   return { rows: d.rows, cols: d.cols, chunk, chunks, eps: a.eps, momentum: a.momentum, unbias: d.rows > 1 ? d.rows / (d.rows - 1) : 0 };
 }
 
-function overrides(d: Dims, a: BatchNormAttrs, extra: Record<string, number> = {}): Record<string, number> {
-  return { ACT: ACT_CODES[a.activation], VEC: d.lanes === 4 ? 1 : 0, ...extra };
+/**
+ * The overrides of a blocked pass (the per-channel passes take none but TRAIN): the
+ * activation only where a pass applies it, so the statistics passes have one pipeline,
+ * not one per activation (a pipeline costs 5–110 ms to build on SwiftShader).
+ */
+function overrides(d: Dims, a: BatchNormAttrs | null, extra: Record<string, number> = {}): Record<string, number> {
+  return { VEC: d.lanes === 4 ? 1 : 0, ...(a ? { ACT: ACT_CODES[a.activation] } : {}), ...extra };
 }
 
 /** Per channel [Σ, Σ²]-style partial sums over chunks of rows, as a [chunks, 2, cols] tensor. */
 function partialSums(kernel: typeof STATS_PARTIAL, bindings: Record<string, Tensor>, d: Dims, a: BatchNormAttrs): { part: Tensor; chunks: number } {
+  const act = kernel === GRAD_PARTIAL ? a : null;
   const grid = blocked(d, partialChunk(d));
   const part = empty([grid.chunks, 2, d.cols]);
   backend().dispatch({
     kernel,
     bindings: { ...bindings, out: part },
     params: paramsOf(d, a, grid.chunk, grid.chunks),
-    overrides: overrides(d, a),
+    overrides: overrides(d, act),
     workgroups: grid.workgroups,
   });
   return { part, chunks: grid.chunks };
@@ -121,7 +127,6 @@ function batchStats(x: Tensor, runningMean: Tensor, runningVar: Tensor, d: Dims,
     kernel: STATS_FINAL,
     bindings: { x, part, out: mean, out2: variance, running_mean: runningMean, running_var: runningVar },
     params: paramsOf(d, a, 0, chunks),
-    overrides: overrides(d, a),
     workgroups: linearGroups(d.cols, WG),
   });
   part.dispose();
@@ -161,7 +166,7 @@ function backward(dy: Tensor, saved: readonly Tensor[], a: BatchNormAttrs, needs
     // Without a reduction, `mean` stands in for the partial sums (read for 0 chunks).
     bindings: { part: sums?.part ?? mean, mean, variance, weight, bias, out: dweight, out2: dbias, out3: coef },
     params: paramsOf(d, a, 0, sums?.chunks ?? 0),
-    overrides: overrides(d, a, train),
+    overrides: train,
     workgroups: linearGroups(d.cols, WG),
   });
   sums?.part.dispose();
