@@ -192,6 +192,20 @@ describe('batchNorm running statistics', () => {
     state.dispose();
   });
 
+  it('a NaN in x makes its channel (output and both running statistics) NaN and leaves the others alone', async () => {
+    const c = 3;
+    const x = randArr([4, c], 95);
+    x.data[4] = Number.NaN; // row 1, channel 1
+    const [xt, w, b, rm, rv] = [x, randArr([c], 96), randArr([c], 97), randArr([c], 98), randArr([c], 99, 0.5, 2)].map(toTensor) as Tensor[];
+    const y = await noGrad(() => ops.batchNorm(xt!, w!, b!, rm!, rv!, { training: true })).data();
+    const [m, v] = [await rm!.data(), await rv!.data()];
+    for (const [what, values] of [['running mean', m], ['running variance', v]] as const) {
+      expect(Array.from(values, Number.isNaN), what).toEqual([false, true, false]);
+    }
+    expect(Array.from(y, (u, i) => Number.isNaN(u) === (i % c === 1))).toEqual(Array(12).fill(true));
+    for (const t of [xt, w, b, rm, rv]) t!.dispose();
+  });
+
   it('one-pass statistics hold against a large common offset (1000 ± 1)', async () => {
     const c = 4;
     const x = randArr([8, 8, 8, c], 70, -1, 1);
