@@ -21,6 +21,7 @@ import { empty, zeros } from '../tensor/creation.js';
 import { codeConstants, defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups } from './util.js';
+import { sum } from './reduce.js';
 import bnWgsl from '../../shaders/batch-norm.wgsl';
 
 export type BatchNormActivation = 'identity' | 'relu' | 'silu';
@@ -46,6 +47,13 @@ const APPLY_ROWS = 8;
  */
 const TARGET_THREADS = 16384;
 const MIN_CHUNK = 32;
+/**
+ * Most chunks a per-channel pass adds itself, one thread per channel. Beyond it (≥ 8K rows
+ * per channel block, e.g. 256·112·112 rows of 32 channels: 2,048 chunks) a chunked `sum`
+ * folds the partial sums first: a few thousand serial loads per thread would cost a GPU
+ * more than the pass over x.
+ */
+const MAX_FINAL_CHUNKS = 256;
 
 export interface BatchNormOptions {
   /** true: the batch's statistics, and the running ones updated; false: the running ones. */
@@ -115,7 +123,10 @@ function partialSums(kernel: typeof STATS_PARTIAL, bindings: Record<string, Tens
     overrides: overrides(d, act),
     workgroups: grid.workgroups,
   });
-  return { part, chunks: grid.chunks };
+  if (grid.chunks <= MAX_FINAL_CHUNKS) return { part, chunks: grid.chunks };
+  const folded = sum(part, { axes: 0 });
+  part.dispose();
+  return { part: folded, chunks: 1 };
 }
 
 /** The batch mean and biased variance; updates the running statistics in place. */
