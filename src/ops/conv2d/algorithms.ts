@@ -23,6 +23,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/creation.js';
 import type { ConvGeometry } from './geometry.js';
+import { depthwiseDw, depthwiseDx, depthwiseForward, isDepthwise } from './depthwise.js';
 import { directForward } from './direct.js';
 import { isPointwise, pointwiseDw, pointwiseDwOnQuad, pointwiseGemm } from './pointwise.js';
 import { splitKDw } from './split-k-dw.js';
@@ -46,6 +47,8 @@ const always = () => true;
 export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]>> = {
   forward: [
     { name: 'empty', when: (g) => !g.cig, run: (_x, _w, g) => zeros([g.n, g.ho, g.wo, g.cout]) },
+    // Depthwise (groups = channels, multiplier 1): vec4 channel quads × 4 columns, taps read through the padding (depthwise.ts).
+    { name: 'depthwise', when: isDepthwise, run: depthwiseForward },
     // F(4×4, 3×3): 2.25 multiply-adds per output and channel pair against the direct
     // conv's 9; conv3x3 8×32×32×128 367–453 ms on F(2×2) → 225–243 ms on F(4×4), and
     // F(2×2) was already 2.0–2.1× the direct conv. Nano's 8-channel groups gained
@@ -58,6 +61,8 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
   ],
   dx: [
     { name: 'empty', when: (g) => !g.n || !g.cin || !g.cout, run: (_dy, _w, g) => zeros([g.n, g.h, g.w, g.cin]) },
+    // Depthwise: the transposed taps gathered per stride phase, one kernel, no scatter (depthwise.ts).
+    { name: 'depthwise', when: isDepthwise, run: depthwiseDx },
     // dy·Wᵀ on the GEMM core (conv1x1 dX: 85 → 54 ms when the quad kernel came).
     { name: 'pointwise-gemm', when: isPointwise, run: (dy, w, g) => pointwiseGemm(dy, w, [g.n, g.h, g.w, g.cin], true) },
     // sh·sw forward convs of dy, no work on stride holes. At stride 1 one phase: a 3×3
@@ -67,6 +72,8 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
   ],
   dw: [
     { name: 'empty', when: (g) => !g.n || !g.cig || !g.cout, run: (_x, _dy, g) => zeros([g.kh, g.kw, g.cig, g.cout]) },
+    // Depthwise: one (tap, channel quad) per invocation, the pixel sum split-K (depthwise.ts).
+    { name: 'depthwise', when: isDepthwise, run: depthwiseDw },
     // The exact gradient of the Winograd forward: conv3x3 dW 292–380 ms (F(2×2)) →
     // 185–187 ms (F(4×4)).
     { name: 'winograd', when: usesWinograd, run: winogradDw },

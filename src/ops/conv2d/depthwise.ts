@@ -1,0 +1,90 @@
+/**
+ * Depthwise convs (groups = channels, channel multiplier 1: w [kh, kw, 1, c]), the
+ * workhorse of MBConv blocks, on their own kernels (shaders/conv2d-depthwise.wgsl) for
+ * forward, dX and dW. The general grouped path runs them as c GEMMs of one row and one
+ * column, with 4- or 8-wide column tiles of which one column is live; here an invocation
+ * owns a quad of channels (vec4 lanes, NHWC keeps them contiguous) and reads taps through
+ * the padding with bounds checks instead of a padded copy:
+ *   forward: 4 output columns × 4 channels per invocation, k×k taps;
+ *   dX: the transposed taps gathered per stride phase (4 columns of one phase, so every
+ *       column meets the same taps and stride holes cost nothing), no scatter pass;
+ *   dW: one (tap, channel quad) per invocation, the pixel reduction split so that about
+ *       `dwTargetThreads` threads run, partials summed by the split-K dW's reduce pass.
+ */
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
+import { defineKernel, type Params } from '../../runtime/kernel.js';
+import { backend } from '../util.js';
+import type { ConvGeometry } from './geometry.js';
+import { DW_MIN_CHUNK, reduceSplits } from './split-k-dw.js';
+import type { ConvTuning } from './tuning.js';
+import depthwiseWgsl from '../../../shaders/conv2d-depthwise.wgsl';
+
+const FORWARD = defineKernel('conv2d-depthwise', depthwiseWgsl, 'forward');
+const DX = defineKernel('conv2d-depthwise', depthwiseWgsl, 'dx');
+const DW = defineKernel('conv2d-depthwise', depthwiseWgsl, 'dw');
+
+/** Output columns per forward / dX invocation (the kernels' four named accumulators). */
+const COLUMNS = 4;
+
+/** A depthwise conv: one input and one output channel per group, and something to compute. */
+export function isDepthwise(g: ConvGeometry): boolean {
+  return g.cig === 1 && g.cog === 1 && g.groups === g.cin && g.n * g.ho * g.wo > 0;
+}
+
+function depthwiseParams(g: ConvGeometry, blocks: number, kChunk = 0, splits = 1): Params {
+  return {
+    n: g.n, h: g.h, w: g.w, c: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+    sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl,
+    c4: Math.ceil(g.cin / 4), blocks, k_chunk: kChunk, splits,
+  };
+}
+
+/** Bindings of the kernels: forward / dx read (a, w) as x and wt, dw reads (x, dy). */
+function dispatch(kernel: typeof FORWARD, bindings: Record<string, Tensor>, p: Params, invocations: number, t: Readonly<ConvTuning>, c: number): void {
+  backend().dispatch({
+    kernel,
+    bindings,
+    params: p,
+    overrides: { VEC: c % 4 === 0 ? 1 : 0, WG: t.wg },
+    workgroups: Math.ceil(invocations / t.wg),
+  });
+}
+
+export function depthwiseForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  const out = empty([g.n, g.ho, g.wo, g.cout]);
+  const blocks = Math.ceil(g.wo / COLUMNS);
+  dispatch(FORWARD, { x, xv: x, wt: w, wv: w, out }, depthwiseParams(g, blocks), g.n * g.ho * blocks * Math.ceil(g.cin / 4), t, g.cin);
+  return out;
+}
+
+export function depthwiseDx(dy: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  const dx = empty([g.n, g.h, g.w, g.cin]);
+  // sw phases of ceil(w / sw) columns each (the first phase is the longest), 4 per invocation.
+  const blocks = g.sw * Math.ceil(Math.ceil(g.w / g.sw) / COLUMNS);
+  dispatch(DX, { x: dy, xv: dy, wt: w, wv: w, out: dx }, depthwiseParams(g, blocks), g.n * g.h * blocks * Math.ceil(g.cin / 4), t, g.cin);
+  return dx;
+}
+
+/** Splits of dW's reduction over the n·ho output rows: ~`dwTargetThreads` threads, each split ≥ DW_MIN_CHUNK pixels. */
+export function depthwiseDwSplits(g: ConvGeometry, t: Readonly<ConvTuning>): number {
+  const threads = g.kh * g.kw * Math.ceil(g.cin / 4);
+  const outRows = g.n * g.ho;
+  const minRows = Math.max(1, Math.ceil(DW_MIN_CHUNK / g.wo));
+  return Math.max(1, Math.min(Math.ceil(t.dwTargetThreads / threads), Math.floor(outRows / minRows)));
+}
+
+export function depthwiseDw(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  const dw = empty([g.kh, g.kw, 1, g.cout]);
+  const outRows = g.n * g.ho;
+  const chunk = Math.ceil(outRows / depthwiseDwSplits(g, t));
+  const zs = Math.ceil(outRows / chunk);
+  const target = zs === 1 ? dw : empty([zs, dw.size]);
+  const invocations = g.kh * g.kw * Math.ceil(g.cin / 4) * zs;
+  dispatch(DW, { x, xv: x, dy, dyv: dy, out: target }, depthwiseParams(g, 0, chunk, zs), invocations, t, g.cin);
+  if (target !== dw) {
+    reduceSplits(target, dw, g, zs);
+    target.dispose();
+  }
+  return dw;
+}
