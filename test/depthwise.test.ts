@@ -122,16 +122,21 @@ describe('conv2d depthwise: the algorithm table', () => {
   });
 
   it('runs the depthwise kernels for forward, dX and dW (no padded copy, no phase scatter)', async () => {
-    const x = toTensor(randArr([1, 6, 6, 8], 3));
-    const w = toTensor(randArr([3, 3, 1, 8], 4));
-    const dy = toTensor(randArr([1, 3, 3, 8], 5));
-    const opts = { groups: 8, stride: 2, padding: 'SAME' as const };
-    gpu().profile.start();
-    const [y, grads] = await valueAndGrad((a: Tensor, b: Tensor) => ops.sum(ops.mul(ops.conv2d(a, b, opts), dy)))(x, w);
-    const kernels = (await gpu().profile.stop()).kernels.map((k) => k.kernel);
-    y.dispose();
-    grads.forEach((t) => t.dispose());
-    expect(kernels).toEqual(expect.arrayContaining(['conv2d-depthwise/forward', 'conv2d-depthwise/dx', 'conv2d-depthwise/dw']));
-    expect(kernels.filter((k) => k.startsWith('conv2d/') && k !== 'conv2d/reduce_splits')).toEqual([]);
+    const kernelsOf = async (k: number, dilation: number) => {
+      const x = toTensor(randArr([1, 6, 6, 8], 3));
+      const w = toTensor(randArr([k, k, 1, 8], 4));
+      const opts = { groups: 8, stride: 2, padding: 'SAME' as const, dilation };
+      const dy = toTensor(randArr([...ops.conv2d(x, w, opts).shape], 5));
+      gpu().profile.start();
+      const [y, grads] = await valueAndGrad((a: Tensor, b: Tensor) => ops.sum(ops.mul(ops.conv2d(a, b, opts), dy)))(x, w);
+      const kernels = (await gpu().profile.stop()).kernels.map((r) => r.kernel);
+      [x, w, dy, y, ...grads].forEach((t) => t.dispose());
+      return kernels.filter((r) => r.startsWith('conv2d')).sort();
+    };
+    // 3 or 5 taps wide, undilated: dW on the sliding window; otherwise one tap per invocation.
+    // (The profile lists each kernel once; sorted here.)
+    for (const k of [3, 5]) expect(await kernelsOf(k, 1)).toEqual(['conv2d-depthwise/dw_rows', 'conv2d-depthwise/dx', 'conv2d-depthwise/forward']);
+    expect(await kernelsOf(3, 2)).toEqual(['conv2d-depthwise/dw', 'conv2d-depthwise/dx', 'conv2d-depthwise/forward']);
+    expect(await kernelsOf(2, 1)).toEqual(['conv2d-depthwise/dw', 'conv2d-depthwise/dx', 'conv2d-depthwise/forward']);
   });
 });
