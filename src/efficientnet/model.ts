@@ -13,7 +13,7 @@ import * as ops from '../ops/index.js';
 import type { Padding } from '../ops/index.js';
 import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
-import { batchNorm, dropPath } from './interim.js';
+import { dropPath } from './interim.js';
 import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { headWidth, planBlocks, stemWidth, validateConfig, type BlockPlan, type EfficientNetConfig } from './config.js';
 
@@ -93,7 +93,7 @@ class BatchNorm {
   }
 
   forward(s: ModelState, x: Tensor, training: boolean): Tensor {
-    return batchNorm(x, s.get(this.weight), s.get(this.bias), s.get(this.mean), s.get(this.variance), {
+    return ops.batchNorm(x, s.get(this.weight), s.get(this.bias), s.get(this.mean), s.get(this.variance), {
       training, momentum: this.cfg.bnMomentum, eps: this.cfg.bnEps, activation: this.act,
     });
   }
