@@ -2,6 +2,7 @@
 // compound scaling, and the config checks.
 import { describe, expect, it } from 'vitest';
 import { LimitError, ValueError } from '../src/runtime/errors.js';
+import { models } from '../src/index.js';
 import { EfficientNetArchitecture } from '../src/efficientnet/model.js';
 import { B0_STAGES, makeDivisible, planBlocks, roundHalfEven, TIMM_VARIANTS, validateConfig, variantConfig, VARIANTS } from '../src/efficientnet/config.js';
 
@@ -27,6 +28,18 @@ describe('EfficientNet plan', () => {
       expect(a.plan(a.config.testResolution).reduce((s, l) => s + l.params, 0)).toBe(n);
     });
   }
+
+  it('is registered: models.info and the registry find every name; the stage table sums to the totals', () => {
+    const i = models.info('tf_efficientnet_b4');
+    expect(i).toMatchObject({ family: 'EfficientNet', params: TIMM_PARAMS.tf_efficientnet_b4, resolution: 380 });
+    expect(i.stages.map((s) => s.stage)).toEqual(['stem', ...B0_STAGES.map((_, k) => `blocks.${k}`), 'head']);
+    expect(i.stages.map((s) => s.blocks)).toEqual([0, 2, 4, 4, 6, 6, 8, 2, 0]);
+    expect(i.stages.reduce((s, x) => s + x.params, 0)).toBe(i.params);
+    expect(i.stages.reduce((s, x) => s + x.macs, 0)).toBe(i.macs);
+    expect(i.summary).toMatch(/same padding, BN ε 0\.001/);
+    for (const v of VARIANTS) expect(models.familyOfVariant(v).name).toBe('efficientnet');
+    expect(() => models.info('efficientnet_b0', { numClases: 10 })).toThrow(/did you mean 'numClasses'/);
+  });
 
   it('covers every timm name, and the small variants are ~100k parameters', () => {
     expect([...TIMM_VARIANTS].sort()).toEqual(Object.keys(TIMM_PARAMS).sort());
