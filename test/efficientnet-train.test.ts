@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { data, models, nfnet, tensor } from '../src/index.js';
 import { dropPath } from '../src/efficientnet/interim.js';
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../src/nfnet/checkpoint.js';
 import { take } from '../src/data/formats.js';
 import { readFashionMnist } from '../src/data/node-files.js';
 import { useGpu } from './setup.js';
@@ -56,6 +57,13 @@ describe('EfficientNet training', () => {
     expect(Array.from(before.get('bn1.running_mean')!)).toEqual(Array.from(stem).map(() => 0));
     expect(stem.some((v) => Math.abs(v) > 1e-3)).toBe(true);
     expect(after.get('blocks.6.0.bn3.running_var')!.some((v) => Math.abs(v - 1) > 1e-3)).toBe(true);
+    // A checkpoint carries the config (the stage table included) and the running statistics: the same evaluation after a round trip.
+    const again = modelFromCheckpoint(decodeCheckpoint(await encodeCheckpoint(model, trainer)));
+    expect(again.config).toEqual(model.config);
+    const reread = await again.state.read();
+    for (const [k, v] of after) expect(Array.from(reread.get(k)!), k).toEqual(Array.from(v));
+    expect((await nfnet.evaluate(again, evalLoader)).accuracy).toBe(result.accuracy);
+    again.dispose();
     trainer.dispose();
     model.dispose();
   }, 600_000); // the first step compiles every pipeline: ~10 s on an idle 2-core machine, ~1 min at load 20

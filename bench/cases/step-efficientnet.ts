@@ -2,8 +2,8 @@
  * A whole EfficientNet training step (forward with training-mode BatchNorm, label-smoothed
  * CE, backward, the Trainer's optimizer step, one 2-element readback): `Trainer.trainStep`
  * on efficientnet_nano at 28 px, ours vs the same step in TF.js ops
- * (bench/peers/tfjs-efficientnet.ts) on TF.js WebGPU. Ours runs the composite BatchNorm
- * stand-in (src/efficientnet/interim.ts) until the fused op lands.
+ * (bench/peers/tfjs-efficientnet.ts) on TF.js WebGPU. `details`: dispatches, submits and
+ * readbacks per step, peak pooled memory and the kernel breakdown (step.ts's stepDetails).
  */
 import type { Batch } from '../../src/data/loader.js';
 import { create } from '../../src/models/registry.js';
@@ -35,7 +35,7 @@ function stepCase(variant: string, batch: number): BenchCase {
     peerReps: 2,
     heavy: true,
     items: { count: batch, unit: 'img' },
-    note: 'ours: Trainer.trainStep (composite BN stand-in, AGC off, weight decay, Nesterov, EMA, dropout/drop-connect, loss+accuracy readback); TF.js: bench/peers/tfjs-efficientnet.ts (tf.moments BN, depthwiseConv2d, tf.variableGrads, plain momentum, loss readback)',
+    note: 'ours: Trainer.trainStep (ops.batchNorm, depthwise fast path, AGC off, weight decay, Nesterov, EMA, dropout/drop-connect, loss+accuracy readback); TF.js: bench/peers/tfjs-efficientnet.ts (tf.moments BN, depthwiseConv2d, tf.variableGrads, plain momentum, loss readback)',
     async ours({ gpu }) {
       const model = create(variant);
       const trainer = new Trainer(model, { totalSteps: 10_000, lr: 0.1, warmupSteps: 0, clipping: 0, ema: true });
