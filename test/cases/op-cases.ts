@@ -8,6 +8,7 @@ import * as R from '../ref.js';
 import type { Arr } from '../ref.js';
 import * as RN from '../ref-nn.js';
 import { refConv2d, refSame, refWeightStandardize } from '../ref-conv.js';
+import * as RT from '../ref-transformer.js';
 import type { CaseResult, OpCase } from './types.js';
 
 type Binary = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
@@ -330,5 +331,12 @@ export const opCases: OpCase[] = [
     inputs: [{ shape: [2, 3, 4], seed: 118 }, { shape: [2, 3, 4], seed: 119 }, { shape: [], seed: 120, lo: 0.5, hi: 2 }],
     fn: (L, x, h, g) => L.ops.residual(x!, h!, g!, 0.2),
     ref: (x, h, g) => R.zip([x, h, g], (a, b, c) => a + 0.2 * c * b),
+  },
+  {
+    name: 'layerNorm/[2,3,5], eps 1e-6',
+    ops: ['layerNorm'],
+    inputs: [{ shape: [2, 3, 5], seed: 121, lo: -2, hi: 2 }, { shape: [5], seed: 122, lo: 0.5, hi: 1.5 }, { shape: [5], seed: 123 }],
+    fn: (L, x, w, b) => L.ops.layerNorm(x!, w!, b!),
+    ref: (x, w, b) => RT.layerNorm(x, w, b),
   },
 ];
