@@ -20,6 +20,7 @@ import * as cv from './conv2d/index.js';
 import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
 import * as ln from './layer-norm.js';
+import * as attn from './attention.js';
 
 export const definitions = {
   ...binary.binaryDefinitions,
@@ -35,6 +36,7 @@ export const definitions = {
   conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
   residual: res.residualOp,
   layerNorm: ln.layerNormOp,
+  attention: attn.attentionOp,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
@@ -56,3 +58,4 @@ export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
 export { residual } from './residual.js';
 export { layerNorm, type LayerNormOptions } from './layer-norm.js';
+export { attention, type AttentionOptions } from './attention.js';

@@ -339,4 +339,11 @@ export const opCases: OpCase[] = [
     fn: (L, x, w, b) => L.ops.layerNorm(x!, w!, b!),
     ref: (x, w, b) => RT.layerNorm(x, w, b),
   },
+  {
+    name: 'attention/[2,2,5,3], scale d^-½',
+    ops: ['attention'],
+    inputs: [{ shape: [2, 2, 5, 3], seed: 124, lo: -2, hi: 2 }, { shape: [2, 2, 5, 3], seed: 125, lo: -2, hi: 2 }, { shape: [2, 2, 5, 3], seed: 126 }],
+    fn: (L, q, k, v) => L.ops.attention(q!, k!, v!),
+    ref: (q, k, v) => RT.attention(q, k, v, 1 / Math.sqrt(3)),
+  },
 ];

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ops, tensor, noGrad, ShapeError, ValueError } from '../src/index.js';
+import { checkOp, expectClose, opTest, randArr, toTensor } from './harness.js';
+import * as T from './ref-transformer.js';
+import { useGpu } from './setup.js';
+
+useGpu();
+
+describe('attention vs float64 reference (forward, dq, dk, dv)', () => {
+  opTest('attention', 'batch 2, heads 2, T = 5, d = 3, default scale d^-½', () =>
+    checkOp({
+      gpu: (q, k, v) => ops.attention(q, k, v),
+      ref: (q, k, v) => T.attention(q, k, v, 1 / Math.sqrt(3)),
+      inputs: [randArr([2, 2, 5, 3], 1, -2, 2), randArr([2, 2, 5, 3], 2, -2, 2), randArr([2, 2, 5, 3], 3)],
+    }));
+
+  opTest('attention', 'cross-attention shapes: T = 3 queries over S = 6 keys, d = 4, dv = 5, scale 0.7', () =>
+    checkOp({
+      gpu: (q, k, v) => ops.attention(q, k, v, { scale: 0.7 }),
+      ref: (q, k, v) => T.attention(q, k, v, 0.7),
+      inputs: [randArr([1, 3, 3, 4], 4, -2, 2), randArr([1, 3, 6, 4], 5, -2, 2), randArr([1, 3, 6, 5], 6)],
+    }));
+
+  opTest('attention', 'T = 33, d = 8 (vec4 loads and the quad GEMM), gradient to q and v only', () =>
+    checkOp({
+      gpu: (q, k, v) => ops.attention(q, k, v),
+      ref: (q, k, v) => T.attention(q, k, v, 1 / Math.sqrt(8)),
+      inputs: [randArr([1, 2, 33, 8], 7, -1, 1), randArr([1, 2, 33, 8], 8, -1, 1), randArr([1, 2, 33, 8], 9)],
+      wrt: [0, 2],
+      gradTol: 2e-4,
+    }));
+
+  it('a single token attends to itself: the output is v', async () => {
+    const v = randArr([2, 1, 1, 3], 10);
+    const out = await noGrad(() => ops.attention(toTensor(randArr([2, 1, 1, 3], 11)), toTensor(randArr([2, 1, 1, 3], 12)), toTensor(v))).data();
+    expectClose(out, v, 1e-6);
+  });
+
+  it('large logits stay finite (softmax subtracts the row max)', async () => {
+    const q = toTensor(randArr([1, 1, 4, 2], 13, 50, 60));
+    const out = await ops.attention(q, q, q, { scale: 1 }).data();
+    expect(out.every(Number.isFinite)).toBe(true);
+  });
+
+  it('rejects wrong ranks, mismatched shapes, a bad scale and unknown options before GPU work', () => {
+    const t = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    const q = t([1, 2, 3, 4]);
+    expect(() => ops.attention(t([2, 3, 4]), q, q)).toThrow(ShapeError);
+    expect(() => ops.attention(q, t([1, 2, 3, 5]), q)).toThrow(/same dim/);
+    expect(() => ops.attention(q, q, t([1, 2, 4, 4]))).toThrow(/same number of tokens/);
+    expect(() => ops.attention(q, t([1, 3, 3, 4]), t([1, 3, 3, 4]))).toThrow(/batch and heads/);
+    expect(() => ops.attention(q, q, q, { scale: Number.POSITIVE_INFINITY })).toThrow(ValueError);
+    expect(() => ops.attention(q, q, q, { scal: 1 } as never)).toThrow(/did you mean 'scale'/);
+  });
+});
