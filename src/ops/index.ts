@@ -21,6 +21,7 @@ import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
 import * as ln from './layer-norm.js';
 import * as attn from './attention.js';
+import * as patch from './patchify.js';
 
 export const definitions = {
   ...binary.binaryDefinitions,
@@ -37,6 +38,7 @@ export const definitions = {
   residual: res.residualOp,
   layerNorm: ln.layerNormOp,
   attention: attn.attentionOp,
+  patchify: patch.patchifyOp,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
@@ -59,3 +61,4 @@ export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
 export { residual } from './residual.js';
 export { layerNorm, type LayerNormOptions } from './layer-norm.js';
 export { attention, type AttentionOptions } from './attention.js';
+export { patchify } from './patchify.js';

@@ -346,4 +346,11 @@ export const opCases: OpCase[] = [
     fn: (L, q, k, v) => L.ops.attention(q!, k!, v!),
     ref: (q, k, v) => RT.attention(q, k, v, 1 / Math.sqrt(3)),
   },
+  {
+    name: 'patchify/[2,6,9,3], patch 3',
+    ops: ['patchify'],
+    inputs: [{ shape: [2, 6, 9, 3], seed: 127 }],
+    fn: (L, x) => L.ops.patchify(x!, 3),
+    ref: (x) => RT.patchify(x, 3),
+  },
 ];
