@@ -56,7 +56,7 @@ export { weightStandardize, wsConv2d, WS_EPS, type WeightStandardizeOptions, typ
 export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
 export { avgPool, maxPool, globalMeanPool, type PoolOptions, type AvgPoolOptions, type MaxPoolOptions } from './pool.js';
 export { linear } from './linear.js';
-export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
+export { dropout, stochasticDepth, dropPath, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
 export { residual } from './residual.js';
 export { layerNorm, type LayerNormOptions } from './layer-norm.js';
