@@ -9,8 +9,9 @@ useGpu();
 
 describe('layerNorm vs float64 reference (forward, dx, dweight, dbias)', () => {
   // [2, 3, 5]: odd rows and columns; [7, 3]: C = 3; [40, 9]: the per-column pass in chunks
-  // (4096 / 9 columns → 40 rows in chunks of 32).
-  for (const shape of [[2, 3, 5], [7, 3], [40, 9], [1, 1]]) {
+  // (4096 / 9 columns → 40 rows in chunks of 32). C = 8 and 12: the vec4 path (C % 4 == 0),
+  // [70, 12] with its per-column pass in chunks (3 vec4 columns → chunks of 32 rows).
+  for (const shape of [[2, 3, 5], [7, 3], [40, 9], [1, 1], [3, 8], [70, 12], [1, 4]]) {
     opTest('layerNorm', `${JSON.stringify(shape)}, weight and bias ≠ 1, 0`, () => {
       const c = shape[shape.length - 1]!;
       return checkOp({
@@ -45,6 +46,11 @@ describe('layerNorm vs float64 reference (forward, dx, dweight, dbias)', () => {
           gpu: (x, w, b) => ops.layerNorm(x, w, b),
           ref: (x, w, b) => T.layerNorm(x, w, b),
           inputs: [randArr([3, 5, 5], 7, -2, 2), randArr([5], 8, 0.5, 1.5), randArr([5], 9)],
+        });
+        await checkOp({
+          gpu: (x, w, b) => ops.layerNorm(x, w, b),
+          ref: (x, w, b) => T.layerNorm(x, w, b),
+          inputs: [randArr([5, 12], 14, -2, 2), randArr([12], 15, 0.5, 1.5), randArr([12], 16)],
         });
         // A row of 200 (longer than the lanes, not a multiple of them).
         const x = randArr([3, 200], 10, -3, 3);
