@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ops, tensor, noGrad, ShapeError, ValueError } from '../src/index.js';
+import { ops, tensor, noGrad, LimitError, ShapeError, ValueError } from '../src/index.js';
 import { checkOp, expectClose, opTest, randArr, toTensor } from './harness.js';
 import * as T from './ref-transformer.js';
 import { useGpu } from './setup.js';
@@ -56,5 +56,8 @@ describe('attention vs float64 reference (forward, dq, dk, dv)', () => {
     expect(() => ops.attention(q, t([1, 3, 3, 4]), t([1, 3, 3, 4]))).toThrow(/batch and heads/);
     expect(() => ops.attention(q, q, q, { scale: Number.POSITIVE_INFINITY })).toThrow(ValueError);
     expect(() => ops.attention(q, q, q, { scal: 1 } as never)).toThrow(/did you mean 'scale'/);
+    // 32768 tokens: the [1, 1, 32768, 32768] probabilities (4 GiB) exceed any binding limit.
+    const long = t([1, 1, 32768, 1]);
+    expect(() => ops.attention(long, long, long)).toThrow(LimitError);
   });
 });

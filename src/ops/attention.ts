@@ -9,7 +9,7 @@
 import { defineOp } from '../autodiff/op.js';
 import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { checkNumber, checkOptions } from '../runtime/validate.js';
-import { empty } from '../tensor/creation.js';
+import { checkAllocation, empty } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups } from './util.js';
@@ -99,6 +99,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const o = checkOptions('attention', options, ['scale']);
   assertF32('attention', q, k, v);
   checkShapes(q, k, v);
+  // The probabilities [B, heads, T, S] are the largest tensor: refuse them before any dispatch.
+  checkAllocation('attention', [...q.shape.slice(0, 3), k.shape[2]!]);
   const scale = o.scale === undefined ? 1 / Math.sqrt(q.shape[3]! || 1) : checkNumber('attention', 'scale', o.scale);
   return attentionOp([q, k, v], { scale });
 }
