@@ -188,10 +188,10 @@ const attentionCases: BenchCase[] = [
   {
     name: `attention/${ATT.join('x')}/fwd+bwd`,
     group: 'transformer',
-    flops: 10 * ATT_MACS + 10 * ATT_P,
+    flops: 12 * ATT_MACS + 10 * ATT_P, // six GEMMs (two forward, four backward)
     bytes: 4 * (8 * ATT_N) + 16 * ATT_P,
     reps: 3,
-    peerReps: 2,
+    peerReps: 1, // TF.js takes ~25 s a call here: one timed call after its warm-up keeps the quick run short
     note: 'gradients of Σ attention·dY w.r.t. q, k, v; ours valueAndGrad (P saved, fused softmax backward), TF.js tf.grads of the composite',
     ours: async ({ gpu }) => attOurs(gpu, true),
     peer: async ({ tfjs }) => attPeer(tfjs, true),
