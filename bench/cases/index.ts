@@ -9,3 +9,4 @@ import './step.js';
 import './lab.js';
 import './small-net.js';
 import './cold-start.js';
+import './transformer.js';
