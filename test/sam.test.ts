@@ -299,7 +299,9 @@ describe('Trainer with sam: { rho }', () => {
     )(model.state);
     spy.calls.length = 0;
     const gValues = await Promise.all(g!.map(async (t) => Float64Array.from(await t.data())));
+    const counters = gpu().counters();
     const r = await trainer.trainStep(batch);
+    expect(gpu().counters().readbacks - counters.readbacks, 'one readback per SAM step').toBe(1);
     expect(spy.calls.length).toBe(2);
     expect(spy.calls.map((c) => [c.training, c.seed])).toEqual([[true, seedFor(5, 'step0')], [true, seedFor(5, 'step0')]]);
     expect(r.loss).toBeCloseTo((await refLoss.data())[0]!, 5);
