@@ -320,7 +320,7 @@ describe('Trainer with sam: { rho }', () => {
     plain.dispose();
     trainer.dispose();
     model.dispose();
-  });
+  }, 300_000); // the file's first NFNet builds every pipeline: 35–120 s on a loaded 2-core machine
 
   it('puts w back exactly before the update: a step at learning rate 0 without weight decay leaves every weight bit-identical', async () => {
     const model = nfnet.create('pico', { seed: 4, numClasses: 4 });

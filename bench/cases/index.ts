@@ -7,3 +7,4 @@ import './nfnet-ops.js';
 import './step.js';
 import './lab.js';
 import './small-net.js';
+import './cold-start.js';
