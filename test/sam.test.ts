@@ -1,9 +1,11 @@
 // Sharpness-aware minimization (SAM): the optimizer's ascent and restore against a float64
 // reference step on a softmax classifier, its guard and errors, and the Trainer's two-pass
-// step on a tiny NFNet (two passes, exact restore, learning, AGC + EMA composition).
+// step on a tiny NFNet (two passes, exact restore, learning, AGC + EMA composition, the
+// guard) and on a model with a running tensor (running statistics follow the first pass).
 import { describe, expect, it } from 'vitest';
 import { assign, data, empty, keep, nfnet, noGrad, ops, optim, tensor, valueAndGrad, ModelState, ShapeError, StateLayout, ValueError, type Tensor } from '../src/index.js';
 import { seedFor } from '../src/nfnet/initializers.js';
+import { Model, type Architecture, type ForwardOptions, type ModelConfig } from '../src/models/model.js';
 import * as N from './ref-nn.js';
 import { expectClose, rand } from './harness.js';
 import { useGpu } from './setup.js';
@@ -261,8 +263,8 @@ const batchOf = (n: number) => [...new data.DataLoader(stripes(n), { batchSize: 
  * Record every forward of `model` (its options), and on the second forward of a step a
  * copy of the parameters it runs on.
  */
-function spyForward(model: nfnet.NFNet) {
-  const calls: nfnet.ForwardOptions[] = [];
+function spyForward(model: Model) {
+  const calls: ForwardOptions[] = [];
   let snapshot: Tensor[] | null = null;
   const original = model.forward.bind(model);
   model.forward = (x, options = {}) => {
@@ -419,6 +421,38 @@ describe('Trainer with sam: { rho }', () => {
     expect((await trainer.trainStep(batch)).skipped).toBe(false);
     trainer.dispose();
     model.dispose();
+  });
+
+  it('running statistics (as batch norm keeps) follow the first pass only: the second pass\'s update is undone', async () => {
+    // A model whose forward in training mode adds 1 to a running tensor in place, as batch
+    // norm updates its running mean: the count of training forwards that were kept.
+    class CountingNet implements Architecture {
+      readonly config: ModelConfig = { family: 'test', variant: 'counting', numClasses: 2, inChannels: 1, trainResolution: 4, testResolution: 4 };
+      readonly layout = new StateLayout();
+      private readonly w = this.layout.param('fc.weight', 'weight', [1, 2], () => Float32Array.of(0.5, -0.5));
+      private readonly passes = this.layout.running('passes', [1], () => Float32Array.of(0));
+      plan() {
+        return [];
+      }
+      run(state: ModelState, x: Tensor, o: Required<ForwardOptions>): Tensor {
+        if (o.training) noGrad(() => assign(state.get(this.passes), ops.addScalar(state.get(this.passes), 1)));
+        return ops.linear(ops.globalMeanPool(x), state.get(this.w));
+      }
+    }
+    const images = Float32Array.from({ length: 4 * 16 }, (_, i) => (i % 7) / 7);
+    const batch: data.Batch = { images, labels: Int32Array.of(0, 1, 0, 1), shape: [4, 4, 4, 1] };
+    const counts = async (sam: boolean) => {
+      const model = new Model(new CountingNet());
+      const forwards = spyForward(model).calls;
+      const trainer = new nfnet.Trainer(model, { totalSteps: 3, lr: 0.1, seed: 1, ...(sam ? { sam: { rho: 0.05 } } : {}) });
+      for (let s = 0; s < 3; s++) expect((await trainer.trainStep(batch)).skipped).toBe(false);
+      const kept = (await model.state.read()).get('passes')![0];
+      trainer.dispose();
+      model.dispose();
+      return { forwards: forwards.length, kept };
+    };
+    expect(await counts(false)).toEqual({ forwards: 3, kept: 3 });
+    expect(await counts(true)).toEqual({ forwards: 6, kept: 3 });
   });
 
   it('checks sam in TrainOptions (typed errors, did-you-mean) and records it in the resolved options and checkpoints', async () => {
