@@ -284,6 +284,26 @@ function spyForward(model: Model) {
 
 const flat = (m: Map<string, Float32Array>) => Float64Array.from([...m.values()].flatMap((v) => Array.from(v)));
 
+/**
+ * A model whose forward in training mode adds 1 to a running tensor in place, as batch norm
+ * updates its running mean: the count of the training forwards whose update was kept.
+ */
+class CountingNet implements Architecture {
+  readonly config: ModelConfig = { family: 'test', variant: 'counting', numClasses: 2, inChannels: 1, trainResolution: 4, testResolution: 4 };
+  readonly layout = new StateLayout();
+  private readonly w = this.layout.param('fc.weight', 'weight', [1, 2], () => Float32Array.of(0.5, -0.5));
+  private readonly passes = this.layout.running('passes', [1], () => Float32Array.of(0));
+  plan() {
+    return [];
+  }
+  run(state: ModelState, x: Tensor, o: Required<ForwardOptions>): Tensor {
+    if (o.training) noGrad(() => assign(state.get(this.passes), ops.addScalar(state.get(this.passes), 1)));
+    return ops.linear(ops.globalMeanPool(x), state.get(this.w));
+  }
+}
+
+const COUNTING_BATCH: data.Batch = { images: Float32Array.from({ length: 4 * 16 }, (_, i) => (i % 7) / 7), labels: Int32Array.of(0, 1, 0, 1), shape: [4, 4, 4, 1] };
+
 describe('Trainer with sam: { rho }', () => {
   it('runs two forward-backward passes per step, the second at w + ρ·g/‖g‖ with the same seed; reports the first pass\'s loss', async () => {
     const rho = 0.05;
@@ -424,23 +444,7 @@ describe('Trainer with sam: { rho }', () => {
   });
 
   it('running statistics (as batch norm keeps) follow the first pass only: the second pass\'s update is undone', async () => {
-    // A model whose forward in training mode adds 1 to a running tensor in place, as batch
-    // norm updates its running mean: the count of training forwards that were kept.
-    class CountingNet implements Architecture {
-      readonly config: ModelConfig = { family: 'test', variant: 'counting', numClasses: 2, inChannels: 1, trainResolution: 4, testResolution: 4 };
-      readonly layout = new StateLayout();
-      private readonly w = this.layout.param('fc.weight', 'weight', [1, 2], () => Float32Array.of(0.5, -0.5));
-      private readonly passes = this.layout.running('passes', [1], () => Float32Array.of(0));
-      plan() {
-        return [];
-      }
-      run(state: ModelState, x: Tensor, o: Required<ForwardOptions>): Tensor {
-        if (o.training) noGrad(() => assign(state.get(this.passes), ops.addScalar(state.get(this.passes), 1)));
-        return ops.linear(ops.globalMeanPool(x), state.get(this.w));
-      }
-    }
-    const images = Float32Array.from({ length: 4 * 16 }, (_, i) => (i % 7) / 7);
-    const batch: data.Batch = { images, labels: Int32Array.of(0, 1, 0, 1), shape: [4, 4, 4, 1] };
+    const batch = COUNTING_BATCH;
     const counts = async (sam: boolean) => {
       const model = new Model(new CountingNet());
       const forwards = spyForward(model).calls;
@@ -453,6 +457,28 @@ describe('Trainer with sam: { rho }', () => {
     };
     expect(await counts(false)).toEqual({ forwards: 3, kept: 3 });
     expect(await counts(true)).toEqual({ forwards: 6, kept: 3 });
+  });
+
+  it('a failed second pass leaves w, running statistics and the step count as before the step, and the next step runs', async () => {
+    const model = new Model(new CountingNet());
+    const trainer = new nfnet.Trainer(model, { totalSteps: 3, lr: 0.1, seed: 1, sam: { rho: 0.05 } });
+    const before = await model.state.read();
+    const original = model.forward.bind(model);
+    let calls = 0;
+    model.forward = (x, options) => {
+      if (++calls === 2) throw new ValueError('injected failure of the second pass');
+      return original(x, options);
+    };
+    await expect(trainer.trainStep(COUNTING_BATCH)).rejects.toThrow(/injected failure/);
+    expect(trainer.optimizer.isPerturbed).toBe(false);
+    expect(trainer.step).toBe(0);
+    const after = await model.state.read();
+    expect(Array.from(after.get('fc.weight')!)).toEqual(Array.from(before.get('fc.weight')!));
+    expect(Array.from(after.get('passes')!)).toEqual([1]); // the first pass's update stands, as in any step
+    expect((await trainer.trainStep(COUNTING_BATCH)).skipped).toBe(false);
+    expect(Array.from((await model.state.read()).get('passes')!)).toEqual([2]);
+    trainer.dispose();
+    model.dispose();
   });
 
   it('checks sam in TrainOptions (typed errors, did-you-mean) and records it in the resolved options and checkpoints', async () => {

@@ -262,8 +262,16 @@ export class Trainer {
       // training mode like the first (batch statistics, as SAM's gradient needs) and its
       // update of the running statistics is undone from a copy. NFNets have none: no copy.
       const putBackRunning = holdRunningStatistics(this.model.state);
-      const [lossAtPeak, [gradsAtPeak], [logitsAtPeak]] = await lossOf(this.model.state);
-      putBackRunning();
+      let peak: Awaited<ReturnType<typeof lossOf>>;
+      try {
+        peak = await lossOf(this.model.state);
+      } catch (e) {
+        this.optimizer.unperturb(); // w as before the step, and the next step can start afresh
+        throw e;
+      } finally {
+        putBackRunning();
+      }
+      const [lossAtPeak, [gradsAtPeak], [logitsAtPeak]] = peak;
       this.optimizer.step(gradsAtPeak, { lr, loss: lossAtPeak });
       for (const t of [lossAtPeak, logitsAtPeak!, ...gradsAtPeak]) t.dispose();
     } else {
