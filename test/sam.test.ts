@@ -459,6 +459,45 @@ describe('Trainer with sam: { rho }', () => {
     expect(await counts(true)).toEqual({ forwards: 6, kept: 3 });
   });
 
+  it('with ops.batchNorm: after a SAM step the running statistics are those of one training forward at w (bit for bit)', async () => {
+    // conv-free BN net: batch norm over 2 channels (training: batch statistics, running update in place), pool, linear.
+    class BnNet implements Architecture {
+      readonly config: ModelConfig = { family: 'test', variant: 'bn', numClasses: 2, inChannels: 2, trainResolution: 4, testResolution: 4 };
+      readonly layout = new StateLayout();
+      private readonly gamma = this.layout.param('bn.weight', 'gain', [2], () => Float32Array.of(1.2, 0.8));
+      private readonly beta = this.layout.param('bn.bias', 'bias', [2], () => Float32Array.of(0.1, -0.1));
+      private readonly mean = this.layout.running('bn.running_mean', [2], () => Float32Array.of(0, 0));
+      private readonly variance = this.layout.running('bn.running_var', [2], () => Float32Array.of(1, 1));
+      private readonly w = this.layout.param('fc.weight', 'weight', [2, 2], () => Float32Array.of(0.5, -0.5, 0.25, 0.75));
+      plan() {
+        return [];
+      }
+      run(state: ModelState, x: Tensor, o: Required<ForwardOptions>): Tensor {
+        const h = ops.batchNorm(x, state.get(this.gamma), state.get(this.beta), state.get(this.mean), state.get(this.variance), { training: o.training, activation: 'relu' });
+        return ops.linear(ops.globalMeanPool(h), state.get(this.w));
+      }
+    }
+    const batch: data.Batch = { images: Float32Array.from({ length: 4 * 16 * 2 }, (_, i) => Math.sin(i * 0.7) * (1 + (i % 3))), labels: Int32Array.of(0, 1, 1, 0), shape: [4, 4, 4, 2] };
+    const running = async (m: Model) => {
+      const r = await m.state.read();
+      return [...r.get('bn.running_mean')!, ...r.get('bn.running_var')!];
+    };
+    // Reference: one training forward at the initial weights.
+    const ref = new Model(new BnNet());
+    noGrad(() => ref.forward(tensor(batch.images, batch.shape), { training: true }).dispose());
+    const once = await running(ref);
+    expect(once).not.toEqual([0, 0, 1, 1]);
+    const model = new Model(new BnNet());
+    const trainer = new nfnet.Trainer(model, { totalSteps: 2, lr: 0.1, seed: 1, sam: { rho: 0.5 } });
+    expect((await trainer.trainStep(batch)).skipped).toBe(false);
+    expect(await running(model)).toEqual(once);
+    // The weights moved, so the second pass really ran elsewhere and was not kept.
+    expect(Array.from((await model.state.read()).get('fc.weight')!)).not.toEqual([0.5, -0.5, 0.25, 0.75].map(Math.fround));
+    trainer.dispose();
+    model.dispose();
+    ref.dispose();
+  });
+
   it('a failed second pass leaves w, running statistics and the step count as before the step, and the next step runs', async () => {
     const model = new Model(new CountingNet());
     const trainer = new nfnet.Trainer(model, { totalSteps: 3, lr: 0.1, seed: 1, sam: { rho: 0.05 } });
