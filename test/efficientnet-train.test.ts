@@ -3,8 +3,7 @@
 // the loss falls and held-out accuracy is far above chance (10%). BN trains on batch
 // statistics and evaluates on the running statistics the training steps updated.
 import { describe, expect, it } from 'vitest';
-import { data, models, nfnet, tensor } from '../src/index.js';
-import { dropPath } from '../src/efficientnet/interim.js';
+import { data, models, nfnet } from '../src/index.js';
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../src/nfnet/checkpoint.js';
 import { take } from '../src/data/formats.js';
 import { readFashionMnist } from '../src/data/node-files.js';
@@ -13,24 +12,6 @@ import { useGpu } from './setup.js';
 useGpu();
 
 describe('EfficientNet training', () => {
-  it('drop-connect stand-in: each sample dropped whole or kept ×1/(1 − rate); identity in eval; rate 1 refused', async () => {
-    const n = 16;
-    const x = Float32Array.from({ length: n * 6 }, (_, i) => 1 + (i % 7));
-    const y = await dropPath(tensor(x, [n, 1, 2, 3]), { rate: 0.25, seed: 5 }).data();
-    let kept = 0;
-    for (let s = 0; s < n; s++) {
-      const row = Array.from(y.subarray(6 * s, 6 * s + 6));
-      const want = Array.from(x.subarray(6 * s, 6 * s + 6));
-      if (row.every((v) => v === 0)) continue;
-      kept++;
-      row.forEach((v, i) => expect(v).toBeCloseTo(want[i]! / 0.75, 5));
-    }
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThan(n);
-    expect(Array.from(await dropPath(tensor(x, [n, 1, 2, 3]), { rate: 0.25, seed: 5, training: false }).data())).toEqual(Array.from(x));
-    expect(() => dropPath(tensor(x, [n, 1, 2, 3]), { rate: 1, seed: 5 })).toThrow(/rate must be in \[0, 1\)/);
-  });
-
   it('efficientnet_nano learns 320 Fashion-MNIST images: loss falls, held-out accuracy well above chance', async () => {
     const train = take(readFashionMnist('train'), 320);
     const test = take(readFashionMnist('test'), 128);

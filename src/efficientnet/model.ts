@@ -13,7 +13,6 @@ import * as ops from '../ops/index.js';
 import type { Padding } from '../ops/index.js';
 import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
-import { dropPath } from './interim.js';
 import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { headWidth, planBlocks, stemWidth, validateConfig, type BlockPlan, type EfficientNetConfig } from './config.js';
 
@@ -164,7 +163,7 @@ class Block {
     let h = x;
     for (const step of this.steps) h = step instanceof BatchNorm ? step.forward(s, h, opts.training) : step.forward(s, h);
     if (!this.plan.skip) return h;
-    if (opts.training && this.plan.dropPath > 0) h = dropPath(h, { rate: this.plan.dropPath, seed: seedFor(opts.seed, this.plan.name) });
+    if (opts.training && this.plan.dropPath > 0) h = ops.dropPath(h, { rate: this.plan.dropPath, seed: seedFor(opts.seed, this.plan.name) });
     return ops.add(x, h);
   }
 
