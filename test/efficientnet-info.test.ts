@@ -1,5 +1,6 @@
 // EfficientNet's plan (no GPU): timm's exact parameter counts for all 16 timm names, the
 // compound scaling, and the config checks.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LimitError, ValueError } from '../src/runtime/errors.js';
 import { models } from '../src/index.js';
@@ -129,5 +130,14 @@ describe('EfficientNet plan', () => {
     const { bnEps: _drop, ...missing } = good;
     expect(() => new EfficientNetArchitecture(missing as never)).toThrow(/variant efficientnet_nano: the config has no 'bnEps'/);
     expect(() => new EfficientNetArchitecture({ ...good, family: 'nfnet' } as never)).toThrow(/family must be 'efficientnet'/);
+  });
+
+  it('the CLI prints EfficientNet tables and JSON without a GPU', () => {
+    const run = (...args: string[]) => execFileSync(process.execPath, ['scripts/run-ts.mjs', 'src/cli.ts', 'info', ...args], { encoding: 'utf8' });
+    const text = run('efficientnet_b0');
+    expect(text).toMatch(/parameters\s+5,288,548/);
+    expect(text).toMatch(/EfficientNet, silu, width ×1 depth ×1/);
+    const j = JSON.parse(run('tf_efficientnet_b7', '--res', '224', '--json'));
+    expect(j).toMatchObject({ variant: 'tf_efficientnet_b7', family: 'EfficientNet', resolution: 224, params: TIMM_PARAMS.tf_efficientnet_b7 });
   });
 });
