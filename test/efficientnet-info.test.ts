@@ -107,7 +107,7 @@ describe('EfficientNet plan', () => {
     refuse({ bnMomentum: 2 }, ValueError, /bnMomentum must be in \[0, 1\], got 2/);
     refuse({ activation: 'gelu' }, ValueError, /activation must be 'silu' or 'relu', got "gelu"/);
     refuse({ dropout: 1 }, ValueError, /dropout must be in \[0, 1\), got 1/);
-    refuse({ dropPathRate: -0.1 }, ValueError, /dropPathRate must be in \[0, 1\), got -0.1/);
+    refuse({ stochDepthRate: -0.1 }, ValueError, /stochDepthRate must be in \[0, 1\), got -0.1/);
     refuse({ numClasses: 0 }, ValueError, /numClasses must be a positive integer, got 0/);
     refuse({ inChannels: 1.5 }, ValueError, /inChannels must be a positive integer, got 1.5/);
     refuse({ channelDivisor: 0 }, ValueError, /channelDivisor must be a positive integer/);

@@ -101,7 +101,7 @@ describe('EfficientNet against timm', () => {
     it(`${name}: training mode (batch statistics) gives timm's logits and timm's updated running statistics, within ${TOL}`, async () => {
       const io = fixtureIO(name);
       // No dropout or drop-connect here: the timm fixture has none.
-      const net = models.create(variant, { ...overrides, dropout: 0, dropPathRate: 0 });
+      const net = models.create(variant, { ...overrides, dropout: 0, stochDepthRate: 0 });
       models.importTimm(net, bytesOf(name));
       const x = io.get('input.odd')!;
       const logits = await noGrad(() => net.forward(tensor(x.data, x.shape), { training: true, seed: 1 })).data();

@@ -50,7 +50,7 @@ export interface EfficientNetConfig extends ModelConfig {
   /** Dropout before the classifier. */
   dropout: number;
   /** Drop-connect of the residual branches: block i of n drops with probability rate·i/n. */
-  dropPathRate: number;
+  stochDepthRate: number;
   numClasses: number;
   inChannels: number;
   trainResolution: number;
@@ -85,7 +85,7 @@ function scaled(variant: string, key: keyof typeof SCALING, tf: boolean): Effici
   return {
     family: 'efficientnet', variant, stages: B0_STAGES, widthMultiplier: width, depthMultiplier: depth, channelDivisor: 8,
     stemChannels: 32, headChannels: 1280, padding: tf ? 'same' : 'symmetric', bnEps: tf ? 1e-3 : 1e-5, bnMomentum: 0.1,
-    activation: 'silu', dropout, dropPathRate: 0.2, numClasses: 1000, inChannels: 3, trainResolution: res, testResolution: res,
+    activation: 'silu', dropout, stochDepthRate: 0.2, numClasses: 1000, inChannels: 3, trainResolution: res, testResolution: res,
   };
 }
 
@@ -103,7 +103,7 @@ function small(variant: 'efficientnet_nano' | 'efficientnet_micro'): EfficientNe
   const rgb = variant === 'efficientnet_micro';
   return {
     ...scaled(variant, 'b0', false), stages: SMALL_STAGES, widthMultiplier: 0.25, depthMultiplier: 0.25, channelDivisor: 4, headChannels: 512,
-    dropout: 0.1, dropPathRate: 0.1, numClasses: 10, inChannels: rgb ? 3 : 1, trainResolution: rgb ? 32 : 28, testResolution: rgb ? 32 : 28,
+    dropout: 0.1, stochDepthRate: 0.1, numClasses: 10, inChannels: rgb ? 3 : 1, trainResolution: rgb ? 32 : 28, testResolution: rgb ? 32 : 28,
   };
 }
 
@@ -116,7 +116,7 @@ export const VARIANTS: readonly string[] = [...TIMM_VARIANTS, ...SMALL_VARIANTS]
 /** Every field of EfficientNetConfig (a compile error below when one is added and not listed). */
 export const CONFIG_FIELDS = [
   'family', 'variant', 'stages', 'widthMultiplier', 'depthMultiplier', 'channelDivisor', 'stemChannels', 'headChannels',
-  'padding', 'bnEps', 'bnMomentum', 'activation', 'dropout', 'dropPathRate', 'numClasses', 'inChannels', 'trainResolution', 'testResolution',
+  'padding', 'bnEps', 'bnMomentum', 'activation', 'dropout', 'stochDepthRate', 'numClasses', 'inChannels', 'trainResolution', 'testResolution',
 ] as const;
 type Listed = (typeof CONFIG_FIELDS)[number];
 const _everyFieldListed: [Exclude<keyof EfficientNetConfig, Listed>, Exclude<Listed, keyof EfficientNetConfig>] extends [never, never] ? true : never = true;
@@ -218,7 +218,7 @@ export function validateConfig(c: EfficientNetConfig): EfficientNetConfig {
   if (typeof c.bnMomentum !== 'number' || !(c.bnMomentum >= 0 && c.bnMomentum <= 1)) throw new ValueError(`${where}: bnMomentum must be in [0, 1], got ${describeValue(c.bnMomentum)}`);
   oneOf(where, 'activation', c.activation, ['silu', 'relu'] as const);
   fraction(where, 'dropout', c.dropout);
-  fraction(where, 'dropPathRate', c.dropPathRate);
+  fraction(where, 'stochDepthRate', c.stochDepthRate);
   positiveInt(where, 'numClasses', c.numClasses, CONFIG_LIMITS.numClasses);
   positiveInt(where, 'inChannels', c.inChannels, CONFIG_LIMITS.inChannels);
   positiveInt(where, 'trainResolution', c.trainResolution, CONFIG_LIMITS.resolution);
@@ -302,7 +302,7 @@ export function planBlocks(c: EfficientNetConfig): BlockPlan[] {
       blocks.push({
         name: `blocks.${stage}.${index}`, stage, index, block: s.block, inChannels: inCh, midChannels: mid, outChannels: outCh,
         kernel: s.kernel, stride, seChannels: s.seRatio > 0 ? roundHalfEven(mid * (s.seRatio / s.expansion)) : 0,
-        skip: stride === 1 && inCh === outCh, dropPath: (c.dropPathRate * blocks.length) / total,
+        skip: stride === 1 && inCh === outCh, dropPath: (c.stochDepthRate * blocks.length) / total,
       });
       inCh = outCh;
     }

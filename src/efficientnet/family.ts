@@ -13,13 +13,13 @@ export function describeEfficientNet(c: EfficientNetConfig): string {
   const blocks = planBlocks(c);
   return [
     `${c.activation}, width ×${c.widthMultiplier} depth ×${c.depthMultiplier} (channels to multiples of ${c.channelDivisor}), stem ${stemWidth(c)}, head ${headWidth(c)}, ${blocks.length} blocks in ${c.stages.length} stages, SE of the block input`,
-    `train/test px    ${c.trainResolution}/${c.testResolution}   dropout ${c.dropout}   drop-connect ${c.dropPathRate}`,
+    `train/test px    ${c.trainResolution}/${c.testResolution}   dropout ${c.dropout}   drop-connect ${c.stochDepthRate}`,
     `numerics         ${c.padding} padding, BN ε ${c.bnEps}, momentum ${c.bnMomentum}`,
   ].join('\n');
 }
 
 /** Fields a timm name fixes (the rest a user may change and timm still builds it by name). */
-const BY_NAME_FREE = new Set(['numClasses', 'inChannels', 'trainResolution', 'testResolution', 'dropout', 'dropPathRate', 'bnMomentum']);
+const BY_NAME_FREE = new Set(['numClasses', 'inChannels', 'trainResolution', 'testResolution', 'dropout', 'stochDepthRate', 'bnMomentum']);
 
 /**
  * How timm builds the network: `timm.create_model(name, …)` for a timm name's table, else
