@@ -7,10 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assign } from '../src/tensor/creation.js';
 import { mulberry32 } from '../src/data/loader.js';
-import { ModelState } from '../src/state/model-state.js';
+import type { Model } from '../src/models/model.js';
 import { resnetConfig, type ResNetConfig } from '../src/resnet/config.js';
-import { ResNetArchitecture } from '../src/resnet/model.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { resnetFamily } from '../src/resnet/family.js';
 
 export const RESNET_FIXTURE_DIR = resolve('test', 'fixtures', 'timm-resnet');
 
@@ -26,23 +25,9 @@ export interface ResNetFixtureManifest {
 export const resnetManifest = (): ResNetFixtureManifest => JSON.parse(readFileSync(join(RESNET_FIXTURE_DIR, 'manifest.json'), 'utf8'));
 export const resnetStateDict = (name: string): Uint8Array => new Uint8Array(readFileSync(join(RESNET_FIXTURE_DIR, `${name}.safetensors`)));
 
-/** A network and its state (what a Model of the family holds). */
-export interface ResNetUnderTest {
-  arch: ResNetArchitecture;
-  config: ResNetConfig;
-  state: ModelState;
-  forward(x: Tensor, options?: { training?: boolean; trace?: (name: string, t: Tensor) => void }): Tensor;
-  dispose(): void;
-}
-
-export function buildResNet(config: ResNetConfig, seed = 0): ResNetUnderTest {
-  const arch = new ResNetArchitecture(config, seed);
-  const state = ModelState.create(arch.layout);
-  return {
-    arch, config: arch.config, state,
-    forward: (x, o = {}) => arch.run(state, x, { training: o.training ?? false, seed: 0, trace: o.trace ?? (() => {}), state }),
-    dispose: () => state.dispose(),
-  };
+/** A model of the family (through the registry's family, as `models.create` builds it). */
+export function buildResNet(config: ResNetConfig, seed = 0): Model<ResNetConfig> {
+  return resnetFamily.build(config, seed);
 }
 
 /**
@@ -50,7 +35,7 @@ export function buildResNet(config: ResNetConfig, seed = 0): ResNetUnderTest {
  * every BN weight, bias and running statistic drawn away from its init value, so an export
  * exercises them.
  */
-export function resnetExportRecipe(name: string, seed: number): ResNetUnderTest {
+export function resnetExportRecipe(name: string, seed: number): Model<ResNetConfig> {
   const { variant, overrides } = resnetManifest().fixtures[name]!.project;
   const model = buildResNet(resnetConfig(variant, overrides), seed);
   const rng = mulberry32(seed);

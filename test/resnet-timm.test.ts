@@ -6,13 +6,15 @@
 // loaded (strict=True) and checked.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assign, noGrad, tensor, ValueError, type Tensor } from '../src/index.js';
+import { assign, models, noGrad, tensor, ValueError, type Tensor } from '../src/index.js';
 import { CheckpointError } from '../src/io/safetensors.js';
 import { RESNET_TIMM_VARIANTS, resnetConfig } from '../src/resnet/config.js';
 import { ResNetArchitecture } from '../src/resnet/model.js';
 import { decodeTimm, exportResNetTimm, loadResNetTimm, recognizesResNet, resnetConfigFromKeys, timmResNetArgs } from '../src/resnet/timm.js';
 import { fixtureIO } from './timm-fixtures.js';
-import { buildResNet, resnetExportRecipe, resnetManifest, resnetStateDict, type ResNetUnderTest } from './resnet-fixtures.js';
+import { buildResNet, resnetExportRecipe, resnetManifest, resnetStateDict } from './resnet-fixtures.js';
+import type { Model } from '../src/models/model.js';
+import type { ResNetConfig } from '../src/resnet/config.js';
 import { useGpu } from './setup.js';
 
 useGpu();
@@ -31,7 +33,7 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 /** Logits and the activations after the stem and after each stage's last block. */
-async function run(model: ResNetUnderTest, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {
+async function run(model: Model<ResNetConfig>, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {
   const traced = new Map<string, Tensor>();
   const y = noGrad(() => model.forward(tensor(x.data, x.shape), { trace: (name, t) => traced.set(name.split('.')[0]!, t) }));
   const acts = new Map<string, Float32Array>();
@@ -72,7 +74,7 @@ describe('BN-ResNet timm fixtures: timm weights give timm outputs', () => {
       const model = buildResNet(resnetConfig(variant, overrides));
       const report = loadResNetTimm(model, tensors);
       expect(report.loaded).toBe(model.state.tensors.length);
-      expect(report.ignored.length).toBe(model.arch.layout.specs.filter((s) => s.name.endsWith('running_var')).length);
+      expect(report.ignored.length).toBe(model.layout.specs.filter((s) => s.name.endsWith('running_var')).length);
       expect(report.ignored.every((k) => k.endsWith('.num_batches_tracked'))).toBe(true);
       const first: Float32Array[] = [];
       for (const kind of ['odd', 'even']) {
@@ -122,6 +124,28 @@ describe('BN-ResNet timm fixtures: timm weights give timm outputs', () => {
       model.dispose();
     });
   }
+
+  it('through the registry: importTimm finds the family from the keys or a timm name, exportTimm gives the bytes back, info and create know the names', async () => {
+    const name = 'resnet_bottleneck_tiny';
+    const bytes = resnetStateDict(name);
+    const { model, ignored } = models.importTimm(bytes);
+    expect(model.config.family).toBe('resnet');
+    expect(ignored.every((k) => k.endsWith('num_batches_tracked'))).toBe(true);
+    expect(Buffer.from(await models.exportTimm(model)).equals(Buffer.from(bytes))).toBe(true);
+    const { numClasses: _, ...overrides } = M.fixtures[name]!.project.overrides;
+    const named = models.importTimm(bytes, { variant: 'resnet50', overrides }).model;
+    expect([named.config.variant, named.config.numClasses]).toEqual(['resnet50', M.numClasses]);
+    expect(() => models.importTimm(bytes, { variant: 'resnet50' })).toThrow(/expected shape/);
+    const fresh = models.importTimm(bytes, { freshHead: true, overrides: { numClasses: 3 }, seed: 4 });
+    expect(fresh.ignored.filter((k) => k.startsWith('fc.')).sort()).toEqual(['fc.bias', 'fc.weight']);
+    expect(fresh.model.config.numClasses).toBe(3);
+    expect(models.info('resnet50').params).toBe(25_557_032);
+    expect(models.info('resnet50', { resolution: 224 }).macs).toBe(4_089_184_256);
+    expect(() => models.create('resnet5O')).toThrow(/did you mean 'resnet50'/);
+    expect(models.families().find((f) => f.name === 'resnet')!.timm!.builder(named.config).code).toBe(
+      'ResNet(block=Bottleneck, layers=[1, 2, 1, 1], channels=[4, 8, 8, 8], num_classes=5, in_chans=3)');
+    for (const m of [model, named, fresh.model]) m.dispose();
+  });
 
   it('the named timm models are recognised by their structure; timm-inexpressible configs are refused with every reason', async () => {
     const tiny = buildResNet(resnetConfig('resnet_tiny'));

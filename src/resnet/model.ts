@@ -11,7 +11,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { StateLayout, type ModelState, type StateRef } from '../state/model-state.js';
 import * as ops from '../ops/index.js';
-import type { Architecture, ForwardOptions, LayerPlan } from './seam.js';
+import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
 import { batchNorm } from './interim.js';
