@@ -4,6 +4,7 @@ import './matmul.js';
 import './elementwise.js';
 import './conv.js';
 import './nfnet-ops.js';
+import './norm.js';
 import './step.js';
 import './lab.js';
 import './small-net.js';

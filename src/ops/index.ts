@@ -19,6 +19,7 @@ import * as loss from './loss.js';
 import * as cv from './conv2d/index.js';
 import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
+import * as bn from './batch-norm.js';
 
 export const definitions = {
   ...binary.binaryDefinitions,
@@ -33,6 +34,7 @@ export const definitions = {
   softmaxCrossEntropy: loss.softmaxCrossEntropyOp,
   conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
   residual: res.residualOp,
+  batchNorm: bn.batchNormOp,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
@@ -53,3 +55,4 @@ export { linear } from './linear.js';
 export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
 export { residual } from './residual.js';
+export { batchNorm, type BatchNormOptions, type BatchNormActivation } from './batch-norm.js';
