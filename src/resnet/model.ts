@@ -14,7 +14,6 @@ import * as ops from '../ops/index.js';
 import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
-import { batchNorm } from './interim.js';
 import { EXPANSION, validateResNetConfig, type ResNetConfig } from './config.js';
 
 const ones = (n: number) => new Float32Array(n).fill(1);
@@ -83,7 +82,7 @@ class BatchNorm {
   }
 
   forward(s: ModelState, x: Tensor, training: boolean, relu: boolean): Tensor {
-    return batchNorm(x, s.get(this.weight), s.get(this.bias), s.get(this.mean), s.get(this.variance), {
+    return ops.batchNorm(x, s.get(this.weight), s.get(this.bias), s.get(this.mean), s.get(this.variance), {
       training, momentum: this.cfg.bnMomentum, eps: this.cfg.bnEps, activation: relu ? 'relu' : 'identity',
     });
   }
