@@ -6,5 +6,6 @@ import './conv.js';
 import './nfnet-ops.js';
 import './norm.js';
 import './step.js';
+import './step-resnet.js';
 import './lab.js';
 import './small-net.js';
