@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { data, models, nfnet } from '../src/index.js';
 import type { Model } from '../src/models/model.js';
 import { readFashionMnist } from '../src/data/node-files.js';
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../src/nfnet/checkpoint.js';
+import { tensor } from '../src/tensor/creation.js';
+import { noGrad } from '../src/autodiff/tape.js';
 import { useGpu } from './setup.js';
 
 useGpu();
@@ -53,6 +56,19 @@ describe('BN-ResNet training', () => {
     expect(Array.from(await runningStats(model)), 'evaluation leaves the running statistics alone').toEqual(Array.from(trainedStats));
     const ema = await trainer.evaluate(test, { useEma: true });
     expect(ema.accuracy).toBeGreaterThan(0.25);
+    // Checkpoints carry the running statistics, the EMA's included: a restored model evaluates as the trained one.
+    const ck = decodeCheckpoint(await encodeCheckpoint(model, trainer));
+    expect(ck.params.get('layer2.0.bn1.running_var')).toEqual(Float32Array.from((await model.state.read()).get('layer2.0.bn1.running_var')!));
+    const emaRunning = (await trainer.ema!.state.read()).get('bn1.running_mean')!;
+    expect(emaRunning.some((v) => v !== 0), "the EMA's running mean has moved off its initial 0").toBe(true);
+    expect(ck.ema.get('bn1.running_mean')).toEqual(emaRunning);
+    const restored = modelFromCheckpoint(ck);
+    const again = modelFromCheckpoint(ck, { useEma: true });
+    const x = tensor(subset('test', 4).images.reduce((a, v, i) => ((a[i] = (v / 255 - loader.mean[0]!) / loader.std[0]!), a), new Float32Array(4 * 196)), [4, 14, 14, 1]);
+    const logits = async (m: Model, state = m.state) => Array.from(await noGrad(() => m.forward(x, { state })).data());
+    expect(await logits(restored)).toEqual(await logits(model));
+    expect(await logits(again)).toEqual(await logits(model, trainer.ema!.state));
+    for (const m of [restored, again]) m.dispose();
     console.log(`resnet_tiny 14 px: epoch losses ${epochLoss.map((l) => l.toFixed(3)).join(' ')}; test accuracy ${live.accuracy} (EMA ${ema.accuracy})`);
     trainer.dispose();
     model.dispose();
