@@ -1,7 +1,8 @@
 // A tiny BN-ResNet learns real data through the generic Trainer: 256 Fashion-MNIST training
 // images (Debian's dataset-fashion-mnist), downsampled to 14×14, a few epochs; loss falls,
 // held-out accuracy is far above chance (10%), BN's running statistics move in training
-// and not in evaluation, and the EMA (which averages them too) evaluates soundly.
+// and not in evaluation, the EMA (which averages them too) evaluates soundly, and
+// checkpoints carry them (restored models give the same logits).
 import { describe, expect, it } from 'vitest';
 import { data, models, nfnet } from '../src/index.js';
 import type { Model } from '../src/models/model.js';
