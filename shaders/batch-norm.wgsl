@@ -173,7 +173,9 @@ fn stats_final(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   let n = f32(params.rows);
   let shift = a / n;
   let mu = x[c] + shift;
-  let var_b = max(q / n - shift * shift, 0.0);
+  // Rounding can leave a tiny negative; a NaN (from a NaN in x) must stay NaN (max may drop it).
+  let v = q / n - shift * shift;
+  let var_b = select(v, 0.0, v < 0.0);
   out[c] = mu;
   out2[c] = var_b;
   let m = params.momentum;

@@ -7,7 +7,7 @@ import type { Arr } from './ref.js';
 import { useGpu } from './setup.js';
 import { ModelState, StateLayout } from '../src/state/model-state.js';
 
-useGpu();
+const { gpu } = useGpu();
 
 const f32 = (a: Arr) => tensor(Float32Array.from(a.data), a.shape);
 
@@ -72,10 +72,10 @@ describe('batchNorm, eval mode (running statistics) vs float64 reference and cen
   opTest('batchNorm', '[1,5] (one value per channel is fine in eval)', () => evalCase([1, 5], 'relu', 33));
 });
 
-/** Central differences of Σ cot ⊙ f(x) in float64. */
-function numericGrad(f: (x: Arr) => Arr, x: Arr, cot: Arr, h = 1e-6): Float64Array {
+/** Central differences of Σ cot ⊙ f(x) in float64, at `at` (default: every element). */
+function numericGrad(f: (x: Arr) => Arr, x: Arr, cot: Arr, at: number[] = [...x.data.keys()], h = 1e-6): Float64Array {
   const loss = (xi: Arr) => f(xi).data.reduce((s, v, i) => s + v * cot.data[i]!, 0);
-  return x.data.map((_, i) => {
+  return Float64Array.from(at, (i) => {
     const plus = { shape: x.shape, data: Float64Array.from(x.data) };
     const minus = { shape: x.shape, data: Float64Array.from(x.data) };
     plus.data[i]! += h;
@@ -97,6 +97,30 @@ describe('batchNorm gradients of x alone (weight and bias not differentiated)', 
       for (const t of [wt, bt, rm, rv]) t!.dispose();
     });
   }
+});
+
+describe('batchNorm over many rows: the partial sums folded by a reduction before the per-channel pass', () => {
+  // 9,000 rows of one channel: 282 chunks of 32 rows, more than a per-channel thread adds itself.
+  opTest('batchNorm', '[9000, 1] training, silu: output, dweight and dbias, and dx at 40 places (central differences)', async () => {
+    const [x, w, b, cot] = [randArr([9000, 1], 120, -2, 3), randArr([1], 121, 0.5, 1.5), randArr([1], 122), randArr([9000, 1], 123)];
+    const stats = running(1, 124);
+    const [rm, rv] = [stats.mean, stats.variance].map(toTensor) as Tensor[];
+    const f = (xi: Tensor, wi: Tensor, bi: Tensor) => ops.batchNorm(xi, wi, bi, rm!, rv!, { training: true, activation: 'silu' });
+    const inputs = [x, w, b].map(toTensor) as [Tensor, Tensor, Tensor];
+    const y = noGrad(() => f(...inputs));
+    expectClose(await y.data(), refBatchNorm(x, w, b, 1e-5, 'silu'), 1e-4, 'forward');
+    const [dx, dw, db] = await gradsOf(f, [x, w, b], cot);
+    const at = Array.from({ length: 40 }, (_, k) => (k * 7919) % 9000);
+    expectClose(at.map((i) => dx![i]!), numericGrad((xi) => refBatchNorm(xi, w, b, 1e-5, 'silu'), x, cot, at), 1e-4, 'dx');
+    expectClose(dw!, numericGrad((wi) => refBatchNorm(x, wi, b, 1e-5, 'silu'), w, cot), 1e-4, 'dweight');
+    expectClose(db!, numericGrad((bi) => refBatchNorm(x, w, bi, 1e-5, 'silu'), b, cot), 1e-4, 'dbias');
+    const want = runningUpdate(stats.mean.data, stats.variance.data, x, 0.1);
+    // Two training calls (the forward above and the one gradsOf runs) moved the statistics.
+    const twice = runningUpdate(want.mean, want.variance, x, 0.1);
+    expectClose(await rm!.data(), twice.mean, 1e-5, 'running mean');
+    expectClose(await rv!.data(), twice.variance, 1e-5, 'running variance');
+    for (const t of [y, rm, rv, ...inputs]) t!.dispose();
+  });
 });
 
 describe('batchNorm running statistics', () => {
@@ -192,6 +216,20 @@ describe('batchNorm running statistics', () => {
     state.dispose();
   });
 
+  it('a NaN in x makes its channel (output and both running statistics) NaN and leaves the others alone', async () => {
+    const c = 3;
+    const x = randArr([4, c], 95);
+    x.data[4] = Number.NaN; // row 1, channel 1
+    const [xt, w, b, rm, rv] = [x, randArr([c], 96), randArr([c], 97), randArr([c], 98), randArr([c], 99, 0.5, 2)].map(toTensor) as Tensor[];
+    const y = await noGrad(() => ops.batchNorm(xt!, w!, b!, rm!, rv!, { training: true })).data();
+    const [m, v] = [await rm!.data(), await rv!.data()];
+    for (const [what, values] of [['running mean', m], ['running variance', v]] as const) {
+      expect(Array.from(values, Number.isNaN), what).toEqual([false, true, false]);
+    }
+    expect(Array.from(y, (u, i) => Number.isNaN(u) === (i % c === 1))).toEqual(Array(12).fill(true));
+    for (const t of [xt, w, b, rm, rv]) t!.dispose();
+  });
+
   it('one-pass statistics hold against a large common offset (1000 ± 1)', async () => {
     const c = 4;
     const x = randArr([8, 8, 8, c], 70, -1, 1);
@@ -207,6 +245,26 @@ describe('batchNorm running statistics', () => {
     const want = runningUpdate(new Float64Array(c), new Float64Array(c).fill(1), x, 1);
     expectClose(await rv.data(), want.variance, 1e-3, 'running variance');
     for (const t of [y, xt, wt, bt, rm, rv]) t.dispose();
+  });
+});
+
+describe('batchNorm memory', () => {
+  it('training and eval calls, with and without a gradient, return every temporary to the pool', async () => {
+    const c = 8;
+    const [x, w, b, rm, rv] = [randArr([4, 3, 3, c], 110), randArr([c], 111), randArr([c], 112), randArr([c], 113), randArr([c], 114, 0.5, 2)].map(toTensor) as Tensor[];
+    const run = async () => {
+      for (const training of [true, false]) {
+        noGrad(() => ops.batchNorm(x!, w!, b!, rm!, rv!, { training, activation: 'relu' })).dispose();
+        const [loss, grads] = await valueAndGrad((xi: Tensor, wi: Tensor) => ops.sum(ops.batchNorm(xi, wi, b!, rm!, rv!, { training, activation: 'silu' })))(x!, w!);
+        for (const t of [loss, ...grads]) t.dispose();
+      }
+      await gpu().sync();
+    };
+    await run(); // first calls build pipelines and pool classes
+    const before = gpu().poolStats().liveBytes;
+    for (let i = 0; i < 3; i++) await run();
+    expect(gpu().poolStats().liveBytes).toBe(before);
+    for (const t of [x, w, b, rm, rv]) t!.dispose();
   });
 });
 

@@ -9,3 +9,4 @@ import './step.js';
 import './step-resnet.js';
 import './lab.js';
 import './small-net.js';
+import './cold-start.js';

@@ -21,6 +21,7 @@ import { empty, zeros } from '../tensor/creation.js';
 import { codeConstants, defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, linearGroups } from './util.js';
+import { sum } from './reduce.js';
 import bnWgsl from '../../shaders/batch-norm.wgsl';
 
 export type BatchNormActivation = 'identity' | 'relu' | 'silu';
@@ -46,6 +47,13 @@ const APPLY_ROWS = 8;
  */
 const TARGET_THREADS = 16384;
 const MIN_CHUNK = 32;
+/**
+ * Most chunks a per-channel pass adds itself, one thread per channel. Beyond it (≥ 8K rows
+ * per channel block, e.g. 256·112·112 rows of 32 channels: 2,048 chunks) a chunked `sum`
+ * folds the partial sums first: a few thousand serial loads per thread would cost a GPU
+ * more than the pass over x.
+ */
+const MAX_FINAL_CHUNKS = 256;
 
 export interface BatchNormOptions {
   /** true: the batch's statistics, and the running ones updated; false: the running ones. */
@@ -94,22 +102,31 @@ function paramsOf(d: Dims, a: BatchNormAttrs, chunk = 0, chunks = 0): Record<str
   return { rows: d.rows, cols: d.cols, chunk, chunks, eps: a.eps, momentum: a.momentum, unbias: d.rows > 1 ? d.rows / (d.rows - 1) : 0 };
 }
 
-function overrides(d: Dims, a: BatchNormAttrs, extra: Record<string, number> = {}): Record<string, number> {
-  return { ACT: ACT_CODES[a.activation], VEC: d.lanes === 4 ? 1 : 0, ...extra };
+/**
+ * The overrides of a blocked pass (the per-channel passes take none but TRAIN): the
+ * activation only where a pass applies it, so the statistics passes have one pipeline,
+ * not one per activation (a pipeline costs 5–110 ms to build on SwiftShader).
+ */
+function overrides(d: Dims, a: BatchNormAttrs | null, extra: Record<string, number> = {}): Record<string, number> {
+  return { VEC: d.lanes === 4 ? 1 : 0, ...(a ? { ACT: ACT_CODES[a.activation] } : {}), ...extra };
 }
 
 /** Per channel [Σ, Σ²]-style partial sums over chunks of rows, as a [chunks, 2, cols] tensor. */
 function partialSums(kernel: typeof STATS_PARTIAL, bindings: Record<string, Tensor>, d: Dims, a: BatchNormAttrs): { part: Tensor; chunks: number } {
+  const act = kernel === GRAD_PARTIAL ? a : null;
   const grid = blocked(d, partialChunk(d));
   const part = empty([grid.chunks, 2, d.cols]);
   backend().dispatch({
     kernel,
     bindings: { ...bindings, out: part },
     params: paramsOf(d, a, grid.chunk, grid.chunks),
-    overrides: overrides(d, a),
+    overrides: overrides(d, act),
     workgroups: grid.workgroups,
   });
-  return { part, chunks: grid.chunks };
+  if (grid.chunks <= MAX_FINAL_CHUNKS) return { part, chunks: grid.chunks };
+  const folded = sum(part, { axes: 0 });
+  part.dispose();
+  return { part: folded, chunks: 1 };
 }
 
 /** The batch mean and biased variance; updates the running statistics in place. */
@@ -121,7 +138,6 @@ function batchStats(x: Tensor, runningMean: Tensor, runningVar: Tensor, d: Dims,
     kernel: STATS_FINAL,
     bindings: { x, part, out: mean, out2: variance, running_mean: runningMean, running_var: runningVar },
     params: paramsOf(d, a, 0, chunks),
-    overrides: overrides(d, a),
     workgroups: linearGroups(d.cols, WG),
   });
   part.dispose();
@@ -161,7 +177,7 @@ function backward(dy: Tensor, saved: readonly Tensor[], a: BatchNormAttrs, needs
     // Without a reduction, `mean` stands in for the partial sums (read for 0 chunks).
     bindings: { part: sums?.part ?? mean, mean, variance, weight, bias, out: dweight, out2: dbias, out3: coef },
     params: paramsOf(d, a, 0, sums?.chunks ?? 0),
-    overrides: overrides(d, a, train),
+    overrides: train,
     workgroups: linearGroups(d.cols, WG),
   });
   sums?.part.dispose();

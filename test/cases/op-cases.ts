@@ -312,6 +312,14 @@ export const opCases: OpCase[] = [
     ref: (x, w) => refConv2d(x, w, { stride: [2, 2], pads: [refSame(5, 3, 2), refSame(5, 3, 2)], groups: 2 }),
   },
   {
+    // The depthwise path (shaders/conv2d-depthwise.wgsl): forward, dX and the sliding-window dW.
+    name: 'conv2d/depthwise 5x5 s2 SAME, 6 channels',
+    ops: ['conv2d'],
+    inputs: [{ shape: [2, 6, 5, 6], seed: 130 }, { shape: [5, 5, 1, 6], seed: 131 }],
+    fn: (L, x, w) => L.ops.conv2d(x!, w!, { stride: 2, padding: 'SAME', groups: 6 }),
+    ref: (x, w) => refConv2d(x, w, { stride: [2, 2], pads: [refSame(6, 5, 2), refSame(5, 5, 2)], groups: 6 }),
+  },
+  {
     name: 'conv2d/1x1 VALID',
     ops: ['conv2d'],
     inputs: [{ shape: [1, 3, 2, 5], seed: 114 }, { shape: [1, 1, 5, 3], seed: 115 }],
