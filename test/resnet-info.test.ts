@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LimitError, ValueError } from '../src/runtime/errors.js';
 import { RESNET_VARIANTS, resnetConfig, validateResNetConfig } from '../src/resnet/config.js';
 import { ResNetArchitecture } from '../src/resnet/model.js';
+import { info } from '../src/models/registry.js';
 
 /** sum(p.numel() for p in timm.models.resnet.<name>().parameters()), timm aa4b5850. */
 const TIMM_PARAMS = { resnet18: 11_689_512, resnet34: 21_797_672, resnet26: 15_995_176, resnet50: 25_557_032, resnet101: 44_549_160 };
@@ -54,6 +55,19 @@ describe('BN-ResNet info', () => {
     expect(micro.plan(32).at(-2)!.out).toEqual([8, 8, 128]);
     expect(micro.layout.parameterCount).toBeGreaterThan(20_000);
     expect(micro.layout.parameterCount).toBeLessThan(100_000);
+  });
+
+  it("info through the registry: the family's summary and a stage table (stem, layer1…4, head) that sums to the totals", () => {
+    const i = info('resnet50', { resolution: 224 });
+    expect(i.family).toBe('BN-ResNet');
+    expect(i.summary.split('\n')[0]).toBe('bottleneck blocks, depths 3-4-6-3, widths 256/512/1024/2048, ReLU');
+    expect(i.summary).toMatch(/7×7 s2 → 64 \+ 3×3 s2 max pool/);
+    expect(i.summary).toMatch(/ε 1e-5, momentum 0\.1/);
+    expect(i.stages.map((s) => [s.stage, s.blocks, s.channels, s.resolution])).toEqual([
+      ['stem', 0, 64, '56×56'], ['layer1', 3, 256, '56×56'], ['layer2', 4, 512, '28×28'], ['layer3', 6, 1024, '14×14'], ['layer4', 3, 2048, '7×7'], ['head', 0, 1000, '1×1'],
+    ]);
+    expect(i.stages.reduce((n, s) => n + s.params, 0)).toBe(i.params);
+    expect(i.stages.reduce((n, s) => n + s.macs, 0)).toBe(i.macs);
   });
 
   it('refuses unknown names, unknown fields and bad values with typed errors before planning', () => {

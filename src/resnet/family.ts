@@ -14,7 +14,7 @@ export function describeResNet(c: ResNetConfig): string {
   return [
     `${c.block} blocks, depths ${c.depths.join('-')}, widths ${c.channels.map((p) => p * expansion).join('/')}, ReLU`,
     `stem             ${c.stemKernel}×${c.stemKernel} s${c.stemStride} → ${c.stemWidth}${c.stemPool ? ' + 3×3 s2 max pool' : ''}`,
-    `batch norm       ε ${c.bnEps}, momentum ${c.bnMomentum}${c.zeroInitLast ? ', last BN of each block starts at 0' : ''}`,
+    `batch norm       ε ${c.bnEps < 1e-3 ? c.bnEps.toExponential() : c.bnEps}, momentum ${c.bnMomentum}${c.zeroInitLast ? ', last BN of each block starts at 0' : ''}`,
     `train/test px    ${c.trainResolution}/${c.testResolution}   dropout ${c.dropout}`,
   ].join('\n');
 }
