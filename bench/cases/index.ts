@@ -10,3 +10,4 @@ import './step-resnet.js';
 import './lab.js';
 import './small-net.js';
 import './cold-start.js';
+import './transformer.js';

@@ -9,6 +9,7 @@ import type { Arr } from '../ref.js';
 import * as RN from '../ref-nn.js';
 import { refConv2d, refSame, refWeightStandardize } from '../ref-conv.js';
 import { batchNorm as refBatchNorm } from '../ref-norm.js';
+import * as RT from '../ref-transformer.js';
 import type { CaseResult, OpCase } from './types.js';
 
 type Binary = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
@@ -359,5 +360,26 @@ export const opCases: OpCase[] = [
     ref: (x, w, b, rm, rv) => refBatchNorm(x, w, b, 1e-5, 'silu', { mean: rm, variance: rv }),
     wrt: [0, 1, 2],
     gradTol: 1e-4,
+  },
+  {
+    name: 'layerNorm/[2,3,5], eps 1e-6',
+    ops: ['layerNorm'],
+    inputs: [{ shape: [2, 3, 5], seed: 121, lo: -2, hi: 2 }, { shape: [5], seed: 122, lo: 0.5, hi: 1.5 }, { shape: [5], seed: 123 }],
+    fn: (L, x, w, b) => L.ops.layerNorm(x!, w!, b!),
+    ref: (x, w, b) => RT.layerNorm(x, w, b),
+  },
+  {
+    name: 'attention/[2,2,5,3], scale d^-½',
+    ops: ['attention'],
+    inputs: [{ shape: [2, 2, 5, 3], seed: 124, lo: -2, hi: 2 }, { shape: [2, 2, 5, 3], seed: 125, lo: -2, hi: 2 }, { shape: [2, 2, 5, 3], seed: 126 }],
+    fn: (L, q, k, v) => L.ops.attention(q!, k!, v!),
+    ref: (q, k, v) => RT.attention(q, k, v, 1 / Math.sqrt(3)),
+  },
+  {
+    name: 'patchify/[2,6,9,3], patch 3',
+    ops: ['patchify'],
+    inputs: [{ shape: [2, 6, 9, 3], seed: 127 }],
+    fn: (L, x) => L.ops.patchify(x!, 3),
+    ref: (x) => RT.patchify(x, 3),
   },
 ];
