@@ -119,9 +119,11 @@ def randomize(model, seed):
 
 
 def write_safetensors(path, arrays):
-    """The layout the safetensors library writes for one dtype: names sorted, compact JSON,
+    """The layout the safetensors library writes (float32/64, int64 for BN's counters): by dtype, then name, compact JSON,
     header padded with spaces to 8 bytes, no metadata."""
-    names = sorted(arrays)
+    # The library's order: by descending dtype (its enum: ... F32 < F64 < I64), then by name.
+    rank = {np.dtype('float32'): 0, np.dtype('float64'): 1, np.dtype('int64'): 2}
+    names = sorted(arrays, key=lambda n: (-rank[arrays[n].dtype], n))
     header, offset = {}, 0
     for n in names:
         a = arrays[n]

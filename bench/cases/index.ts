@@ -7,6 +7,7 @@ import './nfnet-ops.js';
 import './norm.js';
 import './step.js';
 import './step-efficientnet.js';
+import './step-resnet.js';
 import './lab.js';
 import './small-net.js';
 import './cold-start.js';

@@ -18,7 +18,7 @@ import { tfjsNfnetStep } from '../peers/tfjs-nfnet.js';
 /** Kernel rows kept in a step breakdown; the rest is summed into `other`. */
 const TOP_KERNELS = 12;
 
-function randomBatch(n: number, res: number, ch: number, classes: number): Batch {
+export function randomBatch(n: number, res: number, ch: number, classes: number): Batch {
   let s = 12345;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
   return {
