@@ -107,16 +107,6 @@ export function checkStudyModels(study: Study, parts: readonly string[], table: 
   }
 }
 
-/** Does the Trainer take the `sam` option (branch sam)? Asked of its own option check. */
-export function trainerHasSam(): boolean {
-  try {
-    resolveTrainOptions({ totalSteps: 1, sam: { rho: 0.05 } } as Parameters<typeof resolveTrainOptions>[0]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Every run's config and training options checked on the CPU, before anything trains. */
 function checkRuns(study: Study, plan: StudyPlan, data: StudyData): void {
   const ids = new Set<string>();
@@ -124,7 +114,6 @@ function checkRuns(study: Study, plan: StudyPlan, data: StudyData): void {
     if (ids.has(run.id)) throw new StudyError(`study ${study.name}: two runs named '${run.id}'`);
     ids.add(run.id);
     if (run.batch > data.train.count) throw new StudyError(`study ${study.name}: run ${run.id} has batch ${run.batch} but the budget gives only ${data.train.count} training images`);
-    if (run.sam && !trainerHasSam()) throw new StudyError(`study ${study.name}: run ${run.id} needs the Trainer's sam option, which this build does not have yet`);
     configOf(run.model.name, modelOverrides(run, data), `study ${study.name}: run ${run.id}`);
     if (typeof run.steps !== 'number') {
       for (const ref of [run.steps.matchTimeOf, run.steps.perStepFrom]) {
@@ -132,7 +121,7 @@ function checkRuns(study: Study, plan: StudyPlan, data: StudyData): void {
       }
     }
     const steps = typeof run.steps === 'number' ? run.steps : run.steps.estimate;
-    resolveTrainOptions({ lr: run.lr, batchSize: run.batch, totalSteps: steps, warmupSteps: run.warmupSteps ?? 0, clipping: run.clipping, seed: run.seed });
+    resolveTrainOptions({ lr: run.lr, batchSize: run.batch, totalSteps: steps, warmupSteps: run.warmupSteps ?? 0, clipping: run.clipping, seed: run.seed, sam: run.sam ?? null });
   }
 }
 

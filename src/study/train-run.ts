@@ -44,8 +44,8 @@ function finalTrainLoss(losses: readonly number[]): number {
 function trainOptions(spec: RunSpec & { steps: number }): TrainOptions {
   return {
     lr: spec.lr, batchSize: spec.batch, totalSteps: spec.steps, warmupSteps: spec.warmupSteps ?? 0,
-    clipping: spec.clipping, seed: spec.seed, ema: false, ...(spec.sam ? { sam: spec.sam } : {}),
-  } as TrainOptions;
+    clipping: spec.clipping, seed: spec.seed, ema: false, sam: spec.sam ?? null,
+  };
 }
 
 async function warmUp(spec: RunSpec & { steps: number }, data: StudyData, stats: { mean: number[]; std: number[] }, test: DataLoader): Promise<void> {
