@@ -142,8 +142,14 @@ program
   .option('--model <role=name...>', "replace a row of the study's model table, e.g. --model bn=resnet26")
   .option('--no-fast', 'keep Dawn\'s robustness checks on')
   .option('--no-progress', 'no progress bar')
+  .option('--plan', 'print the runs, steps and training images the study would take, and stop (no GPU)')
   .action(async (name: string, o) => {
-    const { study } = await import('./cli/study.js');
+    const { study, studyPlan } = await import('./cli/study.js');
+    if (o.plan) {
+      const p = studyPlan(name, o);
+      console.log(`${p.study} (${p.budget}, parts ${p.parts.join(', ')}): ${p.runs} runs, ${p.steps.toLocaleString('en-US')} steps, ${p.examples.toLocaleString('en-US')} training images; data ${p.data.train} train / ${p.data.test} test at ${p.data.resolution} px`);
+      return;
+    }
     await study(name, { ...o, progress: o.progress && process.stderr.isTTY === true });
   });
 

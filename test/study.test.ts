@@ -9,7 +9,7 @@ import { useGpu } from './setup.js';
 import { modelNames } from '../src/models/registry.js';
 import { ValueError } from '../src/runtime/errors.js';
 import { fitPowerLaw, powerLawAt } from '../src/study/power-law.js';
-import { runStudy } from '../src/study/runner.js';
+import { planStudy, runStudy } from '../src/study/runner.js';
 import { getStudy } from '../src/study/studies.js';
 import { MissingModelError, StudyError, type RunResult, type RunSpec } from '../src/study/types.js';
 import { timeToTarget } from '../src/study/speed.js';
@@ -105,8 +105,20 @@ describe('nfnet study: typed errors before any training', () => {
   });
 });
 
+describe('nfnet study --plan', () => {
+  it('counts runs, steps and images without a GPU; the full budget is all of Fashion-MNIST at 28 px', () => {
+    const quick = planStudy('batch-size', { only: ['nf'] });
+    // Batch 8 and 64 over 128 examples, AGC on and off, plus lr 1.6 at batch 64 with and without AGC.
+    expect(quick).toMatchObject({ runs: 6, steps: 2 * 16 + 4 * 2, examples: 6 * 128, data: { train: 128, resolution: 12 } });
+    const full = planStudy('sam', { budget: 'full' });
+    expect(full.runs).toBe(3);
+    expect(full.data).toEqual({ train: 60000, test: 10000, resolution: 28 });
+    expect(() => planStudy('sam', { budget: 'full', only: ['nope'] })).toThrow(ValueError);
+  });
+});
+
 describe('nfnet study, quick budget (NFNet-only parts)', () => {
-  it('batch-size --only nf: NF ± AGC at batch 8 and 64 (and lr 1.6 at 64) after the same 128 examples; JSON, PNG, claims', async () => {
+  it('batch-size --only nf: NF ± AGC at batch 8 and 64 (and twice the lr at 64) after the same 128 examples; JSON, PNG, claims', async () => {
     const out = path.join(dir, 'quick');
     let last = { done: 0, total: 0 };
     const o = await runStudy('batch-size', { out, only: ['nf'], onProgress: (p) => (last = p) });
@@ -117,7 +129,7 @@ describe('nfnet study, quick budget (NFNet-only parts)', () => {
       expect(r.examples).toBe(128);
       expect(r.stepsDone * r.spec.batch).toBe(128);
       expect(r.spec.clipping > 0).toBe(r.id.includes('-agc'));
-      expect(r.spec.lr).toBe(r.id.includes('highlr') ? 1.6 : 0.4 * r.spec.batch / 256);
+      expect(r.spec.lr).toBeCloseTo((r.id.includes('highlr') ? 2 : 1) * 0.15 * r.spec.batch / 32, 12);
       expect(r.losses).toHaveLength(r.stepsDone);
       expect(r.model.params).toBe(29164); // nano, 10 classes, 1 channel
       expect(r.final.testAccuracy).toBeGreaterThanOrEqual(0);

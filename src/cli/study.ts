@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import { init } from '../runtime/init.js';
-import { runStudy, type StudyOptions, type StudyOutcome } from '../study/runner.js';
+import { planStudy, runStudy, type PlanSummary, type StudyOptions, type StudyOutcome } from '../study/runner.js';
 import { getStudy } from '../study/studies.js';
 import { BUDGETS, type Budget } from '../study/types.js';
 import { checkOneOf } from '../runtime/validate.js';
@@ -29,6 +29,13 @@ function parseModels(pairs: readonly string[] | undefined): Record<string, strin
     const [role, name] = p.split('=');
     return [role!.trim(), (name ?? '').trim()];
   }));
+}
+
+/** `--plan`: the runs, steps and images a study would train, without a GPU. */
+export function studyPlan(name: string, a: Pick<StudyArgs, 'budget' | 'only' | 'model'>): PlanSummary {
+  return planStudy(name, {
+    budget: a.budget, ...(a.only ? { only: a.only.split(',').map((s) => s.trim()) } : {}), ...(parseModels(a.model) ? { models: parseModels(a.model) } : {}),
+  });
 }
 
 export async function study(name: string, a: StudyArgs): Promise<StudyOutcome> {

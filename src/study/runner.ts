@@ -96,12 +96,12 @@ export function checkStudyModels(study: Study, parts: readonly string[], table: 
     try {
       familyOfVariant(table[role]!.name, `study ${study.name}`);
     } catch {
-      missing.push(`${role} = '${table[role]!.name}'`);
+      missing.push(`${role} = '${table[role]!.name}'${didYouMean(table[role]!.name, modelNames())}`);
     }
   }
   if (missing.length) {
     throw new MissingModelError(
-      `study ${study.name} needs model${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which no registered family builds (known: ${modelNames().join(', ')}); ` +
+      `study ${study.name} needs model${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which no registered family builds (\`nfnet info --help\` lists the names); ` +
         `register the family, pass another name for the role, or run only the parts that do not need it (${Object.entries(study.parts).filter(([, r]) => r.every((x) => !missing.some((m) => m.startsWith(`${x} =`)))).map(([p]) => p).join(', ') || 'none'})`,
     );
   }
@@ -147,15 +147,43 @@ function resolveSteps(spec: RunSpec, done: Map<string, RunResult>): number {
   return Math.max(1, Math.round(time.trainSeconds / (pace.trainSeconds / pace.stepsDone)));
 }
 
-export async function runStudy(name: string, options: StudyOptions = {}): Promise<StudyOutcome> {
-  checkOptions('runStudy', options, OPTION_NAMES);
+/** The study's runs for a budget and parts, every model checked against the registry (no GPU, no data). */
+function resolvePlan(name: string, options: Pick<StudyOptions, 'budget' | 'only' | 'models'>): { study: Study; budget: Budget; parts: string[]; plan: StudyPlan } {
   const study = getStudy(name);
   const budget = checkOneOf('study', 'budget', options.budget ?? 'quick', BUDGETS);
   const table = modelTable(study, options.models);
   const parts = partsOf(study, options.only);
   checkStudyModels(study, parts, table);
   const full = study.plan(budget, table);
-  const plan: StudyPlan = { data: full.data, runs: full.runs.filter((r) => parts.includes(r.part)) };
+  return { study, budget, parts, plan: { data: full.data, runs: full.runs.filter((r) => parts.includes(r.part)) } };
+}
+
+export interface PlanSummary {
+  study: string;
+  budget: Budget;
+  parts: string[];
+  runs: number;
+  /** Optimizer steps over every run (SAM steps count once; equal-time runs at their estimate). */
+  steps: number;
+  /** Training images seen over every run. */
+  examples: number;
+  data: StudyPlan['data'];
+}
+
+/** What a study would run (`nfnet study <name> --plan`): no GPU, no training. */
+export function planStudy(name: string, options: Pick<StudyOptions, 'budget' | 'only' | 'models'> = {}): PlanSummary {
+  checkOptions('planStudy', options, ['budget', 'only', 'models']);
+  const { study, budget, parts, plan } = resolvePlan(name, options);
+  const stepsOf = (r: RunSpec) => (typeof r.steps === 'number' ? r.steps : r.steps.estimate);
+  return {
+    study: study.name, budget, parts, runs: plan.runs.length, data: plan.data,
+    steps: plan.runs.reduce((s, r) => s + stepsOf(r), 0), examples: plan.runs.reduce((s, r) => s + stepsOf(r) * r.batch, 0),
+  };
+}
+
+export async function runStudy(name: string, options: StudyOptions = {}): Promise<StudyOutcome> {
+  checkOptions('runStudy', options, OPTION_NAMES);
+  const { study, budget, parts, plan } = resolvePlan(name, options);
   const source = { data: options.data ?? 'fashion-mnist', dataDir: options.dataDir };
   const data = loadStudyData(plan.data, source);
   checkRuns(study, plan, data);

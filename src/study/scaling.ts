@@ -135,7 +135,7 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string; pa
   const law = (f: PowerLaw | null | undefined) => (f ? `L = ${f.a.toPrecision(3)}·C^${f.b.toFixed(3)} (R² ${f.r2.toFixed(2)}, ${f.points} points)` : 'not fitted');
   const claims = [
     claimsHeader('Scaling law: held-out loss against compute, NFNets and ViTs', ctx.budget, ctx.command),
-    ...perFamily.map((f) => `- ${f.family}: ${law(f.fit)}, fitted on the ${f.fittedOn ?? '—'} points; compute-optimal along the frontier: ${f.computeOptimal.map((p) => `${p.size} × ${p.epochs} ep (${count(p.params)} params)`).join(' → ')}.`),
+    ...perFamily.map((f) => `- ${f.family}: ${law(f.fit)}, fitted on ${f.fittedOn === 'frontier' ? 'the compute-efficient frontier' : 'every point (the frontier has one)'}; compute-optimal along the frontier: ${f.computeOptimal.map((p) => `${p.size} × ${p.epochs} ep (${count(p.params)} params)`).join(' → ')}.`),
     '',
     table(['family', 'epochs', 'best lr by model size'], perFamily.flatMap((f) => f.bestLr.map((b) => [f.family, b.epochs, Object.entries(b.bySize).map(([s, lr]) => `${s}: ${lr}`).join(', ')]))),
     '',

@@ -14,7 +14,7 @@ export const MODELS = {
 } satisfies Record<string, ModelRef>;
 
 const SIZES: Record<Budget, { batch: number; epochs: number; evals: number; target: number }> = {
-  quick: { batch: 16, epochs: 2, evals: 4, target: 0.3 },
+  quick: { batch: 16, epochs: 2, evals: 4, target: 0.25 },
   full: { batch: 32, epochs: 8, evals: 80, target: 0.9 },
 };
 

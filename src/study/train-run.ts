@@ -17,7 +17,7 @@ export interface RunContext {
   signal?: AbortSignal;
   onStep?: (r: StepResult) => void;
   /**
-   * Train a throwaway copy for two steps and evaluate it first, so that building the GPU
+   * Train a throwaway copy for four steps and evaluate it first, so that building the GPU
    * pipelines (seconds on a software adapter) is not booked as the run's training time.
    */
   warmup?: boolean;
@@ -54,7 +54,8 @@ async function warmUp(spec: RunSpec & { steps: number }, data: StudyData, stats:
   const model = create(spec.model.name, { seed: spec.seed, ...modelOverrides(spec, data) });
   const trainer = new Trainer(model, trainOptions(spec));
   try {
-    await trainer.fit(train, { epochs: 1, maxSteps: Math.min(2, train.batchesPerEpoch), pipeline: false });
+    // The same loop as the run's (pipelined or not), long enough for the JavaScript to be compiled too.
+    await trainer.fit(train, { epochs: 4, maxSteps: 4, pipeline: spec.evalEvery === 0 });
     await evaluate(model, test);
   } finally {
     trainer.dispose();
