@@ -8,12 +8,18 @@ export interface Axis {
   field: string;
   title: string;
   log?: boolean;
+  /** d3-format of the tick labels (e.g. '.1~e' for FLOPs). */
+  format?: string;
 }
 
 type Row = Record<string, string | number | boolean | null>;
 
 function encode(a: Axis) {
-  return { field: a.field, type: 'quantitative' as const, title: a.title, scale: a.log ? { type: 'log' as const } : { zero: false } };
+  return {
+    field: a.field, type: 'quantitative' as const, title: a.title,
+    scale: a.log ? { type: 'log' as const, nice: false, padding: 10 } : { zero: false },
+    ...(a.format ? { axis: { format: a.format } } : {}),
+  };
 }
 
 /** One line per value of `series`, with points. */
@@ -30,11 +36,13 @@ export function powerLawChart(title: string, values: Row[], x: Axis, y: Axis, se
   const lines = fits.flatMap(({ series: s, fit, from, to }) =>
     Array.from({ length: 20 }, (_, i) => {
       const xv = from * (to / from) ** (i / 19);
-      return { [x.field]: xv, [y.field]: powerLawAt(fit, xv), [series]: `${s}: fit ∝ C^${fit.b.toFixed(3)}` };
+      return { [x.field]: xv, [y.field]: powerLawAt(fit, xv), [series]: s };
     }),
   );
+  // The fitted lines share their family's colour; their exponents go in the subtitle.
+  const subtitle = fits.map((f) => `${f.series}: loss ∝ C^${f.fit.b.toFixed(3)} (dashed)`).join(', ');
   return {
-    $schema: SCHEMA, title, width: 420, height: 280,
+    $schema: SCHEMA, title: { text: title, subtitle }, width: 420, height: 280,
     layer: [
       { data: { values }, mark: { type: 'point', filled: true }, encoding: { x: encode({ ...x, log: true }), y: encode({ ...y, log: true }), color: { field: series, type: 'nominal', title: null } } },
       { data: { values: lines }, mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x: encode({ ...x, log: true }), y: encode({ ...y, log: true }), color: { field: series, type: 'nominal', title: null } } },

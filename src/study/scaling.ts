@@ -145,7 +145,7 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string; pa
   return {
     summary: { points, families: perFamily, comparison },
     figures: [
-      { name: 'loss-vs-compute', spec: powerLawChart(`Held-out loss against training compute, best lr per point (${ctx.budget} budget)`, values, { field: 'flops', title: 'training FLOPs' }, { field: 'loss', title: 'held-out loss' }, 'family', fits) },
+      { name: 'loss-vs-compute', spec: powerLawChart(`Held-out loss against training compute, best lr per point (${ctx.budget} budget)`, values, { field: 'flops', title: 'training FLOPs', format: '.1~e' }, { field: 'loss', title: 'held-out loss' }, 'family', fits) },
       { name: 'best-lr', spec: lineChart(`Best learning rate per epoch budget (${ctx.budget} budget)`, lrRows, { field: 'epochs', title: 'epochs', log: true }, { field: 'lr', title: 'best peak learning rate', log: true }, 'series') },
     ],
     claims,
