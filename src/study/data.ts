@@ -28,7 +28,18 @@ export function resizeSet(set: ImageSet, size: number): ImageSet {
   return { ...set, images: out, height: size, width: size };
 }
 
+/** The last few subsets made, so that rerunning a study in one process (tests, resuming) reads the files once. */
+const cache = new Map<string, StudyData>();
+
 export function loadStudyData(spec: DataSpec, source: { data: string; dataDir?: string }): StudyData {
+  const key = JSON.stringify([source.data, source.dataDir ?? null, spec.train, spec.test, spec.resolution]);
+  const hit = cache.get(key);
+  if (hit) return hit;
   const { train, test, flip } = loadSplits({ data: source.data, dataDir: source.dataDir, subset: spec.train, testSubset: spec.test });
-  return { train: resizeSet(train, spec.resolution), test: resizeSet(test, spec.resolution), flip };
+  // Copies: a subset must not keep the whole dataset's buffer alive.
+  const own = (set: typeof train) => ({ ...set, images: set.images.slice(), labels: set.labels.slice() });
+  const data = { train: own(resizeSet(train, spec.resolution)), test: own(resizeSet(test, spec.resolution)), flip };
+  if (cache.size >= 4) cache.delete(cache.keys().next().value!);
+  cache.set(key, data);
+  return data;
 }
