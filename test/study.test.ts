@@ -14,7 +14,7 @@ import { getStudy } from '../src/study/studies.js';
 import { MissingModelError, StudyError, type RunResult, type RunSpec } from '../src/study/types.js';
 import { timeToTarget } from '../src/study/speed.js';
 import { bestPoints, frontier } from '../src/study/scaling.js';
-import { MODELS as NORMALIZATION_MODELS } from '../src/study/normalization.js';
+import { MODELS as NORMALIZATION_MODELS, primitiveCost } from '../src/study/normalization.js';
 import { MODELS as SPEED_MODELS } from '../src/study/speed.js';
 import { MODELS as BATCH_MODELS } from '../src/study/batch-size.js';
 import { MODELS as SCALING_MODELS } from '../src/study/scaling.js';
@@ -65,6 +65,15 @@ describe('study helpers', () => {
     expect(timeToTarget(curve, 0.5)).toBeCloseTo(2.5, 12);
     expect(timeToTarget(curve, 0.1)).toBe(1);
     expect(timeToTarget(curve, 0.7)).toBeNull();
+  });
+
+  it('normalization: the share of a profiled step each primitive\'s kernels take, from the kernel names', () => {
+    const profile = { mode: 'wall', steps: 2, totalMs: 100, kernels: [
+      { kernel: 'batch-norm/apply_fwd', calls: 4, totalMs: 10 }, { kernel: 'batch-norm/grad_final', calls: 4, totalMs: 15 },
+      { kernel: 'weight-standardize/stats_fwd', calls: 6, totalMs: 5 }, { kernel: 'conv2d/fwd', calls: 6, totalMs: 70 },
+    ] };
+    expect(primitiveCost(profile)).toEqual({ batchNorm: { share: 0.25, msPerStep: 12.5 }, weightStandardization: { share: 0.05, msPerStep: 2.5 } });
+    expect(primitiveCost(null)).toBeNull();
   });
 
   it('scaling: best lr per (model, epochs) ignoring diverged runs; the frontier keeps only points no cheaper point beats', () => {
@@ -166,6 +175,22 @@ describe('nfnet study, quick budget (NFNet-only parts)', () => {
     expect(nf.bestLr).toHaveLength(2);
     expect(isPng(path.join(out, 'scaling', 'quick-loss-vs-compute.png'))).toBe(true);
     expect(isPng(path.join(out, 'scaling', 'quick-best-lr.png'))).toBe(true);
+  });
+
+  it('normalization\'s machinery with NF models in both roles of a pair: held-out curves and a per-kernel profile', async () => {
+    const o = await runStudy('normalization', { out: path.join(dir, 'quick-nf-only'), only: ['resnet'], models: { bnResnet: 'nano' } });
+    expect(o.results.map((r) => r.model.name)).toEqual(['nf-resnet-26', 'nano']);
+    for (const r of o.results) {
+      // Evaluated every 4 of the 8 steps and at the end; the clock never runs backwards.
+      expect(r.curve.map((c) => c.step)).toEqual([4, 8]);
+      expect(r.curve[1]!.seconds).toBeGreaterThanOrEqual(r.curve[0]!.seconds);
+      expect(r.profile!.steps).toBe(2);
+      const cost = primitiveCost(r.profile)!;
+      expect(cost.weightStandardization.share).toBeGreaterThan(0);
+      expect(cost.weightStandardization.share).toBeLessThan(1);
+      expect(cost.batchNorm.share).toBe(0);
+    }
+    expect(readFileSync(path.join(o.dir, 'claims-quick.md'), 'utf8')).toMatch(/weight-standardization kernels/);
   });
 
   it('sam, resumable: a run that throws, then an abort mid-run, then a rerun that trains only what is missing', async () => {

@@ -23,10 +23,23 @@ const PAIRS = [
   { part: 'nfnet-effnet', roles: ['nfnet', 'effnet'] as const, nf: 'nfnet' },
 ];
 
-const SIZES: Record<Budget, { batch: number; epochs: number; evals: number }> = {
-  quick: { batch: 16, epochs: 1, evals: 2 },
-  full: { batch: 32, epochs: 5, evals: 40 },
+const SIZES: Record<Budget, { batch: number; epochs: number; evals: number; profileSteps: number }> = {
+  quick: { batch: 16, epochs: 1, evals: 2, profileSteps: 2 },
+  full: { batch: 32, epochs: 5, evals: 40, profileSteps: 20 },
 };
+
+/** The kernels of each normalisation-like primitive, by kernel family (shaders/<family>.wgsl). */
+const PRIMITIVES = { batchNorm: 'batch-norm/', weightStandardization: 'weight-standardize/' } as const;
+
+/** The share of a profiled step each primitive's kernels take, and its milliseconds per step. */
+export function primitiveCost(profile: RunResult['profile']): Record<keyof typeof PRIMITIVES, { share: number; msPerStep: number }> | null {
+  if (!profile || profile.totalMs <= 0) return null;
+  const cost = (prefix: string) => {
+    const ms = profile.kernels.filter((k) => k.kernel.startsWith(prefix)).reduce((t, k) => t + k.totalMs, 0);
+    return { share: ms / profile.totalMs, msPerStep: ms / Math.max(1, profile.steps) };
+  };
+  return { batchNorm: cost(PRIMITIVES.batchNorm), weightStandardization: cost(PRIMITIVES.weightStandardization) };
+}
 
 function plan(budget: Budget, models: Record<string, ModelRef>) {
   const s = SIZES[budget];
@@ -36,7 +49,7 @@ function plan(budget: Budget, models: Record<string, ModelRef>) {
     p.roles.map((role) => ({
       id: role, part: p.part, model: models[role]!, batch: s.batch, lr: lrFor(s.batch), steps, warmupSteps: warmupFor(steps),
       // AGC belongs to the NF recipe; the normalised networks train without it, as in their papers.
-      clipping: role === p.nf ? clippingFor(s.batch) : 0, evalEvery: Math.max(1, Math.floor(steps / s.evals)), seed: 0,
+      clipping: role === p.nf ? clippingFor(s.batch) : 0, evalEvery: Math.max(1, Math.floor(steps / s.evals)), profileSteps: s.profileSteps, seed: 0,
       tags: { pair: p.part, role, normalized: role !== p.nf },
     })),
   );
@@ -49,6 +62,8 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string }) 
     testAccuracy: r.final.testAccuracy, trainSeconds: r.trainSeconds, msPerStep: r.msPerStep, imagesPerSecond: r.imagesPerSecond,
     // Cost per unit of arithmetic: how much slower a step is than its multiply-adds alone would say.
     nsPerMac: (1e9 * r.trainSeconds) / (3 * r.model.macsPerImage * r.examples),
+    // Measured, not assumed: what the normalising primitives' kernels take of a profiled step.
+    primitives: primitiveCost(r.profile),
   }));
   const curves = results.flatMap((r) => r.curve.map((c) => ({ model: `${r.spec.tags.role} (${r.model.name})`, seconds: c.seconds, testAccuracy: c.testAccuracy })));
   const bnCost = PAIRS.map((p) => {
@@ -60,6 +75,13 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string }) 
     table(
       ['model', 'params', 'held-out accuracy', 'train time', 'img/s', 'ns per multiply-add (fwd+bwd)'],
       rows.map((r) => [`${r.role} (${r.model})`, count(r.params), pct(r.testAccuracy), `${r.trainSeconds.toFixed(1)} s`, r.imagesPerSecond.toFixed(0), r.nsPerMac.toFixed(2)]),
+    ),
+    '',
+    `Profiled training steps (per-kernel time${results[0]?.profile?.mode === 'wall' ? ', each dispatch timed alone: shares, not absolute times' : ''}):`,
+    '',
+    table(
+      ['model', 'batch-norm kernels', 'weight-standardization kernels'],
+      rows.map((r) => [`${r.role} (${r.model})`, ...(['batchNorm', 'weightStandardization'] as const).map((k) => (r.primitives ? `${pct(r.primitives[k].share)} of the step (${r.primitives[k].msPerStep.toFixed(1)} ms)` : '—'))]),
     ),
     '',
     ...bnCost.map((c) => `- ${c.pair}: the normalised network's step takes ${c.stepTimeRatio.toFixed(2)}× the NF network's, ${c.perMacRatio.toFixed(2)}× per multiply-add (measured on ${results[0]?.adapter ?? 'this adapter'}).`),

@@ -7,6 +7,7 @@ import { DataLoader, channelStats } from '../data/loader.js';
 import { create, info } from '../models/registry.js';
 import { Trainer, evaluate, type TrainOptions } from '../nfnet/train.js';
 import type { StepResult } from '../nfnet/train.js';
+import { currentGpuOrNull } from '../runtime/init.js';
 import type { StudyData } from './data.js';
 import type { CurvePoint, DataSpec, RunResult, RunSpec } from './types.js';
 
@@ -63,6 +64,24 @@ async function warmUp(spec: RunSpec & { steps: number }, data: StudyData, stats:
   }
 }
 
+/**
+ * Per-kernel time of `steps` more training steps. On an adapter without timestamp queries
+ * the profiler times each dispatch on its own (launch overhead included), so shares of the
+ * total are the figure to read, not absolute milliseconds.
+ */
+async function profileSteps(trainer: Trainer, loader: DataLoader, steps: number): Promise<RunResult['profile']> {
+  const gpu = currentGpuOrNull()!;
+  const batches = [];
+  for (const b of loader.epoch()) {
+    if (batches.length === steps) break;
+    batches.push(b);
+  }
+  gpu.profile.start();
+  for (const b of batches) await trainer.trainStep(b);
+  const report = await gpu.profile.stop();
+  return { mode: report.mode, steps: batches.length, totalMs: report.totalMs, kernels: report.kernels.map(({ kernel, calls, totalMs }) => ({ kernel, calls, totalMs })) };
+}
+
 /** Train one run; null when `signal` aborted it (a partial run is not a result). */
 export async function trainRun(spec: RunSpec & { steps: number }, ctx: RunContext): Promise<RunResult | null> {
   const { data } = ctx;
@@ -101,6 +120,8 @@ export async function trainRun(spec: RunSpec & { steps: number }, ctx: RunContex
     const trainSeconds = seconds();
     await evaluateNow(trainer.step);
     const last = curve[curve.length - 1]!;
+    // After the final evaluation: the extra steps change the weights, not the result.
+    const profile = spec.profileSteps ? await profileSteps(trainer, loader, spec.profileSteps) : null;
     const examples = trainer.step * spec.batch;
     return {
       id: spec.id, spec, data: ctx.dataSpec, model: { name: spec.model.name, params: model.parameterCount(), macsPerImage: macs },
@@ -108,7 +129,7 @@ export async function trainRun(spec: RunSpec & { steps: number }, ctx: RunContex
       msPerStep: (1000 * trainSeconds) / Math.max(1, trainer.step), imagesPerSecond: examples / Math.max(1e-9, trainSeconds),
       flops: 6 * macs * examples * (spec.sam ? 2 : 1), curve,
       final: { testAccuracy: last.testAccuracy, testLoss: last.testLoss, trainLoss: finalTrainLoss(fitted.steps.map((s) => s.loss)) },
-      losses: fitted.steps.map((s) => s.loss), diverged: fitted.diverged, skippedSteps: fitted.skippedSteps,
+      losses: fitted.steps.map((s) => s.loss), profile, diverged: fitted.diverged, skippedSteps: fitted.skippedSteps,
       finishedAt: new Date().toISOString(),
     };
   } finally {

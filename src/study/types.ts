@@ -59,6 +59,8 @@ export interface RunSpec {
   sam?: { rho: number };
   /** Evaluate on the held-out images every n steps (time-to-accuracy curves); 0 = at the end only. */
   evalEvery: number;
+  /** After training, profile this many more steps per kernel (what a step's time goes to: batch norm, weight standardization, …). */
+  profileSteps?: number;
   seed: number;
   /** What the summary groups by (family, batch, agc, depth, …). */
   tags: Record<string, string | number | boolean>;
@@ -91,6 +93,8 @@ export interface RunResult {
   curve: CurvePoint[];
   final: { testAccuracy: number; testLoss: number; trainLoss: number };
   losses: number[];
+  /** Per-kernel time of `spec.profileSteps` extra steps (kernel names as `family/entry`), or null. */
+  profile: { mode: string; steps: number; totalMs: number; kernels: { kernel: string; calls: number; totalMs: number }[] } | null;
   diverged: boolean;
   skippedSteps: number;
   finishedAt: string;
