@@ -1,11 +1,11 @@
 // The model-family registry: one door (create, info, checkpoints, timm import/export) for
 // every family, with typed errors for names and configs no family builds.
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, models, nfnet, ValueError } from '../src/index.js';
+import { models, nfnet, ValueError } from '../src/index.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/nfnet/checkpoint.js';
 import { useGpu } from './setup.js';
 import { stateDictBytes } from './timm-fixtures.js';
-import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../src/io/safetensors.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32 } from '../src/io/safetensors.js';
 
 describe('model families (no GPU)', () => {
   it('info by any family\'s name equals the family\'s own plan; the stage table sums to the totals', () => {

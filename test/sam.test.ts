@@ -1,9 +1,11 @@
 // Sharpness-aware minimization (SAM): the optimizer's ascent and restore against a float64
 // reference step on a softmax classifier, its guard and errors, and the Trainer's two-pass
-// step on a tiny NFNet (two passes, exact restore, learning, AGC + EMA composition).
+// step on a tiny NFNet (two passes, exact restore, learning, AGC + EMA composition, the
+// guard) and on a model with a running tensor (running statistics follow the first pass).
 import { describe, expect, it } from 'vitest';
 import { assign, data, empty, keep, nfnet, noGrad, ops, optim, tensor, valueAndGrad, ModelState, ShapeError, StateLayout, ValueError, type Tensor } from '../src/index.js';
 import { seedFor } from '../src/nfnet/initializers.js';
+import { Model, type Architecture, type ForwardOptions, type ModelConfig } from '../src/models/model.js';
 import * as N from './ref-nn.js';
 import { expectClose, rand } from './harness.js';
 import { useGpu } from './setup.js';
@@ -261,8 +263,8 @@ const batchOf = (n: number) => [...new data.DataLoader(stripes(n), { batchSize: 
  * Record every forward of `model` (its options), and on the second forward of a step a
  * copy of the parameters it runs on.
  */
-function spyForward(model: nfnet.NFNet) {
-  const calls: nfnet.ForwardOptions[] = [];
+function spyForward(model: Model) {
+  const calls: ForwardOptions[] = [];
   let snapshot: Tensor[] | null = null;
   const original = model.forward.bind(model);
   model.forward = (x, options = {}) => {
@@ -282,6 +284,26 @@ function spyForward(model: nfnet.NFNet) {
 
 const flat = (m: Map<string, Float32Array>) => Float64Array.from([...m.values()].flatMap((v) => Array.from(v)));
 
+/**
+ * A model whose forward in training mode adds 1 to a running tensor in place, as batch norm
+ * updates its running mean: the count of the training forwards whose update was kept.
+ */
+class CountingNet implements Architecture {
+  readonly config: ModelConfig = { family: 'test', variant: 'counting', numClasses: 2, inChannels: 1, trainResolution: 4, testResolution: 4 };
+  readonly layout = new StateLayout();
+  private readonly w = this.layout.param('fc.weight', 'weight', [1, 2], () => Float32Array.of(0.5, -0.5));
+  private readonly passes = this.layout.running('passes', [1], () => Float32Array.of(0));
+  plan() {
+    return [];
+  }
+  run(state: ModelState, x: Tensor, o: Required<ForwardOptions>): Tensor {
+    if (o.training) noGrad(() => assign(state.get(this.passes), ops.addScalar(state.get(this.passes), 1)));
+    return ops.linear(ops.globalMeanPool(x), state.get(this.w));
+  }
+}
+
+const COUNTING_BATCH: data.Batch = { images: Float32Array.from({ length: 4 * 16 }, (_, i) => (i % 7) / 7), labels: Int32Array.of(0, 1, 0, 1), shape: [4, 4, 4, 1] };
+
 describe('Trainer with sam: { rho }', () => {
   it('runs two forward-backward passes per step, the second at w + ρ·g/‖g‖ with the same seed; reports the first pass\'s loss', async () => {
     const rho = 0.05;
@@ -299,7 +321,9 @@ describe('Trainer with sam: { rho }', () => {
     )(model.state);
     spy.calls.length = 0;
     const gValues = await Promise.all(g!.map(async (t) => Float64Array.from(await t.data())));
+    const counters = gpu().counters();
     const r = await trainer.trainStep(batch);
+    expect(gpu().counters().readbacks - counters.readbacks, 'one readback per SAM step').toBe(1);
     expect(spy.calls.length).toBe(2);
     expect(spy.calls.map((c) => [c.training, c.seed])).toEqual([[true, seedFor(5, 'step0')], [true, seedFor(5, 'step0')]]);
     expect(r.loss).toBeCloseTo((await refLoss.data())[0]!, 5);
@@ -318,7 +342,7 @@ describe('Trainer with sam: { rho }', () => {
     plain.dispose();
     trainer.dispose();
     model.dispose();
-  });
+  }, 300_000); // the file's first NFNet builds every pipeline: 35–120 s on a loaded 2-core machine
 
   it('puts w back exactly before the update: a step at learning rate 0 without weight decay leaves every weight bit-identical', async () => {
     const model = nfnet.create('pico', { seed: 4, numClasses: 4 });
@@ -415,6 +439,83 @@ describe('Trainer with sam: { rho }', () => {
     expect(Array.from(flat(await trainer.ema!.state.read()))).toEqual(Array.from(before.e));
     expect((await trainer.optimizer.readMomentum()).map((m) => Array.from(m))).toEqual(before.m);
     expect((await trainer.trainStep(batch)).skipped).toBe(false);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('running statistics (as batch norm keeps) follow the first pass only: the second pass\'s update is undone', async () => {
+    const batch = COUNTING_BATCH;
+    const counts = async (sam: boolean) => {
+      const model = new Model(new CountingNet());
+      const forwards = spyForward(model).calls;
+      const trainer = new nfnet.Trainer(model, { totalSteps: 3, lr: 0.1, seed: 1, ...(sam ? { sam: { rho: 0.05 } } : {}) });
+      for (let s = 0; s < 3; s++) expect((await trainer.trainStep(batch)).skipped).toBe(false);
+      const kept = (await model.state.read()).get('passes')![0];
+      trainer.dispose();
+      model.dispose();
+      return { forwards: forwards.length, kept };
+    };
+    expect(await counts(false)).toEqual({ forwards: 3, kept: 3 });
+    expect(await counts(true)).toEqual({ forwards: 6, kept: 3 });
+  });
+
+  it('with ops.batchNorm: after a SAM step the running statistics are those of one training forward at w (bit for bit)', async () => {
+    // conv-free BN net: batch norm over 2 channels (training: batch statistics, running update in place), pool, linear.
+    class BnNet implements Architecture {
+      readonly config: ModelConfig = { family: 'test', variant: 'bn', numClasses: 2, inChannels: 2, trainResolution: 4, testResolution: 4 };
+      readonly layout = new StateLayout();
+      private readonly gamma = this.layout.param('bn.weight', 'gain', [2], () => Float32Array.of(1.2, 0.8));
+      private readonly beta = this.layout.param('bn.bias', 'bias', [2], () => Float32Array.of(0.1, -0.1));
+      private readonly mean = this.layout.running('bn.running_mean', [2], () => Float32Array.of(0, 0));
+      private readonly variance = this.layout.running('bn.running_var', [2], () => Float32Array.of(1, 1));
+      private readonly w = this.layout.param('fc.weight', 'weight', [2, 2], () => Float32Array.of(0.5, -0.5, 0.25, 0.75));
+      plan() {
+        return [];
+      }
+      run(state: ModelState, x: Tensor, o: Required<ForwardOptions>): Tensor {
+        const h = ops.batchNorm(x, state.get(this.gamma), state.get(this.beta), state.get(this.mean), state.get(this.variance), { training: o.training, activation: 'relu' });
+        return ops.linear(ops.globalMeanPool(h), state.get(this.w));
+      }
+    }
+    const batch: data.Batch = { images: Float32Array.from({ length: 4 * 16 * 2 }, (_, i) => Math.sin(i * 0.7) * (1 + (i % 3))), labels: Int32Array.of(0, 1, 1, 0), shape: [4, 4, 4, 2] };
+    const running = async (m: Model) => {
+      const r = await m.state.read();
+      return [...r.get('bn.running_mean')!, ...r.get('bn.running_var')!];
+    };
+    // Reference: one training forward at the initial weights.
+    const ref = new Model(new BnNet());
+    noGrad(() => ref.forward(tensor(batch.images, batch.shape), { training: true }).dispose());
+    const once = await running(ref);
+    expect(once).not.toEqual([0, 0, 1, 1]);
+    const model = new Model(new BnNet());
+    const trainer = new nfnet.Trainer(model, { totalSteps: 2, lr: 0.1, seed: 1, sam: { rho: 0.5 } });
+    expect((await trainer.trainStep(batch)).skipped).toBe(false);
+    expect(await running(model)).toEqual(once);
+    // The weights moved, so the second pass really ran elsewhere and was not kept.
+    expect(Array.from((await model.state.read()).get('fc.weight')!)).not.toEqual([0.5, -0.5, 0.25, 0.75].map(Math.fround));
+    trainer.dispose();
+    model.dispose();
+    ref.dispose();
+  });
+
+  it('a failed second pass leaves w, running statistics and the step count as before the step, and the next step runs', async () => {
+    const model = new Model(new CountingNet());
+    const trainer = new nfnet.Trainer(model, { totalSteps: 3, lr: 0.1, seed: 1, sam: { rho: 0.05 } });
+    const before = await model.state.read();
+    const original = model.forward.bind(model);
+    let calls = 0;
+    model.forward = (x, options) => {
+      if (++calls === 2) throw new ValueError('injected failure of the second pass');
+      return original(x, options);
+    };
+    await expect(trainer.trainStep(COUNTING_BATCH)).rejects.toThrow(/injected failure/);
+    expect(trainer.optimizer.isPerturbed).toBe(false);
+    expect(trainer.step).toBe(0);
+    const after = await model.state.read();
+    expect(Array.from(after.get('fc.weight')!)).toEqual(Array.from(before.get('fc.weight')!));
+    expect(Array.from(after.get('passes')!)).toEqual([1]); // the first pass's update stands, as in any step
+    expect((await trainer.trainStep(COUNTING_BATCH)).skipped).toBe(false);
+    expect(Array.from((await model.state.read()).get('passes')!)).toEqual([2]);
     trainer.dispose();
     model.dispose();
   });

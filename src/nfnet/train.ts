@@ -4,7 +4,7 @@
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
  * With `sam: { rho }` a step is SAM's two forward-backward passes (the F6+SAM recipe).
  */
-import { tensor, zeros } from '../tensor/creation.js';
+import { assign, empty, tensor, zeros } from '../tensor/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../tensor/scope.js';
@@ -126,6 +126,23 @@ function correctCount(logits: Tensor, oneHot: Tensor): Tensor {
   });
 }
 
+/**
+ * Copy a state's running statistics (non-trainable tensors, e.g. batch norm's) aside; the
+ * returned function writes them back and frees the copy. A no-op for a state without any.
+ */
+function holdRunningStatistics(state: ModelState): () => void {
+  const running = state.entries().filter(([spec, t]) => !spec.trainable && t.size > 0).map(([, t]) => t);
+  const saved = running.map((t) => {
+    const copy = empty(t.shape);
+    assign(copy, t);
+    return copy;
+  });
+  return () => {
+    running.forEach((t, i) => assign(t, saved[i]!));
+    for (const t of saved) t.dispose();
+  };
+}
+
 function oneHotOf(labels: Int32Array, classes: number): Float32Array {
   const out = new Float32Array(labels.length * classes);
   labels.forEach((l, i) => (out[i * classes + l] = 1));
@@ -241,11 +258,20 @@ export class Trainer {
       // step restores w before applying AGC → decay → Nesterov with the second gradient.
       this.optimizer.perturb(grads, { loss });
       for (const t of [loss, logits!, ...grads]) t.dispose(); // gathered: free them before pass 2
-      // Hook for batch norm: running statistics must be updated by the first pass only.
-      // Today no model has any (NFNets are normalizer-free), so the second pass runs with
-      // `training: true` like the first; a model with running statistics needs a forward
-      // option that keeps them frozen here (or the pass-1 values saved and put back).
-      const [lossAtPeak, [gradsAtPeak], [logitsAtPeak]] = await lossOf(this.model.state);
+      // Batch norm: running statistics follow the first pass only. The second runs in
+      // training mode like the first (batch statistics, as SAM's gradient needs) and its
+      // update of the running statistics is undone from a copy. NFNets have none: no copy.
+      const putBackRunning = holdRunningStatistics(this.model.state);
+      let peak: Awaited<ReturnType<typeof lossOf>>;
+      try {
+        peak = await lossOf(this.model.state);
+      } catch (e) {
+        this.optimizer.unperturb(); // w as before the step, and the next step can start afresh
+        throw e;
+      } finally {
+        putBackRunning();
+      }
+      const [lossAtPeak, [gradsAtPeak], [logitsAtPeak]] = peak;
       this.optimizer.step(gradsAtPeak, { lr, loss: lossAtPeak });
       for (const t of [lossAtPeak, logitsAtPeak!, ...gradsAtPeak]) t.dispose();
     } else {

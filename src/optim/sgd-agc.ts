@@ -211,6 +211,19 @@ export class SgdAgc {
   }
 
   /**
+   * Undo a `perturb` without an update: w back to the bit, as if the step had not begun
+   * (e.g. when the second pass failed). Nothing when the weights are not perturbed.
+   */
+  unperturb(): void {
+    if (this.disposed) throw new DisposedError('sgdAgc: unperturb() after dispose()');
+    if (!this.perturbed) return;
+    this.sam!.restore();
+    const { loose } = this.target;
+    if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
+    this.perturbed = false;
+  }
+
+  /**
    * Apply one update. `grads` lines up with the parameters (an array, as valueAndGrad
    * returns it, or a record by name). Everything is validated before anything is recorded,
    * so a bad call leaves every weight untouched. The grads stay owned by the caller.
