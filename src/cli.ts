@@ -132,6 +132,29 @@ program
   });
 
 program
+  .command('study')
+  .description("replay one of the papers' claims small (docs/results/claims.md): resumable runs, JSON, PNG figures and a claims fragment")
+  .argument('<name>', 'normalization | batch-size | speed | sam | scaling')
+  .option('--budget <budget>', 'quick (seconds, ~100 images at 12 px) or full (hours: all of Fashion-MNIST at 28 px)', 'quick')
+  .option('--out <dir>', 'results go to <dir>/<name>/ (runs/, summary, figures); finished runs there are not redone', 'runs/study')
+  .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
+  .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
+  .option('--only <parts>', "comma-separated parts of the study (e.g. batch-size: nf,bn; scaling: nfnet,vit)")
+  .option('--model <role=name...>', "replace a row of the study's model table, e.g. --model bn=resnet26")
+  .option('--no-fast', 'keep Dawn\'s robustness checks on')
+  .option('--no-progress', 'no progress bar')
+  .option('--plan', 'print the runs, steps and training images the study would take, and stop (no GPU)')
+  .action(async (name: string, o) => {
+    const { study, studyPlan } = await import('./cli/study.js');
+    if (o.plan) {
+      const p = studyPlan(name, o);
+      console.log(`${p.study} (${p.budget}, parts ${p.parts.join(', ')}): ${p.runs} runs, ${p.steps.toLocaleString('en-US')} steps, ${p.examples.toLocaleString('en-US')} training images; data ${p.data.train} train / ${p.data.test} test at ${p.data.resolution} px`);
+      return;
+    }
+    await study(name, { ...o, progress: o.progress && process.stderr.isTTY === true });
+  });
+
+program
   .command('adapter')
   .description('show the WebGPU adapter this machine gives, its features and limits')
   .option('--json', 'print JSON')
