@@ -40,7 +40,7 @@ program
   .option('--batch <n>', 'batch size', int, 32)
   .option('--lr <x>', 'peak learning rate (default 0.4·batch/256)', num)
   .option('--warmup <epochs>', 'linear warm-up, in epochs', num, 0.2)
-  .option('--clipping <λ>', 'AGC clipping threshold λ (0 turns AGC off)', num, TRAIN_DEFAULTS.clipping)
+  .option('--clipping <λ>', `AGC clipping threshold λ (0 turns AGC off; default ${TRAIN_DEFAULTS.clipping}, 0 for batch-normalized models)`, num)
   .option('--no-agc', 'turn adaptive gradient clipping off (the ablation; same as --clipping 0)')
   .option('--agc-skip-gains', 'clip the zero-initialised skip gains too (the reference; freezes them in short runs)')
   .option('--sam-rho <ρ>', 'sharpness-aware minimization with radius ρ, e.g. 0.05 (two forward-backward passes per step; default off)', num)

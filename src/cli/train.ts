@@ -27,7 +27,8 @@ export interface TrainArgs extends DataArgs {
   batch: number;
   lr?: number;
   warmup: number;
-  clipping: number;
+  /** Undefined: the model's default (TRAIN_DEFAULTS, or 0 for batch-normalized models). */
+  clipping?: number;
   agc: boolean;
   seed: number;
   out: string;

@@ -193,6 +193,11 @@ class Block {
  * needed), its plan and its forward on any state of that layout.
  */
 export class EfficientNetArchitecture implements Architecture<EfficientNetConfig> {
+  /** The classifier, which AGC (when asked for) never clips. */
+  readonly classifier = ['classifier.weight'];
+  /** Batch-normalized: trained without AGC unless asked (AGC exists to replace BN). */
+  readonly trainDefaults = { clipping: 0 };
+
   readonly layout: StateLayout;
   readonly blocks: readonly BlockPlan[];
   private readonly stem: Conv;

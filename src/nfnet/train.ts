@@ -213,11 +213,15 @@ export class Trainer {
 
   constructor(readonly model: Model, options: TrainOptions) {
     if (!(model instanceof Model)) throw new ValueError(`Trainer: model must be a model (nfnet.create(...), models.create(...)), got ${describeValue(model)}`);
-    const o = resolveTrainOptions(options);
+    // The network's own defaults (e.g. no AGC for batch-normalized ones) under the caller's options.
+    const own = model.architecture.trainDefaults ?? {};
+    const given = options === undefined || options === null || typeof options !== 'object' ? options : { ...own, ...stripUndefined(options) };
+    const o = resolveTrainOptions(given as TrainOptions);
     this.options = o;
+    const classifier = model.architecture.classifier ?? ['head.fc.weight'];
     this.optimizer = sgdAgc(model.state, {
       lr: o.lr, momentum: o.momentum, nesterov: true, weightDecay: o.weightDecay, clipping: o.clipping,
-      excludeFromAgc: o.agcSkipGains ? ['head.fc.weight'] : ['head.fc.weight', /skipGain$/],
+      excludeFromAgc: o.agcSkipGains ? [...classifier] : [...classifier, /skipGain$/],
       guardNonFinite: true, // a NaN batch is skipped and counted, never trained on
       ...(o.sam ? { sam: o.sam } : {}),
     });

@@ -153,6 +153,11 @@ class Block {
 
 /** The network without its tensors (no GPU): its layers, the state they declared, their plan and the forward pass. */
 export class ResNetArchitecture implements Architecture<ResNetConfig> {
+  /** The classifier, which AGC (when asked for) never clips. */
+  readonly classifier = ['fc.weight'];
+  /** Batch-normalized: trained without AGC unless asked (AGC exists to replace BN). */
+  readonly trainDefaults = { clipping: 0 };
+
   readonly config: ResNetConfig;
   readonly layout: StateLayout;
   readonly stem: ConvBn;
