@@ -28,6 +28,15 @@ it('the README example runs and prints what it claims', async () => {
   expect(Array.from(gradLine![1] as Float32Array)).toEqual([0.5, 1, 1.5, 2]);
 });
 
+it('the README\'s other-networks example runs: timm\'s parameter counts, a BN training step and an eval-mode prediction', async () => {
+  const logs = await runDocBlock('README.md', 'models-example');
+  expect(logs[0]).toEqual(['params', 5288548, 25557032]);
+  expect(logs[1]![0]).toBe('classes');
+  const classes = Array.from(logs[1]![1] as Int32Array);
+  expect(classes).toHaveLength(2);
+  for (const c of classes) expect(c >= 0 && c < 10).toBe(true);
+}, 240_000);
+
 it('the docs/kernels.md runKernel example runs and prints alpha·x + y', async () => {
   const logs = await runDocBlock('docs/kernels.md', 'kernels-example');
   expect(logs).toHaveLength(1);
