@@ -76,7 +76,7 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   const gemmShapes: [number, number, number][] = opts.full ? [[8192, 1152, 128], [1024, 1024, 1024]] : [[2048, 1152, 128], [512, 512, 512]];
   let bestGemm = { ...startGemm };
   let bestGemmMs = Infinity;
-  const same = (a: GemmConfig, b: GemmConfig) => a.tm === b.tm && a.tn === b.tn && a.wg === b.wg && a.quad === b.quad;
+  const same = (a: GemmConfig, b: GemmConfig) => a.tm === b.tm && a.tn === b.tn && a.wg === b.wg && a.quad === b.quad && a.tiles === b.tiles;
   const tryGemm = async (c: GemmConfig) => {
     setGemmConfig(c);
     const ms = await timeGemm(gpu, gemmShapes, reps);
@@ -87,14 +87,15 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   };
   // The incumbent first, so the margin applies against it; then the tiled kernel's tiles
   // (quad off, else these shapes would all take the quad kernel), then the quad kernel
-  // over the best tiles (which still serve the GEMMs narrower than its band).
+  // over the best tiles (which still serve the GEMMs narrower than its band), then the
+  // workgroup-shared kernel (the hardware GPUs' style; 'auto' picks it on hardware untuned).
   await tryGemm(startGemm);
   let bestTiled: GemmConfig | null = null;
   let bestTiledMs = Infinity;
   for (const tm of [8, 4] as const) {
     for (const tn of [8, 4] as const) {
       for (const wg of [64, 128]) {
-        const c: GemmConfig = { ...startGemm, tm, tn, wg, vec4: true, blockN: 0, quad: false };
+        const c: GemmConfig = { ...startGemm, tm, tn, wg, vec4: true, blockN: 0, quad: false, tiles: 'register' };
         if (same(c, startGemm)) continue;
         const ms = await tryGemm(c);
         if (ms < bestTiledMs) [bestTiled, bestTiledMs] = [c, ms];
@@ -102,6 +103,8 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
     }
   }
   if (bestTiled && !same({ ...bestTiled, quad: true }, startGemm)) await tryGemm({ ...bestTiled, quad: true });
+  const shared: GemmConfig = { ...bestGemm, tiles: 'shared' };
+  if (!same(shared, startGemm)) await tryGemm(shared);
   setGemmConfig(bestGemm);
   // Conv: an F0-like 3×3 (quick: batch 2 of 32×32×128; full: batch 8).
   const cx: [number, number, number, number] = opts.full ? [8, 32, 32, 128] : [2, 32, 32, 128];

@@ -3,8 +3,9 @@
  */
 import { Command } from 'commander';
 import { init } from './index.js';
-import { info } from './nfnet/index.js';
-import { formatInfo } from './nfnet/format.js';
+import { info } from './models/registry.js';
+import { formatInfo } from './models/info.js';
+import { modelNames } from './models/registry.js';
 import { TRAIN_DEFAULTS } from './nfnet/defaults.js';
 
 const program = new Command();
@@ -12,8 +13,8 @@ program.name('nfnet').description('Normalizer-Free networks on WebGPU').showHelp
 
 program
   .command('info')
-  .description('parameter count, multiply-adds and per-stage table of a variant (no GPU needed)')
-  .argument('<variant>', 'F0…F7, F0+…F7+, nf-resnet-26/50/101, pico, nano, micro; timm names: dm_nfnet_f0…f6, nfnet_f0…f7, nf_resnet26/50/101, nf_seresnet26/50/101')
+  .description('parameter count, multiply-adds and per-stage table of any model (no GPU needed)')
+  .argument('<model>', `a model name: ${modelNames().join(', ')}`)
   .option('--res <pixels>', 'input resolution (default: the variant\'s test resolution)', (v) => Number.parseInt(v, 10))
   .option('--classes <n>', 'number of classes', (v) => Number.parseInt(v, 10))
   .option('--json', 'print JSON')
@@ -24,14 +25,6 @@ program
 
 const int = (v: string) => Number.parseInt(v, 10);
 
-/** A JSON-like value written as a Python literal (None, True, False). */
-function pythonLiteral(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number' || typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(pythonLiteral).join(', ')}]`;
-  return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${pythonLiteral(x)}`).join(', ')}}`;
-}
 const num = (v: string) => Number.parseFloat(v);
 
 program
@@ -39,7 +32,8 @@ program
   .description('train a model on a dataset, with a progress bar, per-epoch test accuracy, a learning curve and checkpoints')
   .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
   .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
-  .option('--variant <name>', 'model variant (default nano; with --init, read from the file)')
+  .option('--model <name>', 'the model, any family (nano, F0, efficientnet_b0, resnet50, vit_tiny_patch16_224, …: `nfnet info --help` lists them); default nano, with --init read from the file')
+  .option('--variant <name>', 'the same as --model (its older name)')
   .option('--init <timm.safetensors>', 'start from timm weights (a timm state dict) with a fresh classifier for the dataset\'s classes (finetuning)')
   .option('--classes <n>', 'with --init: the number of classes of the new head (must be the dataset\'s)', int)
   .option('--epochs <n>', 'epochs', int, 3)
@@ -55,7 +49,7 @@ program
   .option('--size <px>', 'image size for --data folder', int)
   .option('--max-steps <n>', 'stop after n steps (the schedule still spans all epochs)', int)
   .option('--dropout <rate>', 'head dropout (default: the variant\'s)', num)
-  .option('--stochastic-depth <rate>', 'stochastic-depth rate (default: the variant\'s)', num)
+  .option('--stochastic-depth <rate>', 'stochastic-depth / drop-path rate (default: the variant\'s)', num)
   .option('--crop <px>', 'random-crop augmentation: zero-pad by px and crop back (0 = off)', int, 2)
   .option('--train-res <px>', 'train on random px×px crops (below the test resolution, as the NFNet recipe does); evaluation uses full images', int)
   .option('--out <dir>', 'where to write curve.json, curve.png and checkpoint.safetensors', 'runs/latest')
@@ -67,7 +61,9 @@ program
   .option('--log-every <steps>', 'without a progress bar (no terminal), print a line every n steps', int, 100)
   .action(async (o) => {
     const { train } = await import('./cli/train.js');
-    await train({ ...o, variant: o.variant ?? (o.init ? 'auto' : 'nano'), progress: o.progress && process.stderr.isTTY !== false });
+    if (o.model !== undefined && o.variant !== undefined && o.model !== o.variant) program.error(`--model ${o.model} and --variant ${o.variant} disagree (they are the same option)`);
+    const { model, ...rest } = o;
+    await train({ ...rest, variant: model ?? o.variant ?? (o.init ? 'auto' : 'nano'), progress: o.progress && process.stderr.isTTY !== false });
   });
 
 program
@@ -117,7 +113,7 @@ program
     if (o.json) console.log(JSON.stringify(r, null, 2));
     else {
       console.log(`${r.variant}: ${r.params} parameters (${r.weights} weights) → ${r.out} (${r.bytes} bytes)`);
-      console.log(`timm: NormFreeNet(NfCfg(**${pythonLiteral(r.nfCfg)}), num_classes=${r.numClasses}, in_chans=${r.inChannels})`);
+      console.log(`timm: ${r.timm}`);
     }
   });
 

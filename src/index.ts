@@ -22,4 +22,5 @@ export { defineOp, notDifferentiable, type OpDef, type OpSpec } from './autodiff
 export * as ops from './ops/index.js';
 export * as optim from './optim/index.js';
 export * as nfnet from './nfnet/index.js';
+export * as models from './models/index.js';
 export * as data from './data/index.js';

@@ -5,14 +5,14 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { data, nfnet, ShapeError } from '../src/index.js';
+import { data, models, nfnet, ShapeError } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/node.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type HostTensor } from '../src/io/safetensors.js';
 import { useGpu } from './setup.js';
 
 useGpu();
 
-const values = async (m: nfnet.NFNet) => Promise.all(m.state.params.map(async (t) => Array.from(await t.data())));
+const values = async (m: models.Model) => Promise.all(m.state.params.map(async (t) => Array.from(await t.data())));
 
 function tinySet(): data.ImageSet {
   const n = 24;

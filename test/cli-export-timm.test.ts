@@ -27,7 +27,7 @@ describe('nfnet export-timm', () => {
     const out = path.join(dir, 'timm.safetensors');
     const r = await exportTimmFile({ checkpoint: path.join(dir, 'ck.safetensors'), out, ema: true });
     expect(r.weights).toBe('live'); // no EMA in this checkpoint
-    expect(r.nfCfg).toMatchObject({ stem_type: '7x7_pool', attn_layer: 'se', same_padding: false, gamma_in_act: false, skipinit: false });
+    expect(r.timmKwargs).toMatchObject({ stem_type: '7x7_pool', attn_layer: 'se', same_padding: false, gamma_in_act: false, skipinit: false });
     expect(Buffer.from(readFileSync(out)).equals(Buffer.from(stateDictBytes('nf_seresnet_tiny')))).toBe(true);
 
     await expect(exportTimmFile({ checkpoint: path.join(dir, 'pico.safetensors'), out: path.join(dir, 'no.safetensors'), ema: true })).rejects.toThrow(ValueError);

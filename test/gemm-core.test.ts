@@ -104,6 +104,57 @@ describe('GEMM core: load modes × tile configurations', () => {
     expect(await kernelsOf(36, 64)).toEqual(['matmul/matmul']);
     setGemmConfig(DEFAULT_GEMM_CONFIG);
   });
+  // The workgroup-shared kernel (hardware GPUs' style, forced here on SwiftShader): 64×64
+  // blocks, k in steps of 16, so shapes cross block edges (65, 130), k tails (17, 7, 33) and
+  // single rows/columns.
+  const MKN_SHARED: [number, number, number][] = [[2, 1, 1], [8, 8, 8], [13, 17, 19], [65, 33, 70], [64, 16, 64], [130, 7, 5], [3, 40, 129]];
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    it(`workgroup-shared kernel (64×64 blocks, BK 16): transposeA=${ta} transposeB=${tb}`, async () => {
+      setGemmConfig({ tiles: 'shared' });
+      let seed = 500;
+      for (const [m, k, n] of MKN_SHARED) {
+        const a = ta ? [k, m] : [m, k];
+        const b = tb ? [n, k] : [k, n];
+        await check(a, b, ta, tb, (seed += 2));
+        await check([2, ...a], [2, ...b], ta, tb, (seed += 2));
+        await check([3, ...a], b, ta, tb, (seed += 2));
+        await check(a, [2, 1, ...b], ta, tb, (seed += 2));
+      }
+      setGemmConfig(DEFAULT_GEMM_CONFIG);
+    });
+  }
+  it('tiles: the shared kernel runs when asked, and with \'auto\' only on a hardware adapter; bad values are refused', async () => {
+    const kernelsOf = async (m: number, n: number) => {
+      gpu().profile.start();
+      ops.matmul(toTensor(randArr([m, 8], 1)), toTensor(randArr([8, n], 2))).dispose();
+      return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+    };
+    setGemmConfig({ tiles: 'shared' });
+    expect(await kernelsOf(36, 64)).toEqual(['matmul-shared/matmul_shared']);
+    expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row keeps the GEMV
+    setGemmConfig({ tiles: 'auto' });
+    const auto = await kernelsOf(36, 16);
+    expect(auto).toEqual([gpu().adapter.software ? 'matmul/matmul' : 'matmul-shared/matmul_shared']);
+    expect(() => setGemmConfig({ tiles: 'smem' as never })).toThrow(/tiles must be 'auto', 'register' or 'shared', got smem/);
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+  });
+  it('a training step of a small conv net gives the same loss and gradients with shared tiles as with register tiles', async () => {
+    const { valueAndGrad } = await import('../src/index.js');
+    const x = toTensor(randArr([2, 6, 6, 5], 7));
+    const w = toTensor(randArr([1, 1, 5, 12], 8)); // a 1×1 conv is a GEMM
+    const v = toTensor(randArr([12, 3], 9));
+    const f = (w: Parameters<typeof ops.conv2d>[1], v: Parameters<typeof ops.conv2d>[1]) => ops.mean(ops.square(ops.matmul(ops.reshape(ops.conv2d(x, w), [72, 12]), v)));
+    const run = async () => {
+      const [loss, grads] = await valueAndGrad(f)(w, v);
+      return [await loss.data(), ...(await Promise.all(grads.map((g) => g.data())))].map((t) => Array.from(t));
+    };
+    setGemmConfig({ tiles: 'register' });
+    const reg = await run();
+    setGemmConfig({ tiles: 'shared' });
+    const shared = await run();
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+    reg.forEach((r, i) => expectClose(shared[i]!, r, 1e-5, ['loss', 'dw', 'dv'][i]));
+  });
   it('quadRows: the row count per invocation whose quads cost least', () => {
     expect([4, 9, 16, 36, 60, 100, 8192].map(quadRows)).toEqual([1, 3, 4, 9, 8, 9, 8]);
   });

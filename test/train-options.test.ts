@@ -37,7 +37,7 @@ describe('Trainer options', () => {
     refused(t({}), /totalSteps must be a positive integer, got undefined/);
     refused(t(undefined), /options are required/);
     refused(t(null), /options must be an object/);
-    refused(() => new nfnet.Trainer({} as nfnet.NFNet, { totalSteps: 5 }), /model must be an NFNet/);
+    refused(() => new nfnet.Trainer({} as nfnet.NFNet, { totalSteps: 5 }), /model must be a model \(nfnet.create/);
     model.dispose();
   });
 

@@ -18,8 +18,8 @@ import { tidy } from '../tensor/scope.js';
 import { tensor } from '../tensor/creation.js';
 import { CheckpointError, decodeSafetensors, type DecodedTensor } from '../io/safetensors.js';
 import { CHECKPOINT_FORMAT, decodeCheckpoint, modelFromCheckpoint } from '../nfnet/checkpoint.js';
-import { importTimm } from '../nfnet/timm.js';
-import type { NFNet } from '../nfnet/model.js';
+import { importTimm } from '../models/timm.js';
+import type { Model } from '../models/model.js';
 import { preprocessImage, timmEvalTransform, type EvalTransform, type Image8 } from '../data/preprocess.js';
 import { resizeInto } from '../data/node-files.js';
 
@@ -74,7 +74,7 @@ export async function predict(a: PredictArgs): Promise<PredictResult> {
   const { tensors, metadata } = decodeSafetensors(bytes, a.checkpoint);
   const own = metadata.format === CHECKPOINT_FORMAT;
   const gpu = await init();
-  let model: NFNet | undefined;
+  let model: Model | undefined;
   try {
     let prepare: Preparer;
     let preprocessing: string;
@@ -114,7 +114,7 @@ export async function predict(a: PredictArgs): Promise<PredictResult> {
 
 const fmt = (v: number) => v.toFixed(3);
 
-function importTimmWithProgress(tensors: Map<string, DecodedTensor>, a: PredictArgs): NFNet {
+function importTimmWithProgress(tensors: Map<string, DecodedTensor>, a: PredictArgs): Model {
   const bar = a.progress ? new cliProgress.SingleBar({ format: 'loading weights |{bar}| {percentage}% {value}/{total} M parameters', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   const M = (n: number) => +(n / 1e6).toFixed(1);
   let started = false;
@@ -132,7 +132,7 @@ function importTimmWithProgress(tensors: Map<string, DecodedTensor>, a: PredictA
 }
 
 /** timm's eval transform for the model's name (timm's defaults for other names). */
-function timmPreparer(model: NFNet, res?: number): { prepare: Preparer; preprocessing: string } {
+function timmPreparer(model: Model, res?: number): { prepare: Preparer; preprocessing: string } {
   if (model.config.inChannels !== 3) throw new ShapeError(`${model.config.variant} takes ${model.config.inChannels}-channel images; timm's eval transform makes RGB`);
   const t: EvalTransform = timmEvalTransform(model.config.variant, res);
   return {

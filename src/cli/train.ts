@@ -7,9 +7,9 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { init } from '../runtime/init.js';
 import { DataLoader, channelStats } from '../data/loader.js';
-import { create, type NFNet } from '../nfnet/model.js';
-import { importTimm } from '../nfnet/timm.js';
-import type { ConfigOverrides } from '../nfnet/variants.js';
+import { create } from '../models/registry.js';
+import type { Model } from '../models/model.js';
+import { importTimm } from '../models/timm.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.js';
 import type { ImageSet } from '../data/formats.js';
 import { ValueError } from '../runtime/errors.js';
@@ -170,7 +170,7 @@ function trainPreprocess(set: ImageSet, stats: { mean: number[]; std: number[] }
 }
 
 /** timm weights with a fresh head (a progress bar while a large file loads). */
-function initFromTimm(file: string, a: TrainArgs, overrides: ConfigOverrides): NFNet {
+function initFromTimm(file: string, a: TrainArgs, overrides: Record<string, unknown>): Model {
   const raw = readFileSync(file);
   const bar = a.progress ? new cliProgress.SingleBar({ format: 'loading {file} |{bar}| {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   let started = false;

@@ -4,10 +4,10 @@
  */
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
-import type { NFNet } from './model.js';
+import type { Model } from '../models/model.js';
 import type { Trainer } from './train.js';
 
-export async function saveCheckpoint(file: string, model: NFNet, trainer?: Trainer, meta: Omit<CheckpointMeta, 'config' | 'step' | 'trainOptions'> = {}): Promise<void> {
+export async function saveCheckpoint(file: string, model: Model, trainer?: Trainer, meta: Omit<CheckpointMeta, 'config' | 'step' | 'trainOptions'> = {}): Promise<void> {
   writeFileAtomic(file, await encodeCheckpoint(model, trainer, meta));
 }
 

@@ -9,14 +9,15 @@ import { checkNumber, describeValue } from '../runtime/validate.js';
 import type { ModelState } from '../state/model-state.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type HostTensor } from '../io/safetensors.js';
 import type { LoaderState } from '../data/loader.js';
-import { NFNet } from './model.js';
+import { Model, type ModelConfig } from '../models/model.js';
+import { familyOfConfig, modelFromConfig } from '../models/registry.js';
 import { resolveTrainOptions, type Trainer } from './train.js';
-import { validateConfig, withNumerics, type NFNetConfig } from './variants.js';
 
 export const CHECKPOINT_FORMAT = 'nfnet-webgpu/1';
 
 export interface CheckpointMeta {
-  config: NFNetConfig;
+  /** The model's config (any family: `family` names it). */
+  config: ModelConfig;
   step: number;
   trainOptions?: Trainer['options'];
   loader?: LoaderState & { batchInEpoch: number };
@@ -41,7 +42,7 @@ async function stateTensors(state: ModelState, group: string, out: Record<string
 }
 
 /** Serialise a model (and its trainer's optimizer/EMA state when given). */
-export async function encodeCheckpoint(model: NFNet, trainer?: Trainer, meta: Omit<CheckpointMeta, 'config' | 'step' | 'trainOptions'> = {}): Promise<Uint8Array> {
+export async function encodeCheckpoint(model: Model, trainer?: Trainer, meta: Omit<CheckpointMeta, 'config' | 'step' | 'trainOptions'> = {}): Promise<Uint8Array> {
   const tensors: Record<string, HostTensor> = {};
   await stateTensors(model.state, 'param', tensors);
   if (trainer) {
@@ -76,12 +77,11 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   const step = Number(metadata.step ?? 0);
   if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`${what}: metadata 'step' must be a non-negative integer, got ${JSON.stringify(metadata.step)}`);
   const ck: Checkpoint = {
-    config: parse<NFNetConfig>('config')!, step, trainOptions: parse('trainOptions'),
+    config: parse<ModelConfig>('config')!, step, trainOptions: parse('trainOptions'),
     loader: parse('loader'), extra: parse('extra'),
     params: new Map(), momentum: new Map(), ema: new Map(), shapes: new Map(),
   };
   if (!ck.config || typeof ck.config !== 'object') throw new CheckpointError(`${what}: no model config in the metadata`);
-  ck.config = withNumerics(ck.config); // files from before the numerics options were built with the reference's
   checkMeta(ck, what);
   for (const [name, t] of tensors) {
     const [group, ...rest] = name.split('/');
@@ -107,7 +107,8 @@ function checkMeta(ck: Checkpoint, what: string): void {
       throw new CheckpointError(`${what}: metadata '${key}' is not valid: ${(e as Error).message}`);
     }
   };
-  wrap('config', () => validateConfig(ck.config));
+  // The family checks its config (and completes an older file's, e.g. NFNets from before the numerics options).
+  wrap('config', () => (ck.config = familyOfConfig(ck.config).validate(ck.config)));
   if (ck.trainOptions !== undefined) wrap('trainOptions', () => resolveTrainOptions(ck.trainOptions!));
   if (ck.loader !== undefined) {
     wrap('loader', () => {
@@ -134,8 +135,8 @@ function momentumOf(ck: Checkpoint, state: ModelState): Float32Array[] {
 }
 
 /** Load parameters (and optimizer/EMA state into `trainer`) after validating all of it: nothing is half-loaded. */
-export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
-  if (!(model instanceof NFNet)) throw new ValueError(`restore: model must be an NFNet, got ${describeValue(model)}`);
+export function restore(model: Model, ck: Checkpoint, trainer?: Trainer): void {
+  if (!(model instanceof Model)) throw new ValueError(`restore: model must be a model (nfnet.create, models.create), got ${describeValue(model)}`);
   if (!ck || typeof ck !== 'object' || !(ck.params instanceof Map)) throw new ValueError(`restore: expected a checkpoint from decodeCheckpoint/loadCheckpoint, got ${describeValue(ck)}`);
   if (trainer !== undefined && trainer.model !== model) throw new ValueError('restore: the trainer was made for another model');
   const state = model.state;
@@ -154,8 +155,8 @@ export function restore(model: NFNet, ck: Checkpoint, trainer?: Trainer): void {
 }
 
 /** A model built from a checkpoint's config with its weights (EMA weights when `useEma` and present). */
-export function modelFromCheckpoint(ck: Checkpoint, options: { useEma?: boolean } = {}): NFNet {
-  const model = new NFNet(ck.config, 0, { initialise: false });
+export function modelFromCheckpoint(ck: Checkpoint, options: { useEma?: boolean } = {}): Model {
+  const model = modelFromConfig(ck.config, 0, { initialise: false });
   const useEma = options.useEma && ck.ema.size > 0;
   try {
     model.state.load(useEma ? ck.ema : ck.params, shapesOf(ck, useEma ? 'ema' : 'param'), useEma ? 'ema' : 'param');

@@ -1,5 +1,6 @@
 /** The NFNet model family: variant table, architecture plan and (GPU) model builder. */
-import type { NetworkInfo } from './plan.js';
+import type { NetworkInfo } from '../models/info.js';
+import type { NFNetConfig } from './variants.js';
 import { networkInfo } from './model.js';
 import { OVERRIDE_FIELDS, variantConfig, type ConfigOverrides } from './variants.js';
 import { checkOptions } from '../runtime/validate.js';
@@ -11,7 +12,7 @@ export { planBlocks, type LayerPlan, type BlockPlan, type NetworkInfo, type Stag
  * Exact parameter count, multiply-adds at a resolution (the variant's test resolution by
  * default) and a per-stage breakdown. Needs no GPU.
  */
-export function info(variant: string, options: ConfigOverrides & { resolution?: number } = {}): NetworkInfo {
+export function info(variant: string, options: ConfigOverrides & { resolution?: number } = {}): NetworkInfo<NFNetConfig> {
   const { resolution, ...overrides } = checkOptions('nfnet.info', options, [...OVERRIDE_FIELDS, 'resolution']);
   const cfg = variantConfig(variant, overrides, 'nfnet.info');
   return networkInfo(cfg, resolution ?? cfg.testResolution);

@@ -6,28 +6,20 @@
  * layer also plans itself (parameters, multiply-adds, output shape): `nfnet info` prints
  * the model's own architecture, with no second description to keep in sync.
  */
-import { checkTensor, type Tensor } from '../tensor/tensor.js';
-import { noGrad } from '../autodiff/tape.js';
-import { tidy } from '../tensor/scope.js';
-import { ModelState, StateLayout, type StateRef } from '../state/model-state.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ModelState, StateRef } from '../state/model-state.js';
+import { StateLayout } from '../state/model-state.js';
 import * as ops from '../ops/index.js';
 import { GAMMA } from '../ops/activation.js';
-import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { convOut, planBlocks, sameOut, stemPoolOut, summarize, symmetricPad, type BlockPlan, type LayerPlan, type NetworkInfo } from './plan.js';
-import { checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
+import { Model, type Architecture, type ForwardOptions, type LayerPlan } from '../models/model.js';
+import { convOut, planBlocks, sameOut, stemPoolOut, symmetricPad, type BlockPlan } from './plan.js';
+import { summarize, type NetworkInfo } from '../models/info.js';
+import { describeNFNet, nfnetTitle } from './format.js';
+import { checkNumber, checkOptions } from '../runtime/validate.js';
 import { OVERRIDE_FIELDS, validateConfig, variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './initializers.js';
 
-export interface ForwardOptions {
-  /** Dropout and stochastic depth are active only when training. */
-  training?: boolean;
-  /** Seed for this step's dropout and stochastic-depth masks (use a new one each step). */
-  seed?: number;
-  /** Called with the activations after the stem and after every block (signal-propagation plots, tests). */
-  trace?: (name: string, activations: Tensor) => void;
-  /** The state to run on (default: the model's own; e.g. an EMA's averages, `ema.state`). */
-  state?: ModelState;
-}
+export type { ForwardOptions } from '../models/model.js';
 
 /** Declares a layer's tensors in the model's layout, each seeded from its name. */
 class Declare {
@@ -189,13 +181,13 @@ class NFBlock {
  * The network without its tensors: the layers and the StateLayout they declared (no GPU
  * needed). `nfnet info` plans from it, so the printed architecture is the model's own.
  */
-export class NFNetArchitecture {
+export class NFNetArchitecture implements Architecture<NFNetConfig> {
   /** The tensors the layers declared (names, shapes, kinds, initialisers). */
   readonly layout: StateLayout;
-  protected readonly stem: WSConv[];
-  protected readonly blocks: NFBlock[];
-  protected readonly headConv: WSConv | null;
-  protected readonly fc: Linear;
+  private readonly stem: WSConv[];
+  private readonly blocks: NFBlock[];
+  private readonly headConv: WSConv | null;
+  private readonly fc: Linear;
 
   constructor(readonly config: NFNetConfig, seed = 0) {
     // Every way in (create, a checkpoint's or a timm file's config, a hand-made one) is checked here, before any layer is planned.
@@ -236,40 +228,8 @@ export class NFNetArchitecture {
     layers.push(this.fc.plan());
     return layers;
   }
-}
-
-/** The layers of a configuration at a resolution (no GPU). */
-export function planLayers(c: NFNetConfig, resolution: number): LayerPlan[] {
-  return new NFNetArchitecture(c).plan(resolution);
-}
-
-/** Exact parameter count, multiply-adds and a per-stage table of a configuration (no GPU). */
-export function networkInfo(c: NFNetConfig, resolution = c.testResolution): NetworkInfo {
-  return summarize(c, resolution, planLayers(c, resolution));
-}
-
-export class NFNet extends NFNetArchitecture {
-  /** Every tensor of the model, laid out for the optimizer (see src/state/). */
-  readonly state: ModelState;
-
-  /** `initialise: false` leaves the weights undefined for a caller that loads them at once (importers, checkpoints). */
-  constructor(config: NFNetConfig, seed = 0, options: { initialise?: boolean } = {}) {
-    super(config, seed);
-    this.state = ModelState.create(this.layout, { initialise: options.initialise });
-  }
-
-  /** Logits [N, classes] for NHWC images [N, H, W, inChannels]. */
-  forward(x: Tensor, options: ForwardOptions = {}): Tensor {
-    const fn = `${this.config.variant}.forward`;
-    checkTensor(fn, 'x', x);
-    checkOptions(fn, options, ['training', 'seed', 'trace', 'state']);
-    const opts = { training: options.training ?? false, seed: options.seed ?? 0, trace: options.trace ?? (() => {}), state: options.state ?? this.state };
-    const s = opts.state;
-    if (!(s instanceof ModelState)) throw new ValueError(`${fn}: state must be a ModelState (model.state, an EMA's state), got ${describeValue(s)}`);
-    if (s.layout !== this.state.layout) throw new ValueError(`${this.config.variant}: forward's state has another layout than this model's`);
-    if (x.rank !== 4 || x.shape[3] !== this.config.inChannels) {
-      throw new ShapeError(`${this.config.variant}: expected NHWC images [N, H, W, ${this.config.inChannels}], got ${describeShape(x.shape)}`);
-    }
+  /** Logits for NHWC images, on `s` (Model.forward checks the input and options). */
+  run(s: ModelState, x: Tensor, opts: Required<ForwardOptions>): Tensor {
     const act = this.config.activation;
     const gamma = activationGamma(this.config);
     let h = x;
@@ -288,29 +248,22 @@ export class NFNet extends NFNetArchitecture {
     if (opts.training && this.config.dropout > 0) h = ops.dropout(h, { rate: this.config.dropout, seed: seedFor(opts.seed, 'head') });
     return this.fc.forward(s, h);
   }
+}
 
-  /** Class ids for images (evaluation mode, no gradient; on `state` when given, e.g. the EMA's). */
-  async predict(x: Tensor, options?: { state?: ModelState }): Promise<Int32Array> {
-    checkTensor(`${this.config.variant}.predict`, 'x', x);
-    checkOptions(`${this.config.variant}.predict`, options, ['state']);
-    // tidy: the intermediates of the forward pass are freed at once, only the logits survive.
-    const logits = noGrad(() => tidy(() => this.forward(x, options)));
-    const values = await logits.data();
-    logits.dispose();
-    const c = this.config.numClasses;
-    return Int32Array.from({ length: values.length / c }, (_, i) => {
-      let best = 0;
-      for (let k = 1; k < c; k++) if (values[i * c + k]! > values[i * c + best]!) best = k;
-      return best;
-    });
-  }
+/** The layers of a configuration at a resolution (no GPU). */
+export function planLayers(c: NFNetConfig, resolution: number): LayerPlan[] {
+  return new NFNetArchitecture(c).plan(resolution);
+}
 
-  parameterCount(): number {
-    return this.state.parameterCount;
-  }
+/** Exact parameter count, multiply-adds and a per-stage table of a configuration (no GPU). */
+export function networkInfo(c: NFNetConfig, resolution = c.testResolution): NetworkInfo<NFNetConfig> {
+  return summarize(c, resolution, planLayers(c, resolution), { title: nfnetTitle(c), summary: describeNFNet(c) });
+}
 
-  dispose(): void {
-    this.state.dispose();
+export class NFNet extends Model<NFNetConfig> {
+  /** `initialise: false` leaves the weights undefined for a caller that loads them at once (importers, checkpoints). */
+  constructor(config: NFNetConfig, seed = 0, options: { initialise?: boolean } = {}) {
+    super(new NFNetArchitecture(config, seed), options);
   }
 }
 

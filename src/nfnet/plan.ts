@@ -6,18 +6,7 @@
  */
 import { groupsFor, type NFNetConfig } from './variants.js';
 
-export type LayerKind = 'wsconv' | 'linear' | 'scalar' | 'pool' | 'act';
-
-export interface LayerPlan {
-  /** Dotted path, e.g. `stages.2.block0.conv1`. */
-  name: string;
-  kind: LayerKind;
-  params: number;
-  macs: number;
-  /** Output shape [H, W, C] (or [C] after pooling). */
-  out: number[];
-  detail: string;
-}
+export type { LayerPlan } from '../models/model.js';
 
 export interface BlockPlan {
   stage: number;
@@ -88,47 +77,4 @@ export function planBlocks(c: NFNetConfig): BlockPlan[] {
   return blocks;
 }
 
-export interface StageSummary {
-  stage: string;
-  blocks: number;
-  channels: number;
-  resolution: string;
-  params: number;
-  macs: number;
-}
-
-export interface NetworkInfo {
-  variant: string;
-  resolution: number;
-  params: number;
-  macs: number;
-  stages: StageSummary[];
-  config: NFNetConfig;
-}
-
-/** The per-stage table and totals of a network's layers (see `networkInfo` in model.ts). */
-export function summarize(c: NFNetConfig, resolution: number, layers: readonly LayerPlan[]): NetworkInfo {
-  const groups = new Map<string, LayerPlan[]>();
-  for (const l of layers) {
-    const key = l.name.startsWith('stages.') ? l.name.split('.').slice(0, 2).join('.') : l.name.split('.')[0]!;
-    (groups.get(key) ?? groups.set(key, []).get(key)!).push(l);
-  }
-  const stages = [...groups.entries()].map(([stage, ls]) => {
-    const last = ls[ls.length - 1]!;
-    const conv = [...ls].reverse().find((l) => l.kind === 'wsconv' || l.kind === 'pool') ?? last;
-    return {
-      stage,
-      blocks: new Set(ls.map((l) => l.name.split('.')[2]).filter(Boolean)).size,
-      channels: conv.out[conv.out.length - 1]!,
-      resolution: conv.out.length === 3 ? `${conv.out[0]}×${conv.out[1]}` : '1×1',
-      params: ls.reduce((s, l) => s + l.params, 0),
-      macs: ls.reduce((s, l) => s + l.macs, 0),
-    };
-  });
-  return {
-    variant: c.variant, resolution,
-    params: layers.reduce((s, l) => s + l.params, 0),
-    macs: layers.reduce((s, l) => s + l.macs, 0),
-    stages, config: c,
-  };
-}
+export type { NetworkInfo, StageSummary } from '../models/info.js';

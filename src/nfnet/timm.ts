@@ -19,6 +19,7 @@
 import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
 import { ValueError } from '../runtime/errors.js';
 import { NFNet } from './model.js';
+import type { Model } from '../models/model.js';
 import type { StateSpec } from '../state/model-state.js';
 import { planBlocks } from './plan.js';
 import { checkOptions, describeValue } from '../runtime/validate.js';
@@ -190,6 +191,16 @@ export function timmConfigFromKeys(tensors: Map<string, DecodedTensor>): NFNetCo
   return named ? variantConfig(named, { numClasses, inChannels }) : { ...cfg, variant: `${base.replace(/_f0$|50$/, '')}-custom` };
 }
 
+/** A named variant's config with the classes and input channels of a timm file (and any overrides). */
+export function timmConfigFromName(variant: string, tensors: Map<string, DecodedTensor>, overrides?: ConfigOverrides): NFNetConfig {
+  const [numClasses] = shapeOf(tensors, 'head.fc.weight');
+  const first = tensors.get('stem.conv.weight') ?? tensors.get('stem.conv1.weight');
+  return variantConfig(variant, { numClasses, ...(first ? { inChannels: first.shape[1] } : {}), ...overrides });
+}
+
+/** Is a state dict with these keys a timm NormFreeNet (NFNet, NF-ResNet)? */
+export const isTimmNormFreeNet = (keys: readonly string[]) => keys.some((k) => /^stages\.\d+\.\d+\.conv1\.weight$/.test(k)) && keys.includes('head.fc.weight');
+
 /** Equal networks (every field but the name and the training-only ones). */
 function sameStructure(a: NFNetConfig, b: NFNetConfig): boolean {
   const strip = ({ variant: _v, dropout: _d, stochDepthRate: _s, trainResolution: _t, testResolution: _r, ...rest }: NFNetConfig) => rest;
@@ -257,14 +268,7 @@ export function importTimm(
   const tensors = decode(a);
   const o = checkOptions('importTimm', b as TimmImportOptions | undefined, TIMM_IMPORT_OPTIONS);
   if (o.overrides !== undefined) checkOptions('importTimm', o.overrides, OVERRIDE_FIELDS, 'overrides');
-  let cfg: NFNetConfig;
-  if (o.variant) {
-    const [numClasses] = shapeOf(tensors, 'head.fc.weight');
-    const first = tensors.get('stem.conv.weight') ?? tensors.get('stem.conv1.weight');
-    cfg = variantConfig(o.variant, { numClasses, ...(first ? { inChannels: first.shape[1] } : {}), ...o.overrides });
-  } else {
-    cfg = { ...timmConfigFromKeys(tensors), ...o.overrides };
-  }
+  const cfg = o.variant ? timmConfigFromName(o.variant, tensors, o.overrides) : { ...timmConfigFromKeys(tensors), ...o.overrides };
   if (o.freshHead && !o.overrides?.numClasses) throw new ValueError('importTimm: freshHead needs the new number of classes (overrides.numClasses)');
   // Every tensor is loaded (or, for a fresh head, drawn by its initialiser) right away: skip the init.
   const built = new NFNet(cfg, o.seed ?? 0, { initialise: false });
@@ -284,7 +288,7 @@ const HEAD = 'head.fc.';
  * every weight). With `freshHead` the file's classifier is ignored and the model's
  * initialiser draws a new one.
  */
-function loadInto(model: NFNet, tensors: Map<string, DecodedTensor>, o: Pick<TimmImportOptions, 'freshHead' | 'onProgress'> = {}): TimmImportReport {
+export function loadInto(model: Model<NFNetConfig>, tensors: Map<string, DecodedTensor>, o: Pick<TimmImportOptions, 'freshHead' | 'onProgress'> = {}): TimmImportReport {
   const source = new Map<string, DecodedTensor>();
   const shapes = new Map<string, number[]>();
   const ignored: string[] = [];
@@ -361,7 +365,7 @@ export function timmNfCfg(c: NFNetConfig): Record<string, unknown> {
  * built from `timmNfCfg(model.config)` (for timm's named models, the name itself) loads it
  * with strict=True. Throws first if timm cannot build the configuration.
  */
-export async function exportTimm(model: NFNet): Promise<Uint8Array> {
+export async function exportTimm(model: Model<NFNetConfig>): Promise<Uint8Array> {
   timmNfCfg(model.config);
   const tensors: Record<string, HostTensor> = {};
   const values = await model.state.read();

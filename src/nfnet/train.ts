@@ -13,7 +13,7 @@ import { sgdAgc, type SgdAgc } from '../optim/sgd-agc.js';
 import { Ema, emaDecay } from '../optim/ema.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { DataLoader, type Batch } from '../data/loader.js';
-import { NFNet } from './model.js';
+import { Model } from '../models/model.js';
 import { ModelState } from '../state/model-state.js';
 import { checkBoolean, checkFunction, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
 import { seedFor } from './initializers.js';
@@ -126,8 +126,8 @@ function oneHotOf(labels: Int32Array, classes: number): Float32Array {
  * Accuracy and mean loss of `model` over a loader, in evaluation mode, on `state` (default:
  * the model's own; e.g. an EMA's averages). One small readback per batch.
  */
-export async function evaluate(model: NFNet, loader: DataLoader, options: { state?: ModelState; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
-  if (!(model instanceof NFNet)) throw new ValueError(`evaluate: model must be an NFNet, got ${describeValue(model)}`);
+export async function evaluate(model: Model, loader: DataLoader, options: { state?: ModelState; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
+  if (!(model instanceof Model)) throw new ValueError(`evaluate: model must be a model (nfnet.create, models.create), got ${describeValue(model)}`);
   if (!(loader instanceof DataLoader)) throw new ValueError(`evaluate: loader must be a DataLoader, got ${describeValue(loader)}`);
   checkOptions('evaluate', options, ['state', 'onBatch']);
   if (options.state !== undefined && !(options.state instanceof ModelState)) throw new ValueError(`evaluate: state must be a ModelState, got ${describeValue(options.state)}`);
@@ -158,7 +158,7 @@ export async function evaluate(model: NFNet, loader: DataLoader, options: { stat
 }
 
 /** Check a batch against the model before any GPU work: shape, channels, labels in range. */
-export function checkBatch(batch: Batch, model: NFNet): void {
+export function checkBatch(batch: Batch, model: Model): void {
   const what = 'trainer: batch';
   if (!batch || typeof batch !== 'object') throw new ValueError(`${what} must be { images, labels, shape }, got ${describeValue(batch)}`);
   const { images, labels, shape } = batch;
@@ -184,8 +184,8 @@ export class Trainer {
   /** Steps skipped by the non-finite guard so far (counted as their results arrive). */
   skippedSteps = 0;
 
-  constructor(readonly model: NFNet, options: TrainOptions) {
-    if (!(model instanceof NFNet)) throw new ValueError(`Trainer: model must be an NFNet (nfnet.create(...)), got ${describeValue(model)}`);
+  constructor(readonly model: Model, options: TrainOptions) {
+    if (!(model instanceof Model)) throw new ValueError(`Trainer: model must be a model (nfnet.create(...), models.create(...)), got ${describeValue(model)}`);
     const o = resolveTrainOptions(options);
     this.options = o;
     this.optimizer = sgdAgc(model.state, {

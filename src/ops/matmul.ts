@@ -14,11 +14,13 @@ import { assertF32, backend } from './util.js';
 import { registerTunable } from '../runtime/init.js';
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulQuadWgsl from '../../shaders/matmul-quad.wgsl';
+import matmulSharedWgsl from '../../shaders/matmul-shared.wgsl';
 import { sumTo } from './layout.js';
 
 const MATMUL = defineKernel('matmul', matmulWgsl, 'matmul');
 const MATMUL_QUAD = defineKernel('matmul-quad', matmulQuadWgsl, 'matmul');
 const GEMV = defineKernel('matmul', matmulWgsl, 'gemv');
+const MATMUL_SHARED = defineKernel('matmul-shared', matmulSharedWgsl, 'matmul_shared');
 /** Columns of C per invocation of the quad kernel (the B band a quad shares). */
 const QUAD_BAND = 32;
 
@@ -44,9 +46,17 @@ export interface GemmConfig {
    * a software adapter with the `subgroups` feature (elsewhere the tiled kernel runs).
    */
   quad: boolean;
+  /**
+   * Which tiling: 'register' (the two kernels above, no workgroup memory: what wins on
+   * SwiftShader), 'shared' (shaders/matmul-shared.wgsl: workgroup-shared A and B blocks,
+   * the style hardware GPUs need), or 'auto': shared on a hardware adapter, register on a
+   * software one. The autotuner (`npm run bench -- --tune`) measures both and caches the
+   * adapter's choice.
+   */
+  tiles: 'auto' | 'register' | 'shared';
 }
 
-export const DEFAULT_GEMM_CONFIG: GemmConfig = { tm: 8, tn: 8, wg: 64, vec4: true, blockN: 0, quad: true };
+export const DEFAULT_GEMM_CONFIG: GemmConfig = { tm: 8, tn: 8, wg: 64, vec4: true, blockN: 0, quad: true, tiles: 'auto' };
 let gemmConfig: GemmConfig = { ...DEFAULT_GEMM_CONFIG };
 
 /** Override the GEMM tile strategy (bench/autotuning); returns the previous one. */
@@ -55,6 +65,7 @@ export function setGemmConfig(c: Partial<GemmConfig>): GemmConfig {
   if ((next.tm !== 4 && next.tm !== 8) || (next.tn !== 4 && next.tn !== 8)) {
     throw new ValueError(`setGemmConfig: tm and tn must be 4 or 8, got ${next.tm}×${next.tn}`);
   }
+  if (!['auto', 'register', 'shared'].includes(next.tiles)) throw new ValueError(`setGemmConfig: tiles must be 'auto', 'register' or 'shared', got ${String(next.tiles)}`);
   if (typeof next.quad !== 'boolean') throw new ValueError(`setGemmConfig: quad must be true or false, got ${String(next.quad)}`);
   if (!Number.isInteger(next.wg) || next.wg < 1 || !Number.isInteger(next.blockN) || next.blockN < 0 || (next.blockN > 0 && next.wg % next.blockN !== 0)) {
     throw new ValueError(`setGemmConfig: wg must be a positive integer and blockN 0 or a divisor of wg, got wg=${next.wg}, blockN=${next.blockN}`);
@@ -177,6 +188,7 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
     alpha,
   };
   if (p.m === 1) dispatchGemv(a, b, out, p, strides);
+  else if (sharedTiles()) dispatchShared(a, b, out, p, strides);
   else if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
   else dispatchTiled(a, b, out, p, o, strides);
 }
@@ -225,6 +237,29 @@ function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: G
     overrides: { WG: wg, TM: tm },
     workgroups: [Math.ceil(lanes / wg), ...batchGrid(p.batch)],
   });
+}
+
+/** Whether GEMMs take the workgroup-shared kernel: asked for, or 'auto' on a hardware adapter. */
+export function sharedTiles(): boolean {
+  return gemmConfig.tiles === 'shared' || (gemmConfig.tiles === 'auto' && !backend().adapter.software);
+}
+
+/** Invocations and C elements per invocation of the shared kernel (its block is 64 × 64). */
+const SHARED = { wgM: 16, wgN: 16, tm: 4, tn: 4 } as const;
+
+function dispatchShared(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
+  const limit = backend().maxWorkgroupsPerDim;
+  const grid = [Math.ceil(p.n / (SHARED.wgN * SHARED.tn)), Math.ceil(p.m / (SHARED.wgM * SHARED.tm))] as const;
+  // Batches past the per-dimension limit go in further dispatches (batch_offset).
+  for (let first = 0; first < p.batch; first += limit) {
+    backend().dispatch({
+      kernel: MATMUL_SHARED,
+      bindings: { a, b, c: out },
+      params: { ...strides, batch_offset: first },
+      overrides: { WG_M: SHARED.wgM, WG_N: SHARED.wgN, TM: SHARED.tm, TN: SHARED.tn },
+      workgroups: [grid[0], grid[1], Math.min(limit, p.batch - first)],
+    });
+  }
 }
 
 function dispatchTiled(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOptions, strides: GemmParams): void {
