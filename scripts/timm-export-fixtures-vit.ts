@@ -21,8 +21,8 @@ for (const name of Object.keys(vitManifest().fixtures)) {
   const { logits } = await runViT(m, vitFixtureIO(name).get('input')!);
   writeFileSync(join(out, `${name}.export.safetensors`), await exportTimmViT(m));
   writeFileSync(join(out, `${name}.export.json`), JSON.stringify({ timmArgs: timmViTArgs(m.config), seed: EXPORT_SEED, logits: Array.from(logits) }));
-  console.log(`${name}: exported ${m.state.parameterCount} parameters`);
-  m.state.dispose();
+  console.log(`${name}: exported ${m.parameterCount()} parameters`);
+  m.dispose();
 }
 await gpu.dispose();
 process.exit(0);

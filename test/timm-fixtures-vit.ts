@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { noGrad } from '../src/autodiff/tape.js';
+import { Model } from '../src/models/model.js';
 import { assign } from '../src/tensor/creation.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { tensor } from '../src/tensor/creation.js';
 import { mulberry32 } from '../src/data/loader.js';
 import { decodeSafetensors, toFloat32 } from '../src/io/safetensors.js';
-import { ModelState } from '../src/state/model-state.js';
 import { ViTArchitecture } from '../src/vit/model.js';
 import { vitConfig, type ViTConfig } from '../src/vit/config.js';
 
@@ -49,18 +49,14 @@ export function vitFixtureIO(name: string): Map<string, { shape: number[]; data:
   return out;
 }
 
-/** A ViT on the GPU: its architecture and state. */
-export function buildViT(config: ViTConfig, seed = 0) {
-  const arch = new ViTArchitecture(config, seed);
-  const state = ModelState.create(arch.layout);
-  return { config: arch.config, arch, state };
-}
-export type BuiltViT = ReturnType<typeof buildViT>;
+/** A ViT on the GPU. */
+export const buildViT = (config: ViTConfig, seed = 0): Model<ViTConfig> => new Model(new ViTArchitecture(config, seed));
+export type BuiltViT = Model<ViTConfig>;
 
 /** Logits and the traced tokens (after the embedding, after each block) in eval mode. */
 export async function runViT(m: BuiltViT, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {
   const traced = new Map<string, Tensor>();
-  const y = noGrad(() => m.arch.run(m.state, tensor(x.data, x.shape), { training: false, seed: 0, state: m.state, trace: (name, t) => traced.set(name, t) }));
+  const y = noGrad(() => m.forward(tensor(x.data, x.shape), { trace: (name, t) => traced.set(name, t) }));
   const acts = new Map<string, Float32Array>();
   for (const [name, t] of traced) acts.set(name, Float32Array.from(await t.data()));
   return { logits: Float32Array.from(await y.data()), acts };

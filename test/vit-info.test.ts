@@ -3,7 +3,7 @@
 // small variants' counts (timm's VisionTransformer built with the same sizes), every field
 // checked with a typed error, and the resolution rule of a fixed position embedding.
 import { describe, expect, it } from 'vitest';
-import { LimitError, ShapeError, ValueError } from '../src/index.js';
+import { LimitError, models, ShapeError, ValueError } from '../src/index.js';
 import { ViTArchitecture } from '../src/vit/model.js';
 import { CONFIG_FIELDS, VARIANTS, validateConfig, vitConfig } from '../src/vit/config.js';
 
@@ -59,6 +59,28 @@ describe('ViT variants', () => {
     expect(by.get('blocks.0.norm1.weight')).toMatchObject({ kind: 'gain' });
     expect(by.get('norm.bias')).toMatchObject({ kind: 'bias' });
     expect(specs.filter((s) => s.kind === 'weight').every((s) => /(proj|qkv|fc1|fc2|head)\.weight$/.test(s.name))).toBe(true);
+  });
+});
+
+describe('ViT in the model registry', () => {
+  it('info by timm name: parameters, multiply-adds, the stage table (embed, blocks, head) summing to the totals', () => {
+    const i = models.info('vit_base_patch16_224');
+    expect(i.params).toBe(TIMM_PARAMS.vit_base_patch16_224);
+    expect(i.family).toBe('ViT');
+    expect(i.stages.map((s) => [s.stage, s.blocks])).toEqual([['embed', 0], ['blocks', 12], ['head', 0]]);
+    expect(i.stages.reduce((n, s) => n + s.params, 0)).toBe(i.params);
+    expect(i.stages.reduce((n, s) => n + s.macs, 0)).toBe(i.macs);
+    expect(i.summary).toMatch(/^width 768, 12 blocks, 12 heads of 64, 16×16 patches \(14×14 \+ class token = 197 tokens at 224 px\)/);
+    expect(models.formatInfo(i)).toMatch(/blocks\s+12\s+768\s+197 tokens/);
+    expect(models.info('vit_nano_patch4_28', { numClasses: 5 }).params).toBe(TIMM_PARAMS.vit_nano_patch4_28 - 5 * 49);
+    expect(() => models.info('vit_base_patch16_224', { resolution: 384 })).toThrow(ShapeError);
+  });
+
+  it('names and overrides are checked through the registry too', () => {
+    expect(() => models.info('vit_smal_patch16_224')).toThrow(/did you mean 'vit_small_patch16_224'/);
+    expect(() => models.info('vit_pico_patch7_28', { numHeads: 3 })).toThrow(/embedDim 32 does not split into 3 heads/);
+    expect(models.familyOfVariant('vit_tiny_patch16_224').name).toBe('vit');
+    expect(models.modelNames()).toEqual(expect.arrayContaining(['vit_tiny_patch16_224', 'vit_pico_patch7_28', 'F0']));
   });
 });
 

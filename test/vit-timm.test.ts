@@ -3,6 +3,9 @@
 // float64 by scripts/timm-fixtures-vit.py, timm commit in test/fixtures/timm-vit/manifest.json)
 // give the same logits and per-block tokens here; import → export is byte-identical.
 import { createHash } from 'node:crypto';
+import { models } from '../src/index.js';
+import type { Model } from '../src/models/model.js';
+import { maxRelErr } from './harness.js';
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, CheckpointError, type DecodedTensor } from '../src/io/safetensors.js';
 import { ViTArchitecture } from '../src/vit/model.js';
@@ -61,20 +64,19 @@ describe('timm ViT fixtures: timm weights give timm outputs', () => {
       }
       // Export of an import: the very bytes timm wrote out.
       expect(Buffer.from(await exportTimmViT(m)).equals(Buffer.from(fileBytes(name)))).toBe(true);
-      // The network read from the keys alone: everything but the heads, which no shape shows.
-      const { numHeads: _h, variant: _v, ...fromKeys } = (() => {
-        try {
-          return vitConfigFromKeys(tensors);
-        } catch (e) {
-          expect(e).toBeInstanceOf(CheckpointError);
-          expect(String(e)).toMatch(/number of heads cannot be told from the weights/);
-          const { numClasses: _c, inChannels: _i, ...rest } = overrides;
-          return vitConfigFromName(variant, tensors, rest);
-        }
-      })();
-      const { numHeads: _h2, variant: _v2, ...want } = vitConfig(variant, overrides);
-      expect(fromKeys).toEqual({ ...want, dropPathRate: fromKeys.dropPathRate });
-      m.state.dispose();
+      // The network read from the keys alone: every size but the heads, which no shape shows.
+      expect(() => vitConfigFromKeys(tensors)).toThrow(CheckpointError);
+      expect(() => vitConfigFromKeys(tensors)).toThrow(/width \d+ is none of timm's named ViTs and not a multiple of 64, so the number of heads cannot be told/);
+      const heads = overrides.numHeads as number;
+      expect(vitConfigFromKeys(tensors, heads)).toEqual({ ...vitConfig(variant, { ...overrides, dropPathRate: 0 }), variant: 'vit-custom' });
+      // Through the registry, by timm name: the same network, the same logits, the same bytes out.
+      const { numClasses: _c, inChannels: _i, ...sizes } = overrides;
+      const named = models.importTimm(fileBytes(name), { variant, overrides: sizes });
+      expect(named.model.config).toEqual(m.config);
+      expect(maxRelErr((await run(named.model as Model<ViTConfig>, io.get('input')!)).logits, logits)).toBe(0);
+      expect(Buffer.from(await models.exportTimm(named.model)).equals(Buffer.from(fileBytes(name)))).toBe(true);
+      named.model.dispose();
+      m.dispose();
     });
   }
 
@@ -86,7 +88,7 @@ describe('timm ViT fixtures: timm weights give timm outputs', () => {
       const bytes = await exportTimmViT(m);
       expect(createHash('sha256').update(bytes).digest('hex'), name).toBe(checked!.sha256);
       expect(checked!.relErr, name).toBeLessThanOrEqual(TOL);
-      m.state.dispose();
+      m.dispose();
     }
   });
 
@@ -98,7 +100,7 @@ describe('timm ViT fixtures: timm weights give timm outputs', () => {
       const m = build(cfg);
       loadTimmViT(m, tensorsOf(name));
       const e = relErr((await run(m, io.get('input')!)).logits, io.get('logits')!.data);
-      m.state.dispose();
+      m.dispose();
       return e;
     };
     // One head instead of three (same weights, another attention); ε 1e-2 instead of 1e-6.
@@ -155,6 +157,6 @@ describe('timm ViT keys', () => {
     expect(() => loadTimmViT(m, wrong)).toThrow(/pos_embed/);
     const after = await m.state.read();
     for (const [k, v] of before) expect(Array.from(after.get(k)!), k).toEqual(Array.from(v));
-    m.state.dispose();
+    m.dispose();
   });
 });

@@ -9,6 +9,7 @@ import { checkNumber, checkOptions, describeValue, didYouMean } from '../runtime
 import type { Architecture, Model, ModelConfig } from './model.js';
 import { summarize, type NetworkInfo } from './info.js';
 import { nfnetFamily } from '../nfnet/family.js';
+import { vitFamily } from '../vit/family.js';
 
 export type TimmProgress = (done: number, total: number) => void;
 
@@ -53,7 +54,7 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const FAMILIES: readonly ModelFamily<any>[] = [nfnetFamily];
+const FAMILIES: readonly ModelFamily<any>[] = [nfnetFamily, vitFamily];
 
 /** Every registered family. */
 export function families(): readonly ModelFamily[] {

@@ -17,7 +17,7 @@ import * as ops from '../ops/index.js';
 import { ShapeError, describeShape } from '../runtime/errors.js';
 import { normal, seedFor, truncatedNormal } from '../nfnet/initializers.js';
 import { attention, dropPath, layerNorm, patchify } from './interim.js';
-import type { Architecture, ForwardOptions, LayerPlan } from './seam.js';
+import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { mlpHidden, tokenCount, validateConfig, type ViTConfig } from './config.js';
 
 /** Declares a layer's tensors in the layout, each seeded from the model seed and its name. */
@@ -67,7 +67,7 @@ class LayerNorm {
   }
 
   plan(tokens: number, stage: string): LayerPlan {
-    return { name: this.name, kind: 'norm', params: size(this.w, this.b), macs: 0, out: [tokens, this.dim], detail: `LayerNorm ε ${this.eps}`, stage };
+    return { name: this.name, kind: 'norm', params: size(this.w, this.b), macs: 0, out: [tokens, this.dim], detail: `LayerNorm ε ${this.eps < 1e-3 ? this.eps.toExponential() : this.eps}`, stage };
   }
 }
 

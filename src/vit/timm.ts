@@ -65,9 +65,9 @@ function checkSupported(tensors: Map<string, DecodedTensor>): void {
  * depth (the blocks), MLP ratio (fc1), classes (head). The number of heads does not show in
  * any shape: a width of one of timm's named models gets that model's heads, another width
  * that is a multiple of 64 gets 64-wide heads (every published ViT's), anything else is
- * refused (name the variant and give numHeads). The LayerNorm ε is timm's 1e-6.
+ * refused (name the variant and give numHeads), unless `heads` says. The LayerNorm ε is timm's 1e-6.
  */
-export function vitConfigFromKeys(tensors: Map<string, DecodedTensor>): ViTConfig {
+export function vitConfigFromKeys(tensors: Map<string, DecodedTensor>, heads?: number): ViTConfig {
   checkSupported(tensors);
   const [, , dim] = shapeOf(tensors, 'cls_token') as [number, number, number];
   const [d2, inChannels, ph, pw] = shapeOf(tensors, PATCH) as [number, number, number, number];
@@ -81,7 +81,7 @@ export function vitConfigFromKeys(tensors: Map<string, DecodedTensor>): ViTConfi
   const hidden = shapeOf(tensors, 'blocks.0.mlp.fc1.weight')[0]!;
   const [numClasses] = shapeOf(tensors, 'head.weight') as [number];
   const named = TIMM_VARIANTS.map((v) => vitConfig(v)).find((c) => c.embedDim === dim);
-  const numHeads = named?.numHeads ?? (dim % 64 === 0 ? dim / 64 : 0);
+  const numHeads = heads ?? named?.numHeads ?? (dim % 64 === 0 ? dim / 64 : 0);
   if (!numHeads) {
     throw new CheckpointError(`timm ViT state dict: width ${dim} is none of timm's named ViTs and not a multiple of 64, so the number of heads cannot be told from the weights: import with a variant and overrides.numHeads`);
   }
