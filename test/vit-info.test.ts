@@ -101,7 +101,7 @@ describe('ViT configs are checked', () => {
       [{ mlpRatio: 0 }, /mlpRatio must be a number in \(0, 16\]/],
       [{ mlpRatio: 0.01 }, /leaves the MLP no hidden units/],
       [{ layerNormEps: 0 }, /layerNormEps must be a positive finite number/],
-      [{ dropPathRate: 1 }, /dropPathRate must be in \[0, 1\)/],
+      [{ stochDepthRate: 1 }, /stochDepthRate must be in \[0, 1\)/],
       [{ dropout: -0.1 }, /dropout must be in \[0, 1\)/],
       [{ numClasses: 0 }, /numClasses must be a positive integer/],
       [{ inChannels: '3' }, /inChannels must be a positive integer, got "3"/],

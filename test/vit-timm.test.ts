@@ -68,7 +68,7 @@ describe('timm ViT fixtures: timm weights give timm outputs', () => {
       expect(() => vitConfigFromKeys(tensors)).toThrow(CheckpointError);
       expect(() => vitConfigFromKeys(tensors)).toThrow(/width \d+ is none of timm's named ViTs and not a multiple of 64, so the number of heads cannot be told/);
       const heads = overrides.numHeads as number;
-      expect(vitConfigFromKeys(tensors, heads)).toEqual({ ...vitConfig(variant, { ...overrides, dropPathRate: 0 }), variant: 'vit-custom' });
+      expect(vitConfigFromKeys(tensors, heads)).toEqual({ ...vitConfig(variant, { ...overrides, stochDepthRate: 0 }), variant: 'vit-custom' });
       // Through the registry, by timm name: the same network, the same logits, the same bytes out.
       const { numClasses: _c, inChannels: _i, ...sizes } = overrides;
       const named = models.importTimm(fileBytes(name), { variant, overrides: sizes });

@@ -26,8 +26,8 @@ export interface ViTConfig {
   imageSize: number;
   /** ε of every LayerNorm (timm's ViTs: 1e-6). */
   layerNormEps: number;
-  /** Per-sample drop-path rate of the last block; block i gets rate·i/(depth − 1) (timm's rule). */
-  dropPathRate: number;
+  /** Drop-path (stochastic depth, timm's drop_path_rate) of the last block: block i drops whole samples at rate·i/(depth − 1), timm's rule; the name is the one every family shares (`--stochastic-depth`). */
+  stochDepthRate: number;
   /** Dropout before the head. */
   dropout: number;
   numClasses: number;
@@ -62,7 +62,7 @@ export const VARIANTS: readonly string[] = [...TIMM_VARIANTS, ...SMALL_VARIANTS]
 /** Every field of ViTConfig (a compile error below when one is added and not listed). */
 export const CONFIG_FIELDS = [
   'family', 'variant', 'patchSize', 'embedDim', 'depth', 'numHeads', 'mlpRatio', 'imageSize', 'layerNormEps',
-  'dropPathRate', 'dropout', 'numClasses', 'inChannels', 'trainResolution', 'testResolution',
+  'stochDepthRate', 'dropout', 'numClasses', 'inChannels', 'trainResolution', 'testResolution',
 ] as const;
 type Listed = (typeof CONFIG_FIELDS)[number];
 const _everyFieldListed: [Exclude<keyof ViTConfig, Listed>, Exclude<Listed, keyof ViTConfig>] extends [never, never] ? true : never = true;
@@ -84,13 +84,13 @@ function base(variant: string): ViTConfig | null {
     const row = TIMM_TABLE[variant as keyof typeof TIMM_TABLE];
     return {
       family: 'vit', variant, patchSize: 16, ...row, mlpRatio: 4, imageSize: 224, layerNormEps: 1e-6,
-      dropPathRate: 0, dropout: 0, numClasses: 1000, inChannels: 3, trainResolution: 224, testResolution: 224,
+      stochDepthRate: 0, dropout: 0, numClasses: 1000, inChannels: 3, trainResolution: 224, testResolution: 224,
     };
   }
   if (Object.hasOwn(SMALL_TABLE, variant)) {
     const row = SMALL_TABLE[variant as keyof typeof SMALL_TABLE];
     return {
-      family: 'vit', variant, ...row, mlpRatio: 4, layerNormEps: 1e-6, dropPathRate: 0.1, dropout: 0,
+      family: 'vit', variant, ...row, mlpRatio: 4, layerNormEps: 1e-6, stochDepthRate: 0.1, dropout: 0,
       numClasses: 10, trainResolution: row.imageSize, testResolution: row.imageSize,
     };
   }
@@ -156,7 +156,7 @@ export function validateConfig(c: unknown): ViTConfig {
   if (typeof r.layerNormEps !== 'number' || !(r.layerNormEps > 0) || !Number.isFinite(r.layerNormEps)) {
     throw new ValueError(`${where}: layerNormEps must be a positive finite number, got ${describeValue(r.layerNormEps)}`);
   }
-  fraction(where, 'dropPathRate', r.dropPathRate);
+  fraction(where, 'stochDepthRate', r.stochDepthRate);
   fraction(where, 'dropout', r.dropout);
   integer(where, 'numClasses', r.numClasses, CONFIG_LIMITS.numClasses);
   integer(where, 'inChannels', r.inChannels, CONFIG_LIMITS.inChannels);

@@ -11,7 +11,7 @@ export function describeViT(c: ViTConfig): string {
   const grid = c.imageSize / c.patchSize;
   return [
     `width ${c.embedDim}, ${c.depth} blocks, ${c.numHeads} heads of ${c.embedDim / c.numHeads}, ${c.patchSize}×${c.patchSize} patches (${grid}×${grid} + class token = ${tokenCount(c)} tokens at ${c.imageSize} px)`,
-    `block: x + attn(LayerNorm(x)), x + MLP(LayerNorm(x)); MLP ${c.embedDim}→${mlpHidden(c)}→${c.embedDim} exact GELU; LayerNorm ε ${c.layerNormEps < 1e-3 ? c.layerNormEps.toExponential() : c.layerNormEps}; drop-path up to ${c.dropPathRate}`,
+    `block: x + attn(LayerNorm(x)), x + MLP(LayerNorm(x)); MLP ${c.embedDim}→${mlpHidden(c)}→${c.embedDim} exact GELU; LayerNorm ε ${c.layerNormEps < 1e-3 ? c.layerNormEps.toExponential() : c.layerNormEps}; drop-path up to ${c.stochDepthRate}`,
   ].join('\n');
 }
 

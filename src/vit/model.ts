@@ -80,7 +80,7 @@ class Block {
   readonly fc1: Linear;
   readonly fc2: Linear;
 
-  constructor(d: Declare, readonly cfg: ViTConfig, readonly name: string, readonly dropPathRate: number) {
+  constructor(d: Declare, readonly cfg: ViTConfig, readonly name: string, readonly stochDepthRate: number) {
     const dim = cfg.embedDim;
     const hidden = mlpHidden(cfg);
     this.norm1 = new LayerNorm(d, `${name}.norm1`, dim, cfg.layerNormEps);
@@ -107,8 +107,8 @@ class Block {
 
   /** Drop-path drops whole samples: it sees the branch as [N, T·D]. */
   private dropPath(h: Tensor, n: number, tokens: number, opts: Required<ForwardOptions>, seed: number): Tensor {
-    if (!opts.training || this.dropPathRate === 0) return h;
-    return ops.reshape(dropPath(ops.reshape(h, [n, tokens * this.cfg.embedDim]), { rate: this.dropPathRate, seed }), [n * tokens, this.cfg.embedDim]);
+    if (!opts.training || this.stochDepthRate === 0) return h;
+    return ops.reshape(dropPath(ops.reshape(h, [n, tokens * this.cfg.embedDim]), { rate: this.stochDepthRate, seed }), [n * tokens, this.cfg.embedDim]);
   }
 
   plan(tokens: number): LayerPlan[] {
@@ -148,7 +148,7 @@ export class ViTArchitecture implements Architecture<ViTConfig> {
     this.patchEmbed = new Linear(d, 'patch_embed.proj', patchIn, c.embedDim, (n, s) => truncatedNormal(n, patchIn, s));
     this.clsToken = d.param('cls_token', 'bias', [1, 1, c.embedDim], (n, s) => normal(n, 1e-6, s), true);
     this.posEmbed = d.param('pos_embed', 'bias', [1, tokenCount(c), c.embedDim], vitNormal, true);
-    this.blocks = Array.from({ length: c.depth }, (_, i) => new Block(d, c, `blocks.${i}`, c.depth > 1 ? (c.dropPathRate * i) / (c.depth - 1) : 0));
+    this.blocks = Array.from({ length: c.depth }, (_, i) => new Block(d, c, `blocks.${i}`, c.depth > 1 ? (c.stochDepthRate * i) / (c.depth - 1) : 0));
     this.norm = new LayerNorm(d, 'norm', c.embedDim, c.layerNormEps);
     this.head = new Linear(d, 'head', c.embedDim, c.numClasses);
     this.layout = d.layout;
