@@ -5,5 +5,6 @@ import './elementwise.js';
 import './conv.js';
 import './nfnet-ops.js';
 import './step.js';
+import './step-vit.js';
 import './lab.js';
 import './small-net.js';

@@ -18,7 +18,7 @@ import { tfjsNfnetStep } from '../peers/tfjs-nfnet.js';
 /** Kernel rows kept in a step breakdown; the rest is summed into `other`. */
 const TOP_KERNELS = 12;
 
-function randomBatch(n: number, res: number, ch: number, classes: number): Batch {
+export function randomBatch(n: number, res: number, ch: number, classes: number): Batch {
   let s = 12345;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
   return {
@@ -37,7 +37,7 @@ export interface StepDetails {
   profile: { mode: string; totalMs: number; kernels: { kernel: string; calls: number; ms: number; share: number }[] };
 }
 
-async function stepDetails(gpu: Gpu, step: () => Promise<unknown>, params: number): Promise<StepDetails> {
+export async function stepDetails(gpu: Gpu, step: () => Promise<unknown>, params: number): Promise<StepDetails> {
   await gpu.sync();
   const c0 = gpu.counters();
   backend().pool.resetPeak();
