@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ops, tensor, uniform, ones, ValueError, type Tensor } from '../src/index.js';
+import { ops, tensor, uniform, ones, ShapeError, ValueError, type Tensor } from '../src/index.js';
 import { arr } from './ref.js';
 import { checkOp, gradsOf, opTest, rand, randArr } from './harness.js';
 import { useGpu } from './setup.js';
@@ -118,5 +118,60 @@ describe('stochastic depth', () => {
       ref: (x) => arr(shape, x.data.map((v, i) => (keep[Math.floor(i / 4)] ? v : 0))),
       inputs: [randArr(shape, 45)],
     });
+  });
+});
+
+describe('drop path (per-sample drop, kept samples scaled by 1/(1 − rate))', () => {
+  opTest('mask', 'same samples dropped as stochasticDepth with the same seed; kept ones scaled by 1/(1 − rate)', async () => {
+    const shape = [16, 3, 3, 2];
+    const unit = 18;
+    const xs = Float32Array.from(rand(16 * unit, 46, 1, 2));
+    const rate = 0.4;
+    const y = await ops.dropPath(tensor(xs, shape), { rate, seed: 8 }).data();
+    const sd = await ops.stochasticDepth(tensor(xs, shape), { rate, seed: 8 }).data();
+    const keep = await uniform([16], { seed: 8 }).data();
+    let kept = 0;
+    for (let s = 0; s < 16; s++) {
+      for (let i = s * unit; i < (s + 1) * unit; i++) {
+        if (keep[s]! >= rate) expect(y[i]).toBe(Math.fround(xs[i]! * Math.fround(1 / (1 - rate))));
+        else expect(y[i]).toBe(0);
+        expect(y[i] === 0).toBe(sd[i] === 0);
+      }
+      if (keep[s]! >= rate) kept++;
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(16);
+  });
+
+  opTest('mask', 'dropPath gradient: kept samples get dy/(1 − rate), dropped ones 0 (central differences)', async () => {
+    const shape = [6, 5, 3];
+    const keep = Array.from(await uniform([6], { seed: 31 }).data()).map((u) => u >= 0.3);
+    return checkOp({
+      gpu: (x: Tensor) => ops.dropPath(x, { rate: 0.3, seed: 31 }),
+      ref: (x) => arr(shape, x.data.map((v, i) => (keep[Math.floor(i / 15)] ? v / 0.7 : 0))),
+      inputs: [randArr(shape, 47)],
+    });
+  });
+
+  it('dropPath: the mean over many samples is preserved; rate 1 drops all; eval and rate 0 are the identity', async () => {
+    const n = 4000;
+    const y = await ops.dropPath(ones([n, 2]), { rate: 0.25, seed: 12 }).data();
+    let total = 0;
+    for (let s = 0; s < n; s++) {
+      expect(y[2 * s]).toBe(y[2 * s + 1]);
+      total += y[2 * s]!;
+    }
+    // E = 1; each sample is 0 or 4/3 (σ = sqrt(0.25·0.75)·4/3 per sample).
+    expect(Math.abs(total / n - 1)).toBeLessThan((5 * Math.sqrt(0.25 * 0.75) * (4 / 3)) / Math.sqrt(n));
+    expect(Array.from(await ops.dropPath(ones([3, 2]), { rate: 1, seed: 1 }).data()).every((v) => v === 0)).toBe(true);
+    for (const o of [{ rate: 0.5, seed: 1, training: false }, { rate: 0, seed: 1 }]) {
+      expect(Array.from(await ops.dropPath(fill(6, [3, 2], 2), o).data())).toEqual([2, 2, 2, 2, 2, 2]);
+    }
+  });
+
+  it('dropPath rejects rate outside [0, 1], a scalar x and unknown options', () => {
+    expect(() => ops.dropPath(fill(4, [4]), { rate: 1.1, seed: 1 })).toThrow(ValueError);
+    expect(() => ops.dropPath(tensor([1], []), { rate: 0.1, seed: 1 })).toThrow(ShapeError);
+    expect(() => ops.dropPath(fill(4, [4]), { rate: 0.1, seed: 1, trainng: true } as never)).toThrow(/did you mean 'training'/);
   });
 });

@@ -71,6 +71,10 @@ it('forward + backward of every core op family returns all memory to the pool', 
       return ops.concat([p, q, a], 0);
     }],
     ['matmul+softmax', (a, b) => ops.logSoftmax(ops.softmax(ops.matmul(a, b), 0), -1)],
+    ['layerNorm', (a, b) => ops.layerNorm(a, ops.sum(b, { axes: 1 }), ops.mean(b, { axes: 1 }))],
+    ['layerNorm, no dbias', (a, b) => ops.layerNorm(a, ops.sum(b, { axes: 1 }), c)],
+    ['attention', (a, b) => ops.attention(ops.reshape(a, [1, 1, 3, 4]), ops.reshape(a, [1, 1, 3, 4]), ops.reshape(ops.matmul(a, b), [1, 1, 3, 5]))],
+    ['patchify+dropPath', (a) => ops.dropPath(ops.patchify(ops.reshape(a, [1, 2, 2, 3]), 2), { rate: 0.5, seed: 1 })],
   ];
   const step = async (f: (a: Tensor, b: Tensor) => Tensor) => {
     const [loss, grads] = await valueAndGrad((a: Tensor, b: Tensor) => ops.sum(ops.mul(f(a, b), 0.5)))(x, w);

@@ -8,3 +8,4 @@ import './step.js';
 import './step-vit.js';
 import './lab.js';
 import './small-net.js';
+import './transformer.js';

@@ -1,7 +1,8 @@
 /**
  * Dropout (inverted: kept values are scaled by 1/(1 − rate), as the reference NFNet head
- * does) and stochastic depth (drops whole samples of the batch and does not rescale the
- * kept ones, as the reference blocks do). Masks come from the seeded counter-based RNG and
+ * does), stochastic depth (drops whole samples of the batch and does not rescale the
+ * kept ones, as the reference blocks do) and drop path (whole samples, kept ones scaled by
+ * 1/(1 − rate): timm's drop_path, EfficientNet's drop-connect). Masks come from the seeded counter-based RNG and
  * are regenerated in the backward instead of being stored: same seed, same mask.
  */
 import { defineOp } from '../autodiff/op.js';
@@ -77,12 +78,26 @@ export function dropout(x: Tensor, options: DropoutOptions): Tensor {
   return maskOp([x], { unitSize: 1, key: seedKey(seed), rate, scale: 1 / (1 - rate) });
 }
 
-/** Stochastic depth: each sample (axis 0) is zeroed with probability `rate`; kept samples are not rescaled. */
-export function stochasticDepth(x: Tensor, options: DropoutOptions): Tensor {
-  validate('stochasticDepth', x, options, true);
-  if (x.rank < 1) throw new ShapeError(`stochasticDepth: needs a batch axis, got ${describeShape(x.shape)}`);
+/** Per-sample masks (axis 0 is the batch): each sample is zeroed with probability `rate`, kept ones scaled by `scale`. */
+function perSampleMask(op: string, x: Tensor, options: DropoutOptions, scaleKept: (rate: number) => number): Tensor {
+  validate(op, x, options, true);
+  if (x.rank < 1) throw new ShapeError(`${op}: needs a batch axis, got ${describeShape(x.shape)}`);
   const { rate, seed, training = true } = options;
   if (!training || rate === 0) return passThrough(x);
   const perSample = x.shape[0] ? x.size / x.shape[0] : 1;
-  return maskOp([x], { unitSize: Math.max(1, perSample), key: seedKey(seed), rate, scale: 1 });
+  return maskOp([x], { unitSize: Math.max(1, perSample), key: seedKey(seed), rate, scale: scaleKept(rate) });
+}
+
+/** Stochastic depth: each sample (axis 0) is zeroed with probability `rate`; kept samples are not rescaled. */
+export function stochasticDepth(x: Tensor, options: DropoutOptions): Tensor {
+  return perSampleMask('stochasticDepth', x, options, () => 1);
+}
+
+/**
+ * Drop path: each sample (axis 0) is zeroed with probability `rate`, kept samples are scaled
+ * by 1/(1 − rate), so the expected value is x (timm's drop_path with scale_by_keep). The
+ * same masks as stochasticDepth for the same seed. rate 1 drops every sample.
+ */
+export function dropPath(x: Tensor, options: DropoutOptions): Tensor {
+  return perSampleMask('dropPath', x, options, (rate) => (rate < 1 ? 1 / (1 - rate) : 1));
 }

@@ -19,6 +19,9 @@ import * as loss from './loss.js';
 import * as cv from './conv2d/index.js';
 import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
+import * as ln from './layer-norm.js';
+import * as attn from './attention.js';
+import * as patch from './patchify.js';
 
 export const definitions = {
   ...binary.binaryDefinitions,
@@ -33,6 +36,9 @@ export const definitions = {
   softmaxCrossEntropy: loss.softmaxCrossEntropyOp,
   conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
   residual: res.residualOp,
+  layerNorm: ln.layerNormOp,
+  attention: attn.attentionOp,
+  patchify: patch.patchifyOp,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 } as const satisfies Record<string, OpDef<any>>;
 
@@ -50,6 +56,9 @@ export { weightStandardize, wsConv2d, WS_EPS, type WeightStandardizeOptions, typ
 export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
 export { avgPool, maxPool, globalMeanPool, type PoolOptions, type AvgPoolOptions, type MaxPoolOptions } from './pool.js';
 export { linear } from './linear.js';
-export { dropout, stochasticDepth, type DropoutOptions } from './dropout.js';
+export { dropout, stochasticDepth, dropPath, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
 export { residual } from './residual.js';
+export { layerNorm, type LayerNormOptions } from './layer-norm.js';
+export { attention, type AttentionOptions } from './attention.js';
+export { patchify } from './patchify.js';

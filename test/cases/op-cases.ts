@@ -8,6 +8,7 @@ import * as R from '../ref.js';
 import type { Arr } from '../ref.js';
 import * as RN from '../ref-nn.js';
 import { refConv2d, refSame, refWeightStandardize } from '../ref-conv.js';
+import * as RT from '../ref-transformer.js';
 import type { CaseResult, OpCase } from './types.js';
 
 type Binary = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
@@ -330,5 +331,26 @@ export const opCases: OpCase[] = [
     inputs: [{ shape: [2, 3, 4], seed: 118 }, { shape: [2, 3, 4], seed: 119 }, { shape: [], seed: 120, lo: 0.5, hi: 2 }],
     fn: (L, x, h, g) => L.ops.residual(x!, h!, g!, 0.2),
     ref: (x, h, g) => R.zip([x, h, g], (a, b, c) => a + 0.2 * c * b),
+  },
+  {
+    name: 'layerNorm/[2,3,5], eps 1e-6',
+    ops: ['layerNorm'],
+    inputs: [{ shape: [2, 3, 5], seed: 121, lo: -2, hi: 2 }, { shape: [5], seed: 122, lo: 0.5, hi: 1.5 }, { shape: [5], seed: 123 }],
+    fn: (L, x, w, b) => L.ops.layerNorm(x!, w!, b!),
+    ref: (x, w, b) => RT.layerNorm(x, w, b),
+  },
+  {
+    name: 'attention/[2,2,5,3], scale d^-½',
+    ops: ['attention'],
+    inputs: [{ shape: [2, 2, 5, 3], seed: 124, lo: -2, hi: 2 }, { shape: [2, 2, 5, 3], seed: 125, lo: -2, hi: 2 }, { shape: [2, 2, 5, 3], seed: 126 }],
+    fn: (L, q, k, v) => L.ops.attention(q!, k!, v!),
+    ref: (q, k, v) => RT.attention(q, k, v, 1 / Math.sqrt(3)),
+  },
+  {
+    name: 'patchify/[2,6,9,3], patch 3',
+    ops: ['patchify'],
+    inputs: [{ shape: [2, 6, 9, 3], seed: 127 }],
+    fn: (L, x) => L.ops.patchify(x!, 3),
+    ref: (x) => RT.patchify(x, 3),
   },
 ];

@@ -198,10 +198,26 @@ const opGenerators: Generator[] = [
     T('w', [3, 4], { extra: (c) => [c.t([4])] }),
     T('b', [4], { optional: true, extra: (c) => [c.t([3])] }),
   ], call(ops.linear)),
-  ...(['dropout', 'stochasticDepth'] as const).map((n) => argTarget(`ops.${n}`, 'ops', [
+  ...(['dropout', 'stochasticDepth', 'dropPath'] as const).map((n) => argTarget(`ops.${n}`, 'ops', [
     T('x', [2, 3]),
     O('options', { rate: 0.5, seed: 1 }, { rate: [-0.1, 2, NaN, 'a', null], seed: BAD_NUMBERS(), training: BAD_BOOLS() }, [undefined]),
   ], call(ops[n]))),
+  argTarget('ops.layerNorm', 'ops', [
+    T('x', [2, 3], { extra: (c) => [c.t([])] }),
+    T('weight', [3], { extra: (c) => [c.t([2])] }),
+    T('bias', [3], { extra: (c) => [c.t([3, 1])] }),
+    O('options', { eps: 1e-6 }, { eps: [0, -1, ...BAD_NUMBERS()] }),
+  ], call(ops.layerNorm)),
+  argTarget('ops.attention', 'ops', [
+    T('q', [1, 2, 3, 4], { extra: (c) => [c.t([2, 3, 4])] }),
+    T('k', [1, 2, 3, 4], { extra: (c) => [c.t([1, 2, 3, 5]), c.t([1, 1, 3, 4])] }),
+    T('v', [1, 2, 3, 4], { extra: (c) => [c.t([1, 2, 4, 4])] }),
+    O('options', { scale: 0.5 }, { scale: BAD_NUMBERS() }),
+  ], call(ops.attention)),
+  argTarget('ops.patchify', 'ops', [
+    T('x', [1, 4, 4, 2], { extra: (c) => [c.t([4, 4, 2]), c.t([1, 3, 4, 2])] }),
+    V('patch', 2, BAD_POSINT()),
+  ], call(ops.patchify)),
   argTarget('ops.softmaxCrossEntropy', 'ops', [
     T('logits', [2, 3], { extra: (c) => [c.t([6])] }),
     F('labels', (c) => c.own(tensor(new Int32Array([0, 2]), [2])), ['x', null, 3]),
