@@ -16,7 +16,6 @@ import { StateLayout, type ModelState, type StateKind, type StateRef } from '../
 import * as ops from '../ops/index.js';
 import { ShapeError, describeShape } from '../runtime/errors.js';
 import { normal, seedFor, truncatedNormal } from '../nfnet/initializers.js';
-import { attention, dropPath, layerNorm, patchify } from './interim.js';
 import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { mlpHidden, tokenCount, validateConfig, type ViTConfig } from './config.js';
 
@@ -63,7 +62,7 @@ class LayerNorm {
   }
 
   forward(s: ModelState, x: Tensor): Tensor {
-    return layerNorm(x, s.get(this.w), s.get(this.b), { eps: this.eps });
+    return ops.layerNorm(x, s.get(this.w), s.get(this.b), { eps: this.eps });
   }
 
   plan(tokens: number, stage: string): LayerPlan {
@@ -98,7 +97,7 @@ class Block {
     // qkv [N·T, 3D] = [N, T, 3, heads, d] → [3, N, heads, T, d]; q, k, v are its three slices.
     const qkv = ops.permute(ops.reshape(this.qkv.forward(s, this.norm1.forward(s, x)), [n, tokens, 3, heads, d]), [2, 0, 3, 1, 4]);
     const [q, k, v] = [0, 1, 2].map((i) => ops.reshape(ops.slice(qkv, [i, 0, 0, 0, 0], [1, n, heads, tokens, d]), [n, heads, tokens, d]));
-    const attended = ops.reshape(ops.permute(attention(q!, k!, v!), [0, 2, 1, 3]), [n * tokens, dim]);
+    const attended = ops.reshape(ops.permute(ops.attention(q!, k!, v!), [0, 2, 1, 3]), [n * tokens, dim]);
     x = ops.add(x, this.dropPath(this.proj.forward(s, attended), n, tokens, opts, seed));
     // fc1's bias goes into the activation kernel (one pass for bias + exact GELU).
     const hidden = ops.activation(ops.matmul(this.norm2.forward(s, x), s.get(this.fc1.w)), { kind: 'gelu_erf', gamma: 1, bias: s.get(this.fc1.b) });
@@ -108,7 +107,7 @@ class Block {
   /** Drop-path drops whole samples: it sees the branch as [N, T·D]. */
   private dropPath(h: Tensor, n: number, tokens: number, opts: Required<ForwardOptions>, seed: number): Tensor {
     if (!opts.training || this.stochDepthRate === 0) return h;
-    return ops.reshape(dropPath(ops.reshape(h, [n, tokens * this.cfg.embedDim]), { rate: this.stochDepthRate, seed }), [n * tokens, this.cfg.embedDim]);
+    return ops.reshape(ops.dropPath(ops.reshape(h, [n, tokens * this.cfg.embedDim]), { rate: this.stochDepthRate, seed }), [n * tokens, this.cfg.embedDim]);
   }
 
   plan(tokens: number): LayerPlan[] {
@@ -186,7 +185,7 @@ export class ViTArchitecture implements Architecture<ViTConfig> {
     const dim = c.embedDim;
     const patchIn = c.patchSize * c.patchSize * c.inChannels;
     // One GEMM over every patch of the batch: [N·(T − 1), p·p·C] · [p·p·C, D].
-    const patches = ops.reshape(this.patchEmbed.forward(s, ops.reshape(patchify(x, c.patchSize), [n * (tokens - 1), patchIn])), [n, tokens - 1, dim]);
+    const patches = ops.reshape(this.patchEmbed.forward(s, ops.reshape(ops.patchify(x, c.patchSize), [n * (tokens - 1), patchIn])), [n, tokens - 1, dim]);
     const cls = ops.broadcastTo(s.get(this.clsToken), [n, 1, dim]);
     let t = ops.reshape(ops.add(ops.concat([cls, patches], 1), s.get(this.posEmbed)), [n * tokens, dim]);
     opts.trace('embed', t);
