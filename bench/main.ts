@@ -171,7 +171,7 @@ async function runCase(
   }
   const checks = await crossCheck(sides.map((s) => (s.label === 'ours' ? 'ours' : CHECKED[s.label] ?? null)), prepared, c.checkTol);
   // Quick mode: a peer that takes seconds per call may skip its warm-up; its reps then include pipeline creation.
-  const warmup = (label: string) => !(label === 'peer' && c.peerSkipWarmupQuick && !full);
+  const warmup = (label: string) => !c.coldStart && !(label === 'peer' && c.peerSkipWarmupQuick && !full);
   const peerLike = (label: SideLabel) => label === 'peer' || label === 'cpu' || label in ENGINES;
   const live = sides.flatMap((s, i) => ('run' in prepared[i]! ? [{ i, side: { runner: prepared[i] as Runner, reps: repsOf(c, peerLike(s.label) ? 'peer' : s.label), profile: s.profile, warmup: warmup(s.label) } }] : []));
   const measured = await measureInterleaved(live.map((l) => l.side));
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     };
     const withPeer = Boolean(tfjs && c.peer);
     bar.update({ task: `${c.name}${withPeer ? ' (ours + TF.js)' : ' (ours)'}` });
-    const sides: Parameters<typeof runCase>[1] = [{ label: 'ours', make: () => c.ours(ctx), profile: timestamps ? gpu : null }];
+    const sides: Parameters<typeof runCase>[1] = [{ label: 'ours', make: () => c.ours(ctx), profile: timestamps && !c.coldStart ? gpu : null }];
     if (withPeer) sides.push({ label: 'peer', make: () => c.peer!({ ...ctx, tfjs: tfjs! }), profile: null });
     const engineIds = (Object.keys(c.engines ?? {}) as EngineId[]).filter((id) => opts[id]);
     for (const id of engineIds) {

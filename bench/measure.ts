@@ -45,7 +45,7 @@ async function once(side: Side): Promise<number> {
   const t0 = performance.now();
   await side.runner.run();
   await side.runner.sync();
-  return performance.now() - t0;
+  return side.runner.elapsedMs?.() ?? performance.now() - t0;
 }
 
 /** Summed GPU timestamp time of one repetition. */
@@ -69,10 +69,7 @@ export async function measureInterleaved(sides: Side[]): Promise<(Measurement | 
       continue;
     }
     try {
-      const t0 = performance.now();
-      await sides[i]!.runner.run();
-      await sides[i]!.runner.sync();
-      warm[i] = performance.now() - t0;
+      warm[i] = await once(sides[i]!);
     } catch (e) {
       fail(i, e);
     }

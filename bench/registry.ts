@@ -29,6 +29,12 @@ export interface Runner {
    * have it, the peer's must match ours (bench/check.ts) before it is timed.
    */
   result?(): Promise<Float32Array>;
+  /**
+   * Optional, for self-timed work (cold starts in a child process): the time of the last
+   * repetition as the runner measured it, which the harness takes instead of its wall time
+   * (that would include the child's process start and module loading).
+   */
+  elapsedMs?(): number;
 }
 
 /** Peers besides TF.js, each a JavaScript WebGPU engine on the same adapter (docs/bench.md). */
@@ -46,6 +52,8 @@ export const ENGINES: Record<EngineId, { label: string; pkg: string }> = {
  */
 export type Target =
   | { kind: 'ratio'; min: number }
+  /** ours / another peer (jax-js, onnxruntime-web), like `ratio` for TF.js. */
+  | { kind: 'engineRatio'; engine: EngineId; min: number }
   | { kind: 'pctOfRow'; row: string; min: number }
   | { kind: 'pctRoofline'; min: number }
   /**
@@ -103,6 +111,8 @@ export interface BenchCase {
   targets?: Target[];
   /** Expensive case: quick mode skips its `ours fast` pass. */
   heavy?: boolean;
+  /** Every repetition is a cold start (a fresh process): no side gets a warm-up call. */
+  coldStart?: boolean;
   /**
    * Quick mode skips the peer's warm-up call (for peer calls of many seconds, where pipeline
    * creation is a few % of one call): its repetitions then include pipeline creation.

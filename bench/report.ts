@@ -14,6 +14,7 @@ function ms(v: number): string {
 function rate(row: Row, s: Side): string {
   if (!ok(s)) return s ? 'error' : '–';
   if (row.items && s.itemsPerS !== undefined) return `${s.itemsPerS.toFixed(s.itemsPerS >= 10 ? 1 : 2)} ${row.items.unit}/s`;
+  if (!row.flops && !row.bytes) return '–'; // timed only (cold starts)
   return row.bound === 'compute' ? `${s.gflops.toFixed(2)} GFLOP/s` : `${s.gbs.toFixed(2)} GB/s`;
 }
 

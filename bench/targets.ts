@@ -1,5 +1,5 @@
 /** Targets of bench rows (registry `targets`), checked once every row is measured. */
-import type { Target } from './registry.js';
+import { ENGINES, type Target } from './registry.js';
 import type { Row, SideResult } from './types.js';
 
 export interface TargetResult {
@@ -18,6 +18,10 @@ export function checkTargets(row: Row, targets: readonly Target[], rows: readonl
     if (t.kind === 'ratio') {
       const v = row.ratio ?? null;
       return { text: `≥ ${t.min}× TF.js`, value: v, met: v === null ? null : v >= t.min };
+    }
+    if (t.kind === 'engineRatio') {
+      const v = row.engineRatios?.[t.engine] ?? null;
+      return { text: `≥ ${t.min}× ${ENGINES[t.engine].label}`, value: v, met: v === null ? null : v >= t.min };
     }
     if (t.kind === 'pctCopyAtSize') {
       const copy = row.copyAtSize;

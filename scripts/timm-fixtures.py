@@ -119,13 +119,15 @@ def randomize(model, seed):
 
 
 def write_safetensors(path, arrays):
-    """The layout the safetensors library writes for one dtype: names sorted, compact JSON,
+    """The layout the safetensors library writes (float32/64, int64 for BN's counters): by dtype, then name, compact JSON,
     header padded with spaces to 8 bytes, no metadata."""
-    names = sorted(arrays)
+    # The library's order: by descending dtype (its enum: ... F32 < F64 < I64), then by name.
+    rank = {np.dtype('float32'): 0, np.dtype('float64'): 1, np.dtype('int64'): 2}
+    names = sorted(arrays, key=lambda n: (-rank[arrays[n].dtype], n))
     header, offset = {}, 0
     for n in names:
         a = arrays[n]
-        dtype = {np.dtype('float32'): 'F32', np.dtype('float64'): 'F64'}[a.dtype]
+        dtype = {np.dtype('float32'): 'F32', np.dtype('float64'): 'F64', np.dtype('int64'): 'I64'}[a.dtype]
         header[n] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [offset, offset + a.nbytes]}
         offset += a.nbytes
     text = json.dumps(header, separators=(',', ':'))
@@ -147,7 +149,7 @@ def read_safetensors(path):
     for name, v in header.items():
         if name == '__metadata__':
             continue
-        dt = {'F32': '<f4', 'F64': '<f8'}[v['dtype']]
+        dt = {'F32': '<f4', 'F64': '<f8', 'I64': '<i8'}[v['dtype']]
         b, e = v['data_offsets']
         out[name] = np.frombuffer(data[b:e], dtype=dt).reshape(v['shape'])
     return out

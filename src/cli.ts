@@ -40,9 +40,10 @@ program
   .option('--batch <n>', 'batch size', int, 32)
   .option('--lr <x>', 'peak learning rate (default 0.4·batch/256)', num)
   .option('--warmup <epochs>', 'linear warm-up, in epochs', num, 0.2)
-  .option('--clipping <λ>', 'AGC clipping threshold λ (0 turns AGC off)', num, TRAIN_DEFAULTS.clipping)
+  .option('--clipping <λ>', `AGC clipping threshold λ (0 turns AGC off; default ${TRAIN_DEFAULTS.clipping}, 0 for batch-normalized models)`, num)
   .option('--no-agc', 'turn adaptive gradient clipping off (the ablation; same as --clipping 0)')
   .option('--agc-skip-gains', 'clip the zero-initialised skip gains too (the reference; freezes them in short runs)')
+  .option('--sam-rho <ρ>', 'sharpness-aware minimization with radius ρ, e.g. 0.05 (two forward-backward passes per step; default off)', num)
   .option('--seed <n>', 'seed for init, data order and masks', int, 0)
   .option('--subset <n>', 'use only the first n training images', int)
   .option('--test-subset <n>', 'use only the first n test images', int)
@@ -128,6 +129,29 @@ program
   .action(async (variant: string, o: { res?: number; batch: number; seed: number; out: string }) => {
     const { signalReport } = await import('./cli/signal.js');
     await signalReport(variant, o);
+  });
+
+program
+  .command('study')
+  .description("replay one of the papers' claims small (docs/results/claims.md): resumable runs, JSON, PNG figures and a claims fragment")
+  .argument('<name>', 'normalization | batch-size | speed | sam | scaling')
+  .option('--budget <budget>', 'quick (seconds, ~100 images at 12 px) or full (hours: all of Fashion-MNIST at 28 px)', 'quick')
+  .option('--out <dir>', 'results go to <dir>/<name>/ (runs/, summary, figures); finished runs there are not redone', 'runs/study')
+  .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
+  .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
+  .option('--only <parts>', "comma-separated parts of the study (e.g. batch-size: nf,bn; scaling: nfnet,vit)")
+  .option('--model <role=name...>', "replace a row of the study's model table, e.g. --model bn=resnet26")
+  .option('--no-fast', 'keep Dawn\'s robustness checks on')
+  .option('--no-progress', 'no progress bar')
+  .option('--plan', 'print the runs, steps and training images the study would take, and stop (no GPU)')
+  .action(async (name: string, o) => {
+    const { study, studyPlan } = await import('./cli/study.js');
+    if (o.plan) {
+      const p = studyPlan(name, o);
+      console.log(`${p.study} (${p.budget}, parts ${p.parts.join(', ')}): ${p.runs} runs, ${p.steps.toLocaleString('en-US')} steps, ${p.examples.toLocaleString('en-US')} training images; data ${p.data.train} train / ${p.data.test} test at ${p.data.resolution} px`);
+      return;
+    }
+    await study(name, { ...o, progress: o.progress && process.stderr.isTTY === true });
   });
 
 program

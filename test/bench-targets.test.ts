@@ -20,6 +20,21 @@ describe('bench targets', () => {
     expect(formatTarget(ratio!)).toBe('MISS 7.5× (≥ 8× TF.js)');
   });
 
+  it('engineRatio reads another peer\'s ratio (jax-js, ORT); missing when that peer did not run', () => {
+    const r = row({ ours: side(1, 0, 0), engineRatios: { jax: 0.84 } });
+    const [jax, ort] = checkTargets(r, [{ kind: 'engineRatio', engine: 'jax', min: 1 }, { kind: 'engineRatio', engine: 'ort', min: 1.5 }], [r]);
+    expect(jax).toEqual({ text: '≥ 1× jax-js', value: 0.84, met: false });
+    expect(ort).toEqual({ text: '≥ 1.5× ORT', value: null, met: null });
+  });
+
+  it('self-timed runners (cold starts in a child process) are measured by their own clock, warm-up included', async () => {
+    const { measureInterleaved } = await import('../bench/measure.js');
+    let n = 0;
+    const runner = { run: async () => void n++, sync: async () => {}, dispose: () => {}, elapsedMs: () => 1000 * n };
+    const [m] = await measureInterleaved([{ runner, reps: 3, profile: null }]);
+    expect(m).toMatchObject({ warmupMs: 1000, timesMs: [2000, 3000, 4000], medianMs: 3000 });
+  });
+
   it('pctOfRow compares GFLOP/s with another row', () => {
     const gemm = row({ name: 'gemm', ours: side(1, 4, 0) });
     const conv = row({ name: 'conv', ours: side(1, 12, 0) });

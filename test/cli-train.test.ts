@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train, type TrainArgs } from '../src/cli/train.js';
+import { loadCheckpoint } from '../src/nfnet/checkpoint-node.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'nfnet-cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,5 +42,14 @@ describe('nfnet train', () => {
     expect(r.steps.map((s) => s.step)).toEqual([1, 2, 3]);
     expect(r.epochs).toHaveLength(1);
     expect(r.epochs[0]!.step).toBe(3);
+  }, 120_000);
+
+  it('--sam-rho trains with SAM, recorded in the checkpoint\'s options; a bad ρ is refused before training', async () => {
+    const r = await train(args('sam', { maxSteps: 2, epochs: 1, samRho: 0.05 }));
+    expect(r.steps.map((s) => s.step)).toEqual([1, 2]);
+    expect(r.steps.every((s) => Number.isFinite(s.loss))).toBe(true);
+    expect(loadCheckpoint(path.join(dir, 'sam', 'checkpoint.safetensors')).trainOptions?.sam).toEqual({ rho: 0.05 });
+    await expect(train(args('sam-bad', { maxSteps: 1, epochs: 1, samRho: Number.NaN }))).rejects.toThrow(/sam\.rho must be a finite number > 0, got NaN/);
+    expect(existsSync(path.join(dir, 'sam-bad'))).toBe(false);
   }, 120_000);
 });

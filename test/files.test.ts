@@ -113,6 +113,22 @@ describe('safetensors', () => {
     refused(() => encodeSafetensors({ x: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } }, { [CHECKSUM_KEY]: 'x' }), /reserved/);
     refused(() => encodeSafetensors({ x: { dtype: 'I32', shape: [1], data: Float32Array.from([1]) as never } }), /says dtype I32 but holds a Float32Array/);
   });
+
+  it("writes int64 tensors (timm's num_batches_tracked) in the safetensors library's order: by descending dtype, then by name", () => {
+    const file = encodeSafetensors({
+      'a.weight': { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) },
+      'b.num_batches_tracked': { dtype: 'I64', shape: [], data: BigInt64Array.from([5n]) },
+      'c.count': { dtype: 'I32', shape: [1], data: Int32Array.from([-3]) },
+    }, {}, { checksums: false });
+    const headerLength = Number(new DataView(file.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLength)));
+    expect(Object.keys(header)).toEqual(['b.num_batches_tracked', 'a.weight', 'c.count']);
+    expect(header['b.num_batches_tracked']).toEqual({ dtype: 'I64', shape: [], data_offsets: [0, 8] });
+    const t = decodeSafetensors(file).tensors.get('b.num_batches_tracked')!;
+    expect(new DataView(t.bytes.buffer, t.bytes.byteOffset, 8).getBigInt64(0, true)).toBe(5n);
+    expect(Array.from(toFloat32(decodeSafetensors(file).tensors.get('a.weight')!))).toEqual([1, 2]);
+    refused(() => encodeSafetensors({ x: { dtype: 'I64', shape: [1], data: Int32Array.from([1]) as never } }), /says dtype I64 but holds a Int32Array/);
+  });
 });
 
 describe('files', () => {

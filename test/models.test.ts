@@ -46,6 +46,23 @@ describe('model families (GPU)', () => {
     again.dispose();
   });
 
+  it('each family\'s training defaults and classifier: BN networks train without AGC unless asked; AGC never clips a classifier', () => {
+    const nf = models.create('pico');
+    const bn = models.create('resnet_tiny');
+    const plain = new nfnet.Trainer(nf, { totalSteps: 2 });
+    const bnTrainer = new nfnet.Trainer(bn, { totalSteps: 2 });
+    const asked = new nfnet.Trainer(bn, { totalSteps: 2, clipping: 0.05 });
+    expect(plain.options.clipping).toBe(nfnet.TRAIN_DEFAULTS.clipping);
+    expect(bnTrainer.options.clipping).toBe(0);
+    expect(asked.options.clipping).toBe(0.05);
+    expect(asked.optimizer.clippedNames).not.toContain('fc.weight');
+    expect(asked.optimizer.clippedNames).toContain('layer1.0.conv1.weight');
+    expect(plain.optimizer.clippedNames).not.toContain('head.fc.weight');
+    for (const t of [plain, bnTrainer, asked]) t.dispose();
+    nf.dispose();
+    bn.dispose();
+  });
+
   it('a checkpoint whose config names no family is refused at decode', async () => {
     const m = models.create('pico');
     const bytes = await encodeCheckpoint(m);

@@ -310,4 +310,28 @@ describe('EMA of the weights', () => {
     expect(() => ema.update(weights, 1.5)).toThrow(ValueError);
     ema.dispose();
   });
+
+  it("averages a state's running statistics (BN mean/variance) like its weights, as timm's ModelEmaV2 does", async () => {
+    const layout = new StateLayout();
+    layout.param('w', 'weight', [2, 3], () => Float32Array.from([1, 2, 3, 4, 5, 6]));
+    layout.running('bn.running_mean', [5], () => new Float32Array(5));
+    layout.running('bn.running_var', [3], () => new Float32Array(3).fill(1));
+    const state = ModelState.create(layout);
+    const ema = optim.ema(state);
+    const w = [2, 2, 2, 2, 2, 2];
+    const mean = [0.5, -1, 2, 3, -4];
+    const variance = [4, 0.25, 9];
+    assign(state.get('w'), Float32Array.from(w));
+    assign(state.get('bn.running_mean'), Float32Array.from(mean));
+    assign(state.get('bn.running_var'), Float32Array.from(variance));
+    ema.update(state, 0.75);
+    const got = await ema.state.read();
+    expectClose(got.get('w')!, [1, 2, 3, 4, 5, 6].map((v, i) => 0.75 * v + 0.25 * w[i]!), 1e-6, 'weights');
+    expectClose(got.get('bn.running_mean')!, mean.map((m) => 0.25 * m), 1e-6, 'running mean');
+    expectClose(got.get('bn.running_var')!, variance.map((v) => 0.75 + 0.25 * v), 1e-6, 'running variance');
+    // The live state is only read.
+    expectClose(await state.get('bn.running_var').data(), variance, 0);
+    ema.dispose();
+    state.dispose();
+  });
 });

@@ -54,6 +54,7 @@ describe('ViT variants', () => {
     expect(by.get('blocks.1.attn.qkv.weight')).toMatchObject({ shape: [32, 96], kind: 'weight', unitAxis: 1 });
     expect(by.get('blocks.0.mlp.fc1.weight')).toMatchObject({ shape: [32, 128], kind: 'weight', unitAxis: 1 });
     expect(by.get('head.weight')).toMatchObject({ shape: [32, 10], kind: 'weight', unitAxis: 1 });
+    expect(arch('vit_pico_patch7_28').classifier).toEqual(['head.weight']); // the Trainer's AGC leaves it unclipped
     expect(by.get('cls_token')).toMatchObject({ shape: [1, 1, 32], kind: 'bias', unitAxis: null });
     expect(by.get('pos_embed')).toMatchObject({ shape: [1, 17, 32], kind: 'bias', unitAxis: null });
     expect(by.get('blocks.0.norm1.weight')).toMatchObject({ kind: 'gain' });

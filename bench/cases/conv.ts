@@ -14,6 +14,10 @@ import type * as TF from '@tensorflow/tfjs';
 import { randn } from '../../src/tensor/creation.js';
 import { conv2d, convDw, convDx, convGeometry, convTuning } from '../../src/ops/conv2d/index.js';
 import { matmul } from '../../src/ops/matmul.js';
+import { mul } from '../../src/ops/binary.js';
+import { sum } from '../../src/ops/reduce.js';
+import { valueAndGrad } from '../../src/autodiff/grad.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { oursRunner, register, withCpuReference, type BenchCase, type Target } from '../registry.js';
 import { tfjsRunner } from '../peers/tfjs.js';
 
@@ -137,3 +141,71 @@ register(
     convCase(grouped, 'dW', { reps: 5, peerReps: 1, heavy: true, peerSkipWarmupQuick: true }),
   ),
 );
+
+// ---------------------------------------------------------------------------------------
+// Depthwise convs of MBConv blocks (EfficientNet): ours through conv2d's depthwise path,
+// TF.js through tf.depthwiseConv2d (filter [k, k, C, 1]: the same memory as our
+// [k, k, 1, C]). `fwd` is the forward; `grad` the value and both gradients of Σ dy ⊙ conv,
+// ours valueAndGrad, TF.js tf.grads (its DepthwiseConv2dNative backprop kernels).
+
+interface DwShape {
+  label: string;
+  x: [number, number, number, number];
+  k: number;
+  stride: number;
+}
+
+function dwCase(s: DwShape, pass: 'fwd' | 'grad', reps: number): BenchCase {
+  const [n, h, w, c] = s.x;
+  const [ho, wo] = [Math.ceil(h / s.stride), Math.ceil(w / s.stride)];
+  const macs = n * ho * wo * c * s.k * s.k;
+  const bytes = 4 * (n * h * w * c + n * ho * wo * c + s.k * s.k * c);
+  return {
+    name: `${s.label}/${pass}`,
+    group: 'conv',
+    flops: 2 * macs * (pass === 'fwd' ? 1 : 3),
+    bytes: pass === 'fwd' ? bytes : 3 * bytes,
+    reps,
+    peerReps: 2,
+    note: pass === 'grad' ? 'value + dX + dW of Σ dy ⊙ conv; ours valueAndGrad, TF.js tf.grads of tf.depthwiseConv2d' : 'TF.js: tf.depthwiseConv2d',
+    async ours({ gpu }) {
+      const x = randn(s.x, { seed: 1 });
+      const wt = randn([s.k, s.k, 1, c], { seed: 2, std: 1 / s.k });
+      const dy = randn([n, ho, wo, c], { seed: 3 });
+      const opts = { padding: 'SAME' as const, groups: c, stride: s.stride };
+      const dispose = () => [x, wt, dy].forEach((t) => t.dispose());
+      if (pass === 'fwd') return oursRunner(gpu, () => conv2d(x, wt, opts).dispose(), dispose);
+      const f = valueAndGrad((a: Tensor, b: Tensor) => sum(mul(conv2d(a, b, opts), dy)));
+      return {
+        async run() {
+          const [loss, grads] = await f(x, wt);
+          [loss, ...grads].forEach((t) => t.dispose());
+        },
+        sync: () => gpu.sync(),
+        dispose,
+      };
+    },
+    async peer({ tfjs }) {
+      const { tf } = tfjs;
+      const x = tf.randomNormal(s.x, 0, 1, 'float32', 1) as TF.Tensor4D;
+      const wt = tf.randomNormal([s.k, s.k, c, 1], 0, 1 / s.k, 'float32', 2) as TF.Tensor4D;
+      const dy = tf.randomNormal([n, ho, wo, c], 0, 1, 'float32', 3) as TF.Tensor4D;
+      const conv = (a: TF.Tensor, b: TF.Tensor) => tf.depthwiseConv2d(a as TF.Tensor4D, b as TF.Tensor4D, s.stride, 'same');
+      const g = tf.grads((a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.mul(conv(a, b), dy)));
+      const make = () =>
+        tf.tidy(() => {
+          if (pass === 'fwd') return conv(x, wt);
+          const [gx, gw] = g([x, wt]);
+          return tf.add(tf.sum(gx!), tf.sum(gw!));
+        });
+      return tfjsRunner(tfjs, make, () => [x, wt, dy].forEach((t) => t.dispose()));
+    },
+  };
+}
+
+// EfficientNet-B0 at 224 px: stage 3's stride-2 3×3 (28×28 output from 56×56, 144
+// channels, here its 28×28 input for a quick row) and stage 5's 5×5 at 14×14, 480 channels.
+const dw3s2: DwShape = { label: 'dwconv3x3s2/8x28x28x144', x: [8, 28, 28, 144], k: 3, stride: 2 };
+const dw5: DwShape = { label: 'dwconv5x5/8x14x14x480', x: [8, 14, 14, 480], k: 5, stride: 1 };
+
+register(dwCase(dw3s2, 'fwd', 5), dwCase(dw3s2, 'grad', 3), dwCase(dw5, 'fwd', 5), dwCase(dw5, 'grad', 3));

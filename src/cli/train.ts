@@ -27,7 +27,8 @@ export interface TrainArgs extends DataArgs {
   batch: number;
   lr?: number;
   warmup: number;
-  clipping: number;
+  /** Undefined: the model's default (TRAIN_DEFAULTS, or 0 for batch-normalized models). */
+  clipping?: number;
   agc: boolean;
   seed: number;
   out: string;
@@ -50,6 +51,8 @@ export interface TrainArgs extends DataArgs {
   stochasticDepth?: number;
   /** Clip the zero-initialised skip gains with AGC too, as the reference does (see TRAIN_DEFAULTS.agcSkipGains). */
   agcSkipGains: boolean;
+  /** Sharpness-aware minimization with this radius ρ (off when absent): Trainer's `sam: { rho }`. */
+  samRho?: number;
   /**
    * Start from a timm state dict (safetensors): every weight but the classifier, which is
    * drawn fresh for the dataset's classes (finetuning). `variant` 'auto' reads the network
@@ -96,6 +99,7 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   const trainer = new Trainer(model, {
     lr: a.lr, batchSize: a.batch, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
     clipping: a.agc ? a.clipping : 0, agcSkipGains: a.agcSkipGains, seed: a.seed,
+    ...(a.samRho === undefined ? {} : { sam: { rho: a.samRho } }),
   });
   let startEpoch = 0;
   let skipBatches = 0;

@@ -12,10 +12,20 @@ const BYTES: Record<StDType, number> = { F32: 4, I32: 4, U32: 4, F64: 8, F16: 2,
 const FLOAT_DTYPES: readonly StDType[] = ['F32', 'F64', 'F16', 'BF16'];
 
 export interface HostTensor {
-  dtype: 'F32' | 'I32' | 'U32';
+  /** I64: integer counters other libraries store (BatchNorm's num_batches_tracked in a timm state dict). */
+  dtype: 'F32' | 'I32' | 'U32' | 'I64';
   shape: number[];
-  data: Float32Array | Int32Array | Uint32Array;
+  data: Float32Array | Int32Array | Uint32Array | BigInt64Array;
 }
+
+/**
+ * The order of the safetensors library's Dtype enum (its derived Ord): the library writes
+ * tensors by descending dtype, then by name, which keeps wider types aligned. Files of one
+ * dtype are simply sorted by name.
+ */
+const DTYPE_ORDER: readonly StDType[] = ['U8', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64'];
+const byLibraryOrder = (tensors: Record<string, HostTensor>) => (a: string, b: string): number =>
+  DTYPE_ORDER.indexOf(tensors[b]!.dtype) - DTYPE_ORDER.indexOf(tensors[a]!.dtype) || (a < b ? -1 : a > b ? 1 : 0);
 
 export class CheckpointError extends ValueError {}
 
@@ -44,7 +54,7 @@ export function crc32(bytes: Uint8Array): string {
   return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
 }
 
-function bytesOf(d: Float32Array | Int32Array | Uint32Array): Uint8Array {
+function bytesOf(d: HostTensor['data']): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
@@ -57,7 +67,7 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new ValueError(`encodeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
   }
-  const names = Object.keys(tensors).sort();
+  const names = Object.keys(tensors).sort(byLibraryOrder(tensors));
   const header: Record<string, unknown> = {};
   const checksums: Record<string, string> = {};
   let offset = 0;
@@ -65,7 +75,7 @@ export function encodeSafetensors(tensors: Record<string, HostTensor>, metadata:
   for (const name of names) {
     const t = tensors[name]!;
     if (name === '__metadata__' || !name) throw new ValueError(`encodeSafetensors: '${name}' is not a usable tensor name`);
-    const host = { F32: Float32Array, I32: Int32Array, U32: Uint32Array }[t.dtype];
+    const host = { F32: Float32Array, I32: Int32Array, U32: Uint32Array, I64: BigInt64Array }[t.dtype];
     if (!host || !(t.data instanceof host)) {
       throw new ValueError(`encodeSafetensors: tensor '${name}' says dtype ${String(t.dtype)} but holds a ${t.data?.constructor?.name}`);
     }

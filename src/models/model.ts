@@ -57,6 +57,13 @@ export interface Architecture<C extends ModelConfig = ModelConfig> {
   plan(resolution: number): LayerPlan[];
   /** The forward pass on `state` (of this layout); options checked and defaulted, x checked NHWC with the config's channels. */
   run(state: ModelState, x: Tensor, options: Required<ForwardOptions>): Tensor;
+  /** The classifier's weight tensors, which AGC never clips (as the NFNet paper does); default `['head.fc.weight']`. */
+  readonly classifier?: readonly string[];
+  /**
+   * Training defaults of this kind of network where they differ from TRAIN_DEFAULTS: e.g.
+   * batch-normalized networks train without AGC (`clipping: 0`), which exists to replace BN.
+   */
+  readonly trainDefaults?: { readonly clipping?: number };
 }
 
 /** An architecture with its tensors on the GPU. */

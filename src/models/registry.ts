@@ -9,6 +9,8 @@ import { checkNumber, checkOptions, describeValue, didYouMean } from '../runtime
 import type { Architecture, Model, ModelConfig } from './model.js';
 import { summarize, type NetworkInfo } from './info.js';
 import { nfnetFamily } from '../nfnet/family.js';
+import { efficientnetFamily } from '../efficientnet/family.js';
+import { resnetFamily } from '../resnet/family.js';
 import { vitFamily } from '../vit/family.js';
 
 export type TimmProgress = (done: number, total: number) => void;
@@ -54,7 +56,7 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const FAMILIES: readonly ModelFamily<any>[] = [nfnetFamily, vitFamily];
+const FAMILIES: readonly ModelFamily<any>[] = [nfnetFamily, efficientnetFamily, resnetFamily, vitFamily];
 
 /** Every registered family. */
 export function families(): readonly ModelFamily[] {

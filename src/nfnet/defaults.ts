@@ -7,7 +7,7 @@ import { ValueError } from '../runtime/errors.js';
 /**
  * Every training default, in one place: the Trainer applies them, the CLI and the demo
  * only map their inputs onto TrainOptions. "Off" has one spelling: 0 (clipping,
- * labelSmoothing, warmupSteps) or false (ema, agcSkipGains).
+ * labelSmoothing, warmupSteps), false (ema, agcSkipGains) or null (sam).
  */
 export const TRAIN_DEFAULTS = {
   /** Linear warm-up steps before the cosine decay. */
@@ -26,6 +26,11 @@ export const TRAIN_DEFAULTS = {
    */
   agcSkipGains: false,
   seed: 0,
+  /**
+   * Sharpness-aware minimization, `{ rho }` when on (two forward-backward passes per step;
+   * Foret et al. use ρ = 0.05). Off by default: it doubles the cost of a step.
+   */
+  sam: null,
 } as const;
 
 /**

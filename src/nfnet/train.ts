@@ -2,14 +2,16 @@
  * The training step and loop of the NFNet paper: forward, label-smoothed cross-entropy,
  * backward, AGC → weight decay → Nesterov SGD, EMA of the weights; linear warm-up then
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
+ * With `sam: { rho }` a step is SAM's two forward-backward passes (the F6+SAM recipe).
  */
-import { tensor, zeros } from '../tensor/creation.js';
+import { assign, empty, tensor, zeros } from '../tensor/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as ops from '../ops/index.js';
 import { sgdAgc, type SgdAgc } from '../optim/sgd-agc.js';
+import { checkSamOptions } from '../optim/sam.js';
 import { Ema, emaDecay } from '../optim/ema.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { DataLoader, type Batch } from '../data/loader.js';
@@ -37,12 +39,19 @@ export interface TrainOptions {
   ema?: boolean;
   agcSkipGains?: boolean;
   seed?: number;
+  /**
+   * Sharpness-aware minimization (Foret et al. 2021), as in the NFNet paper's F6+SAM: each
+   * step takes the gradient g at w, a second one at w + ρ·g/‖g‖₂, and updates w with the
+   * second (after AGC, weight decay and momentum as usual). Twice the compute per step.
+   * Off when absent or null.
+   */
+  sam?: { rho: number } | null;
 }
 
-/** TrainOptions with every default filled in (what checkpoints record). */
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'batchSize'>>;
+/** TrainOptions with every default filled in (what checkpoints record); `sam` null is off. */
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'batchSize' | 'sam'>> & { sam: { rho: number } | null };
 
-const TRAIN_OPTION_NAMES = ['lr', 'batchSize', 'totalSteps', 'warmupSteps', 'momentum', 'weightDecay', 'clipping', 'labelSmoothing', 'ema', 'agcSkipGains', 'seed'] as const;
+const TRAIN_OPTION_NAMES = ['lr', 'batchSize', 'totalSteps', 'warmupSteps', 'momentum', 'weightDecay', 'clipping', 'labelSmoothing', 'ema', 'agcSkipGains', 'seed', 'sam'] as const;
 
 /**
  * Every default filled in, every value checked (type, finiteness, range; unknown names
@@ -56,6 +65,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   checkNumber(fn, 'batchSize', batchSize, { min: 1, integer: true });
   if (rest.lr !== undefined && !(typeof rest.lr === 'number' && rest.lr > 0 && Number.isFinite(rest.lr))) throw new ValueError(`${fn}: lr must be > 0, got ${describeValue(rest.lr)}`);
   const o: ResolvedTrainOptions = { ...TRAIN_DEFAULTS, lr: rest.lr ?? defaultLearningRate(batchSize), ...stripUndefined(rest) } as ResolvedTrainOptions;
+  o.sam = o.sam === null ? null : { rho: checkSamOptions(fn, o.sam).rho };
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`${fn}: totalSteps must be a positive integer, got ${describeValue(o.totalSteps)}`);
   checkNumber(fn, 'warmupSteps', o.warmupSteps, { min: 0, integer: true });
   if (o.warmupSteps > o.totalSteps) throw new ValueError(`${fn}: warmupSteps (${o.warmupSteps}) must not exceed totalSteps (${o.totalSteps})`);
@@ -114,6 +124,23 @@ function correctCount(logits: Tensor, oneHot: Tensor): Tensor {
     const picked = ops.sum(ops.mul(logits, oneHot), { axes: -1 });
     return ops.sum(ops.ge(picked, best));
   });
+}
+
+/**
+ * Copy a state's running statistics (non-trainable tensors, e.g. batch norm's) aside; the
+ * returned function writes them back and frees the copy. A no-op for a state without any.
+ */
+function holdRunningStatistics(state: ModelState): () => void {
+  const running = state.entries().filter(([spec, t]) => !spec.trainable && t.size > 0).map(([, t]) => t);
+  const saved = running.map((t) => {
+    const copy = empty(t.shape);
+    assign(copy, t);
+    return copy;
+  });
+  return () => {
+    running.forEach((t, i) => assign(t, saved[i]!));
+    for (const t of saved) t.dispose();
+  };
 }
 
 function oneHotOf(labels: Int32Array, classes: number): Float32Array {
@@ -186,12 +213,17 @@ export class Trainer {
 
   constructor(readonly model: Model, options: TrainOptions) {
     if (!(model instanceof Model)) throw new ValueError(`Trainer: model must be a model (nfnet.create(...), models.create(...)), got ${describeValue(model)}`);
-    const o = resolveTrainOptions(options);
+    // The network's own defaults (e.g. no AGC for batch-normalized ones) under the caller's options.
+    const own = model.architecture.trainDefaults ?? {};
+    const given = options === undefined || options === null || typeof options !== 'object' ? options : { ...own, ...stripUndefined(options) };
+    const o = resolveTrainOptions(given as TrainOptions);
     this.options = o;
+    const classifier = model.architecture.classifier ?? ['head.fc.weight'];
     this.optimizer = sgdAgc(model.state, {
       lr: o.lr, momentum: o.momentum, nesterov: true, weightDecay: o.weightDecay, clipping: o.clipping,
-      excludeFromAgc: o.agcSkipGains ? ['head.fc.weight'] : ['head.fc.weight', /skipGain$/],
+      excludeFromAgc: o.agcSkipGains ? [...classifier] : [...classifier, /skipGain$/],
       guardNonFinite: true, // a NaN batch is skipped and counted, never trained on
+      ...(o.sam ? { sam: o.sam } : {}),
     });
     this.ema = o.ema ? new Ema(model.state) : null;
   }
@@ -223,10 +255,36 @@ export class Trainer {
     const [loss, [grads], [logits]] = await lossOf(this.model.state);
     // [loss, correct, skipped]: the guard writes the third after its checks.
     const stats = noGrad(() => tidy(() => ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits!, oneHot), [1]), zeros([1])], 0)));
-    this.optimizer.step(grads, { lr, loss });
+    if (o.sam) {
+      // SAM: the reported loss and accuracy are the first pass's (at w). The optimizer keeps
+      // w, moves to w + e; the second pass runs there with the same batch and dropout /
+      // stochastic-depth masks (the same seed: the same function of the weights), and the
+      // step restores w before applying AGC → decay → Nesterov with the second gradient.
+      this.optimizer.perturb(grads, { loss });
+      for (const t of [loss, logits!, ...grads]) t.dispose(); // gathered: free them before pass 2
+      // Batch norm: running statistics follow the first pass only. The second runs in
+      // training mode like the first (batch statistics, as SAM's gradient needs) and its
+      // update of the running statistics is undone from a copy. NFNets have none: no copy.
+      const putBackRunning = holdRunningStatistics(this.model.state);
+      let peak: Awaited<ReturnType<typeof lossOf>>;
+      try {
+        peak = await lossOf(this.model.state);
+      } catch (e) {
+        this.optimizer.unperturb(); // w as before the step, and the next step can start afresh
+        throw e;
+      } finally {
+        putBackRunning();
+      }
+      const [lossAtPeak, [gradsAtPeak], [logitsAtPeak]] = peak;
+      this.optimizer.step(gradsAtPeak, { lr, loss: lossAtPeak });
+      for (const t of [lossAtPeak, logitsAtPeak!, ...gradsAtPeak]) t.dispose();
+    } else {
+      this.optimizer.step(grads, { lr, loss });
+      for (const t of [loss, logits!, ...grads]) t.dispose();
+    }
     this.ema?.update(this.model.state, emaDecay(this.step), { guard: this.optimizer.guard });
     this.optimizer.guard.report(stats, 2);
-    for (const t of [x, labels, oneHot, loss, logits!, ...grads]) t.dispose();
+    for (const t of [x, labels, oneHot]) t.dispose();
     const step = ++this.step;
     const count = batch.labels.length;
     // data() submits synchronously and only then waits, so the step is on the queue on return.

@@ -19,6 +19,7 @@ import * as loss from './loss.js';
 import * as cv from './conv2d/index.js';
 import * as ws from './weight-standardize.js';
 import * as res from './residual.js';
+import * as bn from './batch-norm.js';
 import * as ln from './layer-norm.js';
 import * as attn from './attention.js';
 import * as patch from './patchify.js';
@@ -36,6 +37,7 @@ export const definitions = {
   softmaxCrossEntropy: loss.softmaxCrossEntropyOp,
   conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
   residual: res.residualOp,
+  batchNorm: bn.batchNormOp,
   layerNorm: ln.layerNormOp,
   attention: attn.attentionOp,
   patchify: patch.patchifyOp,
@@ -59,6 +61,7 @@ export { linear } from './linear.js';
 export { dropout, stochasticDepth, dropPath, type DropoutOptions } from './dropout.js';
 export { softmaxCrossEntropy, type CrossEntropyOptions } from './loss.js';
 export { residual } from './residual.js';
+export { batchNorm, type BatchNormOptions, type BatchNormActivation } from './batch-norm.js';
 export { layerNorm, type LayerNormOptions } from './layer-norm.js';
 export { attention, type AttentionOptions } from './attention.js';
 export { patchify } from './patchify.js';

@@ -32,6 +32,9 @@ export interface LayerNormOptions {
   eps?: number;
 }
 
+/** Lanes per row forced by setLayerNormLanes, or null for lanesPerRow's choice. */
+let lanesOverride: number | null = null;
+
 /**
  * Invocations per row of the row kernels. On a software adapter a workgroup runs on one CPU
  * thread, so lanes only add barrier work: one invocation per row. Measured on SwiftShader at
@@ -45,7 +48,6 @@ function lanesPerRow(c: number): number {
   return c >= 256 ? 64 : 32;
 }
 
-let lanesOverride: number | null = null;
 
 /**
  * Force the lanes per row (1, 2, 4, …, 64) of the row kernels, or null for the adapter's

@@ -42,7 +42,8 @@ export class Ema {
   }
 
   /**
-   * average ← decay·average + (1 − decay)·params: `params` is the tracked state itself, or
+   * average ← decay·average + (1 − decay)·params, for the running statistics too:
+   * `params` is the tracked state itself, or
    * the same loose list, in the same order, as at construction. With `guard` (the
    * optimizer's), the update is skipped when that step was skipped for non-finite values.
    */
@@ -61,8 +62,11 @@ export class Ema {
       checkAligned('ema.update', live, weights);
       copyIn(live, weights);
     }
-    live.regions.forEach((r, i) => {
-      const average = this.state.regions[i]!;
+    // The running statistics (BN's mean and variance) are averaged like the weights, as
+    // timm's ModelEmaV2 averages every buffer: an evaluation on the averages then normalizes
+    // with statistics that match them, not with the initial mean 0, variance 1.
+    const pairs = [...live.regions.map((r, i) => [r, this.state.regions[i]!]), ...live.runningRegions.map((r, i) => [r, this.state.runningRegions[i]!])] as const;
+    for (const [r, average] of pairs) {
       backend().dispatch({
         kernel: EMA_UPDATE,
         bindings: { current4: r.storage.buffer, average4: average.storage.buffer, step_status: (options.guard ?? this.unguarded).status },
@@ -70,7 +74,7 @@ export class Ema {
         overrides: { VECS: STREAM_VECS },
         workgroups: workgroupsFor(Math.ceil(paddedLength(r.segment) / 4 / STREAM_VECS)),
       });
-    });
+    }
   }
 
   /** New tensors holding the averages, in parameter order. */

@@ -9,6 +9,12 @@
  * src/state/), so a step is one dispatch per region, independent of the number of tensors:
  * one thread per AGC unit takes the unit's norms and then clips, decays and updates it in
  * place (shaders/optim.wgsl). Only the gradients are gathered (one buffer copy each).
+ *
+ * With `sam: { rho }` every step is a sharpness-aware (SAM) step of two gradients:
+ *   opt.perturb(g)   w ← w + ρ·g/‖g‖₂      (g: the gradient at w; a copy of w is kept)
+ *   opt.step(g_sam)  w ← the copy, then 1–3 above with g_sam, the gradient at w + e
+ * (see sam.ts). The guard, when on, covers both gradients: a non-finite g or g_sam skips
+ * the step, and w comes back to the bit either way.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { backend } from '../runtime/init.js';
@@ -20,6 +26,7 @@ import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment }
 import { FiniteGuard } from './guard.js';
 import { checkTensor } from '../tensor/tensor.js';
 import { checkBoolean, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
+import { SamAscent, checkSamOptions, type SamOptions } from './sam.js';
 import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
 
 const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
@@ -49,11 +56,17 @@ export interface SgdAgcOptions {
    * per region.
    */
   guardNonFinite?: boolean;
+  /**
+   * Sharpness-aware minimization (off when absent): each step is `perturb(g)` then
+   * `step(g_sam)`, with the ascent radius ρ > 0 (e.g. 0.05). Keeps one more copy of the
+   * parameters.
+   */
+  sam?: SamOptions;
   /** For a loose list: upper bound on one flat region (default: maxStorageBufferBindingSize); smaller values exercise multi-region steps in tests. */
   maxSegmentBytes?: number;
 }
 
-const SGD_OPTION_NAMES = ['lr', 'momentum', 'nesterov', 'weightDecay', 'clipping', 'eps', 'excludeFromAgc', 'guardNonFinite', 'maxSegmentBytes'] as const;
+const SGD_OPTION_NAMES = ['lr', 'momentum', 'nesterov', 'weightDecay', 'clipping', 'eps', 'excludeFromAgc', 'guardNonFinite', 'maxSegmentBytes', 'sam'] as const;
 
 /** excludeFromAgc: a name, a RegExp, or a list of them. */
 function checkPatterns(p: unknown): void {
@@ -109,6 +122,11 @@ export class SgdAgc {
   readonly clippedNames: readonly string[];
   /** The non-finite guard of the last step (`report` writes its flag into a tensor). */
   readonly guard: FiniteGuard;
+  /** SAM's radius ρ, or null when SAM is off. */
+  readonly samRho: number | null;
+  private readonly sam: SamAscent | null;
+  /** `perturb` has moved the weights to w + e; the next `step` brings them back first. */
+  private perturbed = false;
   private readonly guarded: boolean;
   private readonly target: Target;
   private readonly segments: SegmentState[];
@@ -125,6 +143,7 @@ export class SgdAgc {
     if (o.nesterov !== undefined) checkBoolean('sgdAgc', 'nesterov', o.nesterov);
     if (o.guardNonFinite !== undefined) checkBoolean('sgdAgc', 'guardNonFinite', o.guardNonFinite);
     checkPatterns(o.excludeFromAgc);
+    this.samRho = o.sam === undefined ? null : checkSamOptions('sgdAgc', o.sam).rho;
     this.lr = finiteAtLeastZero('lr', o.lr);
     this.momentum = finiteAtLeastZero('momentum', o.momentum === undefined ? 0.9 : o.momentum); // null is a value (refused), not 'absent'
     if (this.momentum > 1) throw new ValueError(`sgdAgc: momentum must be in [0, 1], got ${this.momentum}`);
@@ -149,6 +168,7 @@ export class SgdAgc {
       return { region, info: uploadInfo(region.segment, flagsOf), velocity, grads, unitTensor: uploadUnitTensors(region.segment) };
     });
     this.guard = new FiniteGuard();
+    this.sam = this.samRho === null ? null : new SamAscent(state.regions, this.samRho);
     this.clippedNames = state.paramNames.filter((_, i) => flagsOf(i) & FLAG_AGC);
   }
 
@@ -157,32 +177,96 @@ export class SgdAgc {
     return this.segments.length * (this.guarded ? 2 : 1);
   }
 
+  /** Kernel dispatches one `perturb` records (copies not counted), 0 without SAM. */
+  get dispatchesPerPerturb(): number {
+    return this.sam ? this.sam.dispatches + (this.guarded ? this.segments.length : 0) : 0;
+  }
+
+  /** True between `perturb` and the `step` that restores the weights. */
+  get isPerturbed(): boolean {
+    return this.perturbed;
+  }
+
+  /**
+   * SAM's ascent (needs `sam: { rho }`): with `grads` the gradient g at the current weights
+   * w, keep a copy of w and move to w + ρ·g/‖g‖₂ (‖g‖ over every parameter; g = 0 moves
+   * nothing). Evaluate the gradient there and pass it to `step`, which restores w before
+   * updating it. With the guard on, a non-finite g (or `loss`) moves nothing and flags the
+   * step, which then leaves everything untouched. Validated before anything is recorded;
+   * the grads stay owned by the caller.
+   */
+  perturb(grads: readonly Tensor[] | Record<string, Tensor>, options: { loss?: Tensor } = {}): void {
+    if (this.disposed) throw new DisposedError('sgdAgc: perturb() after dispose()');
+    if (!this.sam) throw new ValueError('sgdAgc.perturb: SAM is off; create the optimizer with sam: { rho }');
+    if (this.perturbed) throw new ValueError('sgdAgc.perturb: the weights are already perturbed; call step(grads) with the gradient at the perturbed weights first');
+    checkOptions('sgdAgc.perturb', options, ['loss']);
+    const list = this.gradList('sgdAgc.perturb', grads, options.loss);
+    const { state, loose } = this.target;
+    if (loose) copyIn(state, loose);
+    if (this.guarded) this.guard.reset();
+    this.gatherChecked(list, options.loss);
+    this.sam.ascend(this.segments.map((s) => s.grads), this.guard.status);
+    if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
+    this.perturbed = true;
+  }
+
+  /**
+   * Undo a `perturb` without an update: w back to the bit, as if the step had not begun
+   * (e.g. when the second pass failed). Nothing when the weights are not perturbed.
+   */
+  unperturb(): void {
+    if (this.disposed) throw new DisposedError('sgdAgc: unperturb() after dispose()');
+    if (!this.perturbed) return;
+    this.sam!.restore();
+    const { loose } = this.target;
+    if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
+    this.perturbed = false;
+  }
+
   /**
    * Apply one update. `grads` lines up with the parameters (an array, as valueAndGrad
    * returns it, or a record by name). Everything is validated before anything is recorded,
    * so a bad call leaves every weight untouched. The grads stay owned by the caller.
    * With the guard on, a step whose grads (or `loss`) are not all finite changes nothing.
+   * With SAM, `grads` is the gradient at the perturbed weights (after `perturb`): the
+   * weights are restored first, and the guard's verdict covers both gradients.
    */
   step(grads: readonly Tensor[] | Record<string, Tensor>, options: { lr?: number; loss?: Tensor } = {}): void {
     if (this.disposed) throw new DisposedError('sgdAgc: step() after dispose()');
     checkOptions('sgdAgc.step', options, ['lr', 'loss']);
-    if (options.loss !== undefined) checkTensor('sgdAgc.step', 'loss', options.loss);
-    if (grads === null || typeof grads !== 'object') throw new ValueError(`sgdAgc.step: grads must be an array of tensors or a record by name, got ${describeValue(grads)}`);
+    if (this.sam && !this.perturbed) throw new ValueError('sgdAgc.step: SAM is on: call perturb(grads) with the gradient at the weights first, then step with the gradient at the perturbed weights');
+    const list = this.gradList('sgdAgc.step', grads, options.loss);
+    const lr = options.lr === undefined ? this.lr : finiteAtLeastZero('lr', options.lr);
+    const { state, loose } = this.target;
+    if (loose) copyIn(state, loose);
+    // SAM: the flag set by perturb's checks stays set (no reset), so a bad g skips this step.
+    if (this.guarded && !this.perturbed) this.guard.reset();
+    this.gatherChecked(list, options.loss);
+    if (this.perturbed) this.sam!.restore(); // w + e → w, whatever the guard says
+    this.perturbed = false;
+    for (const s of this.segments) this.stepSegment(s, lr);
+    if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
+    this.steps++;
+  }
+
+  /** `grads` (a list or a record by name) and `loss` checked against the parameters, before anything is recorded. */
+  private gradList(what: string, grads: readonly Tensor[] | Record<string, Tensor>, loss: Tensor | undefined): readonly Tensor[] {
+    if (loss !== undefined) checkTensor(what, 'loss', loss);
+    if (grads === null || typeof grads !== 'object') throw new ValueError(`${what}: grads must be an array of tensors or a record by name, got ${describeValue(grads)}`);
     const { state, loose } = this.target;
     const list = Array.isArray(grads) ? (grads as readonly Tensor[]) : state.paramNames.map((n) => (grads as Record<string, Tensor>)[n]!);
-    checkAligned('sgdAgc.step', state, list);
-    if (loose) checkAligned('sgdAgc.step (parameters)', state, loose);
-    const lr = options.lr === undefined ? this.lr : finiteAtLeastZero('lr', options.lr);
-    if (loose) copyIn(state, loose);
-    if (this.guarded) this.guard.reset();
-    if (this.guarded && options.loss) this.guard.checkTensor(options.loss);
+    checkAligned(what, state, list);
+    if (loose) checkAligned(`${what} (parameters)`, state, loose);
+    return list;
+  }
+
+  /** Gather `list` into the regions' gradient buffers, flagging non-finite values (and `loss`) when guarded. */
+  private gatherChecked(list: readonly Tensor[], loss: Tensor | undefined): void {
+    if (this.guarded && loss) this.guard.checkTensor(loss);
     for (const s of this.segments) {
       gather(s.region.segment, list, s.grads);
       if (this.guarded) this.guard.checkRegion(s.grads, s.region.segment);
     }
-    for (const s of this.segments) this.stepSegment(s, lr);
-    if (loose) for (const s of this.segments) scatter(s.region.segment, s.region.storage.buffer, loose);
-    this.steps++;
   }
 
   private stepSegment(s: SegmentState, lr: number): void {
@@ -236,6 +320,7 @@ export class SgdAgc {
     const pool = backend().pool;
     for (const s of this.segments) for (const buf of [s.grads, s.velocity, s.unitTensor, s.info]) pool.release(buf);
     this.guard.dispose();
+    this.sam?.dispose();
     if (this.target.loose) this.target.state.dispose();
   }
 }

@@ -97,7 +97,8 @@ export class ModelState {
   readonly paramNames: readonly string[];
   /** The regions of `params`. */
   readonly regions: readonly StateRegion[];
-  private readonly runningRegions: readonly StateRegion[];
+  /** The regions of the non-trainable state (running statistics), e.g. for the EMA to average them too. */
+  readonly runningRegions: readonly StateRegion[];
   private disposed = false;
   private readonly maxSegmentBytes: number | undefined;
 

@@ -135,6 +135,8 @@ class Block {
 
 /** The network without its tensors: layers and the StateLayout they declared (no GPU). */
 export class ViTArchitecture implements Architecture<ViTConfig> {
+  /** The classifier, which AGC never clips. */
+  readonly classifier = ['head.weight'];
   readonly layout: StateLayout;
   readonly config: ViTConfig;
   private readonly patchEmbed: Linear;

@@ -8,6 +8,7 @@ import * as R from '../ref.js';
 import type { Arr } from '../ref.js';
 import * as RN from '../ref-nn.js';
 import { refConv2d, refSame, refWeightStandardize } from '../ref-conv.js';
+import { batchNorm as refBatchNorm } from '../ref-norm.js';
 import * as RT from '../ref-transformer.js';
 import type { CaseResult, OpCase } from './types.js';
 
@@ -312,6 +313,14 @@ export const opCases: OpCase[] = [
     ref: (x, w) => refConv2d(x, w, { stride: [2, 2], pads: [refSame(5, 3, 2), refSame(5, 3, 2)], groups: 2 }),
   },
   {
+    // The depthwise path (shaders/conv2d-depthwise.wgsl): forward, dX and the sliding-window dW.
+    name: 'conv2d/depthwise 5x5 s2 SAME, 6 channels',
+    ops: ['conv2d'],
+    inputs: [{ shape: [2, 6, 5, 6], seed: 130 }, { shape: [5, 5, 1, 6], seed: 131 }],
+    fn: (L, x, w) => L.ops.conv2d(x!, w!, { stride: 2, padding: 'SAME', groups: 6 }),
+    ref: (x, w) => refConv2d(x, w, { stride: [2, 2], pads: [refSame(6, 5, 2), refSame(5, 5, 2)], groups: 6 }),
+  },
+  {
     name: 'conv2d/1x1 VALID',
     ops: ['conv2d'],
     inputs: [{ shape: [1, 3, 2, 5], seed: 114 }, { shape: [1, 1, 5, 3], seed: 115 }],
@@ -331,6 +340,26 @@ export const opCases: OpCase[] = [
     inputs: [{ shape: [2, 3, 4], seed: 118 }, { shape: [2, 3, 4], seed: 119 }, { shape: [], seed: 120, lo: 0.5, hi: 2 }],
     fn: (L, x, h, g) => L.ops.residual(x!, h!, g!, 0.2),
     ref: (x, h, g) => R.zip([x, h, g], (a, b, c) => a + 0.2 * c * b),
+  },
+  {
+    // Training: the batch's statistics (the running ones, inputs 3 and 4, are updated in place and not differentiated).
+    name: 'batchNorm/training NHWC [2,3,3,4], relu',
+    ops: ['batchNorm'],
+    inputs: [{ shape: [2, 3, 3, 4], seed: 121, lo: -2, hi: 3 }, { shape: [4], seed: 122, lo: 0.5, hi: 1.5 }, { shape: [4], seed: 123 }, { shape: [4], seed: 124 }, { shape: [4], seed: 125, lo: 0.5, hi: 2 }],
+    fn: (L, x, w, b, rm, rv) => L.ops.batchNorm(x!, w!, b!, rm!, rv!, { training: true, activation: 'relu' }),
+    ref: (x, w, b) => refBatchNorm(x, w, b, 1e-5, 'relu'),
+    wrt: [0, 1, 2],
+    fwdTol: 1e-4,
+    gradTol: 1e-4,
+  },
+  {
+    name: 'batchNorm/eval [6,5] (running statistics), silu',
+    ops: ['batchNorm'],
+    inputs: [{ shape: [6, 5], seed: 126, lo: -2, hi: 2 }, { shape: [5], seed: 127, lo: 0.5, hi: 1.5 }, { shape: [5], seed: 128 }, { shape: [5], seed: 129 }, { shape: [5], seed: 130, lo: 0.5, hi: 2 }],
+    fn: (L, x, w, b, rm, rv) => L.ops.batchNorm(x!, w!, b!, rm!, rv!, { training: false, activation: 'silu' }),
+    ref: (x, w, b, rm, rv) => refBatchNorm(x, w, b, 1e-5, 'silu', { mean: rm, variance: rv }),
+    wrt: [0, 1, 2],
+    gradTol: 1e-4,
   },
   {
     name: 'layerNorm/[2,3,5], eps 1e-6',

@@ -229,6 +229,14 @@ const opGenerators: Generator[] = [
     T('skipGain', [1], { extra: (c) => [c.t([2])] }),
     V('alpha', 0.2, BAD_NUMBERS()),
   ], call(ops.residual)),
+  argTarget('ops.batchNorm', 'ops', [
+    T('x', [2, 3, 4], { extra: (c) => [c.t([4]), c.t([1, 4]), c.t([2, 3, 5])] }),
+    T('weight', [4], { extra: (c) => [c.t([3]), c.t([1, 4])] }),
+    T('bias', [4], { extra: (c) => [c.t([5])] }),
+    T('runningMean', [4], { extra: (c) => [c.t([2])] }),
+    T('runningVar', [4], { extra: (c) => [c.t([4, 1])] }),
+    O('options', { training: true }, { training: [1, 'yes', null], momentum: [-0.1, 1.5, NaN, 'a', null], eps: [0, -1, NaN, Infinity, 'a'], activation: ['gelu', 'RELU', 5, null] }, [undefined, {}]),
+  ], call(ops.batchNorm)),
 ];
 
 // ------------------------------------------------------------------ creation

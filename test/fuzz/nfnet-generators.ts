@@ -101,6 +101,7 @@ const trainGenerators: Generator[] = [
         lr: [0, -1, NaN, Infinity, 'a'], totalSteps: [0, 1.5, NaN, Infinity, null, -3], warmupSteps: [-1, Infinity, NaN, 1.5, 11],
         momentum: [-0.1, 1.5, NaN], weightDecay: [-1, NaN, Infinity], clipping: [NaN, -1, 'a'], labelSmoothing: [2, -0.1, NaN, 1],
         ema: ['no', 1, null], agcSkipGains: ['yes', 0], seed: [NaN, -1, 1.5], batchSize: [0, NaN, -2, 'a'],
+        sam: [{ rho: 0 }, { rho: -0.05 }, { rho: NaN }, { rho: Infinity }, { rho: '0.05' }, { rh: 0.05 }, {}, 0.05, true, []],
       };
       const bads: [string, unknown, unknown][] = [
         ...[null, 5, 'x', []].map((o): [string, unknown, unknown] => [`options=${show(o)}`, model, o]),
@@ -165,8 +166,9 @@ const optimGenerators: Generator[] = [
       const model = pico(c);
       const valid = { lr: 0.1 };
       const fields: Record<string, unknown[]> = {
-        lr: [0, -1, NaN, 'a', Infinity, undefined], momentum: [-1, 2, NaN], nesterov: ['yes', 1], weightDecay: [-1, NaN],
-        clipping: [NaN, -1, 'a'], eps: [0, NaN, -1], excludeFromAgc: [5, [5], {}, null], guardNonFinite: ['no'], maxSegmentBytes: [0, -1, 1.5, NaN],
+        lr: [-1, NaN, 'a', Infinity, undefined], momentum: [-1, 2, NaN], nesterov: ['yes', 1], weightDecay: [-1, NaN],
+        clipping: [NaN, -1, 'a'], eps: [NaN, -1, 'a'], excludeFromAgc: [5, [5], {}, null], guardNonFinite: ['no'], maxSegmentBytes: [0, -1, 1.5, NaN],
+        sam: [{ rho: 0 }, { rho: NaN }, { rho: -1 }, { rh: 0.05 }, {}, null, 0.05],
       };
       const bads: [string, unknown, unknown][] = [
         ...[null, 'x', 5, {}, [1, 2], [null]].map((p): [string, unknown, unknown] => [`params=${show(p)}`, p, valid]),

@@ -6,13 +6,16 @@
  * | pass    | row            | when                                               |
  * |---------|----------------|----------------------------------------------------|
  * | forward | empty          | no input channels: zeros                           |
+ * |         | depthwise      | groups = channels, one channel per group           |
  * |         | winograd       | 3×3, stride 1, dilation 1, ≥ winogradMinChannels   |
  * |         | pointwise-gemm | 1×1, stride 1, unpadded, ungrouped                 |
  * |         | direct         | everything else                                    |
  * | dX      | empty          | no batch, input or output channels: zeros          |
+ * |         | depthwise      | as the forward                                     |
  * |         | pointwise-gemm | 1×1, stride 1, unpadded, ungrouped                 |
  * |         | stride-phase   | everything else; each phase's conv runs the forward table |
  * | dW      | empty          | no batch, weight rows or output channels: zeros    |
+ * |         | depthwise      | as the forward                                     |
  * |         | winograd       | as the forward                                     |
  * |         | pointwise-gemm | pointwise, where the quad GEMM applies (software)  |
  * |         | split-k        | everything else                                    |
@@ -23,6 +26,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/creation.js';
 import type { ConvGeometry } from './geometry.js';
+import { depthwiseDw, depthwiseDx, depthwiseForward, isDepthwise } from './depthwise.js';
 import { directForward } from './direct.js';
 import { isPointwise, pointwiseDw, pointwiseDwOnQuad, pointwiseGemm } from './pointwise.js';
 import { splitKDw } from './split-k-dw.js';
@@ -46,6 +50,11 @@ const always = () => true;
 export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]>> = {
   forward: [
     { name: 'empty', when: (g) => !g.cig, run: (_x, _w, g) => zeros([g.n, g.ho, g.wo, g.cout]) },
+    // Depthwise (groups = channels, multiplier 1; depthwise.ts): vec4 channel quads × 4
+    // columns against the grouped direct path's 1-live-column tiles. N = 8 (ms, grouped →
+    // depthwise): 56²×24 k3 166 → 46, 28²×144 k3 s2 253 → 89, 14²×480 k5 1852 → 217,
+    // 7²×1152 k5 2956 → 237, 14²×16 k3 76 → 23 (2.8–12.5×; a second run 1.7–10.3×).
+    { name: 'depthwise', when: isDepthwise, run: depthwiseForward },
     // F(4×4, 3×3): 2.25 multiply-adds per output and channel pair against the direct
     // conv's 9; conv3x3 8×32×32×128 367–453 ms on F(2×2) → 225–243 ms on F(4×4), and
     // F(2×2) was already 2.0–2.1× the direct conv. Nano's 8-channel groups gained
@@ -58,6 +67,10 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
   ],
   dx: [
     { name: 'empty', when: (g) => !g.n || !g.cin || !g.cout, run: (_dy, _w, g) => zeros([g.n, g.h, g.w, g.cin]) },
+    // Depthwise: the transposed taps gathered per stride phase in one kernel (no phase
+    // weights, no scatter): 167 → 41, 162 → 38, 2186 → 264, 3218 → 363, 7.4 → 2.3 ms on
+    // the forward's shapes (3.2–8.9×; a second run 2.9–8.0×).
+    { name: 'depthwise', when: isDepthwise, run: depthwiseDx },
     // dy·Wᵀ on the GEMM core (conv1x1 dX: 85 → 54 ms when the quad kernel came).
     { name: 'pointwise-gemm', when: isPointwise, run: (dy, w, g) => pointwiseGemm(dy, w, [g.n, g.h, g.w, g.cin], true) },
     // sh·sw forward convs of dy, no work on stride holes. At stride 1 one phase: a 3×3
@@ -67,6 +80,10 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
   ],
   dw: [
     { name: 'empty', when: (g) => !g.n || !g.cig || !g.cout, run: (_x, _dy, g) => zeros([g.kh, g.kw, g.cig, g.cout]) },
+    // Depthwise: a sliding window of one filter row per (row, channel quad), the pixel
+    // sum split-K: 149 → 25, 61 → 16, 472 → 105, 2123 → 494, 7.5 → 1.7 ms (3.9–5.9×;
+    // a second run 2.1–5.3×).
+    { name: 'depthwise', when: isDepthwise, run: depthwiseDw },
     // The exact gradient of the Winograd forward: conv3x3 dW 292–380 ms (F(2×2)) →
     // 185–187 ms (F(4×4)).
     { name: 'winograd', when: usesWinograd, run: winogradDw },

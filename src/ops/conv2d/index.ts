@@ -4,7 +4,7 @@
  * included). This file is the op: validation (geometry.ts), the launch configuration of
  * the call (tuning.ts), and forward / backward through the algorithm tables
  * (algorithms.ts: direct implicit GEMM, pointwise GEMM, Winograd, stride-phase dX,
- * split-K dW, one file each). Bias is a separate add. Saves x and w (w is typically the
+ * split-K dW, depthwise, one file each). Bias is a separate add. Saves x and w (w is typically the
  * weight-standardized Ŵ, so standardization runs once per step and Ŵ is reused by
  * forward, dX and dW).
  */

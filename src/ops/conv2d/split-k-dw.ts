@@ -19,7 +19,7 @@ const DW_TILED = defineKernel('conv2d', convWgsl, 'dw_tiled');
 const REDUCE_SPLITS = defineKernel('conv2d', convWgsl, 'reduce_splits');
 
 /** Fewest output pixels one split reduces: smaller chunks cost more in partials than they win in threads. */
-const DW_MIN_CHUNK = 256;
+export const DW_MIN_CHUNK = 256;
 
 /**
  * How many ways to split dW's reduction (over output rows) so that about
@@ -33,8 +33,8 @@ export function dwSplits(g: ConvGeometry, tileRows: number, tileCols: number, t:
   return Math.max(1, Math.min(want, Math.floor(outRows / minRows), backend().maxWorkgroupsPerDim));
 }
 
-/** Sum split partials [zs, size] into dw (the second pass of a split-K dW). */
-function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: number): void {
+/** Sum split partials [zs, size] into dw (the second pass of a split-K dW; the depthwise dW's too). */
+export function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: number): void {
   backend().dispatch({
     kernel: REDUCE_SPLITS,
     bindings: { part, out: dw },

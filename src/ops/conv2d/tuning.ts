@@ -13,9 +13,9 @@ import { defineTunable } from '../../runtime/tuning.js';
 export type WinogradTile = 2 | 4;
 
 export interface ConvTuning {
-  /** Invocations per workgroup of the implicit-GEMM forward / dX / dW kernels (1..256). */
+  /** Invocations per workgroup of the implicit-GEMM forward / dX / dW kernels and the depthwise kernels (1..256). */
   wg: number;
-  /** dW split-K: aim for this many threads (see split-k-dw.ts). */
+  /** dW split-K: aim for this many threads (see split-k-dw.ts; the depthwise dW too). */
   dwTargetThreads: number;
   /**
    * Smallest cin/groups and cout/groups for which a 3×3 stride-1 undilated conv takes
