@@ -15,8 +15,8 @@ describe('ViT training', () => {
     const test = take(readFashionMnist('test'), 100);
     const model = models.create('vit_pico_patch7_28', { seed: 1 });
     const loader = new data.DataLoader(train, { batchSize: 32, shuffle: true, seed: 2 });
-    // AGC at λ 0.05: unclipped, this peak rate diverges within an epoch (measured: loss 4.8 → 108).
-    const trainer = new nfnet.Trainer(model, { totalSteps: 24, lr: 0.5, warmupSteps: 2, clipping: 0.05, seed: 3 });
+    // The Trainer's default AGC (λ 0.01, the head unclipped): unclipped, this peak rate diverges (measured: loss 5,888 in epoch 4).
+    const trainer = new nfnet.Trainer(model, { totalSteps: 24, lr: 0.5, warmupSteps: 2, seed: 3 });
     const epochLoss: number[] = [];
     for (let e = 0; e < 4; e++) {
       let sum = 0;
@@ -32,7 +32,7 @@ describe('ViT training', () => {
     expect(epochLoss[3]!).toBeLessThan(0.9 * epochLoss[0]!);
     const result = await trainer.evaluate(new data.DataLoader(test, { batchSize: 50, keepLast: true, mean: loader.mean, std: loader.std }));
     expect(result.count).toBe(100);
-    expect(result.accuracy).toBeGreaterThan(0.25); // chance is 0.1
+    expect(result.accuracy).toBeGreaterThan(0.3); // chance is 0.1; measured 0.43
     trainer.dispose();
     model.dispose();
   });
