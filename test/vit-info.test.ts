@@ -2,6 +2,7 @@
 // (counted by timm/models/vision_transformer.py at commit aa4b5850, pretrained=False), the
 // small variants' counts (timm's VisionTransformer built with the same sizes), every field
 // checked with a typed error, and the resolution rule of a fixed position embedding.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LimitError, models, ShapeError, ValueError } from '../src/index.js';
 import { ViTArchitecture } from '../src/vit/model.js';
@@ -82,6 +83,16 @@ describe('ViT in the model registry', () => {
     expect(() => models.info('vit_pico_patch7_28', { numHeads: 3 })).toThrow(/embedDim 32 does not split into 3 heads/);
     expect(models.familyOfVariant('vit_tiny_patch16_224').name).toBe('vit');
     expect(models.modelNames()).toEqual(expect.arrayContaining(['vit_tiny_patch16_224', 'vit_pico_patch7_28', 'F0']));
+  });
+
+  it('the CLI prints ViT tables and JSON without a GPU, and refuses a resolution the position embedding was not learned for', () => {
+    const run = (...args: string[]) => execFileSync(process.execPath, ['scripts/run-ts.mjs', 'src/cli.ts', 'info', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const text = run('vit_small_patch16_224');
+    expect(text).toMatch(/parameters\s+22,050,664/);
+    expect(text).toMatch(/ViT, width 384, 12 blocks, 6 heads of 64/);
+    const j = JSON.parse(run('vit_nano_patch4_32', '--json'));
+    expect(j).toMatchObject({ variant: 'vit_nano_patch4_32', family: 'ViT', resolution: 32, params: TIMM_PARAMS.vit_nano_patch4_32 });
+    expect(() => run('vit_tiny_patch16_224', '--res', '384')).toThrow(/learned for 224×224 inputs/);
   });
 });
 
