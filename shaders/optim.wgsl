@@ -139,6 +139,22 @@ fn ema_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   }
 }
 
+// The inverse condition: when the step WAS skipped, put a region back from the copy taken
+// before the step (here current4 is that copy and average4 the live region). What a skipped
+// step's forward wrote into non-trainable state (batch norm's running statistics, updated
+// with the batch that turned out non-finite) is undone, like the weights it never touched.
+@compute @workgroup_size(WG)
+fn restore_if_skipped(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (step_status[0] == 0u) { return; }
+  let first = (flat_workgroup(wid, nwg) * WG + lid) * VECS;
+  let vecs = (params.length + 3u) / 4u;
+  for (var k = 0u; k < VECS; k++) {
+    let i = first + k;
+    if (i >= vecs) { return; }
+    average4[i] = current4[i];
+  }
+}
+
 // NaN and ±∞ by their bits (all exponent bits set): WGSL lets a compiler assume floats are
 // finite, so a test like x != x may be folded away.
 fn non_finite4(v: vec4<f32>) -> bool {

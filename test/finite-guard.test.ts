@@ -1,7 +1,7 @@
 // The non-finite guard: a step whose loss or gradients hold a NaN or ±∞ leaves weights,
 // momentum and EMA untouched, is counted, and a run of them stops training with a message.
 import { describe, expect, it } from 'vitest';
-import { data, nfnet, optim, tensor, ValueError, type Tensor } from '../src/index.js';
+import { data, models, nfnet, optim, tensor, ValueError, type Tensor } from '../src/index.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -48,6 +48,27 @@ describe('sgdAgc non-finite guard', () => {
 });
 
 describe('Trainer with non-finite data', () => {
+  it('a batch-normalized model: a skipped step leaves the running statistics as they were (its forward had updated them with the bad batch)', async () => {
+    const model = models.create('resnet_tiny', { seed: 1, numClasses: 4, channels: [4, 8, 8] });
+    const trainer = new nfnet.Trainer(model, { totalSteps: 20, lr: 0.1, seed: 2 });
+    const loader = new data.DataLoader(tinySet(8), { batchSize: 4, seed: 3, cropSize: 12 });
+    const [clean] = [...loader.epoch()];
+    const runningOf = async () => [...(await model.state.read())].filter(([name]) => /running_(mean|var)$/.test(name));
+    const initial = await runningOf();
+    expect(initial.length).toBeGreaterThan(0);
+    expect((await trainer.trainStep(clean!)).skipped).toBe(false);
+    const before = await runningOf();
+    expect(before).not.toEqual(initial); // a clean step moves them
+    const images = clean!.images.slice();
+    images[5] = NaN;
+    expect((await trainer.trainStep({ ...clean!, images })).skipped).toBe(true);
+    expect(await runningOf()).toEqual(before);
+    expect((await trainer.trainStep(clean!)).skipped).toBe(false);
+    expect(await runningOf()).not.toEqual(before);
+    trainer.dispose();
+    model.dispose();
+  });
+
   it('a NaN, +∞ or 1e30 pixel: the step is skipped and reported, weights/momentum/EMA unchanged, the next clean step trains', async () => {
     const model = nfnet.create('pico', { seed: 1, numClasses: 4 });
     const trainer = new nfnet.Trainer(model, { totalSteps: 20, lr: 0.1, seed: 2 });

@@ -143,6 +143,9 @@ function holdRunningStatistics(state: ModelState): () => void {
   };
 }
 
+/** A step's loss function: loss, its gradients in the state, and the logits. */
+type LossOf = (state: ModelState) => Promise<[Tensor, [Tensor[]], Tensor[]]>;
+
 function oneHotOf(labels: Int32Array, classes: number): Float32Array {
   const out = new Float32Array(labels.length * classes);
   labels.forEach((l, i) => (out[i * classes + l] = 1));
@@ -248,10 +251,44 @@ export class Trainer {
     const labels = tensor(batch.labels, [batch.labels.length]);
     const oneHot = tensor(oneHotOf(batch.labels, classes), [batch.labels.length, classes]);
     const stepSeed = seedFor(o.seed, `step${this.step}`);
-    const lossOf = valueAndGrad((state: ModelState) => {
+    const lossOf: LossOf = valueAndGrad((state: ModelState) => {
       const logits = this.model.forward(x, { training: true, seed: stepSeed, state });
       return [ops.softmaxCrossEntropy(logits, labels, { labelSmoothing: o.labelSmoothing }), logits] as const;
     });
+    // A step the guard skips leaves the running statistics (batch norm's) as they were too.
+    const running = this.optimizer.guard.holdRunning(this.model.state);
+    let stats: Tensor;
+    try {
+      stats = await this.recordUpdate(lossOf, oneHot, lr);
+    } catch (e) {
+      running.release();
+      throw e;
+    } finally {
+      for (const t of [x, labels, oneHot]) t.dispose();
+    }
+    running.restoreIfSkipped();
+    this.ema?.update(this.model.state, emaDecay(this.step), { guard: this.optimizer.guard });
+    this.optimizer.guard.report(stats, 2);
+    const step = ++this.step;
+    const count = batch.labels.length;
+    // data() submits synchronously and only then waits, so the step is on the queue on return.
+    const result = stats
+      .data()
+      .then(([lossValue, correct, flagged]) => {
+        const skipped = flagged !== 0;
+        if (skipped) this.skippedSteps++;
+        return { loss: lossValue!, correct: correct!, count, lr, step, skipped };
+      })
+      .finally(() => stats.dispose());
+    return { result };
+  }
+
+  /**
+   * Forward and backward (twice with SAM) and the optimizer's update, recorded; returns the
+   * step's [loss, correct, skipped] tensor, whose last element the guard's report fills.
+   */
+  private async recordUpdate(lossOf: LossOf, oneHot: Tensor, lr: number): Promise<Tensor> {
+    const o = this.options;
     const [loss, [grads], [logits]] = await lossOf(this.model.state);
     // [loss, correct, skipped]: the guard writes the third after its checks.
     const stats = noGrad(() => tidy(() => ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits!, oneHot), [1]), zeros([1])], 0)));
@@ -282,21 +319,7 @@ export class Trainer {
       this.optimizer.step(grads, { lr, loss });
       for (const t of [loss, logits!, ...grads]) t.dispose();
     }
-    this.ema?.update(this.model.state, emaDecay(this.step), { guard: this.optimizer.guard });
-    this.optimizer.guard.report(stats, 2);
-    for (const t of [x, labels, oneHot]) t.dispose();
-    const step = ++this.step;
-    const count = batch.labels.length;
-    // data() submits synchronously and only then waits, so the step is on the queue on return.
-    const result = stats
-      .data()
-      .then(([lossValue, correct, flagged]) => {
-        const skipped = flagged !== 0;
-        if (skipped) this.skippedSteps++;
-        return { loss: lossValue!, correct: correct!, count, lr, step, skipped };
-      })
-      .finally(() => stats.dispose());
-    return { result };
+    return stats;
   }
 
   /** Accuracy and mean loss over a loader, in evaluation mode (on the EMA's averages when asked). */

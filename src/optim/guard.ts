@@ -12,10 +12,12 @@ import { DisposedError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import { paddedLength, workgroupsFor, type FlatSegment } from '../state/flat.js';
 import { STREAM_VECS } from './params.js';
+import type { ModelState } from '../state/model-state.js';
 
 const CHECK4 = defineKernel('optim', optimWgsl, 'check_finite4');
 const CHECK = defineKernel('optim', optimWgsl, 'check_finite');
 const REPORT = defineKernel('optim', optimWgsl, 'finite_report');
+const RESTORE = defineKernel('optim', optimWgsl, 'restore_if_skipped');
 
 /** The unused fields of the shared optimizer uniform. */
 const PARAMS = { total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay: 0 };
@@ -53,6 +55,39 @@ export class FiniteGuard {
     this.alive();
     if (!t.size) return;
     backend().dispatch({ kernel: CHECK, bindings: { values: t, status: this.status }, params: { length: t.size, ...PARAMS }, workgroups: workgroupsFor(t.size) });
+  }
+
+  /**
+   * Copy a state's non-trainable regions (batch norm's running statistics) aside before a
+   * step. `restoreIfSkipped`, called once the step's checks are recorded, puts them back on
+   * the GPU only if the step was skipped; either call frees the copy (`release` alone: a
+   * step that failed before its checks). A no-op for a state without any.
+   */
+  holdRunning(state: ModelState): { restoreIfSkipped(): void; release(): void } {
+    this.alive();
+    const b = backend();
+    const held = state.runningRegions.map((r) => {
+      const bytes = paddedLength(r.segment) * 4;
+      const copy = b.pool.acquire(bytes);
+      b.copy(r.storage.buffer, 0, copy, 0, bytes);
+      return { r, copy };
+    });
+    const release = () => {
+      for (const { copy } of held.splice(0)) b.pool.release(copy);
+    };
+    const restoreIfSkipped = () => {
+      for (const { r, copy } of held) {
+        b.dispatch({
+          kernel: RESTORE,
+          bindings: { current4: copy, average4: r.storage.buffer, step_status: this.status },
+          params: { length: r.segment.length, ...PARAMS },
+          overrides: { VECS: STREAM_VECS },
+          workgroups: workgroupsFor(Math.ceil(paddedLength(r.segment) / 4 / STREAM_VECS)),
+        });
+      }
+      release();
+    };
+    return { restoreIfSkipped, release };
   }
 
   /** Write 1 (flagged) or 0 into element `index` of `into`. */
