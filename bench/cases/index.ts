@@ -8,6 +8,7 @@ import './norm.js';
 import './step.js';
 import './step-efficientnet.js';
 import './step-resnet.js';
+import './step-vit.js';
 import './lab.js';
 import './small-net.js';
 import './cold-start.js';

@@ -11,6 +11,7 @@ import { summarize, type NetworkInfo } from './info.js';
 import { nfnetFamily } from '../nfnet/family.js';
 import { efficientnetFamily } from '../efficientnet/family.js';
 import { resnetFamily } from '../resnet/family.js';
+import { vitFamily } from '../vit/family.js';
 
 export type TimmProgress = (done: number, total: number) => void;
 
@@ -55,7 +56,7 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const FAMILIES: readonly ModelFamily<any>[] = [nfnetFamily, efficientnetFamily, resnetFamily];
+const FAMILIES: readonly ModelFamily<any>[] = [nfnetFamily, efficientnetFamily, resnetFamily, vitFamily];
 
 /** Every registered family. */
 export function families(): readonly ModelFamily[] {
