@@ -103,8 +103,8 @@ program
 
 program
   .command('export-timm')
-  .description("write a checkpoint's weights as a timm state dict (safetensors) that timm's NormFreeNet loads with strict=True (docs/timm.md)")
-  .requiredOption('--checkpoint <file>', 'a checkpoint written by nfnet train (a model with timm numerics: dm_nfnet_f0, nf_resnet50, …)')
+  .description("write a checkpoint's weights as a timm state dict (safetensors) that timm loads with strict=True, any family (docs/timm.md, docs/models.md)")
+  .requiredOption('--checkpoint <file>', 'a checkpoint written by nfnet train (a model timm can build: dm_nfnet_f0, nf_resnet50, efficientnet_b0, resnet50, vit_tiny_patch16_224, …)')
   .requiredOption('--out <file>', 'the .safetensors file to write')
   .option('--no-ema', 'export the live weights instead of the EMA')
   .option('--json', 'print JSON')
