@@ -25,6 +25,8 @@ import { compareReports, formatCompare, type CompareRow } from './compare.js';
 import { writeHtmlReport } from './html.js';
 import { tune } from './tune.js';
 import './cases/index.js';
+// Node only (spawns processes), so not in the case list the browser demo bundles.
+import './cases/cold-start.js';
 import { copyProbe } from './cases/roofline.js';
 
 const program = new Command('bench')

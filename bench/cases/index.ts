@@ -11,5 +11,4 @@ import './step-resnet.js';
 import './step-vit.js';
 import './lab.js';
 import './small-net.js';
-import './cold-start.js';
 import './transformer.js';
