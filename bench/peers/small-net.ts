@@ -8,8 +8,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type * as Jax from '@jax-js/jax';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { add } from '../../src/ops/binary.js';
-import { relu } from '../../src/ops/unary.js';
+import { activation } from '../../src/ops/activation.js';
 import { conv2d, samePadding } from '../../src/ops/conv2d/index.js';
 import { globalMeanPool } from '../../src/ops/pool.js';
 import { linear } from '../../src/ops/linear.js';
@@ -61,11 +60,11 @@ export function oneHot(labels: Int32Array, classes = NET_CLASSES): Float32Array 
   return out;
 }
 
-/** Ours (NHWC, HWIO). */
+/** Ours (NHWC, HWIO); bias + ReLU is one fused `activation` (y = act(x + bias), gamma 1). */
 export function oursNet(p: readonly Tensor[], x: Tensor): Tensor {
   let h = x;
   NET_CONVS.forEach(([, , stride], i) => {
-    h = relu(add(conv2d(h, p[2 * i]!, { stride, padding: 'SAME' }), p[2 * i + 1]!));
+    h = activation(conv2d(h, p[2 * i]!, { stride, padding: 'SAME' }), { kind: 'relu', gamma: 1, bias: p[2 * i + 1]! });
   });
   return linear(globalMeanPool(h), p[6]!, p[7]!);
 }

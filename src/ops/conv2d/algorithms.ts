@@ -7,6 +7,7 @@
  * |---------|----------------|----------------------------------------------------|
  * | forward | empty          | no input channels: zeros                           |
  * |         | depthwise      | groups = channels, one channel per group           |
+ * |         | small          | ungrouped, 1–4 input, ≥ 8 output channels, ≤ 7×7   |
  * |         | winograd       | 3×3, stride 1, dilation 1, ≥ winogradMinChannels   |
  * |         | pointwise-gemm | 1×1, stride 1, unpadded, ungrouped                 |
  * |         | direct         | everything else                                    |
@@ -28,6 +29,7 @@ import { zeros } from '../../tensor/creation.js';
 import type { ConvGeometry } from './geometry.js';
 import { depthwiseDw, depthwiseDx, depthwiseForward, isDepthwise } from './depthwise.js';
 import { directForward } from './direct.js';
+import { isSmallConv, smallForward } from './small.js';
 import { isPointwise, pointwiseDw, pointwiseDwOnQuad, pointwiseGemm } from './pointwise.js';
 import { splitKDw } from './split-k-dw.js';
 import { stridePhaseDx } from './stride-phase-dx.js';
@@ -55,6 +57,13 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
     // depthwise): 56²×24 k3 166 → 46, 28²×144 k3 s2 253 → 89, 14²×480 k5 1852 → 217,
     // 7²×1152 k5 2956 → 237, 14²×16 k3 76 → 23 (2.8–12.5×; a second run 1.7–10.3×).
     { name: 'depthwise', when: isDepthwise, run: depthwiseForward },
+    // Few input channels (stems): an 8-channel × 8-column register tile with the taps'
+    // columns slid, padding masked in the loads (no pad_input pass). GPU time against the
+    // direct path (ms, same run): 32×28²×1→16 3×3 23.0 → 20.0 (1.15×), 32×28²×3→16 38.3
+    // → 31.1 (1.23×), 32×28²×4→16 68.1 → 49.6 (1.37×); 1×28²×1→16 wall 1.74 → 1.37 (the
+    // pad dispatch saved). Past 4 input channels the direct path's vec4 K loop wins
+    // (1×14²×32→64 s2: 0.28×), and below 8 output channels most of a tile idles (32×28²×2→5: 0.49×).
+    { name: 'small', when: isSmallConv, run: smallForward },
     // F(4×4, 3×3): 2.25 multiply-adds per output and channel pair against the direct
     // conv's 9; conv3x3 8×32×32×128 367–453 ms on F(2×2) → 225–243 ms on F(4×4), and
     // F(2×2) was already 2.0–2.1× the direct conv. Nano's 8-channel groups gained

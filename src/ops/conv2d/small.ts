@@ -1,0 +1,60 @@
+/**
+ * The small-conv forward (shaders/conv2d-small.wgsl): ungrouped convs with few input
+ * channels (stems of 1–4 channels), where the direct implicit GEMM spends its time on a
+ * padded copy and on an 8-row tile whose K loop is a handful of taps. Each invocation owns
+ * 8 output channels (strided by ceil(cout / 8), so neighbouring invocations read
+ * neighbouring weights and store neighbouring outputs) × PX output columns of one row;
+ * taps are override constants, a row of taps slides one window of loaded columns when
+ * stride = dilation, and padding is masked in the loads (no pad_input dispatch).
+ * docs/conv.md has the figures against the direct path.
+ */
+import type { Tensor } from '../../tensor/tensor.js';
+import { empty } from '../../tensor/creation.js';
+import { defineKernel } from '../../runtime/kernel.js';
+import { backend } from '../util.js';
+import type { ConvGeometry } from './geometry.js';
+import type { ConvTuning } from './tuning.js';
+import smallWgsl from '../../../shaders/conv2d-small.wgsl';
+
+const FORWARD = defineKernel('conv2d-small', smallWgsl, 'forward');
+
+/** Largest filter side the table sends here (taps are override constants: one pipeline per filter size). */
+export const SMALL_MAX_TAPS = 7;
+/** Most input channels the table sends here: past 4 the direct path's vec4 K loop wins. */
+export const SMALL_MAX_CIN = 4;
+/** Fewest output channels: an invocation owns 8, so fewer leave most of its work idle. */
+export const SMALL_MIN_COUT = 8;
+/** Output channels per invocation (the shader's register tile). */
+const CHANNELS = 8;
+
+/**
+ * The table's `small` row: ungrouped, 1..SMALL_MAX_CIN input channels, ≥ SMALL_MIN_COUT
+ * output channels, a filter of ≤ SMALL_MAX_TAPS per side, and something to compute.
+ */
+export function isSmallConv(g: ConvGeometry): boolean {
+  return g.groups === 1 && g.cin >= 1 && g.cin <= SMALL_MAX_CIN && g.cout >= SMALL_MIN_COUT &&
+    g.kh <= SMALL_MAX_TAPS && g.kw <= SMALL_MAX_TAPS && g.n * g.ho * g.wo > 0;
+}
+
+/** Output columns per invocation: 8 on rows wide enough to fill them, else 4. */
+export function smallColumns(g: ConvGeometry): 4 | 8 {
+  return g.wo >= 8 ? 8 : 4;
+}
+
+export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  const out = empty([g.n, g.ho, g.wo, g.cout]);
+  const px = smallColumns(g);
+  const blocks = Math.ceil(g.wo / px);
+  const lanesC = Math.ceil(g.cout / CHANNELS);
+  backend().dispatch({
+    kernel: FORWARD,
+    bindings: { x, wt: w, out },
+    params: {
+      n: g.n, h: g.h, w: g.w, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, lanes_c: lanesC,
+      sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, blocks, pad: 0,
+    },
+    overrides: { WG: t.wg, KH: g.kh, KW: g.kw, PX: px, SLIDE: g.sw === g.dw ? 1 : 0 },
+    workgroups: Math.ceil((g.n * g.ho * blocks * lanesC) / t.wg),
+  });
+  return out;
+}
