@@ -14,10 +14,12 @@
  * `tf_efficientnet_bN` hold the same tensors. `configFromKeys` answers the PyTorch one;
  * build the model from the `tf_` name to load a `tf_` file.
  */
-import { CheckpointError, encodeSafetensors, toFloat32, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
+import { CheckpointError, encodeSafetensors, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
 import { ValueError } from '../runtime/errors.js';
-import type { ModelState, StateSpec } from '../state/model-state.js';
-import { transposeOI } from '../nfnet/timm.js';
+import type { ModelState } from '../state/model-state.js';
+import { loadTimmTensors, ourShapeOf, toPyTorchLayout, type TimmLoadOptions } from '../models/timm-tensors.js';
+
+export type { TimmLoadOptions } from '../models/timm-tensors.js';
 import { EfficientNetArchitecture } from './model.js';
 import { TIMM_VARIANTS, variantConfig, type EfficientNetConfig } from './config.js';
 
@@ -36,32 +38,6 @@ export function recognizes(keys: readonly string[]): boolean {
   return has.has('conv_stem.weight') && has.has('conv_head.weight') && has.has('classifier.weight') && keys.some((k) => /^blocks\.0\.0\.conv_dw\.weight$/.test(k));
 }
 
-/** Our shape for a timm tensor: OIHW → HWIO, (out, in) → (in, out), vectors as they are. */
-function ourShape(s: readonly number[]): number[] {
-  if (s.length === 4) return [s[2]!, s[3]!, s[1]!, s[0]!];
-  if (s.length === 2) return [s[1]!, s[0]!];
-  return [...s];
-}
-
-/** One timm tensor's values in our layout, written into `into`. */
-function writeOurValues(t: DecodedTensor, into: Float32Array): void {
-  const v = toFloat32(t);
-  const s = t.shape;
-  if (s.length === 4 || s.length === 2) transposeOI(v, into, s[0]!, s[1]!, s.length === 4 ? s[2]! * s[3]! : 1);
-  else into.set(v);
-}
-
-/** One of our tensors in timm's layout: HWIO → OIHW, (in, out) → (out, in). */
-function toTimm(spec: StateSpec, v: Float32Array): HostTensor {
-  const s = spec.shape;
-  if (s.length !== 4 && s.length !== 2) return { dtype: 'F32', shape: [...s], data: v };
-  const [hw, i, o] = s.length === 4 ? [s[0]! * s[1]!, s[2]!, s[3]!] : [1, s[0]!, s[1]!];
-  const out = new Float32Array(v.length);
-  // ours[k][b][a] (k: spatial, b: in, a: out) → timm[a][b][k]
-  for (let a = 0, p = 0; a < o; a++) for (let b = 0; b < i; b++) for (let k = 0; k < hw; k++) out[p++] = v[(k * i + b) * o + a]!;
-  return { dtype: 'F32', shape: s.length === 4 ? [o, i, s[0]!, s[1]!] : [o, i], data: out };
-}
-
 function shapeOf(tensors: Map<string, DecodedTensor>, key: string): readonly number[] {
   const t = tensors.get(key);
   if (!t) throw new CheckpointError(`timm state dict has no '${key}': not an EfficientNet state dict`);
@@ -77,7 +53,7 @@ function shapeOf(tensors: Map<string, DecodedTensor>, key: string): readonly num
 export function configFromKeys(tensors: Map<string, DecodedTensor>): EfficientNetConfig {
   const numClasses = shapeOf(tensors, 'classifier.weight')[0]!;
   const inChannels = shapeOf(tensors, 'conv_stem.weight')[1]!;
-  const file = new Map([...tensors].filter(([k]) => !k.endsWith(BN_COUNTER)).map(([k, t]) => [k, ourShape(t.shape).join(',')]));
+  const file = new Map([...tensors].filter(([k]) => !k.endsWith(BN_COUNTER)).map(([k, t]) => [k, ourShapeOf(t.shape).join(',')]));
   for (const variant of TIMM_VARIANTS) {
     const cfg = variantConfig(variant, { numClasses, inChannels }, 'configFromKeys');
     const specs = new EfficientNetArchitecture(cfg).layout.specs;
@@ -86,40 +62,13 @@ export function configFromKeys(tensors: Map<string, DecodedTensor>): EfficientNe
   throw new ValueError(`timm state dict: its ${file.size} tensors match none of ${TIMM_VARIANTS.filter((v) => !v.startsWith('tf_')).join(', ')}; name the variant and its overrides (strides and padding are not in the weights)`);
 }
 
-export interface TimmLoadOptions {
-  /** Ignore the file's classifier and keep a freshly drawn one (fine-tuning on other classes). */
-  freshHead?: boolean;
-  onProgress?: (done: number, total: number) => void;
-}
-
 /**
  * Load timm's tensors into `model`: every name and shape is checked before anything is
  * written (nothing is half-loaded). Returns how many tensors were loaded and the timm keys
  * left unused (`num_batches_tracked`, the classifier with `freshHead`).
  */
 export function load(model: EfficientNetModelLike, tensors: Map<string, DecodedTensor>, options: TimmLoadOptions = {}): { loaded: number; ignored: string[] } {
-  const source = new Map<string, DecodedTensor>();
-  const shapes = new Map<string, number[]>();
-  const ignored: string[] = [];
-  for (const [key, t] of tensors) {
-    if (key.endsWith(BN_COUNTER) || (options.freshHead && key.startsWith(HEAD))) {
-      ignored.push(key);
-      continue;
-    }
-    source.set(key, t);
-    shapes.set(key, ourShape(t.shape));
-  }
-  const layout = model.state.layout;
-  if (options.freshHead) for (const s of layout.specs) if (s.name.startsWith(HEAD)) shapes.set(s.name, [...s.shape]);
-  model.state.loadEach(shapes, (name, into) => {
-    const t = source.get(name);
-    if (t) writeOurValues(t, into);
-    else {
-      const spec = layout.specs[layout.indexOf(name)!]!;
-      into.set(spec.init(into.length));
-    }
-  }, 'timm', options.onProgress);
-  return { loaded: source.size, ignored };
+  return loadTimmTensors(model.state, tensors, { ours: (key) => (key.endsWith(BN_COUNTER) ? null : key), head: HEAD }, options);
 }
 
 /**
@@ -131,7 +80,7 @@ export async function exportTimm(model: EfficientNetModelLike): Promise<Uint8Arr
   const values = await model.state.read();
   const tensors: Record<string, HostTensor> = {};
   for (const [spec] of model.state.entries()) {
-    tensors[spec.name] = toTimm(spec, values.get(spec.name)!);
+    tensors[spec.name] = toPyTorchLayout(spec, values.get(spec.name)!);
     if (spec.name.endsWith('.running_var')) tensors[spec.name.replace(/\.running_var$/, BN_COUNTER)] = { dtype: 'I64', shape: [], data: new BigInt64Array(1) };
   }
   return encodeSafetensors(tensors, {}, { checksums: false });

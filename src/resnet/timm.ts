@@ -6,11 +6,10 @@
  * `num_batches_tracked` (an int64 counter timm keeps per BN) is ignored on import and
  * written on export as a fresh timm model has it (0), so timm loads the file strict=True.
  */
-import { CheckpointError, decodeSafetensors, encodeSafetensors, toFloat32, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
 import { ValueError } from '../runtime/errors.js';
-import { describeValue } from '../runtime/validate.js';
-import type { ModelState, StateSpec } from '../state/model-state.js';
-import { transposeOI } from '../nfnet/timm.js';
+import type { ModelState } from '../state/model-state.js';
+import { loadTimmTensors, toPyTorchLayout, type TimmLoadOptions } from '../models/timm-tensors.js';
 import { RESNET_TIMM_VARIANTS, resnetConfig, type ResNetConfig } from './config.js';
 
 /** What the interop needs of a model (a Model of this family). */
@@ -21,41 +20,6 @@ export interface ResNetModelLike {
 
 const COUNTER = /\.num_batches_tracked$/;
 const HEAD = 'fc.';
-
-/** Our shape for a timm tensor. */
-function ourShape(s: readonly number[]): number[] {
-  if (s.length === 4) return [s[2]!, s[3]!, s[1]!, s[0]!];
-  if (s.length === 2) return [s[1]!, s[0]!];
-  return [...s];
-}
-
-/** One timm tensor's values in our layout, written into `into`. */
-function writeOurValues(t: DecodedTensor, into: Float32Array): void {
-  const v = toFloat32(t);
-  const s = t.shape;
-  if (s.length === 4 || s.length === 2) transposeOI(v, into, s[0]!, s[1]!, s.length === 4 ? s[2]! * s[3]! : 1);
-  else into.set(v);
-}
-
-/** One of our tensors in timm's layout (HWIO → OIHW, (in, out) → (out, in)). */
-function toTimmLayout(p: StateSpec, v: Float32Array): HostTensor {
-  const s = p.shape;
-  if (s.length === 4) {
-    const [h, w, i, o] = s as [number, number, number, number];
-    const out = new Float32Array(v.length);
-    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      out[((a * i + b) * h + y) * w + x] = v[((y * w + x) * i + b) * o + a]!;
-    }
-    return { dtype: 'F32', shape: [o, i, h, w], data: out };
-  }
-  if (s.length === 2) {
-    const [i, o] = s as [number, number];
-    const out = new Float32Array(v.length);
-    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = v[b * o + a]!;
-    return { dtype: 'F32', shape: [o, i], data: out };
-  }
-  return { dtype: 'F32', shape: [...s], data: v };
-}
 
 /** A timm ResNet state dict: a plain stem conv with its BN statistics, residual layers and an fc. */
 export function recognizesResNet(keys: readonly string[]): boolean {
@@ -105,34 +69,8 @@ function sameStructure(a: ResNetConfig, b: ResNetConfig): boolean {
  * half-loaded). `freshHead` leaves the file's fc out and draws a new one with the model's
  * initialiser (finetuning on other classes).
  */
-export function loadResNetTimm(
-  model: ResNetModelLike,
-  tensors: Map<string, DecodedTensor>,
-  options: { freshHead?: boolean; onProgress?: (done: number, total: number) => void } = {},
-): { loaded: number; ignored: string[] } {
-  if (!(tensors instanceof Map)) throw new ValueError(`importTimm: tensors must be a decoded state dict (a Map), got ${describeValue(tensors)}`);
-  const source = new Map<string, DecodedTensor>();
-  const shapes = new Map<string, number[]>();
-  const ignored: string[] = [];
-  for (const [key, t] of tensors) {
-    if (COUNTER.test(key) || (options.freshHead && key.startsWith(HEAD))) {
-      ignored.push(key);
-      continue;
-    }
-    source.set(key, t);
-    shapes.set(key, ourShape(t.shape));
-  }
-  const layout = model.state.layout;
-  if (options.freshHead) for (const spec of layout.specs) if (spec.name.startsWith(HEAD)) shapes.set(spec.name, [...spec.shape]);
-  model.state.loadEach(shapes, (name, into) => {
-    const t = source.get(name);
-    if (t) writeOurValues(t, into);
-    else {
-      const spec = layout.specs[layout.indexOf(name)!]!;
-      into.set(spec.init(into.length));
-    }
-  }, 'timm', options.onProgress);
-  return { loaded: source.size, ignored };
+export function loadResNetTimm(model: ResNetModelLike, tensors: Map<string, DecodedTensor>, options: TimmLoadOptions = {}): { loaded: number; ignored: string[] } {
+  return loadTimmTensors(model.state, tensors, { ours: (key) => (COUNTER.test(key) ? null : key), head: HEAD }, options);
 }
 
 /**
@@ -164,7 +102,7 @@ export async function exportResNetTimm(model: ResNetModelLike): Promise<Uint8Arr
   const tensors: Record<string, HostTensor> = {};
   const values = await model.state.read();
   for (const [p] of model.state.entries()) {
-    tensors[p.name] = toTimmLayout(p, values.get(p.name)!);
+    tensors[p.name] = toPyTorchLayout(p, values.get(p.name)!);
     if (p.name.endsWith('.running_var')) tensors[p.name.replace(/running_var$/, 'num_batches_tracked')] = { dtype: 'I64', shape: [], data: new BigInt64Array(1) };
   }
   return encodeSafetensors(tensors, {}, { checksums: false });

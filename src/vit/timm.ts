@@ -11,10 +11,10 @@
  * left over (a key we do not have is a feature of timm's we do not build: register tokens,
  * layer scale, qk-norm, fc_norm, …, refused by name).
  */
-import { CheckpointError, encodeSafetensors, toFloat32, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
+import { CheckpointError, encodeSafetensors, type DecodedTensor, type HostTensor } from '../io/safetensors.js';
 import { ValueError } from '../runtime/errors.js';
 import type { ModelState, StateSpec } from '../state/model-state.js';
-import { transposeOI } from '../nfnet/timm.js';
+import { float32Of, loadTimmTensors, transposeOI, type TimmLoadOptions } from '../models/timm-tensors.js';
 import { TIMM_VARIANTS, vitConfig, type ViTConfig } from './config.js';
 
 /** What import and export need of a model (a Model<ViTConfig>). */
@@ -106,12 +106,9 @@ function ourShape(key: string, s: readonly number[]): number[] {
   return [...s];
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** A timm tensor's values in our layout, written into `into`. */
 function writeOurValues(key: string, t: DecodedTensor, into: Float32Array): void {
-  const b = t.bytes;
-  const v = t.dtype === 'F32' && LITTLE_ENDIAN && b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : toFloat32(t);
+  const v = float32Of(t);
   const s = t.shape;
   // [D, C, p, p] → [p, p, C, D] (= [p·p·C, D]); (out, in) → (in, out).
   if (key === PATCH && s.length === 4) transposeOI(v, into, s[0]!, s[1]!, s[2]! * s[3]!);
@@ -123,27 +120,9 @@ function writeOurValues(key: string, t: DecodedTensor, into: Float32Array): void
  * Check every tensor's name and shape (strict both ways), then convert and place them.
  * With `freshHead` the file's head is ignored and the model's initialiser draws a new one.
  */
-export function loadTimmViT(model: ViTModelLike, tensors: Map<string, DecodedTensor>, o: { freshHead?: boolean; onProgress?: TimmProgress } = {}): { loaded: number; ignored: string[] } {
+export function loadTimmViT(model: ViTModelLike, tensors: Map<string, DecodedTensor>, o: TimmLoadOptions = {}): { loaded: number; ignored: string[] } {
   checkSupported(tensors);
-  const shapes = new Map<string, number[]>();
-  const ignored: string[] = [];
-  for (const [key, t] of tensors) {
-    if (o.freshHead && key.startsWith(HEAD)) ignored.push(key);
-    else shapes.set(key, ourShape(key, t.shape));
-  }
-  const specs = model.state.layout.specs;
-  if (o.freshHead) for (const spec of specs) if (spec.name.startsWith(HEAD)) shapes.set(spec.name, [...spec.shape]);
-  const initial = (name: string) => {
-    const spec = specs[model.state.layout.indexOf(name)!]!;
-    return spec.init(spec.shape.reduce((a, b) => a * b, 1));
-  };
-  // loadEach checks every name and shape first: nothing is half-loaded.
-  model.state.loadEach(shapes, (name, into) => {
-    const t = o.freshHead && name.startsWith(HEAD) ? undefined : tensors.get(name);
-    if (t) writeOurValues(name, t, into);
-    else into.set(initial(name));
-  }, 'timm', o.onProgress);
-  return { loaded: tensors.size - ignored.length, ignored };
+  return loadTimmTensors(model.state, tensors, { ours: (key) => key, shape: ourShape, write: writeOurValues, head: HEAD }, o);
 }
 
 /** One of our tensors in timm's layout and shape. */
