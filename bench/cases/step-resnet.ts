@@ -7,11 +7,10 @@
  * the per-kernel profile of one step.
  */
 import { models } from '../../src/index.js';
-import { Trainer } from '../../src/nfnet/train.js';
 import { resnetConfig } from '../../src/resnet/config.js';
-import { register, type BenchCase, type Runner } from '../registry.js';
+import { register, type BenchCase } from '../registry.js';
 import { tfjsResNetStep } from '../peers/tfjs-resnet.js';
-import { randomBatch, stepDetails } from './step.js';
+import { randomBatch, tfjsStepRunner, trainStepRunner } from './step.js';
 
 function resnetStepCase(variant: string, batch: number, res: number, reps: number): BenchCase {
   const cfg = resnetConfig(variant);
@@ -27,27 +26,8 @@ function resnetStepCase(variant: string, batch: number, res: number, reps: numbe
     items: { count: batch, unit: 'img' },
     targets: [{ kind: 'ratio', min: 10 }],
     note: 'ours: Trainer.trainStep (BN with running-stat updates, weight decay, Nesterov, EMA, no AGC, loss+accuracy readback); TF.js: bench/peers/tfjs-resnet.ts (tf.moments BN without running stats, tf.variableGrads, plain momentum, loss readback)',
-    async ours({ gpu }) {
-      const model = models.create(variant);
-      const trainer = new Trainer(model, { totalSteps: 10_000, lr: 0.1, clipping: 0, ema: true });
-      const b = randomBatch(batch, res, cfg.inChannels, cfg.numClasses);
-      const runner: Runner = {
-        async run() {
-          await trainer.trainStep(b);
-        },
-        sync: () => gpu.sync(),
-        details: async () => ({ ...(await stepDetails(gpu, () => trainer.trainStep(b), model.parameterCount())) }),
-        dispose() {
-          trainer.dispose();
-          model.dispose();
-        },
-      };
-      return runner;
-    },
-    async peer({ tfjs }) {
-      const r = tfjsResNetStep(tfjs, cfg, { batch, resolution: res });
-      return { ...r, details: async () => ({ params: r.paramCount, numTensors: tfjs.tf.memory().numTensors }) };
-    },
+    ours: async ({ gpu }) => trainStepRunner(gpu, models.create(variant), randomBatch(batch, res, cfg.inChannels, cfg.numClasses), { clipping: 0 }),
+    peer: async ({ tfjs }) => tfjsStepRunner(tfjs, tfjsResNetStep(tfjs, cfg, { batch, resolution: res })),
   };
 }
 

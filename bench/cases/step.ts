@@ -9,7 +9,9 @@
  */
 import type { Batch } from '../../src/data/loader.js';
 import { create } from '../../src/nfnet/model.js';
-import { Trainer } from '../../src/nfnet/train.js';
+import { Trainer, type TrainOptions } from '../../src/nfnet/train.js';
+import type { Model } from '../../src/models/model.js';
+import type { TfjsPeer } from '../peers/tfjs.js';
 import { variantConfig } from '../../src/nfnet/variants.js';
 import { backend, type Gpu } from '../../src/runtime/init.js';
 import { register, withCpuReference, type BenchCase, type Runner } from '../registry.js';
@@ -66,6 +68,30 @@ export async function stepDetails(gpu: Gpu, step: () => Promise<unknown>, params
   };
 }
 
+/**
+ * Ours: `Trainer.trainStep` on a model (every family), with the Trainer's defaults for the
+ * model but a fixed lr 0.1 and no warm-up, and the step's `details`. The runner owns the model.
+ */
+export function trainStepRunner(gpu: Gpu, model: Model, b: Batch, options: Partial<TrainOptions> = {}): Runner {
+  const trainer = new Trainer(model, { totalSteps: 10_000, lr: 0.1, warmupSteps: 0, ema: true, ...options });
+  return {
+    async run() {
+      await trainer.trainStep(b);
+    },
+    sync: () => gpu.sync(),
+    details: async () => ({ ...(await stepDetails(gpu, () => trainer.trainStep(b), model.parameterCount())) }),
+    dispose() {
+      trainer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** A TF.js step runner (bench/peers/tfjs-*.ts) with its parameter count and TF.js's memory as details. */
+export function tfjsStepRunner(tfjs: TfjsPeer, r: Runner & { paramCount: number }): Runner {
+  return { ...r, details: async () => ({ params: r.paramCount, numTensors: tfjs.tf.memory().numTensors, tfjsBytes: tfjs.tf.memory().numBytes }) };
+}
+
 function stepCase(variant: string, batch: number, res: number, o: { reps: number; peerReps?: number; fullOnly?: boolean; hardwareOnly?: boolean; peer: boolean }): BenchCase {
   const cfg = variantConfig(variant, variant === 'nano' ? {} : { numClasses: 1000 });
   // FLOPs of a step ≈ 3 × forward multiply-adds × 2 (forward + dX + dW); not used for the ratio.
@@ -85,29 +111,10 @@ function stepCase(variant: string, batch: number, res: number, o: { reps: number
     note: o.peer
       ? 'ours: Trainer.trainStep (AGC, weight decay, Nesterov, EMA, dropout/stoch. depth, loss+accuracy readback); TF.js: bench/peers/tfjs-nfnet.ts (tf.variableGrads, plain momentum, loss readback)'
       : 'ours only (TF.js would take minutes per step here)',
-    async ours({ gpu }) {
-      const model = create(variant, variant === 'nano' ? {} : { numClasses: 1000 });
-      const trainer = new Trainer(model, { totalSteps: 10_000, lr: 0.1, warmupSteps: 0, ema: true });
-      const b = randomBatch(batch, res, cfg.inChannels, cfg.numClasses);
-      const runner: Runner = {
-        async run() {
-          await trainer.trainStep(b);
-        },
-        sync: () => gpu.sync(),
-        details: async () => ({ ...(await stepDetails(gpu, () => trainer.trainStep(b), model.parameterCount())) }),
-        dispose() {
-          trainer.dispose();
-          model.dispose();
-        },
-      };
-      return runner;
-    },
+    ours: async ({ gpu }) => trainStepRunner(gpu, create(variant, variant === 'nano' ? {} : { numClasses: 1000 }), randomBatch(batch, res, cfg.inChannels, cfg.numClasses)),
     ...(o.peer
       ? {
-          async peer({ tfjs }) {
-            const r = tfjsNfnetStep(tfjs, cfg, { batch, resolution: res });
-            return { ...r, details: async () => ({ params: r.paramCount, numTensors: tfjs.tf.memory().numTensors, tfjsBytes: tfjs.tf.memory().numBytes }) };
-          },
+          peer: async ({ tfjs }) => tfjsStepRunner(tfjs, tfjsNfnetStep(tfjs, cfg, { batch, resolution: res })),
         }
       : {}),
   };
