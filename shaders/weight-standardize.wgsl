@@ -65,9 +65,11 @@ fn stats_fwd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
     q += x * x;
   }
   let n = f32(params.r);
-  let ssd = max(q - a * a / n, 0.0) + params.shift;
+  // Rounding can leave a tiny negative; a NaN weight must stay NaN (max(NaN, 0) may drop it, as on SwiftShader).
+  let d2 = q - a * a / n;
+  let ssd = select(d2, 0.0, d2 < 0.0) + params.shift;
   out[c] = k + a / n;
-  out[params.cols + c] = inverseSqrt(max(ssd, params.floor));
+  out[params.cols + c] = inverseSqrt(select(ssd, params.floor, ssd < params.floor));
   out[2u * params.cols + c] = select(0.0, 1.0, ssd < params.floor);
 }
 

@@ -53,6 +53,15 @@ describe('weightStandardize vs float64 reference (forward, dW, dgain)', () => {
       ref: (w, g) => refWeightStandardize(w, g, 0.5),
       inputs: [randArr([3, 1, 1, 4], 7, -0.2, 0.2), randArr([4], 8)],
     }));
+  it('a NaN weight poisons its own output channel (reported, not hidden), both forms; the other channels stay exact', async () => {
+    for (const form of ['reference', 'timm'] as const) {
+      const w = Float32Array.from(randArr([3, 3, 2, 4], 71).data);
+      w[2 * 4 + 1] = NaN; // an element of output channel 1
+      const y = await ops.weightStandardize(tensor(w, [3, 3, 2, 4]), tensor(new Float32Array(4).fill(1), [4]), { form }).data();
+      for (let i = 0; i < y.length; i++) expect(Number.isNaN(y[i]!), `${form}: element ${i} (channel ${i % 4})`).toBe(i % 4 === 1);
+    }
+  });
+
   it('rejects a gain of the wrong shape, a bad eps, form and scale', () => {
     const w = tensor(new Float32Array(12), [1, 1, 3, 4]);
     const g = tensor(new Float32Array(4), [4]);
