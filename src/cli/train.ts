@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { init } from '../runtime/init.js';
+import { init, type Gpu } from '../runtime/init.js';
 import { DataLoader, channelStats } from '../data/loader.js';
 import { create } from '../models/registry.js';
 import type { Model } from '../models/model.js';
@@ -84,6 +84,17 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   if (a.classes !== undefined && a.classes !== trainSet.classes) throw new ValueError(`--classes ${a.classes}, but --data ${a.data} has ${trainSet.classes} classes`);
   if (a.init && trainSet.channels !== 3) throw new ValueError(`--init: timm weights take RGB images; --data ${a.data} has ${trainSet.channels} channel(s)`);
   const gpu = await init({ fast: a.fast });
+  try {
+    return await trainOn(gpu, a, { train: trainSet, test: testSet, flip });
+  } finally {
+    // Also when something is refused after the GPU is up (the Trainer's option checks): nothing is left allocated.
+    await gpu.dispose();
+  }
+}
+
+/** The training run on an initialised GPU (the caller disposes it). */
+async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSplits>): Promise<TrainResult> {
+  const { train: trainSet, test: testSet, flip } = splits;
   // Pretrained features expect the normalisation they were trained with (ImageNet's).
   const stats = a.init ? { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] } : channelStats(trainSet);
   const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip, ...stats });
@@ -163,7 +174,6 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   writeFileSync(path.join(a.out, 'curve.png'), await renderPng(learningCurveChart(result)));
   trainer.dispose();
   model.dispose();
-  await gpu.dispose();
   return result;
 }
 
