@@ -56,7 +56,7 @@ function coldCase(net: 'small' | 'nano' | 'F0', what: 'step' | 'infer', batch: n
     fullReps: reps + 2,
     coldStart: true,
     heavy: true,
-    note: `init() → first ${what === 'step' ? 'training step' : 'inference'} read back, a fresh process each repetition${withJax ? `; jax-js: import + init('webgpu') → ${what === 'step' ? 'jit(valueAndGrad + update) step' : 'the forward'} read back` : ''}`,
+    note: `init() → first ${what === 'step' ? 'training step' : 'inference'} read back${what === 'infer' && net === 'small' ? " (the forward's pipelines built at once by warmup())" : ''}, a fresh process each repetition${withJax ? `; jax-js: import + init('webgpu') → ${what === 'step' ? 'jit(valueAndGrad + update) step' : 'the forward'} read back` : ''}`,
     ours: async () => coldRunner(['ours', ...args]),
     ...(withJax ? { engines: { jax: async () => coldRunner(['jax', ...args]) }, targets: [{ kind: 'engineRatio' as const, engine: 'jax' as const, min: 1 }] } : {}),
   };
