@@ -136,7 +136,7 @@ def load_arrays(model, arrays):
     model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in arrays.items()}, strict=True)
 
 
-def generate(args):
+def generate(args, _efficientnet):
     import torch
     from timm.models import efficientnet as E
     os.makedirs(FIXTURE_DIR, exist_ok=True)
@@ -183,10 +183,10 @@ def generate(args):
     old = os.path.join(FIXTURE_DIR, 'manifest.json')
     if os.path.exists(old):  # keep the export checks of an earlier run until they are redone
         manifest['exports'] = json.load(open(old)).get('exports', {})
-    save_manifest(manifest)
+    common.save_manifest(manifest, FIXTURE_DIR)
 
 
-def check_exports(args):
+def check_exports(args, _efficientnet):
     """Load each project export into timm (strict) and compare with the project's logits."""
     manifest = json.load(open(os.path.join(FIXTURE_DIR, 'manifest.json')))
     specs = fixture_specs()
@@ -205,30 +205,8 @@ def check_exports(args):
         results[name] = {'sha256': sha, 'seed': meta['seed'], 'relErr': errs}
         print(f'{name}: export loads strict=True; project vs timm logits rel. err {errs}')
     manifest['exports'] = results
-    save_manifest(manifest)
-
-
-def save_manifest(manifest):
-    with open(os.path.join(FIXTURE_DIR, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--timm', required=True, help="folder holding timm's source (the 'timm' package inside it)")
-    ap.add_argument('--timm-commit', help='the commit that source came from (default: git rev-parse in --timm)')
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    sub.add_parser('generate')
-    ce = sub.add_parser('check-exports')
-    ce.add_argument('exports', help='folder written by scripts/timm-export-fixtures-efficientnet.ts')
-    args = ap.parse_args()
-    common.stub_optional_imports()
-    sys.path.insert(0, args.timm)
-    import torch
-    torch.set_default_dtype(torch.float64)
-    generate(args) if args.cmd == 'generate' else check_exports(args)
+    common.save_manifest(manifest, FIXTURE_DIR)
 
 
 if __name__ == '__main__':
-    main()
+    common.run_cli(__doc__, 'scripts/timm-export-fixtures-efficientnet.ts', 'timm.models.efficientnet', generate, check_exports)

@@ -130,7 +130,7 @@ def generate(args, vt):
     old = os.path.join(FIXTURE_DIR, 'manifest.json')
     if os.path.exists(old):  # keep the export checks of an earlier run until they are redone
         manifest['exports'] = json.load(open(old)).get('exports', {})
-    save_manifest(manifest)
+    common.save_manifest(manifest, FIXTURE_DIR)
 
 
 def check_exports(args, vt):
@@ -151,31 +151,8 @@ def check_exports(args, vt):
         results[name] = {'sha256': sha, 'seed': meta['seed'], 'relErr': err}
         print(f'{name}: export loads strict=True; project vs timm logits rel. err {err:.3g}')
     manifest['exports'] = results
-    save_manifest(manifest)
-
-
-def save_manifest(manifest):
-    with open(os.path.join(FIXTURE_DIR, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--timm', required=True, help="folder holding timm's source (the 'timm' package inside it)")
-    ap.add_argument('--timm-commit', help='the commit that source came from (default: git rev-parse in --timm)')
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    sub.add_parser('generate')
-    ce = sub.add_parser('check-exports')
-    ce.add_argument('exports', help='folder written by scripts/timm-export-fixtures-vit.ts')
-    args = ap.parse_args()
-    common.stub_optional_imports()
-    sys.path.insert(0, args.timm)
-    import torch
-    torch.set_default_dtype(torch.float64)
-    import timm.models.vision_transformer as vt
-    generate(args, vt) if args.cmd == 'generate' else check_exports(args, vt)
+    common.save_manifest(manifest, FIXTURE_DIR)
 
 
 if __name__ == '__main__':
-    main()
+    common.run_cli(__doc__, 'scripts/timm-export-fixtures-vit.ts', 'timm.models.vision_transformer', generate, check_exports)

@@ -261,28 +261,33 @@ def check_exports(args, nf):
     save_manifest(manifest)
 
 
-def save_manifest(manifest):
-    with open(os.path.join(FIXTURE_DIR, 'manifest.json'), 'w') as f:
+def save_manifest(manifest, fixture_dir=FIXTURE_DIR):
+    with open(os.path.join(fixture_dir, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=2)
         f.write('\n')
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_cli(doc, export_script, timm_module, generate, check_exports):
+    """The command line every fixture script shares: `--timm <src> [--timm-commit <sha>]
+    generate | check-exports <folder>`, run with timm's source importable (optional imports
+    stubbed) and float64 as torch's default; `generate(args, module)` / `check_exports(args,
+    module)` get the parsed arguments and the imported timm module."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--timm', required=True, help="folder holding timm's source (the 'timm' package inside it)")
     ap.add_argument('--timm-commit', help='the commit that source came from (default: git rev-parse in --timm)')
     sub = ap.add_subparsers(dest='cmd', required=True)
     sub.add_parser('generate')
     ce = sub.add_parser('check-exports')
-    ce.add_argument('exports', help='folder written by scripts/timm-export-fixtures.ts')
+    ce.add_argument('exports', help=f'folder written by {export_script}')
     args = ap.parse_args()
     stub_optional_imports()
     sys.path.insert(0, args.timm)
+    import importlib
     import torch
     torch.set_default_dtype(torch.float64)
-    import timm.models.nfnet as nf
-    generate(args, nf) if args.cmd == 'generate' else check_exports(args, nf)
+    module = importlib.import_module(timm_module)
+    generate(args, module) if args.cmd == 'generate' else check_exports(args, module)
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(__doc__, 'scripts/timm-export-fixtures.ts', 'timm.models.nfnet', generate, check_exports)
