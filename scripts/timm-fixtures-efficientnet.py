@@ -22,12 +22,10 @@ Reuses scripts/timm-fixtures.py (stubs for optional imports, the safetensors wri
   node scripts/run-ts.mjs scripts/timm-export-fixtures-efficientnet.ts /tmp/effnet-export
   /usr/bin/python3 scripts/timm-fixtures-efficientnet.py --timm /tmp/timm-src check-exports /tmp/effnet-export
 """
-import argparse
 import hashlib
 import importlib.util
 import json
 import os
-import sys
 from functools import partial
 
 import numpy as np

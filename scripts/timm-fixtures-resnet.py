@@ -19,12 +19,10 @@ Reuses scripts/timm-fixtures.py's stubs and safetensors writer.
   node scripts/run-ts.mjs scripts/timm-export-fixtures-resnet.ts /tmp/timm-export-resnet
   /usr/bin/python3 scripts/timm-fixtures-resnet.py --timm /tmp/timm-src check-exports /tmp/timm-export-resnet
 """
-import argparse
 import hashlib
 import importlib.util
 import json
 import os
-import sys
 
 import numpy as np
 

@@ -21,12 +21,10 @@ Shares the stubs and the safetensors writer of scripts/timm-fixtures.py.
   node scripts/run-ts.mjs scripts/timm-export-fixtures-vit.ts /tmp/timm-export-vit
   /usr/bin/python3 scripts/timm-fixtures-vit.py --timm /tmp/timm-src check-exports /tmp/timm-export-vit
 """
-import argparse
 import hashlib
 import importlib.util
 import json
 import os
-import sys
 
 import numpy as np
 
