@@ -15,6 +15,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { headWidth, planBlocks, stemWidth, type EfficientNetConfig } from '../../src/efficientnet/config.js';
 import type { TfjsPeer } from './tfjs.js';
+import { tfjsMomentumStep } from './tfjs-step.js';
 import type { Runner } from '../registry.js';
 
 type T4 = TF.Tensor4D;
@@ -38,10 +39,8 @@ export function tfjsEfficientNetStep(peer: TfjsPeer, cfg: EfficientNetConfig, o:
   let seed = o.seed ?? 7;
   const params = new Map<string, TF.Variable>();
   const running = new Map<string, TF.Variable>();
-  const velocity: TF.Variable[] = [];
   const add = (name: string, value: TF.Tensor) => {
     params.set(name, tf.variable(value, true, `en_${name}`));
-    velocity.push(tf.variable(tf.zerosLike(value), false, `en_${name}_v`));
     value.dispose();
   };
   const conv = (name: string, k: number, cin: number, cout: number) => add(name, tf.randomNormal([k, k, cin, cout], 0, Math.sqrt(2 / (k * k * cout)), 'float32', seed++));
@@ -114,33 +113,7 @@ export function tfjsEfficientNetStep(peer: TfjsPeer, cfg: EfficientNetConfig, o:
     return linear('classifier', tf.mean(h, [1, 2]));
   };
 
-  const images = tf.randomNormal([o.batch, o.resolution, o.resolution, cfg.inChannels], 0, 1, 'float32', 99) as T4;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % cfg.numClasses), 'int32'), cfg.numClasses);
-  const vars = [...params.values()];
-  let pending: Promise<unknown> | null = null;
-  const paramCount = vars.reduce((s, v) => s + v.size, 0);
-  return {
-    paramCount,
-    run() {
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(images), undefined, smoothing) as TF.Scalar, vars);
-        vars.forEach((w, i) => {
-          const v = velocity[i]!;
-          v.assign(tf.add(tf.mul(v, mu), grads[w.name]!));
-          w.assign(tf.sub(w, tf.mul(v, lr)));
-        });
-        return value;
-      });
-      pending = loss.data().then(() => loss.dispose());
-    },
-    async sync() {
-      await pending;
-      await peer.sync();
-    },
-    dispose() {
-      for (const v of [...vars, ...velocity, ...running.values()]) v.dispose();
-      images.dispose();
-      labels.dispose();
-    },
-  };
+  return tfjsMomentumStep(peer, {
+    vars: [...params.values()], forward, imageShape: [o.batch, o.resolution, o.resolution, cfg.inChannels], classes: cfg.numClasses, lr, momentum: mu, labelSmoothing: smoothing, owned: [...running.values()],
+  });
 }

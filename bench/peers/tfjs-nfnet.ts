@@ -14,6 +14,7 @@ import type { NFNetConfig } from '../../src/nfnet/variants.js';
 import { planBlocks } from '../../src/nfnet/plan.js';
 import { GAMMA } from '../../src/ops/activation.js';
 import type { TfjsPeer } from './tfjs.js';
+import { tfjsMomentumStep } from './tfjs-step.js';
 import type { Runner } from '../registry.js';
 
 type T4 = TF.Tensor4D;
@@ -35,11 +36,9 @@ export function tfjsNfnetStep(peer: TfjsPeer, cfg: NFNetConfig, o: TfNfnetStepOp
   const smoothing = o.labelSmoothing ?? 0.1;
   let seed = o.seed ?? 7;
   const params = new Map<string, TF.Variable>();
-  const velocity: TF.Variable[] = [];
   const add = (name: string, value: TF.Tensor) => {
     const v = tf.variable(value, true, `nf_${name}`);
     params.set(name, v);
-    velocity.push(tf.variable(tf.zerosLike(value), false, `nf_${name}_v`));
     value.dispose();
   };
   const convParam = (name: string, k: number, cin: number, cout: number, groups = 1) => {
@@ -124,36 +123,7 @@ export function tfjsNfnetStep(peer: TfjsPeer, cfg: NFNetConfig, o: TfNfnetStepOp
     return linear('head.fc', tf.mean(act(h), [1, 2]));
   };
 
-  const images = tf.randomNormal([o.batch, o.resolution, o.resolution, cfg.inChannels], 0, 1, 'float32', 99) as T4;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % cfg.numClasses), 'int32'), cfg.numClasses);
-  const names = [...params.keys()];
-  const vars = names.map((n) => params.get(n)!);
-  let pending: Promise<unknown> | null = null;
-  const paramCount = vars.reduce((s, v) => s + v.size, 0);
-  return {
-    paramCount,
-    run() {
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(images), undefined, smoothing) as TF.Scalar, vars);
-        vars.forEach((w, i) => {
-          const v = velocity[i]!;
-          const g = grads[w.name]!;
-          v.assign(tf.add(tf.mul(v, mu), g));
-          w.assign(tf.sub(w, tf.mul(v, lr)));
-        });
-        return value;
-      });
-      // One readback per step, as ours.
-      pending = loss.data().then(() => loss.dispose());
-    },
-    async sync() {
-      await pending;
-      await peer.sync();
-    },
-    dispose() {
-      for (const v of [...vars, ...velocity]) v.dispose();
-      images.dispose();
-      labels.dispose();
-    },
-  };
+  return tfjsMomentumStep(peer, {
+    vars: [...params.values()], forward, imageShape: [o.batch, o.resolution, o.resolution, cfg.inChannels], classes: cfg.numClasses, lr, momentum: mu, labelSmoothing: smoothing,
+  });
 }

@@ -13,6 +13,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { EXPANSION, type ResNetConfig } from '../../src/resnet/config.js';
 import type { TfjsPeer } from './tfjs.js';
+import { tfjsMomentumStep } from './tfjs-step.js';
 import type { Runner } from '../registry.js';
 
 type T4 = TF.Tensor4D;
@@ -24,10 +25,8 @@ export function tfjsResNetStep(peer: TfjsPeer, cfg: ResNetConfig, o: { batch: nu
   const mu = o.momentum ?? 0.9;
   let seed = o.seed ?? 7;
   const params = new Map<string, TF.Variable>();
-  const velocity: TF.Variable[] = [];
   const add = (name: string, value: TF.Tensor) => {
     params.set(name, tf.variable(value, true, `rn_${name}`));
-    velocity.push(tf.variable(tf.zerosLike(value), false, `rn_${name}_v`));
     value.dispose();
   };
   const convBn = (conv: string, bn: string, k: number, cin: number, cout: number) => {
@@ -83,32 +82,7 @@ export function tfjsResNetStep(peer: TfjsPeer, cfg: ResNetConfig, o: { batch: nu
     return tf.add(tf.matMul(tf.mean(h, [1, 2]) as TF.Tensor2D, P('fc.weight') as TF.Tensor as TF.Tensor2D), P('fc.bias'));
   };
 
-  const images = tf.randomNormal([o.batch, o.resolution, o.resolution, cfg.inChannels], 0, 1, 'float32', 99) as T4;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % cfg.numClasses), 'int32'), cfg.numClasses);
-  const vars = [...params.values()];
-  let pending: Promise<unknown> | null = null;
-  return {
-    paramCount: vars.reduce((s, v) => s + v.size, 0),
-    run() {
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(images)) as TF.Scalar, vars);
-        vars.forEach((w, i) => {
-          const v = velocity[i]!;
-          v.assign(tf.add(tf.mul(v, mu), grads[w.name]!));
-          w.assign(tf.sub(w, tf.mul(v, lr)));
-        });
-        return value;
-      });
-      pending = loss.data().then(() => loss.dispose());
-    },
-    async sync() {
-      await pending;
-      await peer.sync();
-    },
-    dispose() {
-      for (const v of [...vars, ...velocity]) v.dispose();
-      images.dispose();
-      labels.dispose();
-    },
-  };
+  return tfjsMomentumStep(peer, {
+    vars: [...params.values()], forward, imageShape: [o.batch, o.resolution, o.resolution, cfg.inChannels], classes: cfg.numClasses, lr, momentum: mu,
+  });
 }

@@ -13,6 +13,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { mlpHidden, tokenCount, type ViTConfig } from '../../src/vit/config.js';
 import type { TfjsPeer } from './tfjs.js';
+import { tfjsMomentumStep } from './tfjs-step.js';
 import type { Runner } from '../registry.js';
 
 export interface TfVitStepOptions {
@@ -31,10 +32,8 @@ export function tfjsVitStep(peer: TfjsPeer, cfg: ViTConfig, o: TfVitStepOptions)
   const smoothing = o.labelSmoothing ?? 0.1;
   let seed = o.seed ?? 7;
   const params = new Map<string, TF.Variable>();
-  const velocity: TF.Variable[] = [];
   const add = (name: string, value: TF.Tensor) => {
     params.set(name, tf.variable(value, true, `vit_${name}`));
-    velocity.push(tf.variable(tf.zerosLike(value), false, `vit_${name}_v`));
     value.dispose();
   };
   const { embedDim: dim, numHeads: heads, patchSize: p, inChannels: ch, depth } = cfg;
@@ -94,33 +93,7 @@ export function tfjsVitStep(peer: TfjsPeer, cfg: ViTConfig, o: TfVitStepOptions)
     return linear('head', layerNorm('norm', cls0));
   };
 
-  const images = tf.randomNormal([o.batch, cfg.imageSize, cfg.imageSize, ch], 0, 1, 'float32', 99) as TF.Tensor4D;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % cfg.numClasses), 'int32'), cfg.numClasses);
-  const vars = [...params.values()];
-  let pending: Promise<unknown> | null = null;
-  return {
-    paramCount: vars.reduce((s, v) => s + v.size, 0),
-    run() {
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(images), undefined, smoothing) as TF.Scalar, vars);
-        vars.forEach((w, i) => {
-          const v = velocity[i]!;
-          v.assign(tf.add(tf.mul(v, mu), grads[w.name]!));
-          w.assign(tf.sub(w, tf.mul(v, lr)));
-        });
-        return value;
-      });
-      // One readback per step, as ours.
-      pending = loss.data().then(() => loss.dispose());
-    },
-    async sync() {
-      await pending;
-      await peer.sync();
-    },
-    dispose() {
-      for (const v of [...vars, ...velocity]) v.dispose();
-      images.dispose();
-      labels.dispose();
-    },
-  };
+  return tfjsMomentumStep(peer, {
+    vars: [...params.values()], forward, imageShape: [o.batch, cfg.imageSize, cfg.imageSize, ch], classes: cfg.numClasses, lr, momentum: mu, labelSmoothing: smoothing,
+  });
 }
