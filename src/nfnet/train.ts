@@ -4,7 +4,7 @@
  * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
  * With `sam: { rho }` a step is SAM's two forward-backward passes (the F6+SAM recipe).
  */
-import { assign, empty, tensor, zeros } from '../tensor/creation.js';
+import { tensor, zeros } from '../tensor/creation.js';
 import { valueAndGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
 import { tidy } from '../tensor/scope.js';
@@ -126,23 +126,6 @@ function correctCount(logits: Tensor, oneHot: Tensor): Tensor {
   });
 }
 
-/**
- * Copy a state's running statistics (non-trainable tensors, e.g. batch norm's) aside; the
- * returned function writes them back and frees the copy. A no-op for a state without any.
- */
-function holdRunningStatistics(state: ModelState): () => void {
-  const running = state.entries().filter(([spec, t]) => !spec.trainable && t.size > 0).map(([, t]) => t);
-  const saved = running.map((t) => {
-    const copy = empty(t.shape);
-    assign(copy, t);
-    return copy;
-  });
-  return () => {
-    running.forEach((t, i) => assign(t, saved[i]!));
-    for (const t of saved) t.dispose();
-  };
-}
-
 /** A step's loss function: loss, its gradients in the state, and the logits. */
 type LossOf = (state: ModelState) => Promise<[Tensor, [Tensor[]], Tensor[]]>;
 
@@ -256,7 +239,7 @@ export class Trainer {
       return [ops.softmaxCrossEntropy(logits, labels, { labelSmoothing: o.labelSmoothing }), logits] as const;
     });
     // A step the guard skips leaves the running statistics (batch norm's) as they were too.
-    const running = this.optimizer.guard.holdRunning(this.model.state);
+    const running = this.model.state.holdRunning();
     let stats: Tensor;
     try {
       stats = await this.recordUpdate(lossOf, oneHot, lr);
@@ -266,7 +249,7 @@ export class Trainer {
     } finally {
       for (const t of [x, labels, oneHot]) t.dispose();
     }
-    running.restoreIfSkipped();
+    this.optimizer.guard.restoreIfSkipped(running);
     this.ema?.update(this.model.state, emaDecay(this.step), { guard: this.optimizer.guard });
     this.optimizer.guard.report(stats, 2);
     const step = ++this.step;
@@ -302,7 +285,7 @@ export class Trainer {
       // Batch norm: running statistics follow the first pass only. The second runs in
       // training mode like the first (batch statistics, as SAM's gradient needs) and its
       // update of the running statistics is undone from a copy. NFNets have none: no copy.
-      const putBackRunning = holdRunningStatistics(this.model.state);
+      const firstPass = this.model.state.holdRunning();
       let peak: Awaited<ReturnType<typeof lossOf>>;
       try {
         peak = await lossOf(this.model.state);
@@ -310,7 +293,8 @@ export class Trainer {
         this.optimizer.unperturb(); // w as before the step, and the next step can start afresh
         throw e;
       } finally {
-        putBackRunning();
+        firstPass.restore();
+        firstPass.release();
       }
       const [lossAtPeak, [gradsAtPeak], [logitsAtPeak]] = peak;
       this.optimizer.step(gradsAtPeak, { lr, loss: lossAtPeak });

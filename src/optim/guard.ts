@@ -12,7 +12,7 @@ import { DisposedError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import { paddedLength, workgroupsFor, type FlatSegment } from '../state/flat.js';
 import { STREAM_VECS } from './params.js';
-import type { ModelState } from '../state/model-state.js';
+import type { RunningHold } from '../state/model-state.js';
 
 const CHECK4 = defineKernel('optim', optimWgsl, 'check_finite4');
 const CHECK = defineKernel('optim', optimWgsl, 'check_finite');
@@ -58,36 +58,22 @@ export class FiniteGuard {
   }
 
   /**
-   * Copy a state's non-trainable regions (batch norm's running statistics) aside before a
-   * step. `restoreIfSkipped`, called once the step's checks are recorded, puts them back on
-   * the GPU only if the step was skipped; either call frees the copy (`release` alone: a
-   * step that failed before its checks). A no-op for a state without any.
+   * Put the running statistics held before a step back on the GPU only if this step was
+   * skipped (call once the step's checks are recorded), then free the copy: what a skipped
+   * step's forward wrote into them is undone, like the weights it never touched.
    */
-  holdRunning(state: ModelState): { restoreIfSkipped(): void; release(): void } {
+  restoreIfSkipped(hold: RunningHold): void {
     this.alive();
-    const b = backend();
-    const held = state.runningRegions.map((r) => {
-      const bytes = paddedLength(r.segment) * 4;
-      const copy = b.pool.acquire(bytes);
-      b.copy(r.storage.buffer, 0, copy, 0, bytes);
-      return { r, copy };
-    });
-    const release = () => {
-      for (const { copy } of held.splice(0)) b.pool.release(copy);
-    };
-    const restoreIfSkipped = () => {
-      for (const { r, copy } of held) {
-        b.dispatch({
-          kernel: RESTORE,
-          bindings: { current4: copy, average4: r.storage.buffer, step_status: this.status },
-          params: { length: r.segment.length, ...PARAMS },
-          overrides: { VECS: STREAM_VECS },
-          workgroups: workgroupsFor(Math.ceil(paddedLength(r.segment) / 4 / STREAM_VECS)),
-        });
-      }
-      release();
-    };
-    return { restoreIfSkipped, release };
+    for (const { region, copy } of hold.held) {
+      backend().dispatch({
+        kernel: RESTORE,
+        bindings: { current4: copy, average4: region.storage.buffer, step_status: this.status },
+        params: { length: region.segment.length, ...PARAMS },
+        overrides: { VECS: STREAM_VECS },
+        workgroups: workgroupsFor(Math.ceil(paddedLength(region.segment) / 4 / STREAM_VECS)),
+      });
+    }
+    hold.release();
   }
 
   /** Write 1 (flagged) or 0 into element `index` of `into`. */

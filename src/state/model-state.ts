@@ -82,6 +82,13 @@ export class StateLayout {
   }
 }
 
+/** A copy of a state's running regions (`ModelState.holdRunning`). */
+export interface RunningHold {
+  readonly held: readonly { region: StateRegion; copy: GPUBuffer; bytes: number }[];
+  restore(): void;
+  release(): void;
+}
+
 /** One flat region: where a segment's tensors live. `entries[k].index` indexes `ModelState.params` (or `.running`). */
 export interface StateRegion {
   readonly segment: FlatSegment;
@@ -259,6 +266,31 @@ export class ModelState {
 
   private checkAlive(what: string): void {
     if (this.disposed) throw new DisposedError(`ModelState.${what}() after dispose()`);
+  }
+
+  /**
+   * Copy the non-trainable regions (batch norm's running statistics) aside, in GPU order:
+   * `restore()` copies them back, `release()` frees the copy (after a restore or instead of
+   * it); the optimizer's guard can also put them back only when a step is skipped
+   * (FiniteGuard.restoreIfSkipped). Nothing is copied for a state without any.
+   */
+  holdRunning(): RunningHold {
+    const b = backend();
+    const held = this.runningRegions.map((region) => {
+      const bytes = paddedLength(region.segment) * 4;
+      const copy = b.pool.acquire(bytes);
+      b.copy(region.storage.buffer, 0, copy, 0, bytes);
+      return { region, copy, bytes };
+    });
+    return {
+      held,
+      restore: () => {
+        for (const h of held) b.copy(h.copy, 0, h.region.storage.buffer, 0, h.bytes);
+      },
+      release: () => {
+        for (const { copy } of held.splice(0)) b.pool.release(copy);
+      },
+    };
   }
 
   dispose(): void {
