@@ -13,6 +13,7 @@ import { variantConfig, type EfficientNetConfig } from '../src/efficientnet/conf
 import * as timm from '../src/efficientnet/timm.js';
 import { useGpu } from './setup.js';
 import { effnetIO as fixtureIO, effnetManifest, effnetStateDict as bytesOf, exportRecipe, fixtureModel, forwardOf } from './efficientnet-fixtures.js';
+import { relErr } from './harness.js';
 
 useGpu();
 const M = effnetManifest();
@@ -28,17 +29,6 @@ async function run(net: Model, x: { shape: number[]; data: Float32Array }): Prom
     acts.set(stage === undefined ? name : `blocks.${stage}`, Float32Array.from(await t.data())); // the last block of a stage wins
   }
   return { logits: Float32Array.from(await y.data()), acts };
-}
-
-/** max|Δ| / max|ref|. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    r = Math.max(r, Math.abs(want[i]!));
-  }
-  return d / r;
 }
 
 describe('EfficientNet against timm', () => {

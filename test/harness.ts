@@ -34,6 +34,17 @@ export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): numb
   return err;
 }
 
+/** max|Δ| / max|reference|: the measure the timm fixture tests quote (≤ 1e-4). */
+export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let d = 0;
+  let r = 0;
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i]! - want[i]!));
+    r = Math.max(r, Math.abs(want[i]!));
+  }
+  return d / r;
+}
+
 export function expectClose(got: ArrayLike<number>, want: Arr | ArrayLike<number>, tol = 1e-5, what = 'values'): void {
   const w = 'data' in want ? (want as Arr).data : want;
   expect(got.length, `${what}: length`).toBe(w.length);

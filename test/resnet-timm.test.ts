@@ -16,21 +16,11 @@ import { buildResNet, resnetExportRecipe, resnetManifest, resnetStateDict } from
 import type { Model } from '../src/models/model.js';
 import type { ResNetConfig } from '../src/resnet/config.js';
 import { useGpu } from './setup.js';
+import { relErr } from './harness.js';
 
 useGpu();
 const M = resnetManifest();
 const TOL = 1e-4;
-
-/** max|Δ| / max|ref|, the measure. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    r = Math.max(r, Math.abs(want[i]!));
-  }
-  return d / r;
-}
 
 /** Logits and the activations after the stem and after each stage's last block. */
 async function run(model: Model<ResNetConfig>, x: { shape: number[]; data: Float32Array }): Promise<{ logits: Float32Array; acts: Map<string, Float32Array> }> {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nfnet, noGrad, tensor, ValueError, type Tensor } from '../src/index.js';
 import { NFNet } from '../src/nfnet/model.js';
-import { maxRelErr } from './harness.js';
+import { maxRelErr, relErr } from './harness.js';
 import { useGpu } from './setup.js';
 import { exportRecipeModel, fixtureIO, manifest, stateDictBytes } from './timm-fixtures.js';
 
@@ -25,17 +25,6 @@ async function run(model: NFNet, x: { shape: number[]; data: Float32Array }): Pr
     acts.set(stage === undefined ? name : `stages.${stage}`, Float32Array.from(await t.data())); // the last block of a stage wins
   }
   return { logits: Float32Array.from(await y.data()), acts };
-}
-
-/** max|Δ| / max|ref|, the issue's measure. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    r = Math.max(r, Math.abs(want[i]!));
-  }
-  return d / r;
 }
 
 describe('timm fixtures: timm weights give timm outputs', () => {

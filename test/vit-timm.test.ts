@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { models } from '../src/index.js';
 import type { Model } from '../src/models/model.js';
-import { maxRelErr } from './harness.js';
+import { maxRelErr, relErr } from './harness.js';
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, CheckpointError, type DecodedTensor } from '../src/io/safetensors.js';
 import { ViTArchitecture } from '../src/vit/model.js';
@@ -18,17 +18,6 @@ useGpu();
 const TOL = 1e-4;
 const M = vitManifest();
 const tensorsOf = (name: string) => decodeSafetensors(fileBytes(name), 'timm state dict').tensors;
-
-/** max|Δ| / max|ref|, the issue's measure. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    r = Math.max(r, Math.abs(want[i]!));
-  }
-  return d / r;
-}
 
 describe('timm ViT fixtures: timm weights give timm outputs', () => {
   it(`come from timm ${M.timm.commit.slice(0, 12)}, an odd and an even network`, () => {
