@@ -15,26 +15,10 @@ import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
 import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { headWidth, planBlocks, stemWidth, validateConfig, type BlockPlan, type EfficientNetConfig } from './config.js';
+import { Declare, ones, sizeOf, zeros } from '../models/declare.js';
 
 type RunOptions = Required<ForwardOptions>;
 
-/** Declares a layer's tensors in the model's layout, each seeded from its name. */
-class Declare {
-  readonly layout = new StateLayout();
-  constructor(private readonly seed: number) {}
-
-  param(name: string, kind: 'weight' | 'gain' | 'bias', shape: number[], init: (n: number, seed: number) => Float32Array): StateRef {
-    return this.layout.param(name, kind, shape, (n) => init(n, seedFor(this.seed, name)));
-  }
-
-  running(name: string, shape: number[], init: (n: number) => Float32Array): StateRef {
-    return this.layout.running(name, shape, init);
-  }
-}
-
-const ones = (n: number) => new Float32Array(n).fill(1);
-const zeros = (n: number) => new Float32Array(n);
-const sizeOf = (...refs: StateRef[]) => refs.reduce((s, r) => s + r.shape.reduce((a, b) => a * b, 1), 0);
 
 /** U(−limit, limit): timm's classifier initialisation (limit = 1/√out). */
 function uniform(n: number, limit: number, seed: number): Float32Array {

@@ -18,21 +18,10 @@ import { describeNFNet, nfnetTitle } from './format.js';
 import { checkNumber, checkOptions } from '../runtime/validate.js';
 import { OVERRIDE_FIELDS, validateConfig, variantConfig, type ConfigOverrides, type NFNetConfig } from './variants.js';
 import { normal, seedFor, truncatedNormal } from './initializers.js';
+import { Declare, ones, sizeOf, zeros } from '../models/declare.js';
 
 export type { ForwardOptions } from '../models/model.js';
 
-/** Declares a layer's tensors in the model's layout, each seeded from its name. */
-class Declare {
-  readonly layout = new StateLayout();
-  constructor(private readonly seed: number) {}
-
-  param(name: string, kind: 'weight' | 'gain' | 'bias' | 'skipGain', shape: number[], init: (n: number, seed: number) => Float32Array): StateRef {
-    return this.layout.param(name, kind, shape, (n) => init(n, seedFor(this.seed, name)), kind === 'weight' ? shape.length - 1 : null);
-  }
-}
-
-const ones = (n: number) => new Float32Array(n).fill(1);
-const zeros = (n: number) => new Float32Array(n);
 
 /** The activation's output scale: γ, or 1 where the config folds γ into the convs. */
 const activationGamma = (cfg: NFNetConfig) => (cfg.gammaPlacement === 'activation' ? GAMMA[cfg.activation] : 1);
@@ -77,8 +66,6 @@ class WSConv {
   }
 }
 
-/** Elements of declared tensors. */
-const sizeOf = (...refs: StateRef[]) => refs.reduce((s, r) => s + r.shape.reduce((a, b) => a * b, 1), 0);
 
 class Linear {
   readonly w: StateRef;

@@ -15,9 +15,8 @@ import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js
 import { mulberry32 } from '../data/loader.js';
 import { normal, seedFor } from '../nfnet/initializers.js';
 import { EXPANSION, validateResNetConfig, type ResNetConfig } from './config.js';
+import { Declare, ones, sizeOf, zeros } from '../models/declare.js';
 
-const ones = (n: number) => new Float32Array(n).fill(1);
-const zeros = (n: number) => new Float32Array(n);
 
 /** PyTorch's default Linear init (kaiming_uniform with a = √5): U(−1/√fan_in, 1/√fan_in), weight and bias alike. */
 function fanInUniform(n: number, fanIn: number, seed: number): Float32Array {
@@ -29,19 +28,6 @@ function fanInUniform(n: number, fanIn: number, seed: number): Float32Array {
 /** Output size of a k×k stride-s conv or pool padded by `pad` on each side (PyTorch). */
 export const outSize = (n: number, k: number, s: number, pad: number) => Math.floor((n + 2 * pad - k) / s) + 1;
 
-/** Declares layers' tensors in one layout, each initialiser seeded from the model seed and the tensor's name. */
-class Declare {
-  readonly layout = new StateLayout();
-  constructor(private readonly seed: number) {}
-  param(name: string, kind: 'weight' | 'gain' | 'bias', shape: number[], init: (n: number, seed: number) => Float32Array): StateRef {
-    return this.layout.param(name, kind, shape, (n) => init(n, seedFor(this.seed, name)));
-  }
-  running(name: string, shape: number[], init: (n: number) => Float32Array): StateRef {
-    return this.layout.running(name, shape, init);
-  }
-}
-
-const elements = (r: StateRef) => r.shape.reduce((a, b) => a * b, 1);
 
 /** A k×k convolution without bias, padded by ⌊k/2⌋ (timm's); weight HWIO, He-normal init over fan-out (timm's init_weights). */
 class Conv {
@@ -62,7 +48,7 @@ class Conv {
     const { kernel: k, stride, cin, cout } = this;
     const [ho, wo] = hw.map((n) => outSize(n, k, stride, this.pad)) as [number, number];
     return {
-      name: this.name, kind: 'conv', params: elements(this.w), macs: ho * wo * elements(this.w), out: [ho, wo, cout],
+      name: this.name, kind: 'conv', params: sizeOf(this.w), macs: ho * wo * sizeOf(this.w), out: [ho, wo, cout],
       detail: `${k}×${k}${stride > 1 ? ` s${stride}` : ''} ${cin}→${cout}`, stage: this.stage,
     };
   }
@@ -200,7 +186,7 @@ export class ResNetArchitecture implements Architecture<ResNetConfig> {
       hw = b.hw;
     }
     layers.push({
-      name: 'fc', kind: 'linear', params: elements(this.fcWeight) + elements(this.fcBias), macs: elements(this.fcWeight),
+      name: 'fc', kind: 'linear', params: sizeOf(this.fcWeight) + sizeOf(this.fcBias), macs: sizeOf(this.fcWeight),
       out: [c.numClasses], detail: `avg pool, ${this.features}→${c.numClasses}`, stage: 'head',
     });
     return layers;

@@ -12,26 +12,14 @@
  * takes them as [N, heads, T, d].
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { StateLayout, type ModelState, type StateKind, type StateRef } from '../state/model-state.js';
+import { StateLayout, type ModelState, type StateRef } from '../state/model-state.js';
 import * as ops from '../ops/index.js';
 import { ShapeError, describeShape } from '../runtime/errors.js';
 import { normal, seedFor, truncatedNormal } from '../nfnet/initializers.js';
 import type { Architecture, ForwardOptions, LayerPlan } from '../models/model.js';
 import { mlpHidden, tokenCount, validateConfig, type ViTConfig } from './config.js';
+import { Declare, ones, zeros } from '../models/declare.js';
 
-/** Declares a layer's tensors in the layout, each seeded from the model seed and its name. */
-class Declare {
-  readonly layout = new StateLayout();
-  constructor(private readonly seed: number) {}
-
-  /** AGC units: a weight's output column (its last axis); `whole` for embeddings (timm's unitwise norm of a [1, …] tensor). */
-  param(name: string, kind: Exclude<StateKind, 'running' | 'skipGain'>, shape: number[], init: (n: number, seed: number) => Float32Array, whole = false): StateRef {
-    return this.layout.param(name, kind, shape, (n) => init(n, seedFor(this.seed, name)), whole ? null : kind === 'weight' ? shape.length - 1 : null);
-  }
-}
-
-const ones = (n: number) => new Float32Array(n).fill(1);
-const zeros = (n: number) => new Float32Array(n);
 /** timm's ViT init: linear weights N(0, 0.02²) (its trunc_normal_ cuts at ±2, i.e. ±100σ: a plain normal). */
 const vitNormal = (n: number, s: number) => normal(n, 0.02, s);
 const size = (...refs: StateRef[]) => refs.reduce((t, r) => t + r.shape.reduce((a, b) => a * b, 1), 0);
@@ -154,8 +142,8 @@ export class ViTArchitecture implements Architecture<ViTConfig> {
     const patchIn = c.patchSize * c.patchSize * c.inChannels;
     // The patch embedding is a conv in timm: fan-in (LeCun) normal, as timm's 'jax' init draws it.
     this.patchEmbed = new Linear(d, 'patch_embed.proj', patchIn, c.embedDim, (n, s) => truncatedNormal(n, patchIn, s));
-    this.clsToken = d.param('cls_token', 'bias', [1, 1, c.embedDim], (n, s) => normal(n, 1e-6, s), true);
-    this.posEmbed = d.param('pos_embed', 'bias', [1, tokenCount(c), c.embedDim], vitNormal, true);
+    this.clsToken = d.param('cls_token', 'bias', [1, 1, c.embedDim], (n, s) => normal(n, 1e-6, s), null); // AGC: the whole token is one unit
+    this.posEmbed = d.param('pos_embed', 'bias', [1, tokenCount(c), c.embedDim], vitNormal, null);
     this.blocks = Array.from({ length: c.depth }, (_, i) => new Block(d, c, `blocks.${i}`, c.depth > 1 ? (c.stochDepthRate * i) / (c.depth - 1) : 0));
     this.norm = new LayerNorm(d, 'norm', c.embedDim, c.layerNormEps);
     this.head = new Linear(d, 'head', c.embedDim, c.numClasses);
