@@ -89,7 +89,7 @@ describe('nfnet study: typed errors before any training', () => {
   it('an unknown study, with did-you-mean; a bad budget; an unknown part or model role', async () => {
     expect(() => getStudy('batchsize')).toThrow(/unknown study 'batchsize' \(did you mean 'batch-size'\?\)/);
     await expect(runStudy('scalling')).rejects.toThrow(/did you mean 'scaling'/);
-    await expect(runStudy('sam', { budget: 'medium' as 'quick' })).rejects.toThrow(/budget must be one of 'quick', 'full'/);
+    await expect(runStudy('sam', { budget: 'medium' as 'quick' })).rejects.toThrow(/budget must be one of 'quick', 'full', 'long'/);
     await expect(runStudy('batch-size', { only: ['agc'] })).rejects.toThrow(/no part 'agc'.*parts: nf, bn/);
     await expect(runStudy('batch-size', { models: { resnet: 'resnet_tiny' } })).rejects.toThrow(/no model role 'resnet'/);
     await expect(studyCli('nope', { budget: 'quick', out: dir, data: 'fashion-mnist', fast: true, progress: false })).rejects.toThrow(ValueError);
@@ -115,13 +115,16 @@ describe('nfnet study: typed errors before any training', () => {
 });
 
 describe('nfnet study --plan', () => {
-  it('counts runs, steps and images without a GPU; the full budget is all of Fashion-MNIST at 28 px', () => {
+  it('counts runs, steps and images without a GPU; full and long budgets are Fashion-MNIST at 28 px', () => {
     const quick = planStudy('batch-size', { only: ['nf'] });
     // Batch 8 and 64 over 128 examples, AGC on and off, plus lr 1.6 at batch 64 with and without AGC.
     expect(quick).toMatchObject({ runs: 6, steps: 2 * 16 + 4 * 2, examples: 6 * 128, data: { train: 128, resolution: 12 } });
     const full = planStudy('sam', { budget: 'full' });
-    expect(full.runs).toBe(3);
-    expect(full.data).toEqual({ train: 60000, test: 10000, resolution: 28 });
+    // Plain and SAM for 800 steps of 32 images; the equal-time arm planned at twice that until measured.
+    expect(full).toMatchObject({ runs: 3, steps: 3200, data: { train: 60000, test: 2000, resolution: 28 } });
+    expect(planStudy('scaling', { budget: 'full' }).data).toEqual({ train: 3000, test: 2000, resolution: 28 });
+    const long = planStudy('batch-size', { budget: 'long' });
+    expect(long).toMatchObject({ runs: 33, data: { train: 60000, test: 10000, resolution: 28 } });
     expect(() => planStudy('sam', { budget: 'full', only: ['nope'] })).toThrow(ValueError);
   });
 });
@@ -152,7 +155,7 @@ describe('nfnet study, quick budget (NFNet-only parts)', () => {
     expect(summary.rows).toHaveLength(6);
     expect(isPng(path.join(out, 'batch-size', 'quick-accuracy-vs-batch.png'))).toBe(true);
     const md = readFileSync(path.join(out, 'batch-size', 'claims-quick.md'), 'utf8');
-    expect(md).toMatch(/Quick budget, not the full replay/);
+    expect(md).toMatch(/Quick budget, not the replay/);
     expect(md).toMatch(/\| NF \+ AGC \| \d+\.\d% \| \d+\.\d% \|/);
   });
 

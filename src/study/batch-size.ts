@@ -5,8 +5,8 @@
  * and a batch-normalised ResNet (which needs batch statistics, so suffers at tiny batches).
  */
 import { lineChart } from './charts.js';
-import { DATA, claimsHeader, clippingFor, lrFor, outcome, table, warmupFor } from './recipe.js';
-import type { Budget, ModelRef, RunResult, RunSpec, Study } from './types.js';
+import { DATA, claimsHeader, stepsFor, clippingFor, lrFor, outcome, table, warmupFor } from './recipe.js';
+import type { Budget, ReportContext, ModelRef, RunResult, RunSpec, Study } from './types.js';
 
 /** The study's models (registry names; the lead fixes them at merge). */
 export const MODELS = {
@@ -17,7 +17,8 @@ export const MODELS = {
 /** From batch `highFrom` the NF arms also run at `highLr` × the scaled learning rate. */
 const SIZES: Record<Budget, { batches: number[]; examples: number; highLr: number; highFrom: number }> = {
   quick: { batches: [8, 64], examples: 128, highLr: 2, highFrom: 64 },
-  full: { batches: [4, 8, 16, 32, 64, 128, 256, 512, 1024], examples: 120_000, highLr: 2, highFrom: 256 },
+  full: { batches: [4, 16, 64, 256, 1024], examples: 8192, highLr: 2, highFrom: 256 },
+  long: { batches: [4, 8, 16, 32, 64, 128, 256, 512, 1024], examples: 120_000, highLr: 2, highFrom: 256 },
 };
 
 interface Arm {
@@ -42,7 +43,7 @@ function plan(budget: Budget, models: Record<string, ModelRef>) {
   for (const batch of s.batches) {
     for (const a of ARMS) {
       if (a.high && batch < s.highFrom) continue;
-      const steps = Math.max(1, Math.round(s.examples / batch));
+      const steps = stepsFor(s.examples, batch);
       runs.push({
         id: `${a.role}-${a.agc ? 'agc' : 'noagc'}${a.high ? '-highlr' : ''}-b${batch}`, part: a.part, model: models[a.role]!,
         batch, lr: (a.high ? s.highLr : 1) * lrFor(batch), steps, warmupSteps: warmupFor(steps), clipping: a.agc ? clippingFor(batch) : 0,
@@ -53,7 +54,7 @@ function plan(budget: Budget, models: Record<string, ModelRef>) {
   return { data: DATA[budget], runs };
 }
 
-function report(results: RunResult[], ctx: { budget: Budget; command: string }) {
+function report(results: RunResult[], ctx: ReportContext) {
   const rows = results.map((r) => ({
     arm: r.spec.tags.arm as string, batch: r.spec.batch, lr: r.spec.lr, clipping: r.spec.clipping, steps: r.stepsDone,
     testAccuracy: r.diverged ? null : r.final.testAccuracy, testLoss: r.diverged ? null : r.final.testLoss, diverged: r.diverged,
@@ -67,7 +68,7 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string }) 
   };
   const examples = SIZES[ctx.budget].examples;
   const claims = [
-    claimsHeader('Batch size: NF with and without AGC, and BN, at batch 4…1024', ctx.budget, ctx.command),
+    claimsHeader('Batch size: NF with and without AGC, and BN, at batch 4…1024', ctx),
     `Held-out accuracy after ${examples.toLocaleString('en-US')} training examples (AGC λ 0.1 below batch 256, 0.01 from 256; peak lr 0.15·batch/32, or twice that where noted):\n`,
     table(['arm', ...batches.map((b) => `batch ${b}`)], arms.map((a) => [a, ...batches.map((b) => cell(a, b))])),
     '',

@@ -5,8 +5,8 @@
  * training step per image and per multiply-add (the papers' argument that BN is expensive).
  */
 import { lineChart } from './charts.js';
-import { DATA, claimsHeader, clippingFor, count, epochSteps, lrFor, pct, table, warmupFor } from './recipe.js';
-import type { Budget, ModelRef, RunResult, RunSpec, Study } from './types.js';
+import { DATA, claimsHeader, stepsFor, clippingFor, count, lrFor, pct, table, warmupFor } from './recipe.js';
+import type { Budget, ReportContext, ModelRef, RunResult, RunSpec, Study } from './types.js';
 
 /** The study's models (registry names; the lead fixes them at merge). Pairs at ~matched parameters. */
 export const MODELS = {
@@ -23,9 +23,11 @@ const PAIRS = [
   { part: 'nfnet-effnet', roles: ['nfnet', 'effnet'] as const, nf: 'nfnet' },
 ];
 
-const SIZES: Record<Budget, { batch: number; epochs: number; evals: number; profileSteps: number }> = {
-  quick: { batch: 16, epochs: 1, evals: 2, profileSteps: 2 },
-  full: { batch: 32, epochs: 5, evals: 40, profileSteps: 20 },
+/** Training images per run (all runs see the same ones in the same order), evaluations along the way. */
+const SIZES: Record<Budget, { batch: number; examples: number; evals: number; profileSteps: number }> = {
+  quick: { batch: 16, examples: 128, evals: 2, profileSteps: 2 },
+  full: { batch: 32, examples: 12_800, evals: 8, profileSteps: 20 },
+  long: { batch: 32, examples: 300_000, evals: 40, profileSteps: 20 },
 };
 
 /** The kernels of each normalisation-like primitive, by kernel family (shaders/<family>.wgsl). */
@@ -44,7 +46,7 @@ export function primitiveCost(profile: RunResult['profile']): Record<keyof typeo
 function plan(budget: Budget, models: Record<string, ModelRef>) {
   const s = SIZES[budget];
   const data = DATA[budget];
-  const steps = epochSteps(data, s.batch, s.epochs);
+  const steps = stepsFor(s.examples, s.batch);
   const runs: RunSpec[] = PAIRS.flatMap((p) =>
     p.roles.map((role) => ({
       id: role, part: p.part, model: models[role]!, batch: s.batch, lr: lrFor(s.batch), steps, warmupSteps: warmupFor(steps),
@@ -56,7 +58,7 @@ function plan(budget: Budget, models: Record<string, ModelRef>) {
   return { data, runs };
 }
 
-function report(results: RunResult[], ctx: { budget: Budget; command: string }) {
+function report(results: RunResult[], ctx: ReportContext) {
   const rows = results.map((r) => ({
     pair: r.spec.tags.pair as string, role: r.spec.tags.role as string, model: r.model.name, params: r.model.params, macsPerImage: r.model.macsPerImage,
     testAccuracy: r.final.testAccuracy, trainSeconds: r.trainSeconds, msPerStep: r.msPerStep, imagesPerSecond: r.imagesPerSecond,
@@ -71,7 +73,7 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string }) 
     return nf && bn ? { pair: p.part, stepTimeRatio: bn.msPerStep / nf.msPerStep, perMacRatio: bn.nsPerMac / nf.nsPerMac } : null;
   }).filter((x) => x !== null);
   const claims = [
-    claimsHeader('No normalization needed: NF vs BN at matched size', ctx.budget, ctx.command),
+    claimsHeader('No normalization needed: NF vs BN at matched size', ctx),
     table(
       ['model', 'params', 'held-out accuracy', 'train time', 'img/s', 'ns per multiply-add (fwd+bwd)'],
       rows.map((r) => [`${r.role} (${r.model})`, count(r.params), pct(r.testAccuracy), `${r.trainSeconds.toFixed(1)} s`, r.imagesPerSecond.toFixed(0), r.nsPerMac.toFixed(2)]),

@@ -4,23 +4,24 @@
  * many steps as fit in the SAM run's training time, at the plain run's measured pace).
  */
 import { lineChart } from './charts.js';
-import { DATA, claimsHeader, clippingFor, lrFor, pct, table, warmupFor, epochSteps } from './recipe.js';
-import type { Budget, ModelRef, RunResult, RunSpec, Study } from './types.js';
+import { DATA, claimsHeader, stepsFor, clippingFor, lrFor, pct, table, warmupFor } from './recipe.js';
+import type { Budget, ReportContext, ModelRef, RunResult, RunSpec, Study } from './types.js';
 
 /** The study's models (registry names; the lead fixes them at merge). */
 export const MODELS = {
   nfnet: { name: 'nano' },
 } satisfies Record<string, ModelRef>;
 
-const SIZES: Record<Budget, { batch: number; epochs: number; rho: number }> = {
-  quick: { batch: 16, epochs: 1, rho: 0.05 },
-  full: { batch: 32, epochs: 4, rho: 0.05 },
+const SIZES: Record<Budget, { batch: number; examples: number; rho: number }> = {
+  quick: { batch: 16, examples: 128, rho: 0.05 },
+  full: { batch: 32, examples: 25_600, rho: 0.05 },
+  long: { batch: 32, examples: 240_000, rho: 0.05 },
 };
 
 function plan(budget: Budget, models: Record<string, ModelRef>) {
   const s = SIZES[budget];
   const data = DATA[budget];
-  const steps = epochSteps(data, s.batch, s.epochs);
+  const steps = stepsFor(s.examples, s.batch);
   const base = { part: 'sam', model: models.nfnet!, batch: s.batch, lr: lrFor(s.batch), clipping: clippingFor(s.batch), evalEvery: 0, seed: 0 };
   const runs: RunSpec[] = [
     { ...base, id: 'plain', steps, warmupSteps: warmupFor(steps), tags: { arm: 'no SAM, equal steps' } },
@@ -31,14 +32,14 @@ function plan(budget: Budget, models: Record<string, ModelRef>) {
   return { data, runs };
 }
 
-function report(results: RunResult[], ctx: { budget: Budget; command: string }) {
+function report(results: RunResult[], ctx: ReportContext) {
   const rows = results.map((r) => ({ arm: r.spec.tags.arm as string, steps: r.stepsDone, trainSeconds: r.trainSeconds, testAccuracy: r.final.testAccuracy, testLoss: r.final.testLoss, diverged: r.diverged }));
   const curve = results.flatMap((r) => r.losses.map((loss, i) => ({ arm: r.spec.tags.arm as string, step: i + 1, loss })));
   const samRun = results.find((r) => r.id === 'sam');
   const plain = results.find((r) => r.id === 'plain');
   const cost = samRun && plain ? samRun.msPerStep / plain.msPerStep : null;
   const claims = [
-    claimsHeader('SAM at equal steps and equal wall time', ctx.budget, ctx.command),
+    claimsHeader('SAM at equal steps and equal wall time', ctx),
     table(['arm', 'steps', 'train time', 'held-out accuracy', 'held-out loss'], rows.map((r) => [r.arm, r.steps, `${r.trainSeconds.toFixed(1)} s`, pct(r.testAccuracy), r.testLoss.toFixed(4)])),
     '',
     `A SAM step costs ${cost === null ? '—' : `${cost.toFixed(2)}×`} a plain one (two forward-backward passes).`,

@@ -10,7 +10,7 @@
 import { lineChart, powerLawChart } from './charts.js';
 import { fitPowerLaw, powerLawAt, type PowerLaw } from './power-law.js';
 import { DATA, claimsHeader, clippingFor, count, epochSteps, table, warmupFor } from './recipe.js';
-import type { Budget, ModelRef, RunResult, RunSpec, Study } from './types.js';
+import type { Budget, ReportContext, ModelRef, RunResult, RunSpec, Study } from './types.js';
 
 /** The study's models (registry names; the lead fixes them at merge). The grids below override their sizes. */
 export const MODELS = {
@@ -24,16 +24,18 @@ export const GRID = {
   vit: (depth: number, width: number, resolution: number) => ({ depth, embedDim: width, numHeads: 2, imageSize: resolution, patchSize: 4 }),
 };
 
-const SIZES: Record<Budget, { batch: number; depths: number[]; widths: Record<keyof typeof GRID, number[]>; epochs: number[]; lrs: number[] }> = {
+/** `trainImages`: epochs are passes over the first n training images (a small set, so that more epochs can overfit). */
+const SIZES: Record<Budget, { batch: number; trainImages?: number; depths: number[]; widths: Record<keyof typeof GRID, number[]>; epochs: number[]; lrs: number[] }> = {
   quick: { batch: 32, depths: [1, 2], widths: { nfnet: [16], vit: [16] }, epochs: [1, 2], lrs: [0.4, 1.6] },
-  full: { batch: 256, depths: [1, 2, 3], widths: { nfnet: [16, 32, 64], vit: [32, 64, 128] }, epochs: [1, 2, 4], lrs: [0.4, 0.8, 1.6, 3.2] },
+  full: { batch: 128, trainImages: 3000, depths: [1, 2], widths: { nfnet: [16, 32], vit: [32, 64] }, epochs: [1, 2, 4], lrs: [0.4, 0.8, 1.6] },
+  long: { batch: 256, depths: [1, 2, 3], widths: { nfnet: [16, 32, 64], vit: [32, 64, 128] }, epochs: [1, 2, 4], lrs: [0.4, 0.8, 1.6, 3.2] },
 };
 
 const FAMILIES = ['nfnet', 'vit'] as const;
 
 function plan(budget: Budget, models: Record<string, ModelRef>) {
   const s = SIZES[budget];
-  const data = DATA[budget];
+  const data = { ...DATA[budget], train: s.trainImages ?? DATA[budget].train };
   const runs: RunSpec[] = [];
   for (const family of FAMILIES) {
     for (const depth of s.depths) {
@@ -104,7 +106,7 @@ function fitFamily(points: readonly ScalingPoint[]): { fit: PowerLaw; on: 'front
   return null;
 }
 
-function report(results: RunResult[], ctx: { budget: Budget; command: string; parts: readonly string[] }) {
+function report(results: RunResult[], ctx: ReportContext) {
   const points = bestPoints(results);
   const families = FAMILIES.filter((f) => points.some((p) => p.family === f));
   const perFamily = families.map((family) => {
@@ -134,7 +136,7 @@ function report(results: RunResult[], ctx: { budget: Budget; command: string; pa
   const lrRows = perFamily.flatMap((f) => f.bestLr.flatMap((b) => Object.entries(b.bySize).map(([size, lr]) => ({ series: `${f.family} ${size}`, epochs: b.epochs, lr }))));
   const law = (f: PowerLaw | null | undefined) => (f ? `L = ${f.a.toPrecision(3)}·C^${f.b.toFixed(3)} (R² ${f.r2.toFixed(2)}, ${f.points} points)` : 'not fitted');
   const claims = [
-    claimsHeader('Scaling law: held-out loss against compute, NFNets and ViTs', ctx.budget, ctx.command),
+    claimsHeader('Scaling law: held-out loss against compute, NFNets and ViTs', ctx),
     ...perFamily.map((f) => `- ${f.family}: ${law(f.fit)}, fitted on ${f.fittedOn === 'frontier' ? 'the compute-efficient frontier' : 'every point (the frontier has one)'}; compute-optimal along the frontier: ${f.computeOptimal.map((p) => `${p.size} × ${p.epochs} ep (${count(p.params)} params)`).join(' → ')}.`),
     '',
     table(['family', 'epochs', 'best lr by model size'], perFamily.flatMap((f) => f.bestLr.map((b) => [f.family, b.epochs, Object.entries(b.bySize).map(([s, lr]) => `${s}: ${lr}`).join(', ')]))),

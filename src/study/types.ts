@@ -7,8 +7,13 @@
 import { ValueError } from '../runtime/errors.js';
 import type { ChartSpec } from '../report/plot.js';
 
-export const BUDGETS = ['quick', 'full'] as const;
-/** 'quick': seconds on ~200 tiny images (the test suite runs it); 'full': the replay, hours of CPU. */
+export const BUDGETS = ['quick', 'full', 'long'] as const;
+/**
+ * 'quick': seconds on ~200 tiny images (the test suite runs it); 'full': the replay at 28 px,
+ * sized so that all five studies run in about two hours on a 2-core machine's software
+ * adapter (the committed results); 'long': the same studies at many times the images,
+ * batches and grid points (hours to days here; minutes on a GPU).
+ */
 export type Budget = (typeof BUDGETS)[number];
 
 /** A study names a model it needs that no registered family builds (yet). */
