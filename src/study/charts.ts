@@ -14,6 +14,9 @@ export interface Axis {
 
 type Row = Record<string, string | number | boolean | null>;
 
+/** Series names are whole labels ("nfResnet (nf-resnet-26)"): the legend shows them in full. */
+const colour = (series: string) => ({ field: series, type: 'nominal' as const, title: null, legend: { labelLimit: 320 } });
+
 function encode(a: Axis) {
   return {
     field: a.field, type: 'quantitative' as const, title: a.title,
@@ -27,7 +30,7 @@ export function lineChart(title: string, values: Row[], x: Axis, y: Axis, series
   return {
     $schema: SCHEMA, title, width: 420, height: 260, data: { values },
     mark: { type: 'line', point: true },
-    encoding: { x: encode(x), y: encode(y), color: { field: series, type: 'nominal', title: null } },
+    encoding: { x: encode(x), y: encode(y), color: colour(series) },
   };
 }
 
@@ -44,8 +47,8 @@ export function powerLawChart(title: string, values: Row[], x: Axis, y: Axis, se
   return {
     $schema: SCHEMA, title: { text: title, subtitle }, width: 420, height: 280,
     layer: [
-      { data: { values }, mark: { type: 'point', filled: true }, encoding: { x: encode({ ...x, log: true }), y: encode({ ...y, log: true }), color: { field: series, type: 'nominal', title: null } } },
-      { data: { values: lines }, mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x: encode({ ...x, log: true }), y: encode({ ...y, log: true }), color: { field: series, type: 'nominal', title: null } } },
+      { data: { values }, mark: { type: 'point', filled: true }, encoding: { x: encode({ ...x, log: true }), y: encode({ ...y, log: true }), color: colour(series) } },
+      { data: { values: lines }, mark: { type: 'line', strokeDash: [4, 3] }, encoding: { x: encode({ ...x, log: true }), y: encode({ ...y, log: true }), color: colour(series) } },
     ],
   };
 }

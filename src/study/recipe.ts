@@ -6,6 +6,14 @@
  */
 import type { Budget, DataSpec, RunResult } from './types.js';
 
+/**
+ * No dropout and no stochastic depth in any study run: the families' defaults differ (nano
+ * and EfficientNet-nano 0.1/0.1, nf-resnet-26 0.25/0.1, the BN-ResNets none), the runs
+ * are an epoch or less where regularisation only slows learning, and a comparison should
+ * differ only in what the study varies. A study's model overrides may still set them.
+ */
+export const REGULARIZATION = { dropout: 0, stochDepthRate: 0 } as const;
+
 /** The peak learning rate for a batch: 0.15 at batch 32, scaled linearly (docs/results' Fashion-MNIST recipe, 90.7% with nano). */
 export const lrFor = (batch: number): number => +((0.15 * batch) / 32).toPrecision(6);
 

@@ -126,7 +126,7 @@ function checkRuns(study: Study, plan: StudyPlan, data: StudyData): void {
 }
 
 /** A finished run's result, if its file is there and was made with the same spec and data. */
-function readFinished(file: string, spec: RunSpec & { steps: number }, dataKey: string): RunResult | null {
+function readFinished(file: string, spec: RunSpec & { steps: number }, dataKey: string, overrides: Record<string, unknown>): RunResult | null {
   if (!existsSync(file)) return null;
   let r: RunResult;
   try {
@@ -134,7 +134,8 @@ function readFinished(file: string, spec: RunSpec & { steps: number }, dataKey: 
   } catch (e) {
     throw new StudyError(`${file} is not a study result (${(e as Error).message}); delete it to run it again`);
   }
-  const same = JSON.stringify(r.spec) === JSON.stringify(spec) && JSON.stringify(r.data) === dataKey;
+  // The model's overrides too: the shared recipe (recipe.ts's REGULARIZATION) is not in the spec.
+  const same = JSON.stringify(r.spec) === JSON.stringify(spec) && JSON.stringify(r.data) === dataKey && JSON.stringify(r.model.overrides) === JSON.stringify(overrides);
   if (!same) throw new StudyError(`${file} was made with other settings than this study's run ${spec.id} (the study's code or options changed); delete it or pick another --out`);
   return r;
 }
@@ -205,7 +206,7 @@ export async function runStudy(name: string, options: StudyOptions = {}): Promis
     const spec = { ...run, steps: resolveSteps(run, done) };
     total += spec.steps - planned(run);
     const file = path.join(runsDir, `${budget}-${run.id}.json`);
-    const finished = readFinished(file, spec, dataKey);
+    const finished = readFinished(file, spec, dataKey, modelOverrides(spec, data));
     if (finished) {
       done.set(run.id, finished);
       reused.push(run.id);

@@ -4,7 +4,8 @@
  * end (the clock stops while evaluating), and return its result. Nothing is written here.
  */
 import { DataLoader, channelStats } from '../data/loader.js';
-import { create, info } from '../models/registry.js';
+import { configOf, create, info } from '../models/registry.js';
+import { REGULARIZATION } from './recipe.js';
 import { Trainer, evaluate, type TrainOptions } from '../nfnet/train.js';
 import type { StepResult } from '../nfnet/train.js';
 import { currentGpuOrNull } from '../runtime/init.js';
@@ -24,9 +25,12 @@ export interface RunContext {
   warmup?: boolean;
 }
 
-/** The spec's model config overrides for the study's images (classes, channels). */
+/** The spec's model config overrides for the study's images (classes, channels) and the shared regularisation. */
 export function modelOverrides(spec: RunSpec, data: StudyData): Record<string, unknown> {
-  return { numClasses: data.train.classes, inChannels: data.train.channels, ...spec.model.overrides };
+  const defaults = configOf(spec.model.name) as unknown as Record<string, unknown>;
+  // Only the fields the family has (the BN-ResNets have no stochastic depth).
+  const regularization = Object.fromEntries(Object.entries(REGULARIZATION).filter(([field]) => field in defaults));
+  return { numClasses: data.train.classes, inChannels: data.train.channels, ...regularization, ...spec.model.overrides };
 }
 
 /** Forward multiply-adds per image at the study's resolution (no GPU). */
@@ -124,7 +128,7 @@ export async function trainRun(spec: RunSpec & { steps: number }, ctx: RunContex
     const profile = spec.profileSteps ? await profileSteps(trainer, loader, spec.profileSteps) : null;
     const examples = trainer.step * spec.batch;
     return {
-      id: spec.id, spec, data: ctx.dataSpec, model: { name: spec.model.name, params: model.parameterCount(), macsPerImage: macs },
+      id: spec.id, spec, data: ctx.dataSpec, model: { name: spec.model.name, overrides: modelOverrides(spec, data), params: model.parameterCount(), macsPerImage: macs },
       adapter: ctx.adapter, stepsDone: trainer.step, examples, trainSeconds,
       msPerStep: (1000 * trainSeconds) / Math.max(1, trainer.step), imagesPerSecond: examples / Math.max(1e-9, trainSeconds),
       flops: 6 * macs * examples * (spec.sam ? 2 : 1), curve,

@@ -86,7 +86,8 @@ export interface RunResult {
   /** The spec it ran with, steps resolved to a number (a rerun with another spec is refused). */
   spec: RunSpec & { steps: number };
   data: DataSpec & { dataset: string };
-  model: { name: string; params: number; macsPerImage: number };
+  /** `overrides`: the config fields the model was built with over the variant's (the study's data, the shared recipe, the study's own). */
+  model: { name: string; overrides: Record<string, unknown>; params: number; macsPerImage: number };
   adapter: string;
   stepsDone: number;
   examples: number;
