@@ -19,6 +19,8 @@ import { MODELS as SPEED_MODELS } from '../src/study/speed.js';
 import { MODELS as BATCH_MODELS } from '../src/study/batch-size.js';
 import { MODELS as SCALING_MODELS } from '../src/study/scaling.js';
 import { study as studyCli } from '../src/cli/study.js';
+import { modelOverrides } from '../src/study/train-run.js';
+import type { StudyData } from '../src/study/data.js';
 
 useGpu();
 const dir = mkdtempSync(path.join(tmpdir(), 'nfnet-study-'));
@@ -232,6 +234,22 @@ describe('nfnet study, quick budget (NFNet-only parts)', () => {
     const edited = { ...JSON.parse(plainFirst), spec: { ...JSON.parse(plainFirst).spec, lr: 0.2 } };
     writeFileSync(path.join(runs, 'quick-plain.json'), JSON.stringify(edited));
     await expect(runStudy('sam', { out })).rejects.toThrow(StudyError);
+    // 5. So is one whose model was built with other overrides (the shared recipe is not in the spec).
+    writeFileSync(path.join(runs, 'quick-plain.json'), JSON.stringify({ ...JSON.parse(plainFirst), model: { ...JSON.parse(plainFirst).model, overrides: { dropout: 0.1 } } }));
+    await expect(runStudy('sam', { out })).rejects.toThrow(/other settings/);
+  });
+});
+
+describe('the shared recipe', () => {
+  const data = { train: { classes: 10, channels: 1 } } as unknown as StudyData;
+  const spec = (name: string, overrides?: Record<string, unknown>) => ({ model: { name, overrides } }) as RunSpec;
+  it('no dropout and no stochastic depth for every family (only the fields it has); a study override wins', () => {
+    expect(modelOverrides(spec('nf-resnet-26'), data)).toEqual({ numClasses: 10, inChannels: 1, dropout: 0, stochDepthRate: 0 });
+    expect(modelOverrides(spec('efficientnet_nano'), data)).toMatchObject({ dropout: 0, stochDepthRate: 0 });
+    expect(modelOverrides(spec('vit_pico_patch7_28'), data)).toMatchObject({ dropout: 0, stochDepthRate: 0 });
+    // The BN-ResNets have no stochastic depth: passing the field would be refused as unknown.
+    expect(modelOverrides(spec('resnet_tiny'), data)).toEqual({ numClasses: 10, inChannels: 1, dropout: 0 });
+    expect(modelOverrides(spec('nano', { dropout: 0.2 }), data)).toMatchObject({ dropout: 0.2, stochDepthRate: 0 });
   });
 });
 
