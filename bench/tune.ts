@@ -4,7 +4,8 @@
  * (`$NFNET_TUNE_CACHE`, default ~/.cache/nfnet-webgpu/tune.json), keyed by adapter
  * (`tuneKey`). `init()` applies the cached choice for its adapter on every later start.
  *
- * Search: GEMM — every tm×tn ∈ {4, 8}² with wg ∈ {64, 128} (vec4 loads on), on two shapes;
+ * Search: GEMM — every tm×tn ∈ {4, 8}² with wg ∈ {64, 128} (vec4 loads on), then the quad,
+ * workgroup-shared and (with 'subgroups') subgroup kernels, on two shapes;
  * conv — coordinate descent: wg ∈ {32, 64, 128}, then dW split target ∈ {2048, 4096, 8192}
  * at the best wg, on forward + dX + dW of one 3×3 conv. Score = sum over shapes of the
  * **min** wall ms over `reps` repetitions after one warm-up (the min resists load spikes on
@@ -103,8 +104,13 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
     }
   }
   if (bestTiled && !same({ ...bestTiled, quad: true }, startGemm)) await tryGemm({ ...bestTiled, quad: true });
-  const shared: GemmConfig = { ...bestGemm, tiles: 'shared' };
+  // The hardware-style kernels over the best register tiles (kept for the M = 1 and
+  // fallback paths): workgroup-shared, and subgroup where the device has 'subgroups'.
+  const base = bestGemm;
+  const shared: GemmConfig = { ...base, tiles: 'shared' };
   if (!same(shared, startGemm)) await tryGemm(shared);
+  const subgroup: GemmConfig = { ...base, tiles: 'subgroup' };
+  if (gpu.deviceFeatures.includes('subgroups') && !same(subgroup, startGemm)) await tryGemm(subgroup);
   setGemmConfig(bestGemm);
   // Conv: an F0-like 3×3 (quick: batch 2 of 32×32×128; full: batch 8).
   const cx: [number, number, number, number] = opts.full ? [8, 32, 32, 128] : [2, 32, 32, 128];

@@ -5,7 +5,8 @@
 // both quad row counts, batch, and batch broadcasting on either side.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops } from '../src/index.js';
-import { DEFAULT_GEMM_CONFIG, quadRows, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
+import { DEFAULT_GEMM_CONFIG, gemm, gemmPlan, quadRows, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
+import { empty } from '../src/tensor/creation.js';
 import * as R from './ref.js';
 import { expectClose, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
@@ -135,10 +136,63 @@ describe('GEMM core: load modes × tile configurations', () => {
     setGemmConfig({ tiles: 'auto' });
     const auto = await kernelsOf(36, 16);
     expect(auto).toEqual([gpu().adapter.software ? 'matmul/matmul' : 'matmul-shared/matmul_shared']);
-    expect(() => setGemmConfig({ tiles: 'smem' as never })).toThrow(/tiles must be 'auto', 'register' or 'shared', got smem/);
+    expect(() => setGemmConfig({ tiles: 'smem' as never })).toThrow(/tiles must be 'auto', 'register', 'shared' or 'subgroup', got smem/);
     setGemmConfig(DEFAULT_GEMM_CONFIG);
   });
-  it('a training step of a small conv net gives the same loss and gradients with shared tiles as with register tiles', async () => {
+  // The subgroup kernel (A shared across a subgroup's lanes by subgroupShuffle; forced here;
+  // its refusal without 'subgroups' is in gemm-subgroup-missing.test.ts): a workgroup owns 8
+  // rows × 128 columns (32 lanes, N ≤ 128) or 256 (64 lanes), k runs in chunks of the
+  // subgroup's width (4 on SwiftShader). So: partial row blocks (2, 13, 9, 17, 3), a second
+  // column block (260), chunk tails (K = 1, 3, 7, 17), single columns, both workgroup sizes.
+  const MKN_SUBGROUP: [number, number, number][] = [[2, 1, 1], [8, 8, 8], [13, 17, 19], [9, 3, 130], [17, 7, 260], [3, 40, 129], [16, 4, 64]];
+  const subgroupsOn = () => gpu().deviceFeatures.includes('subgroups');
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    it(`subgroup kernel (8 rows × 4·WG columns, A by subgroupShuffle): transposeA=${ta} transposeB=${tb}`, async (ctx) => {
+      if (!subgroupsOn()) ctx.skip();
+      setGemmConfig({ tiles: 'subgroup' });
+      let seed = 700;
+      for (const [m, k, n] of MKN_SUBGROUP) {
+        const a = ta ? [k, m] : [m, k];
+        const b = tb ? [n, k] : [k, n];
+        await check(a, b, ta, tb, (seed += 2));
+        await check([2, ...a], [2, ...b], ta, tb, (seed += 2));
+        await check([3, ...a], b, ta, tb, (seed += 2));
+        await check(a, [2, 1, ...b], ta, tb, (seed += 2));
+      }
+      setGemmConfig(DEFAULT_GEMM_CONFIG);
+    });
+  }
+  it('subgroup kernel: alpha scales C (gemm\'s alpha, as attention uses it), over a broadcast batch', async (ctx) => {
+    if (!subgroupsOn()) ctx.skip();
+    setGemmConfig({ tiles: 'subgroup' });
+    const A = randArr([3, 11, 6], 41);
+    const B = randArr([70, 6], 42);
+    const a = toTensor(A);
+    const b = toTensor(B);
+    const o = { transposeB: true };
+    const p = gemmPlan(a, b, o);
+    const out = empty([3, 11, 70]);
+    gemm(a, b, out, p, o, -0.75);
+    const want = R.matmul(A, B, false, true);
+    expectClose(await out.data(), want.data.map((v) => -0.75 * v), 1e-5, 'alpha · A·Bᵀ');
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+  });
+  it('tiles: the subgroup kernel runs when asked (M = 1 keeps the GEMV); the device reports its subgroups', async (ctx) => {
+    if (!subgroupsOn()) ctx.skip();
+    // SwiftShader's subgroups are its 4-wide SIMD groups (adapter.info.subgroupMinSize/MaxSize).
+    if (gpu().adapter.software) expect(gpu().subgroupSize).toEqual({ min: 4, max: 4 });
+    const kernelsOf = async (m: number, n: number) => {
+      gpu().profile.start();
+      ops.matmul(toTensor(randArr([m, 8], 1)), toTensor(randArr([8, n], 2))).dispose();
+      return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+    };
+    setGemmConfig({ tiles: 'subgroup' });
+    expect(await kernelsOf(36, 64)).toEqual(['matmul-subgroup/matmul_subgroup']);
+    expect(await kernelsOf(36, 16)).toEqual(['matmul-subgroup/matmul_subgroup']);
+    expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']);
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+  });
+  it('a training step of a small conv net gives the same loss and gradients with shared (and subgroup) tiles as with register tiles', async () => {
     const { valueAndGrad } = await import('../src/index.js');
     const x = toTensor(randArr([2, 6, 6, 5], 7));
     const w = toTensor(randArr([1, 1, 5, 12], 8)); // a 1×1 conv is a GEMM
@@ -154,6 +208,11 @@ describe('GEMM core: load modes × tile configurations', () => {
     const shared = await run();
     setGemmConfig(DEFAULT_GEMM_CONFIG);
     reg.forEach((r, i) => expectClose(shared[i]!, r, 1e-5, ['loss', 'dw', 'dv'][i]));
+    if (!subgroupsOn()) return;
+    setGemmConfig({ tiles: 'subgroup' });
+    const subgroup = await run();
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+    reg.forEach((r, i) => expectClose(subgroup[i]!, r, 1e-5, `subgroup ${['loss', 'dw', 'dv'][i]}`));
   });
   it('quadRows: the row count per invocation whose quads cost least', () => {
     expect([4, 9, 16, 36, 60, 100, 8192].map(quadRows)).toEqual([1, 3, 4, 9, 8, 9, 8]);

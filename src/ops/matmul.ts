@@ -1,6 +1,7 @@
 /**
  * Batched matrix multiply on the GEMM core (shaders/matmul.wgsl, register-tiled; on
- * SwiftShader shaders/matmul-quad.wgsl, quad-shared, for C at least 32 wide):
+ * SwiftShader shaders/matmul-quad.wgsl, quad-shared, for C at least 32 wide; by
+ * GemmConfig.tiles shaders/matmul-shared.wgsl or shaders/matmul-subgroup.wgsl):
  * a [..., M, K] · b [..., K, N] → [..., M, N], with optional transposes that cost nothing
  * (operands are read through strides) and batch broadcasting (a batch of 1 is reused).
  */
@@ -9,26 +10,28 @@ import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkOptions } from '../runtime/validate.js';
 import { empty } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
-import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
+import { FeatureError, LimitError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
-import { registerTunable } from '../runtime/init.js';
+import { currentDeviceOrNull, registerTunable } from '../runtime/init.js';
 import matmulWgsl from '../../shaders/matmul.wgsl';
 import matmulQuadWgsl from '../../shaders/matmul-quad.wgsl';
 import matmulSharedWgsl from '../../shaders/matmul-shared.wgsl';
+import matmulSubgroupWgsl from '../../shaders/matmul-subgroup.wgsl';
 import { sumTo } from './layout.js';
 
 const MATMUL = defineKernel('matmul', matmulWgsl, 'matmul');
 const MATMUL_QUAD = defineKernel('matmul-quad', matmulQuadWgsl, 'matmul');
 const GEMV = defineKernel('matmul', matmulWgsl, 'gemv');
 const MATMUL_SHARED = defineKernel('matmul-shared', matmulSharedWgsl, 'matmul_shared');
+const MATMUL_SUBGROUP = defineKernel('matmul-subgroup', matmulSubgroupWgsl, 'matmul_subgroup');
 /** Columns of C per invocation of the quad kernel (the B band a quad shares). */
 const QUAD_BAND = 32;
 
 /**
- * Tile strategy of the GEMM core. Two kernels so far, both without shared memory: the
- * register-tiled one (`tm`×`tn` per invocation) and, where `quad` allows, the quad-shared
- * one (TM×32 per invocation, B loads shared by the four lanes of a quad). A shared-memory
- * variant for real GPUs would be a third, selected here per adapter (docs/kernels-gemm.md).
+ * Tile strategy of the GEMM core. Two kernels without shared memory: the register-tiled
+ * one (`tm`×`tn` per invocation) and, where `quad` allows, the quad-shared one (TM×32 per
+ * invocation, B loads shared by the four lanes of a quad); for hardware GPUs, chosen by
+ * `tiles`, a workgroup-shared one and a subgroup one (docs/kernels-gemm.md).
  */
 export interface GemmConfig {
   /** Rows of C per invocation (4 or 8). */
@@ -49,12 +52,17 @@ export interface GemmConfig {
   /**
    * Which tiling: 'register' (the two kernels above, no workgroup memory: what wins on
    * SwiftShader), 'shared' (shaders/matmul-shared.wgsl: workgroup-shared A and B blocks,
-   * the style hardware GPUs need), or 'auto': shared on a hardware adapter, register on a
-   * software one. The autotuner (`npm run bench -- --tune`) measures both and caches the
-   * adapter's choice.
+   * the style hardware GPUs need), 'subgroup' (shaders/matmul-subgroup.wgsl: A shared
+   * across a subgroup's lanes by subgroupShuffle, no workgroup memory; needs a device with
+   * the 'subgroups' feature, else GEMMs throw a FeatureError), or 'auto': shared on a
+   * hardware adapter, register on a software one. The autotuner (`npm run bench -- --tune`)
+   * measures all of them the device can run and caches the adapter's choice.
    */
-  tiles: 'auto' | 'register' | 'shared';
+  tiles: GemmTiles;
 }
+
+export type GemmTiles = 'auto' | 'register' | 'shared' | 'subgroup';
+const GEMM_TILES: readonly GemmTiles[] = ['auto', 'register', 'shared', 'subgroup'];
 
 export const DEFAULT_GEMM_CONFIG: GemmConfig = { tm: 8, tn: 8, wg: 64, vec4: true, blockN: 0, quad: true, tiles: 'auto' };
 let gemmConfig: GemmConfig = { ...DEFAULT_GEMM_CONFIG };
@@ -65,7 +73,8 @@ export function setGemmConfig(c: Partial<GemmConfig>): GemmConfig {
   if ((next.tm !== 4 && next.tm !== 8) || (next.tn !== 4 && next.tn !== 8)) {
     throw new ValueError(`setGemmConfig: tm and tn must be 4 or 8, got ${next.tm}×${next.tn}`);
   }
-  if (!['auto', 'register', 'shared'].includes(next.tiles)) throw new ValueError(`setGemmConfig: tiles must be 'auto', 'register' or 'shared', got ${String(next.tiles)}`);
+  if (!GEMM_TILES.includes(next.tiles)) throw new ValueError(`setGemmConfig: tiles must be 'auto', 'register', 'shared' or 'subgroup', got ${String(next.tiles)}`);
+  if (c.tiles === 'subgroup') requireSubgroups(currentDeviceOrNull());
   if (typeof next.quad !== 'boolean') throw new ValueError(`setGemmConfig: quad must be true or false, got ${String(next.quad)}`);
   if (!Number.isInteger(next.wg) || next.wg < 1 || !Number.isInteger(next.blockN) || next.blockN < 0 || (next.blockN > 0 && next.wg % next.blockN !== 0)) {
     throw new ValueError(`setGemmConfig: wg must be a positive integer and blockN 0 or a divisor of wg, got wg=${next.wg}, blockN=${next.blockN}`);
@@ -79,8 +88,24 @@ export function getGemmConfig(): GemmConfig {
   return { ...gemmConfig };
 }
 
-// init() applies a cached `npm run bench -- --tune` choice for the adapter.
-registerTunable('gemm', (c) => setGemmConfig(c as Partial<GemmConfig>));
+/** GEMMs with subgroup tiles need a device created with 'subgroups' (none current yet: checked at the first GEMM). */
+function requireSubgroups(device: GPUDevice | null): void {
+  if (device && !device.features.has('subgroups')) {
+    throw new FeatureError(
+      "GEMM tiles 'subgroup' need the device feature 'subgroups', which this device was created without " +
+        "(the adapter lacks it, or init({ disableFeatures: ['subgroups'] })); use tiles 'auto', 'register' or 'shared'",
+    );
+  }
+}
+
+// init() applies a cached `npm run bench -- --tune` choice for the adapter. The cache is
+// keyed by adapter, so a 'subgroup' choice can meet a device of that adapter created
+// without 'subgroups': it then runs 'auto' rather than failing every GEMM.
+registerTunable('gemm', (c) => {
+  const config = c as Partial<GemmConfig>;
+  const subgroups = currentDeviceOrNull()?.features.has('subgroups') ?? true;
+  setGemmConfig(config.tiles === 'subgroup' && !subgroups ? { ...config, tiles: 'auto' } : config);
+});
 
 export interface MatmulOptions {
   transposeA?: boolean;
@@ -187,8 +212,10 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
     b_batch: p.bBatch === 1 ? 0 : br * bc, b_row: o.transposeB ? 1 : bc, b_col: o.transposeB ? bc : 1,
     alpha,
   };
+  const tiles = gemmTiles();
   if (p.m === 1) dispatchGemv(a, b, out, p, strides);
-  else if (sharedTiles()) dispatchShared(a, b, out, p, strides);
+  else if (tiles === 'shared') dispatchShared(a, b, out, p, strides);
+  else if (tiles === 'subgroup') dispatchSubgroup(a, b, out, p, strides);
   else if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
   else dispatchTiled(a, b, out, p, o, strides);
 }
@@ -239,9 +266,15 @@ function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: G
   });
 }
 
+/** The tiling GEMMs take now: as configured, with 'auto' shared on a hardware adapter and register on a software one. */
+export function gemmTiles(): Exclude<GemmTiles, 'auto'> {
+  if (gemmConfig.tiles !== 'auto') return gemmConfig.tiles;
+  return backend().adapter.software ? 'register' : 'shared';
+}
+
 /** Whether GEMMs take the workgroup-shared kernel: asked for, or 'auto' on a hardware adapter. */
 export function sharedTiles(): boolean {
-  return gemmConfig.tiles === 'shared' || (gemmConfig.tiles === 'auto' && !backend().adapter.software);
+  return gemmTiles() === 'shared';
 }
 
 /** Invocations and C elements per invocation of the shared kernel (its block is 64 × 64). */
@@ -258,6 +291,36 @@ function dispatchShared(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides:
       params: { ...strides, batch_offset: first },
       overrides: { WG_M: SHARED.wgM, WG_N: SHARED.wgN, TM: SHARED.tm, TN: SHARED.tn },
       workgroups: [grid[0], grid[1], Math.min(limit, p.batch - first)],
+    });
+  }
+}
+
+/** Columns of C per invocation of the subgroup kernel (its rows per workgroup: 8). */
+const SUBGROUP = { tn: 4, tm: 8 } as const;
+
+/**
+ * The subgroup kernel: a workgroup owns 8 rows × 4·WG columns, every one of its lanes on
+ * the same rows so that any subgroup may share A. 32 lanes (128 columns) for C up to 128
+ * wide, else 64 (256): fewer idle lanes on narrow C, two pipelines in all. Every option of
+ * the GEMM contract (transposes, batch, broadcasts, alpha) runs on it; M = 1 keeps `gemv`.
+ */
+function dispatchSubgroup(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
+  requireSubgroups(backend().device);
+  const wg = p.n <= 32 * SUBGROUP.tn ? 32 : 64;
+  const tilesN = Math.ceil(p.n / (SUBGROUP.tn * wg));
+  const blocks = Math.ceil(p.m / SUBGROUP.tm) * tilesN;
+  const limit = backend().maxWorkgroupsPerDim;
+  // Blocks fold into x·y (the kernel numbers them x + y·nx); the batch goes over z.
+  const y = Math.ceil(blocks / limit);
+  if (y > limit) throw new LimitError(`matmul: ${blocks} blocks of 8 rows exceed ${limit}² workgroups (M = ${p.m}, N = ${p.n}); use tiles 'register'`);
+  const x = Math.ceil(blocks / y);
+  for (let first = 0; first < p.batch; first += limit) {
+    backend().dispatch({
+      kernel: MATMUL_SUBGROUP,
+      bindings: { a, b, c: out },
+      params: { ...strides, tiles_n: tilesN, batch_offset: first },
+      overrides: { WG: wg },
+      workgroups: [x, y, Math.min(limit, p.batch - first)],
     });
   }
 }

@@ -13,7 +13,7 @@ import type { NumericsCheck } from './numerics.js';
 import type { Tunable } from './tuning.js';
 import { gpuWait } from './platform-node.js';
 import {
-  DeviceLostError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError, ValueError,
+  DeviceLostError, FeatureError, GPUOutOfMemory, GPUValidationFailure, KernelError, NfnetError, ValueError,
 } from './errors.js';
 
 /** What a binding takes: a tensor (bound at its own range of its storage) or a whole buffer. */
@@ -318,10 +318,20 @@ export class Backend {
     return { entries, resources };
   }
 
+  /** A kernel that enables a WGSL extension runs only on a device created with its feature (not a compile error later). */
+  private checkFeatures(kernel: Kernel): void {
+    for (const f of kernel.features) {
+      if (!this.device.features.has(f)) {
+        throw new FeatureError(`kernel ${kernel.name} needs the device feature '${f}', which this device was created without (init() requests it when the adapter offers it)`);
+      }
+    }
+  }
+
   /** Record one dispatch into the open encoder (while prebuilding: check it and start building its pipeline). */
   dispatch(spec: DispatchSpec): void {
     this.checkAlive();
     const { kernel } = spec;
+    this.checkFeatures(kernel);
     if (this.planned) {
       this.bindGroupEntries(spec, null);
       this.fold(spec.workgroups, kernel);

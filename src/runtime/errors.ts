@@ -29,6 +29,11 @@ export class DisposedError extends NfnetError {}
 export class DeviceError extends NfnetError {}
 /** The device was lost (driver reset, `destroy()`, out of resources). */
 export class DeviceLostError extends DeviceError {}
+/**
+ * A kernel or option that needs an optional device feature (e.g. 'subgroups') on a device
+ * created without it, refused before anything is dispatched.
+ */
+export class FeatureError extends DeviceError {}
 /** WGSL that fails to compile, or a kernel whose bindings do not match what the op binds. */
 export class KernelError extends NfnetError {}
 /** A WebGPU validation error caught by an error scope. */

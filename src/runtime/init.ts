@@ -3,8 +3,8 @@
  * and make it the current backend for every op.
  */
 import { Backend, type CacheStats, type BackendCounters } from './backend.js';
-import { DeviceError, DeviceLostError } from './errors.js';
-import { checkBoolean, checkNumber, checkOneOf, checkOptions } from './validate.js';
+import { DeviceError, DeviceLostError, ValueError } from './errors.js';
+import { checkBoolean, checkNumber, checkOneOf, checkOptions, describeValue } from './validate.js';
 import { requestNodeAdapter, releaseNodeGpu } from './platform-node.js';
 import type { PoolStats } from './pool.js';
 import type { ProfileReport } from './profiler.js';
@@ -30,7 +30,17 @@ export interface InitOptions {
    * readback naming the first op that made one (a dispatch per op; default false).
    */
   checkNumerics?: boolean;
+  /**
+   * Optional features not to request even where the adapter offers them (init requests
+   * 'timestamp-query', 'subgroups' and 'shader-f16' when offered): e.g. ['subgroups'] runs
+   * the kernels that do without, as on an adapter that lacks it.
+   */
+  disableFeatures?: OptionalFeature[];
 }
+
+/** The optional device features init() requests when the adapter offers them. */
+export const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
 
 export interface AdapterSummary {
   vendor: string;
@@ -44,7 +54,12 @@ export interface AdapterSummary {
 
 export interface Gpu {
   readonly adapter: AdapterSummary;
+  /** What the adapter offers. */
   readonly features: readonly string[];
+  /** What the device was created with (the kernels may use these): e.g. includes 'subgroups' when subgroup kernels can run. */
+  readonly deviceFeatures: readonly string[];
+  /** Lanes per subgroup the adapter may use (SwiftShader: 4…4), or null when the device has no 'subgroups' or the adapter does not say. */
+  readonly subgroupSize: { min: number; max: number } | null;
   readonly limits: Readonly<Record<string, number>>;
   readonly device: GPUDevice;
   readonly fast: boolean;
@@ -117,11 +132,20 @@ export function currentGpuOrNull(): Gpu | null {
   return currentGpu;
 }
 
+/** The device ops record into, or null before `init()` (set before the tune cache is applied, unlike currentGpuOrNull). */
+export function currentDeviceOrNull(): GPUDevice | null {
+  return current?.device ?? null;
+}
+
 const FAST_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
 
 /** Every init option checked by name, before an adapter is requested. */
 function checkInitOptions(options: InitOptions): void {
-  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'maxPooledBytes', 'verbose', 'checkNumerics']);
+  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'maxPooledBytes', 'verbose', 'checkNumerics', 'disableFeatures']);
+  if (options.disableFeatures !== undefined) {
+    if (!Array.isArray(options.disableFeatures)) throw new ValueError(`init: disableFeatures must be an array of feature names, got ${describeValue(options.disableFeatures)}`);
+    for (const f of options.disableFeatures) checkOneOf('init', 'disableFeatures[]', f, OPTIONAL_FEATURES);
+  }
   if (options.powerPreference !== undefined) checkOneOf('init', 'powerPreference', options.powerPreference, ['high-performance', 'low-power']);
   for (const k of ['fast', 'forceSoftware', 'verbose', 'checkNumerics'] as const) if (options[k] !== undefined) checkBoolean('init', k, options[k]);
   if (options.maxPooledBytes !== undefined) checkNumber('init', 'maxPooledBytes', options.maxPooledBytes, { min: 0, integer: true });
@@ -161,7 +185,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
   }
   if (!adapter) throw new DeviceError('no WebGPU adapter is available (requestAdapter returned null)');
   const features = [...adapter.features] as string[];
-  const wanted = ['timestamp-query', 'subgroups', 'shader-f16'].filter((f) => adapter.features.has(f));
+  const wanted = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !options.disableFeatures?.includes(f));
   const limitNames = [
     'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension',
     'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
@@ -171,6 +195,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
   for (const k of limitNames) requiredLimits[k] = adapter.limits[k];
   const device = await adapter.requestDevice({ requiredFeatures: wanted as GPUFeatureName[], requiredLimits });
   const info = adapter.info;
+  const subgroupSize = device.features.has('subgroups') && info.subgroupMinSize && info.subgroupMaxSize ? { min: info.subgroupMinSize, max: info.subgroupMaxSize } : null;
   const summary: AdapterSummary = {
     vendor: info.vendor,
     architecture: info.architecture,
@@ -188,6 +213,8 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
   const handle: Gpu = {
     adapter: summary,
     features,
+    deviceFeatures: [...device.features] as string[],
+    subgroupSize,
     limits,
     device,
     fast: Boolean(options.fast) && platform === 'node',

@@ -55,6 +55,8 @@ export interface Kernel {
   /** Byte size of the `params` uniform (0 when the entry point has none). */
   readonly paramsSize: number;
   readonly overrides: ReadonlySet<string>;
+  /** Device features its `enable` directives need (`enable subgroups;` → 'subgroups'); the backend refuses it on a device without them. */
+  readonly features: readonly string[];
   packParams(params: Params): ArrayBuffer;
   /** Where line `line` (1-based) of `source` comes from, e.g. `shaders/optim.wgsl:142` (for compile errors). */
   locate(line: number): string;
@@ -136,6 +138,19 @@ function planParams(family: string, members: any[]): FieldPlan[] {
 /** Lines such as `enable subgroups;`: WGSL wants them before every declaration. */
 const DIRECTIVE = /^[ \t]*(enable|requires|diagnostic)\b[^;\n]*;[ \t]*$/gm;
 
+/** The device feature behind each WGSL extension a shader may enable. */
+const EXTENSION_FEATURES: Readonly<Record<string, string>> = { subgroups: 'subgroups', f16: 'shader-f16', clip_distances: 'clip-distances', dual_source_blending: 'dual-source-blending' };
+
+/** Device features named by a source's `enable` directives. */
+function enabledFeatures(family: string, source: string): string[] {
+  const names = [...source.matchAll(/^[ \t]*enable\s+([^;]+);/gm)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()).filter(Boolean));
+  return names.map((name) => {
+    const feature = EXTENSION_FEATURES[name];
+    if (!feature) throw new KernelError(`shaders/${family}.wgsl enables '${name}', which no device feature is known to provide`);
+    return feature;
+  });
+}
+
 const newlines = (text: string) => text.split('\n').length - 1;
 
 /**
@@ -193,6 +208,7 @@ export function defineKernel(family: string, source: string, entry: string, opti
     bindings,
     paramsSize,
     overrides: new Set(r.overrides.map((o: any) => o.name as string)),
+    features: enabledFeatures(family, source),
     locate,
     packParams(params: Params): ArrayBuffer {
       const buf = new ArrayBuffer(paramsSize);
