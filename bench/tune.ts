@@ -7,7 +7,9 @@
  * Search: GEMM — every tm×tn ∈ {4, 8}² with wg ∈ {64, 128} (vec4 loads on), then the quad,
  * workgroup-shared and (with 'subgroups') subgroup kernels, on two shapes;
  * conv — coordinate descent: wg ∈ {32, 64, 128}, then dW split target ∈ {2048, 4096, 8192}
- * at the best wg, on forward + dX + dW of one 3×3 conv. Score = sum over shapes of the
+ * at the best wg, Winograd on/off and its tile, then the forward's tiles (register against
+ * workgroup-shared, both with Winograd off so that both run the conv), on forward + dX + dW
+ * of one 3×3 conv. Score = sum over shapes of the
  * **min** wall ms over `reps` repetitions after one warm-up (the min resists load spikes on
  * a shared CPU better than the median). A candidate replaces the current (default or
  * cached) config only when it is > 5% faster, so noise does not flip the choice. Tune on
@@ -16,7 +18,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { randn } from '../src/tensor/creation.js';
-import { conv2d, convDw, convDx, convGeometry, convTuning, setConvTuning, type ConvTuning } from '../src/ops/conv2d/index.js';
+import { conv2d, convDw, convDx, convGeometry, convTiles, convTuning, setConvTuning, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { getGemmConfig, matmul, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import { tuneCachePath, tuneKey, type Gpu } from '../src/runtime/init.js';
 import { measure } from './measure.js';
@@ -121,7 +123,7 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
     const ms = await timeConv(gpu, cx, 128, 1, reps);
     trials.push({ what: 'conv', config: { ...c }, ms });
     opts.log(`conv ${JSON.stringify(c)}: ${ms.toFixed(1)} ms`);
-    const incumbent = c.wg === startConv.wg && c.dwTargetThreads === startConv.dwTargetThreads && c.winogradMinChannels === startConv.winogradMinChannels && c.winogradTile === startConv.winogradTile;
+    const incumbent = c.wg === startConv.wg && c.dwTargetThreads === startConv.dwTargetThreads && c.winogradMinChannels === startConv.winogradMinChannels && c.winogradTile === startConv.winogradTile && c.tiles === startConv.tiles;
     if (incumbent ? ms < bestConvMs : ms * MARGIN < bestConvMs) [bestConv, bestConvMs] = [{ ...c }, ms];
   };
   for (const wg of [...new Set([startConv.wg, 64, 32, 128])]) await tryConv({ ...startConv, wg });
@@ -131,6 +133,20 @@ export async function tune(gpu: Gpu, opts: { full: boolean; log: (s: string) => 
   for (const winogradMinChannels of [16, 0].filter((w) => w !== bestConv.winogradMinChannels)) await tryConv({ ...bestConv, winogradMinChannels });
   // Its output tile: F(4×4, 3×3) (the default) or F(2×2, 3×3), when Winograd stayed on.
   if (bestConv.winogradMinChannels > 0) for (const winogradTile of ([4, 2] as const).filter((t) => t !== bestConv.winogradTile)) await tryConv({ ...bestConv, winogradTile });
+  // The forward's tiling for the convs Winograd and the pointwise GEMM leave (stride 2,
+  // other filters, and dX's phases): the incumbent ('auto' resolved for this adapter)
+  // against the other, both with Winograd off so that the conv runs on the tiles raced.
+  const raceTiles = async (c: ConvTuning) => {
+    setConvTuning({ ...c, winogradMinChannels: 0 });
+    const ms = await timeConv(gpu, cx, 128, 1, reps);
+    trials.push({ what: 'conv', config: { ...c, winogradMinChannels: 0 }, ms });
+    opts.log(`conv tiles ${c.tiles} (Winograd off): ${ms.toFixed(1)} ms`);
+    return ms;
+  };
+  setConvTuning(bestConv);
+  const otherTiles = convTiles(bestConv) === 'shared' ? 'register' : 'shared';
+  const incumbentTilesMs = await raceTiles(bestConv);
+  if ((await raceTiles({ ...bestConv, tiles: otherTiles })) * MARGIN < incumbentTilesMs) bestConv = { ...bestConv, tiles: otherTiles };
   setConvTuning(bestConv);
 
   const key = tuneKey(gpu.adapter);

@@ -28,7 +28,7 @@ describe('conv tuning on the device', () => {
 
     const dir = mkdtempSync(path.join(tmpdir(), 'nfnet-tune-'));
     try {
-      const cached: ConvTuning = { wg: 32, dwTargetThreads: 2048, winogradMinChannels: 8, winogradTile: 2 };
+      const cached: ConvTuning = { wg: 32, dwTargetThreads: 2048, winogradMinChannels: 8, winogradTile: 2, tiles: 'register' };
       process.env.NFNET_TUNE_CACHE = path.join(dir, 'tune.json');
       writeFileSync(process.env.NFNET_TUNE_CACHE, JSON.stringify({ schema: 'nfnet-webgpu-tune/1', adapters: { [key]: { configs: { conv: cached } } } }));
       gpu = await init({ verbose: false });

@@ -7,6 +7,8 @@
  * |---------|----------------|----------------------------------------------------|
  * | forward | empty          | no input channels: zeros                           |
  * |         | depthwise      | groups = channels, one channel per group           |
+ * |         | shared-tiles   | tiles 'shared' (auto: hardware), not Winograd's or |
+ * |         |                | the pointwise GEMM's                               |
  * |         | small          | ungrouped, 1–4 input, ≥ 8 output channels, ≤ 7×7   |
  * |         | winograd       | 3×3, stride 1, dilation 1, ≥ winogradMinChannels   |
  * |         | pointwise-gemm | 1×1, stride 1, unpadded, ungrouped                 |
@@ -31,6 +33,7 @@ import { depthwiseDw, depthwiseDx, depthwiseForward, isDepthwise } from './depth
 import { directForward } from './direct.js';
 import { isSmallConv, smallForward } from './small.js';
 import { isPointwise, pointwiseDw, pointwiseDwOnQuad, pointwiseGemm } from './pointwise.js';
+import { sharedTilesForward, usesSharedTiles } from './shared-tiles.js';
 import { splitKDw } from './split-k-dw.js';
 import { stridePhaseDx } from './stride-phase-dx.js';
 import type { ConvTuning } from './tuning.js';
@@ -57,6 +60,12 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
     // depthwise): 56²×24 k3 166 → 46, 28²×144 k3 s2 253 → 89, 14²×480 k5 1852 → 217,
     // 7²×1152 k5 2956 → 237, 14²×16 k3 76 → 23 (2.8–12.5×; a second run 1.7–10.3×).
     { name: 'depthwise', when: isDepthwise, run: depthwiseForward },
+    // Hardware GPUs (tuning.tiles 'auto' there, or asked for): the implicit GEMM with
+    // workgroup-shared 64 × 64 blocks, padding in the loads; the rows below are the
+    // register-tiled style that wins on SwiftShader, where this kernel loses (docs/conv.md:
+    // 3–4× slower there). Winograd and pointwise convs keep their rows: their GEMMs take
+    // the GEMM core's shared kernel on hardware. Real-GPU speed is unmeasured.
+    { name: 'shared-tiles', when: usesSharedTiles, run: (x, w, g) => sharedTilesForward(x, w, g) },
     // Few input channels (stems): an 8-channel × 8-column register tile with the taps'
     // columns slid, padding masked in the loads (no pad_input pass). GPU time against the
     // direct path (ms, same run): 32×28²×1→16 3×3 23.0 → 20.0 (1.15×), 32×28²×3→16 38.3

@@ -28,7 +28,7 @@ export interface Conv2dOptions {
 /** The names conv2d's options object may hold. */
 export const CONV2D_OPTIONS = ['stride', 'padding', 'groups', 'dilation', 'tuning'] as const;
 /** The names a `tuning` option may hold (ConvTuning's fields). */
-const TUNING_FIELDS = ['wg', 'dwTargetThreads', 'winogradMinChannels', 'winogradTile'] as const;
+const TUNING_FIELDS = ['wg', 'dwTargetThreads', 'winogradMinChannels', 'winogradTile', 'tiles'] as const;
 
 /**
  * conv2d's options argument: an object of known names (did-you-mean otherwise) whose

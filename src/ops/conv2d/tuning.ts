@@ -12,6 +12,10 @@ import { defineTunable } from '../../runtime/tuning.js';
 /** Winograd output tile m of F(m×m, 3×3). */
 export type WinogradTile = 2 | 4;
 
+/** Tiling of the implicit-GEMM forward (as GemmConfig.tiles): 'auto' = shared on a hardware adapter, register on a software one. */
+export type ConvTiles = 'auto' | 'register' | 'shared';
+const CONV_TILES: readonly ConvTiles[] = ['auto', 'register', 'shared'];
+
 export interface ConvTuning {
   /** Invocations per workgroup of the implicit-GEMM forward / dX / dW kernels and the depthwise kernels (1..256). */
   wg: number;
@@ -27,6 +31,14 @@ export interface ConvTuning {
    * pair), 2 = F(2×2, 3×3) (4; smaller transform constants).
    */
   winogradTile: WinogradTile;
+  /**
+   * Which forward kernel the convs the other rows leave take: 'register' (direct.ts, small.ts:
+   * register tiles, no workgroup memory: what wins on SwiftShader), 'shared' (shared-tiles.ts:
+   * workgroup-shared A and B blocks, the style hardware GPUs need), or 'auto': shared on a
+   * hardware adapter, register on a software one. dX's stride phases follow (they run the
+   * forward table). The autotuner times both and caches the adapter's choice.
+   */
+  tiles: ConvTiles;
 }
 
 export const DEFAULT_CONV_TUNING: Readonly<ConvTuning> = Object.freeze({
@@ -34,6 +46,7 @@ export const DEFAULT_CONV_TUNING: Readonly<ConvTuning> = Object.freeze({
   dwTargetThreads: 4096,
   winogradMinChannels: 16,
   winogradTile: 4,
+  tiles: 'auto',
 });
 
 function merge(base: Readonly<ConvTuning>, patch: Partial<ConvTuning>): ConvTuning {
@@ -42,13 +55,20 @@ function merge(base: Readonly<ConvTuning>, patch: Partial<ConvTuning>): ConvTuni
     Number.isInteger(t.wg) && t.wg >= 1 && t.wg <= 256 &&
     Number.isInteger(t.dwTargetThreads) && t.dwTargetThreads >= 1 &&
     Number.isInteger(t.winogradMinChannels) && t.winogradMinChannels >= 0 &&
-    (t.winogradTile === 2 || t.winogradTile === 4);
+    (t.winogradTile === 2 || t.winogradTile === 4) &&
+    CONV_TILES.includes(t.tiles);
   if (!ok) {
     throw new ValueError(
-      `conv tuning: wg must be an integer in 1..256, dwTargetThreads a positive integer, winogradMinChannels a non-negative integer and winogradTile 2 or 4, got wg=${t.wg}, dwTargetThreads=${t.dwTargetThreads}, winogradMinChannels=${t.winogradMinChannels}, winogradTile=${String(t.winogradTile)}`,
+      `conv tuning: wg must be an integer in 1..256, dwTargetThreads a positive integer, winogradMinChannels a non-negative integer, winogradTile 2 or 4 and tiles 'auto', 'register' or 'shared', got wg=${t.wg}, dwTargetThreads=${t.dwTargetThreads}, winogradMinChannels=${t.winogradMinChannels}, winogradTile=${String(t.winogradTile)}, tiles=${JSON.stringify(t.tiles) ?? String(t.tiles)}`,
     );
   }
-  return { wg: t.wg, dwTargetThreads: t.dwTargetThreads, winogradMinChannels: t.winogradMinChannels, winogradTile: t.winogradTile };
+  return { wg: t.wg, dwTargetThreads: t.dwTargetThreads, winogradMinChannels: t.winogradMinChannels, winogradTile: t.winogradTile, tiles: t.tiles };
+}
+
+/** The tiling t asks for, with 'auto' resolved for the current adapter (as the GEMM's `gemmTiles`). */
+export function convTiles(t: Readonly<ConvTuning>): Exclude<ConvTiles, 'auto'> {
+  if (t.tiles !== 'auto') return t.tiles;
+  return backend().adapter.software ? 'register' : 'shared';
 }
 
 /** The tune cache's 'conv' entry. */
