@@ -62,9 +62,10 @@ export const CONV_ALGORITHMS: Readonly<Record<ConvPass, readonly ConvAlgorithm[]
     { name: 'depthwise', when: isDepthwise, run: depthwiseForward },
     // Hardware GPUs (tuning.tiles 'auto' there, or asked for): the implicit GEMM with
     // workgroup-shared 64 × 64 blocks, padding in the loads; the rows below are the
-    // register-tiled style that wins on SwiftShader, where this kernel loses (docs/conv.md:
-    // 3–4× slower there). Winograd and pointwise convs keep their rows: their GEMMs take
-    // the GEMM core's shared kernel on hardware. Real-GPU speed is unmeasured.
+    // register-tiled style that wins on SwiftShader, where this kernel loses (2×16²×32→32
+    // 3×3 s2: 2.7–2.9 → 27–37 ms wall, ~10×), hence 'auto' = register there. Winograd and
+    // pointwise convs keep their rows: their GEMMs take the GEMM core's shared kernel on
+    // hardware. Real-GPU speed is unmeasured.
     { name: 'shared-tiles', when: usesSharedTiles, run: (x, w, g) => sharedTilesForward(x, w, g) },
     // Few input channels (stems): an 8-channel × 8-column register tile with the taps'
     // columns slid, padding masked in the loads (no pad_input pass). GPU time against the
