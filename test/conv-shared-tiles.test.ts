@@ -48,6 +48,7 @@ const cases: Case[] = [
   { name: '3×3 SAME stride 2, 6 → 9 channels, 7×9 (dX in four stride phases)', x: [1, 7, 9, 6], w: [3, 3, 6, 9], stride: [2, 2], padding: 'SAME', grads: true },
   { name: '3×3 dilation 2, explicit padding [[2, 1], [0, 3]], stride [1, 2]', x: [1, 7, 8, 4], w: [3, 3, 4, 5], stride: [1, 2], dilation: [2, 2], padding: [[2, 1], [0, 3]], grads: true },
   { name: '3×3 VALID, 20 → 12 channels, batch 2 × 9×9 (3 row blocks, K = 180: 12 steps, the last partial)', x: [2, 9, 9, 20], w: [3, 3, 20, 12] },
+  { name: '3×3 dilation 2 SAME, 16 → 64 channels on 8×8: M, N and K = 144 exact multiples of the block and step', x: [1, 8, 8, 16], w: [3, 3, 16, 64], dilation: [2, 2], padding: 'SAME' },
   { name: '1×1 stride 2 VALID, 8 → 70 channels (two column blocks)', x: [1, 5, 5, 8], w: [1, 1, 8, 70], stride: [2, 2] },
   { name: '1×1 stride 1 with explicit padding [[1, 0], [0, 1]] (not the pointwise GEMM)', x: [2, 3, 4, 3], w: [1, 1, 3, 5], padding: [[1, 0], [0, 1]], grads: true },
   { name: '7×7 stride 2 SAME stem, 3 → 16 channels, batch 2', x: [2, 11, 13, 3], w: [7, 7, 3, 16], stride: [2, 2], padding: 'SAME' },
@@ -120,9 +121,11 @@ describe('conv2d: the shared-tiles row', () => {
   it('refuses a bad tiles setting with a ValueError before any GPU work', () => {
     const x = toTensor(randArr([1, 4, 4, 2], 7));
     const w = toTensor(randArr([3, 3, 2, 8], 8));
+    const dispatches = gpu().counters().dispatches;
     expect(() => ops.conv2d(x, w, { tuning: { tiles: 'fast' as 'shared' } })).toThrow(ValueError);
-    expect(() => ops.conv2d(x, w, { tuning: { tiles: 'fast' as 'shared' } })).toThrow(/tiles 'auto', 'register' or 'shared', got .*tiles="fast"/);
+    expect(() => ops.conv2d(x, w, { tuning: { tiles: 'fast' as 'shared' } })).toThrow(/tiles must be 'auto', 'register' or 'shared', .* got .*tiles="fast"/);
     expect(() => setConvTuning({ tiles: 1 as unknown as 'shared' })).toThrow(ValueError);
+    expect(gpu().counters().dispatches).toBe(dispatches);
     expect(convTuning().tiles).toBe('auto'); // the refused value left the device's tuning alone
     x.dispose();
     w.dispose();

@@ -59,7 +59,7 @@ function merge(base: Readonly<ConvTuning>, patch: Partial<ConvTuning>): ConvTuni
     CONV_TILES.includes(t.tiles);
   if (!ok) {
     throw new ValueError(
-      `conv tuning: wg must be an integer in 1..256, dwTargetThreads a positive integer, winogradMinChannels a non-negative integer, winogradTile 2 or 4 and tiles 'auto', 'register' or 'shared', got wg=${t.wg}, dwTargetThreads=${t.dwTargetThreads}, winogradMinChannels=${t.winogradMinChannels}, winogradTile=${String(t.winogradTile)}, tiles=${JSON.stringify(t.tiles) ?? String(t.tiles)}`,
+      `conv tuning: tiles must be 'auto', 'register' or 'shared', wg an integer in 1..256, dwTargetThreads a positive integer, winogradMinChannels a non-negative integer and winogradTile 2 or 4, got wg=${t.wg}, dwTargetThreads=${t.dwTargetThreads}, winogradMinChannels=${t.winogradMinChannels}, winogradTile=${String(t.winogradTile)}, tiles=${JSON.stringify(t.tiles) ?? String(t.tiles)}`,
     );
   }
   return { wg: t.wg, dwTargetThreads: t.dwTargetThreads, winogradMinChannels: t.winogradMinChannels, winogradTile: t.winogradTile, tiles: t.tiles };
