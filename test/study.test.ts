@@ -13,6 +13,7 @@ import { planStudy, runStudy } from '../src/study/runner.js';
 import { getStudy } from '../src/study/studies.js';
 import { MissingModelError, StudyError, type RunResult, type RunSpec } from '../src/study/types.js';
 import { timeToTarget } from '../src/study/speed.js';
+import { smoothedLoss } from '../src/study/sam.js';
 import { bestPoints, frontier } from '../src/study/scaling.js';
 import { MODELS as NORMALIZATION_MODELS, primitiveCost } from '../src/study/normalization.js';
 import { MODELS as SPEED_MODELS } from '../src/study/speed.js';
@@ -230,6 +231,7 @@ describe('nfnet study, quick budget (NFNet-only parts)', () => {
     expect(equalTime!.stepsDone).toBe(Math.max(1, Math.round(sam!.trainSeconds / (plain!.trainSeconds / plain!.stepsDone))));
     expect(existsSync(path.join(out, 'sam', 'summary-quick.json'))).toBe(true);
     expect(isPng(path.join(out, 'sam', 'quick-loss.png'))).toBe(true);
+    expect(isPng(path.join(out, 'sam', 'quick-loss-vs-time.png'))).toBe(true);
     // 4. A stored result made with other settings is refused, not silently reused or overwritten.
     const edited = { ...JSON.parse(plainFirst), spec: { ...JSON.parse(plainFirst).spec, lr: 0.2 } };
     writeFileSync(path.join(runs, 'quick-plain.json'), JSON.stringify(edited));
@@ -237,6 +239,19 @@ describe('nfnet study, quick budget (NFNet-only parts)', () => {
     // 5. So is one whose model was built with other overrides (the shared recipe is not in the spec).
     writeFileSync(path.join(runs, 'quick-plain.json'), JSON.stringify({ ...JSON.parse(plainFirst), model: { ...JSON.parse(plainFirst).model, overrides: { dropout: 0.1 } } }));
     await expect(runStudy('sam', { out })).rejects.toThrow(/other settings/);
+  });
+});
+
+describe('sam: smoothed loss curves', () => {
+  it('means over 50 windows of the finite losses, at each window\'s last step and its time at the mean pace', () => {
+    const losses = Array.from({ length: 100 }, (_, i) => (i === 3 ? Number.NaN : i));
+    const pts = smoothedLoss({ losses, msPerStep: 20 });
+    expect(pts).toHaveLength(50);
+    expect(pts[0]).toEqual({ step: 2, seconds: 0.04, loss: 0.5 });
+    expect(pts[1]).toEqual({ step: 4, seconds: 0.08, loss: 2 }); // the NaN left out of its window
+    expect(pts[49]).toEqual({ step: 100, seconds: 2, loss: 98.5 });
+    // Shorter than 50 steps: one point per step.
+    expect(smoothedLoss({ losses: [3, 1], msPerStep: 10 })).toEqual([{ step: 1, seconds: 0.01, loss: 3 }, { step: 2, seconds: 0.02, loss: 1 }]);
   });
 });
 

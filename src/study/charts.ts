@@ -25,11 +25,12 @@ function encode(a: Axis) {
   };
 }
 
-/** One line per value of `series`, with points. */
+/** One line per value of `series`, with points unless there are too many to read (> 60 per series on average). */
 export function lineChart(title: string, values: Row[], x: Axis, y: Axis, series: string): ChartSpec {
+  const perSeries = values.length / Math.max(1, new Set(values.map((v) => v[series])).size);
   return {
     $schema: SCHEMA, title, width: 420, height: 260, data: { values },
-    mark: { type: 'line', point: true },
+    mark: { type: 'line', point: perSeries <= 60 },
     encoding: { x: encode(x), y: encode(y), color: colour(series) },
   };
 }
