@@ -21,6 +21,7 @@ import { MODELS as BATCH_MODELS } from '../src/study/batch-size.js';
 import { MODELS as SCALING_MODELS } from '../src/study/scaling.js';
 import { study as studyCli } from '../src/cli/study.js';
 import { modelOverrides } from '../src/study/train-run.js';
+import { blewUp, outcome } from '../src/study/recipe.js';
 import type { StudyData } from '../src/study/data.js';
 
 useGpu();
@@ -256,6 +257,17 @@ describe('sam: smoothed loss curves', () => {
 });
 
 describe('the shared recipe', () => {
+  it('a run that ends with a non-finite held-out loss is reported diverged, from its first non-finite step, even when the Trainer did not stop it', () => {
+    const run = (losses: (number | null)[], testLoss: number | null, diverged = false) =>
+      ({ losses, diverged, stepsDone: losses.length, final: { testLoss, testAccuracy: 0 } }) as unknown as RunResult;
+    // Read back from JSON, NaN is null.
+    expect(outcome(run([2.3, 2.2, null, null], null))).toBe('diverged (step 3)');
+    expect(outcome(run([2.3, Number.NaN], Number.NaN))).toBe('diverged (step 2)');
+    expect(outcome(run([2.3, 2.1, 2.0], 1.9, true))).toBe('diverged (step 3)');
+    expect(blewUp(run([2.3, 2.1], 1.9))).toBe(false);
+    expect(outcome({ ...run([2.3, 2.1], 1.9), final: { testLoss: 1.9, testAccuracy: 0.4567 } } as RunResult)).toBe('45.7%');
+  });
+
   const data = { train: { classes: 10, channels: 1 } } as unknown as StudyData;
   const spec = (name: string, overrides?: Record<string, unknown>) => ({ model: { name, overrides } }) as RunSpec;
   it('no dropout and no stochastic depth for every family (only the fields it has); a study override wins', () => {

@@ -5,7 +5,7 @@
  * and a batch-normalised ResNet (which needs batch statistics, so suffers at tiny batches).
  */
 import { lineChart } from './charts.js';
-import { DATA, claimsHeader, stepsFor, clippingFor, lrFor, outcome, table, warmupFor } from './recipe.js';
+import { DATA, blewUp, claimsHeader, stepsFor, clippingFor, lrFor, outcome, table, warmupFor } from './recipe.js';
 import type { Budget, ReportContext, ModelRef, RunResult, RunSpec, Study } from './types.js';
 
 /** The study's models (registry names; the lead fixes them at merge). */
@@ -57,7 +57,7 @@ function plan(budget: Budget, models: Record<string, ModelRef>) {
 function report(results: RunResult[], ctx: ReportContext) {
   const rows = results.map((r) => ({
     arm: r.spec.tags.arm as string, batch: r.spec.batch, lr: r.spec.lr, clipping: r.spec.clipping, steps: r.stepsDone,
-    testAccuracy: r.diverged ? null : r.final.testAccuracy, testLoss: r.diverged ? null : r.final.testLoss, diverged: r.diverged,
+    testAccuracy: blewUp(r) ? null : r.final.testAccuracy, testLoss: blewUp(r) ? null : r.final.testLoss, diverged: blewUp(r),
     skippedSteps: r.skippedSteps, imagesPerSecond: r.imagesPerSecond,
   }));
   const arms = [...new Set(rows.map((r) => r.arm))];

@@ -42,8 +42,21 @@ export const epochSteps = (data: DataSpec, batch: number, epochs: number): numbe
 /** "12.3%" */
 export const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 
-/** The label of a run's outcome: its held-out accuracy, or that it diverged. */
-export const outcome = (r: RunResult): string => (r.diverged ? `diverged (step ${r.stepsDone})` : pct(r.final.testAccuracy));
+/**
+ * Whether a run blew up: the Trainer stopped it (`diverged`), or it ended with weights that
+ * give a non-finite held-out loss — a short run can end before the Trainer's patience for
+ * skipped steps runs out (8 steps at batch 1024), and its "accuracy" is then 0%, not a result.
+ */
+export const blewUp = (r: Pick<RunResult, 'diverged' | 'final'>): boolean => r.diverged || !Number.isFinite(r.final.testLoss ?? Number.NaN);
+
+/** The first step (1-based) whose training loss was not finite, or null. */
+export const firstNonFiniteStep = (r: Pick<RunResult, 'losses'>): number | null => {
+  const i = r.losses.findIndex((l) => l === null || !Number.isFinite(l));
+  return i < 0 ? null : i + 1;
+};
+
+/** The label of a run's outcome: its held-out accuracy, or that it diverged and from which step. */
+export const outcome = (r: RunResult): string => (blewUp(r) ? `diverged (step ${firstNonFiniteStep(r) ?? r.stepsDone})` : pct(r.final.testAccuracy));
 
 /** Params, with thousands separators. */
 export const count = (n: number): string => n.toLocaleString('en-US');

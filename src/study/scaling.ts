@@ -9,7 +9,7 @@
  */
 import { lineChart, powerLawChart } from './charts.js';
 import { fitPowerLaw, powerLawAt, type PowerLaw } from './power-law.js';
-import { DATA, claimsHeader, clippingFor, count, epochSteps, table, warmupFor } from './recipe.js';
+import { DATA, blewUp, claimsHeader, clippingFor, count, epochSteps, table, warmupFor } from './recipe.js';
 import type { Budget, ReportContext, ModelRef, RunResult, RunSpec, Study } from './types.js';
 
 /** The study's models (registry names; the lead fixes them at merge). The grids below override their sizes. */
@@ -79,7 +79,7 @@ export function bestPoints(results: readonly RunResult[]): ScalingPoint[] {
   }
   const points: ScalingPoint[] = [];
   for (const [key, runs] of groups) {
-    const ok = runs.filter((r) => !r.diverged && Number.isFinite(r.final.testLoss));
+    const ok = runs.filter((r) => !blewUp(r));
     if (!ok.length) continue;
     const best = ok.reduce((a, b) => (b.final.testLoss < a.final.testLoss ? b : a));
     const [family, size] = key.split('|') as [string, string];
