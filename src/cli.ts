@@ -135,7 +135,7 @@ program
   .command('study')
   .description("replay one of the papers' claims small (docs/results/claims.md): resumable runs, JSON, PNG figures and a claims fragment")
   .argument('<name>', 'normalization | batch-size | speed | sam | scaling')
-  .option('--budget <budget>', 'quick (seconds, ~100 images at 12 px) or full (hours: all of Fashion-MNIST at 28 px)', 'quick')
+  .option('--budget <budget>', 'quick (seconds: ~100 images at 12 px, what the tests run), full (the committed replay: 28 px, about two hours for all five studies here) or long (10–40× the images and a wider grid: hours to days here)', 'quick')
   .option('--out <dir>', 'results go to <dir>/<name>/ (runs/, summary, figures); finished runs there are not redone', 'runs/study')
   .option('--data <name>', 'fashion-mnist | mnist | cifar10 | folder', 'fashion-mnist')
   .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
