@@ -74,19 +74,23 @@ describe('GEMM core: load modes × tile configurations', () => {
     });
   }
   const quadAvailable = () => gpu().adapter.software && gpu().features.includes('subgroups');
+  /** Every shape plain, batched, with A's batch broadcast over B and B's over A, under one GEMM config. */
+  const sweepConfig = async (config: Partial<GemmConfig>, shapes: [number, number, number][], ta: boolean, tb: boolean, seed: number) => {
+    setGemmConfig(config);
+    for (const [m, k, n] of shapes) {
+      const a = ta ? [k, m] : [m, k];
+      const b = tb ? [n, k] : [k, n];
+      await check(a, b, ta, tb, (seed += 2));
+      await check([2, ...a], [2, ...b], ta, tb, (seed += 2));
+      await check([3, ...a], b, ta, tb, (seed += 2));
+      await check(a, [2, 1, ...b], ta, tb, (seed += 2));
+    }
+    setGemmConfig(DEFAULT_GEMM_CONFIG);
+  };
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     it(`quad-shared kernel (TM×32 bands): transposeA=${ta} transposeB=${tb}`, async (ctx) => {
       if (!quadAvailable()) ctx.skip();
-      setGemmConfig({ quad: true });
-      let seed = 100;
-      for (const [m, k, n] of MKN_QUAD) {
-        const a = ta ? [k, m] : [m, k];
-        const b = tb ? [n, k] : [k, n];
-        await check(a, b, ta, tb, (seed += 2));
-        await check([2, ...a], [2, ...b], ta, tb, (seed += 2));
-        await check([3, ...a], b, ta, tb, (seed += 2));
-        await check(a, [2, 1, ...b], ta, tb, (seed += 2));
-      }
+      await sweepConfig({ quad: true }, MKN_QUAD, ta, tb, 100);
     });
   }
   it('the quad kernel runs where it applies, the tiled one elsewhere or with quad: false', async (ctx) => {
@@ -109,22 +113,9 @@ describe('GEMM core: load modes × tile configurations', () => {
   // blocks, k in steps of 16, so shapes cross block edges (65, 130), k tails (17, 7, 33) and
   // single rows/columns.
   const MKN_SHARED: [number, number, number][] = [[2, 1, 1], [8, 8, 8], [13, 17, 19], [65, 33, 70], [64, 16, 64], [130, 7, 5], [3, 40, 129]];
-  /** Every shape plain, batched, with A's batch broadcast over B and B's over A, under one tiling. */
-  const sweepTiles = async (tiles: 'shared' | 'subgroup', shapes: [number, number, number][], ta: boolean, tb: boolean, seed: number) => {
-    setGemmConfig({ tiles });
-    for (const [m, k, n] of shapes) {
-      const a = ta ? [k, m] : [m, k];
-      const b = tb ? [n, k] : [k, n];
-      await check(a, b, ta, tb, (seed += 2));
-      await check([2, ...a], [2, ...b], ta, tb, (seed += 2));
-      await check([3, ...a], b, ta, tb, (seed += 2));
-      await check(a, [2, 1, ...b], ta, tb, (seed += 2));
-    }
-    setGemmConfig(DEFAULT_GEMM_CONFIG);
-  };
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     it(`workgroup-shared kernel (64×64 blocks, BK 16): transposeA=${ta} transposeB=${tb}`, async () => {
-      await sweepTiles('shared', MKN_SHARED, ta, tb, 500);
+      await sweepConfig({ tiles: 'shared' }, MKN_SHARED, ta, tb, 500);
     });
   }
   it('tiles: the shared kernel runs when asked, and with \'auto\' only on a hardware adapter; bad values are refused', async () => {
@@ -152,7 +143,7 @@ describe('GEMM core: load modes × tile configurations', () => {
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     it(`subgroup kernel (8 rows × 4·WG columns, A by subgroupShuffle): transposeA=${ta} transposeB=${tb}`, async (ctx) => {
       if (!subgroupsOn()) ctx.skip();
-      await sweepTiles('subgroup', MKN_SUBGROUP, ta, tb, 700);
+      await sweepConfig({ tiles: 'subgroup' }, MKN_SUBGROUP, ta, tb, 700);
     });
   }
   it('subgroup kernel: alpha scales C (gemm\'s alpha, as attention uses it), over a broadcast batch', async (ctx) => {
