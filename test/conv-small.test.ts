@@ -38,11 +38,11 @@ const optsOf = (c: Case): Conv2dOptions => ({ stride: c.stride, dilation: c.dila
 
 // Every case is one the table sends to the small kernel (asserted below).
 const cases: Case[] = [
-  { name: 'cin 1 → 16, 7×9 SAME stride 1 (sliding taps, a partial 8-column block)', x: [2, 7, 9, 1], w: [3, 3, 1, 16], padding: 'SAME' },
-  { name: 'cin 2 → 8, 7×9 SAME stride 2 (4-column blocks, taps loaded per column)', x: [1, 7, 9, 2], w: [3, 3, 2, 8], stride: [2, 2], padding: 'SAME' },
+  { name: 'cin 1 → 16, 7×9 SAME stride 1 (a partial 8-column block)', x: [2, 7, 9, 1], w: [3, 3, 1, 16], padding: 'SAME' },
+  { name: 'cin 2 → 8, 7×9 SAME stride 2 (4-column blocks)', x: [1, 7, 9, 2], w: [3, 3, 2, 8], stride: [2, 2], padding: 'SAME' },
   { name: 'cin 3 → 16, 7×9 VALID', x: [1, 7, 9, 3], w: [3, 3, 3, 16] },
-  { name: 'cin 3 → 12 (a partial channel tile), explicit padding wider than the filter, stride [2, 1]', x: [1, 7, 9, 3], w: [3, 3, 3, 12], stride: [2, 1], padding: [[3, 0], [1, 2]] },
-  { name: 'cin 1 → 9, 5×5 filter, stride 2 = dilation 2 (sliding by two columns), SAME', x: [1, 9, 7, 1], w: [5, 5, 1, 9], stride: [2, 2], dilation: [2, 2], padding: 'SAME' },
+  { name: 'cin 3 → 12 (a half 8-channel block), explicit padding wider than the filter, stride [2, 1]', x: [1, 7, 9, 3], w: [3, 3, 3, 12], stride: [2, 1], padding: [[3, 0], [1, 2]] },
+  { name: 'cin 1 → 20, 5×5 filter, stride 2 = dilation 2, SAME', x: [1, 9, 7, 1], w: [5, 5, 1, 20], stride: [2, 2], dilation: [2, 2], padding: 'SAME' },
   { name: 'cin 4 → 8, 2×3 filter, dilation [1, 2], batch 2', x: [2, 7, 9, 4], w: [2, 3, 4, 8], dilation: [1, 2], padding: 'SAME' },
   { name: 'cin 2 → 16, 7×7 stem filter, stride 2, SAME', x: [1, 9, 9, 2], w: [7, 7, 2, 16], stride: [2, 2], padding: 'SAME' },
 ];
@@ -71,10 +71,10 @@ describe('conv2d small-channel kernel vs float64 reference (forward, dx, dw)', (
     });
   });
 
-  it('cout 5 and 1 on the kernel itself (channels masked at the store) match the reference', async () => {
+  it('cout 4 and 28 on the kernel itself (the half block masked at the store) match the reference', async () => {
     const shapes: Case[] = [
-      { name: '', x: [2, 7, 9, 3], w: [3, 3, 3, 5], padding: 'SAME' },
-      { name: '', x: [1, 7, 9, 1], w: [3, 3, 1, 1], stride: [2, 2], padding: 'SAME' },
+      { name: '', x: [2, 7, 9, 3], w: [3, 3, 3, 4], padding: 'SAME' },
+      { name: '', x: [1, 7, 9, 1], w: [3, 3, 1, 28], stride: [2, 2], padding: 'SAME' },
     ];
     for (const [k, c] of shapes.entries()) {
       const xa = randArr(c.x, 260 + k);
@@ -94,12 +94,13 @@ describe('conv2d: the table rows around the small kernel', () => {
   const geo = (x: number[], w: number[], o: Conv2dOptions = {}) => convGeometry(toTensor(randArr(x, 1)), toTensor(randArr(w, 2)), o);
   const forward = (x: number[], w: number[], o: Conv2dOptions = {}) => convAlgorithm('forward', geo(x, w, o), DEFAULT_CONV_TUNING).name;
 
-  it('takes 1–4 input and ≥ 8 output channels, ungrouped, filters up to 7×7; the other rows keep the rest', () => {
+  it('takes 1–4 input and ≥ 8 output channels (a multiple of 4), ungrouped, filters up to 7×7; the other rows keep the rest', () => {
     expect(forward([32, 28, 28, 1], [3, 3, 1, 16], { padding: 'SAME' })).toBe('small'); // the small net's first conv
     expect(forward([1, 28, 28, 3], [3, 3, 3, 16], { stride: 2, padding: 'SAME' })).toBe('small'); // an RGB stem
     expect(forward([1, 8, 8, 4], [7, 7, 4, 8], { padding: 'SAME' })).toBe('small');
     expect(forward([1, 8, 8, 5], [3, 3, 5, 16], { padding: 'SAME' })).toBe('direct'); // 5 input channels
     expect(forward([1, 8, 8, 3], [3, 3, 3, 5], { padding: 'SAME' })).toBe('direct'); // 5 output channels
+    expect(forward([1, 8, 8, 1], [3, 3, 1, 18], { padding: 'SAME' })).toBe('direct'); // not a multiple of 4
     expect(forward([1, 8, 8, 4], [3, 3, 2, 16], { groups: 2, padding: 'SAME' })).toBe('direct'); // grouped
     expect(forward([1, 8, 8, 2], [3, 3, 1, 2], { groups: 2, padding: 'SAME' })).toBe('depthwise');
     expect(forward([1, 12, 12, 1], [9, 9, 1, 8])).toBe('direct'); // a filter wider than 7

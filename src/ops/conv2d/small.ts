@@ -2,10 +2,10 @@
  * The small-conv forward (shaders/conv2d-small.wgsl): ungrouped convs with few input
  * channels (stems of 1–4 channels), where the direct implicit GEMM spends its time on a
  * padded copy and on an 8-row tile whose K loop is a handful of taps. Each invocation owns
- * 8 output channels (strided by ceil(cout / 8), so neighbouring invocations read
- * neighbouring weights and store neighbouring outputs) × PX output columns of one row;
- * taps are override constants, a row of taps slides one window of loaded columns when
- * stride = dilation, and padding is masked in the loads (no pad_input dispatch).
+ * 8 contiguous output channels (two vec4s of weights per tap, two vec4 stores per column;
+ * cout a multiple of 4, else the direct path) × PX output columns of one row; the taps
+ * are one flat loop (nested loops cost more than their work on SwiftShader), and padding
+ * is masked in the loads (no pad_input dispatch).
  * docs/conv.md has the figures against the direct path.
  */
 import type { Tensor } from '../../tensor/tensor.js';
@@ -24,6 +24,8 @@ export const SMALL_MAX_TAPS = 7;
 export const SMALL_MAX_CIN = 4;
 /** Fewest output channels: an invocation owns 8, so fewer leave most of its work idle. */
 export const SMALL_MIN_COUT = 8;
+/** Output channels come in vec4s (weights and outputs are read and written four at a time). */
+const COUT_MULTIPLE = 4;
 /** Output channels per invocation (the shader's register tile). */
 const CHANNELS = 8;
 
@@ -33,7 +35,7 @@ const CHANNELS = 8;
  */
 export function isSmallConv(g: ConvGeometry): boolean {
   return g.groups === 1 && g.cin >= 1 && g.cin <= SMALL_MAX_CIN && g.cout >= SMALL_MIN_COUT &&
-    g.kh <= SMALL_MAX_TAPS && g.kw <= SMALL_MAX_TAPS && g.n * g.ho * g.wo > 0;
+    g.cout % COUT_MULTIPLE === 0 && g.kh <= SMALL_MAX_TAPS && g.kw <= SMALL_MAX_TAPS && g.n * g.ho * g.wo > 0;
 }
 
 /** Output columns per invocation: 8 on rows wide enough to fill them, else 4. */
@@ -45,16 +47,16 @@ export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<
   const out = empty([g.n, g.ho, g.wo, g.cout]);
   const px = smallColumns(g);
   const blocks = Math.ceil(g.wo / px);
-  const lanesC = Math.ceil(g.cout / CHANNELS);
+  const cblocks = Math.ceil(g.cout / CHANNELS);
   backend().dispatch({
     kernel: FORWARD,
     bindings: { x, wt: w, out },
     params: {
-      n: g.n, h: g.h, w: g.w, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, lanes_c: lanesC,
-      sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, blocks, pad: 0,
+      n: g.n, h: g.h, w: g.w, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, cblocks,
+      sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, blocks, q: g.cout / COUT_MULTIPLE,
     },
-    overrides: { WG: t.wg, KH: g.kh, KW: g.kw, PX: px, SLIDE: g.sw === g.dw ? 1 : 0 },
-    workgroups: Math.ceil((g.n * g.ho * blocks * lanesC) / t.wg),
+    overrides: { WG: t.wg, KH: g.kh, KW: g.kw, PX: px },
+    workgroups: Math.ceil((g.n * g.ho * blocks * cblocks) / t.wg),
   });
   return out;
 }
