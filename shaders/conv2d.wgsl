@@ -143,46 +143,58 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   var acc5l = vec4<f32>(0.0); var acc5h = vec4<f32>(0.0);
   var acc6l = vec4<f32>(0.0); var acc6h = vec4<f32>(0.0);
   var acc7l = vec4<f32>(0.0); var acc7h = vec4<f32>(0.0);
-  for (var ky = 0u; ky < params.kh; ky++) {
-    for (var kx = 0u; kx < params.kw; kx++) {
-      let tap = (ky * params.dh * params.w + kx * params.dw) * params.cin;
-      let krow = (ky * params.kw + kx) * params.cig;
-      if (VEC_K) {
-        for (var ci = 0u; ci < params.cig; ci += 4u) {
-          let o = (tap + ci) / 4u;
-          let x0 = xv[p0 / 4u + o]; let x1 = xv[p1 / 4u + o]; let x2 = xv[p2 / 4u + o]; let x3 = xv[p3 / 4u + o];
-          let x4 = xv[p4 / 4u + o]; let x5 = xv[p5 / 4u + o]; let x6 = xv[p6 / 4u + o]; let x7 = xv[p7 / 4u + o];
-          let r = (krow + ci) * c4;
-          let y0l = wv[r + cv0]; let y1l = wv[r + c4 + cv0]; let y2l = wv[r + 2u * c4 + cv0]; let y3l = wv[r + 3u * c4 + cv0];
-          acc0l += mix4(x0, y0l, y1l, y2l, y3l); acc1l += mix4(x1, y0l, y1l, y2l, y3l);
-          acc2l += mix4(x2, y0l, y1l, y2l, y3l); acc3l += mix4(x3, y0l, y1l, y2l, y3l);
-          acc4l += mix4(x4, y0l, y1l, y2l, y3l); acc5l += mix4(x5, y0l, y1l, y2l, y3l);
-          acc6l += mix4(x6, y0l, y1l, y2l, y3l); acc7l += mix4(x7, y0l, y1l, y2l, y3l);
-          if (TN == 8u) {
-            let y0h = wv[r + cv1]; let y1h = wv[r + c4 + cv1]; let y2h = wv[r + 2u * c4 + cv1]; let y3h = wv[r + 3u * c4 + cv1];
-            acc0h += mix4(x0, y0h, y1h, y2h, y3h); acc1h += mix4(x1, y0h, y1h, y2h, y3h);
-            acc2h += mix4(x2, y0h, y1h, y2h, y3h); acc3h += mix4(x3, y0h, y1h, y2h, y3h);
-            acc4h += mix4(x4, y0h, y1h, y2h, y3h); acc5h += mix4(x5, y0h, y1h, y2h, y3h);
-            acc6h += mix4(x6, y0h, y1h, y2h, y3h); acc7h += mix4(x7, y0h, y1h, y2h, y3h);
-          }
-        }
-      } else {
-        for (var ci = 0u; ci < params.cig; ci++) {
-          let o = tap + ci;
-          let s0 = x[p0 + o]; let s1 = x[p1 + o]; let s2 = x[p2 + o]; let s3 = x[p3 + o];
-          let s4 = x[p4 + o]; let s5 = x[p5 + o]; let s6 = x[p6 + o]; let s7 = x[p7 + o];
-          let r = (krow + ci) * params.cout;
-          let yl = vec4<f32>(wt[r + cl.x], wt[r + cl.y], wt[r + cl.z], wt[r + cl.w]);
-          acc0l += s0 * yl; acc1l += s1 * yl; acc2l += s2 * yl; acc3l += s3 * yl;
-          acc4l += s4 * yl; acc5l += s5 * yl; acc6l += s6 * yl; acc7l += s7 * yl;
-          if (TN == 8u) {
-            let yh = vec4<f32>(wt[r + ch.x], wt[r + ch.y], wt[r + ch.z], wt[r + ch.w]);
-            acc0h += s0 * yh; acc1h += s1 * yh; acc2h += s2 * yh; acc3h += s3 * yh;
-            acc4h += s4 * yh; acc5h += s5 * yh; acc6h += s6 * yh; acc7h += s7 * yh;
-          }
-        }
+  // One flat loop over the K rows (ky, kx, ci) — the weights' own row order, so row k is
+  // the loop index — with the input offset of tap (ky, kx) stepped when ci wraps: on
+  // SwiftShader each entry into a loop costs about a short loop's work, and nested
+  // ky/kx/ci loops entered one ci loop per tap.
+  let kstep = select(1u, 4u, VEC_K);
+  let krows = params.kh * params.kw * params.cig;
+  let tap_step = params.dw * params.cin;                                     // kx → kx + 1
+  let row_step = params.dh * params.w * params.cin - params.kw * tap_step;   // kx = kw → next ky (mod 2^32)
+  var ci = 0u;
+  var kx = 0u;
+  var tap = 0u;  // input offset of tap (ky, kx)
+  for (var k = 0u; k < krows; k += kstep) {
+    if (VEC_K) {
+      let o = (tap + ci) / 4u;
+      let x0 = xv[p0 / 4u + o]; let x1 = xv[p1 / 4u + o]; let x2 = xv[p2 / 4u + o]; let x3 = xv[p3 / 4u + o];
+      let x4 = xv[p4 / 4u + o]; let x5 = xv[p5 / 4u + o]; let x6 = xv[p6 / 4u + o]; let x7 = xv[p7 / 4u + o];
+      let r = k * c4;
+      let y0l = wv[r + cv0]; let y1l = wv[r + c4 + cv0]; let y2l = wv[r + 2u * c4 + cv0]; let y3l = wv[r + 3u * c4 + cv0];
+      acc0l += mix4(x0, y0l, y1l, y2l, y3l); acc1l += mix4(x1, y0l, y1l, y2l, y3l);
+      acc2l += mix4(x2, y0l, y1l, y2l, y3l); acc3l += mix4(x3, y0l, y1l, y2l, y3l);
+      acc4l += mix4(x4, y0l, y1l, y2l, y3l); acc5l += mix4(x5, y0l, y1l, y2l, y3l);
+      acc6l += mix4(x6, y0l, y1l, y2l, y3l); acc7l += mix4(x7, y0l, y1l, y2l, y3l);
+      if (TN == 8u) {
+        let y0h = wv[r + cv1]; let y1h = wv[r + c4 + cv1]; let y2h = wv[r + 2u * c4 + cv1]; let y3h = wv[r + 3u * c4 + cv1];
+        acc0h += mix4(x0, y0h, y1h, y2h, y3h); acc1h += mix4(x1, y0h, y1h, y2h, y3h);
+        acc2h += mix4(x2, y0h, y1h, y2h, y3h); acc3h += mix4(x3, y0h, y1h, y2h, y3h);
+        acc4h += mix4(x4, y0h, y1h, y2h, y3h); acc5h += mix4(x5, y0h, y1h, y2h, y3h);
+        acc6h += mix4(x6, y0h, y1h, y2h, y3h); acc7h += mix4(x7, y0h, y1h, y2h, y3h);
+      }
+    } else {
+      let o = tap + ci;
+      let s0 = x[p0 + o]; let s1 = x[p1 + o]; let s2 = x[p2 + o]; let s3 = x[p3 + o];
+      let s4 = x[p4 + o]; let s5 = x[p5 + o]; let s6 = x[p6 + o]; let s7 = x[p7 + o];
+      let r = k * params.cout;
+      let yl = vec4<f32>(wt[r + cl.x], wt[r + cl.y], wt[r + cl.z], wt[r + cl.w]);
+      acc0l += s0 * yl; acc1l += s1 * yl; acc2l += s2 * yl; acc3l += s3 * yl;
+      acc4l += s4 * yl; acc5l += s5 * yl; acc6l += s6 * yl; acc7l += s7 * yl;
+      if (TN == 8u) {
+        let yh = vec4<f32>(wt[r + ch.x], wt[r + ch.y], wt[r + ch.z], wt[r + ch.w]);
+        acc0h += s0 * yh; acc1h += s1 * yh; acc2h += s2 * yh; acc3h += s3 * yh;
+        acc4h += s4 * yh; acc5h += s5 * yh; acc6h += s6 * yh; acc7h += s7 * yh;
       }
     }
+    // Next K row: ci wraps to the next tap, kx wraps to the next tap row (selects, not branches).
+    ci += kstep;
+    let next_tap = ci == params.cig;
+    ci = select(ci, 0u, next_tap);
+    kx = select(kx, kx + 1u, next_tap);
+    tap = select(tap, tap + tap_step, next_tap);
+    let next_row = kx == params.kw;
+    kx = select(kx, 0u, next_row);
+    tap = select(tap, tap + row_step, next_row);
   }
   let ob = row0 * params.cout + gc + col0;
   let cs = params.cout;
