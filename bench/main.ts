@@ -245,13 +245,17 @@ async function main(): Promise<void> {
   // The other peers load after TF.js, on the same Dawn instance (bench/peers/dawn-global.ts).
   const engineLoaders: { [E in EngineId]: () => Promise<E extends 'jax' ? JaxPeer : OrtPeer> } = { jax: initJax, ort: initOrt } as never;
   const engines: { jax?: JaxPeer; ort?: OrtPeer } = {};
-  const engineInfo: Partial<Record<EngineId, { name: string; version?: string; error?: string }>> = {};
+  const engineInfo: Partial<Record<EngineId, { name: string; version?: string; error?: string; note?: string }>> = {};
   for (const id of Object.keys(ENGINES) as EngineId[]) {
     if (!opts[id] || !selected.some((c) => c.engines?.[id])) continue;
     try {
       const e = await engineLoaders[id]();
       (engines as Record<EngineId, unknown>)[id] = e;
       engineInfo[id] = { name: ENGINES[id].pkg, version: e.version };
+      if ('compileWaitS' in e) {
+        engineInfo[id].note = `waited ${e.compileWaitS.toFixed(1)} s after its first session for V8's background compilation of its WebAssembly (it takes both cores) before timing`;
+        console.error(`bench: ${ENGINES[id].pkg}: ${engineInfo[id].note}`);
+      }
     } catch (e) {
       const error = `${(e as Error).name}: ${(e as Error).message}`;
       engineInfo[id] = { name: ENGINES[id].pkg, error };
