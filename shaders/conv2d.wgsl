@@ -400,25 +400,37 @@ fn dw_tiled(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   var acc5l = vec4<f32>(0.0); var acc5h = vec4<f32>(0.0);
   var acc6l = vec4<f32>(0.0); var acc6h = vec4<f32>(0.0);
   var acc7l = vec4<f32>(0.0); var acc7h = vec4<f32>(0.0);
-  for (var orow = r0; orow < r1; orow++) {
-    let b = orow / params.ho;
-    let oh = orow % params.ho;
-    var xo = (((b * params.h + oh * params.sh) * params.w) * params.cin + g * params.cig) / 4u;
-    var yo = orow * params.wo * c4;
-    for (var ow = 0u; ow < params.wo; ow++) {
-      let xa = xv[xo + ta];
-      let xb = xv[xo + tb];
-      let dl = dyv[yo + cv0];
-      acc0l += xa.x * dl; acc1l += xa.y * dl; acc2l += xa.z * dl; acc3l += xa.w * dl;
-      acc4l += xb.x * dl; acc5l += xb.y * dl; acc6l += xb.z * dl; acc7l += xb.w * dl;
-      if (TN == 8u) {
-        let dh = dyv[yo + cv1];
-        acc0h += xa.x * dh; acc1h += xa.y * dh; acc2h += xa.z * dh; acc3h += xa.w * dh;
-        acc4h += xb.x * dh; acc5h += xb.y * dh; acc6h += xb.z * dh; acc7h += xb.w * dh;
-      }
-      xo += xstep;
-      yo += c4;
+  // One flat loop over the chunk's output pixels (not rows × columns: on SwiftShader each
+  // entry into a loop costs about a short loop's work, and rows are 7–28 columns here).
+  // dy is contiguous across rows; x's offset steps a column, and at a row's end moves to
+  // the next output row's start (the next image's after its last row), by selects.
+  let row_step = params.sh * params.w * params.cin / 4u;  // one output row down
+  let img_step = params.h * params.w * params.cin / 4u;   // one image on
+  var oh = r0 % params.ho;
+  var xrow = (((r0 / params.ho * params.h + oh * params.sh) * params.w) * params.cin + g * params.cig) / 4u;
+  var xo = xrow;
+  var yo = r0 * params.wo * c4;
+  var ow = 0u;
+  let pixels = select(0u, (r1 - r0) * params.wo, r1 > r0);
+  for (var i = 0u; i < pixels; i++) {
+    let xa = xv[xo + ta];
+    let xb = xv[xo + tb];
+    let dl = dyv[yo + cv0];
+    acc0l += xa.x * dl; acc1l += xa.y * dl; acc2l += xa.z * dl; acc3l += xa.w * dl;
+    acc4l += xb.x * dl; acc5l += xb.y * dl; acc6l += xb.z * dl; acc7l += xb.w * dl;
+    if (TN == 8u) {
+      let dh = dyv[yo + cv1];
+      acc0h += xa.x * dh; acc1h += xa.y * dh; acc2h += xa.z * dh; acc3h += xa.w * dh;
+      acc4h += xb.x * dh; acc5h += xb.y * dh; acc6h += xb.z * dh; acc7h += xb.w * dh;
     }
+    yo += c4;
+    ow += 1u;
+    let row_end = ow == params.wo;
+    let image_end = row_end && oh + 1u == params.ho;
+    ow = select(ow, 0u, row_end);
+    xrow = select(xrow, select(xrow + row_step, xrow + img_step - oh * row_step, image_end), row_end);
+    oh = select(oh, select(oh + 1u, 0u, image_end), row_end);
+    xo = select(xo + xstep, xrow, row_end);
   }
   let ob = wid.z * rows * params.cout + row0 * params.cout + gc + col0;
   let cs = params.cout;

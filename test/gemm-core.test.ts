@@ -93,17 +93,19 @@ describe('GEMM core: load modes × tile configurations', () => {
       await sweepConfig({ quad: true }, MKN_QUAD, ta, tb, 100);
     });
   }
-  it('the quad kernel runs where it applies, the tiled one elsewhere or with quad: false', async (ctx) => {
+  it('the quad kernel runs where it applies, one-row products on small heads, the tiled one elsewhere or with quad: false', async (ctx) => {
     if (!quadAvailable()) ctx.skip();
-    const kernelsOf = async (m: number, n: number) => {
+    const kernelsOf = async (m: number, n: number, k = 8) => {
       gpu().profile.start();
-      ops.matmul(toTensor(randArr([m, 8], 1)), toTensor(randArr([8, n], 2))).dispose();
+      ops.matmul(toTensor(randArr([m, k], 1)), toTensor(randArr([k, n], 2))).dispose();
       return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
     };
     setGemmConfig({ quad: true });
     expect(await kernelsOf(36, 64)).toEqual(['matmul-quad/matmul']);
     expect(await kernelsOf(36, 16)).toEqual(['matmul/matmul']); // narrower than a band
-    expect(await kernelsOf(3, 64)).toEqual(['matmul/matmul']); // fewer rows than a quad's lanes
+    expect(await kernelsOf(3, 64, 2048)).toEqual(['matmul/matmul']); // fewer rows than a quad's lanes, B too big to read per row
+    expect(await kernelsOf(3, 64)).toEqual(['matmul/gemv']); // few rows, small B: one-row products
+    expect(await kernelsOf(32, 10, 64)).toEqual(['matmul/gemv']); // a classifier head at batch 32
     expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row
     setGemmConfig({ quad: false });
     expect(await kernelsOf(36, 64)).toEqual(['matmul/matmul']);
@@ -119,9 +121,9 @@ describe('GEMM core: load modes × tile configurations', () => {
     });
   }
   it('tiles: the shared kernel runs when asked, and with \'auto\' only on a hardware adapter; bad values are refused', async () => {
-    const kernelsOf = async (m: number, n: number) => {
+    const kernelsOf = async (m: number, n: number, k = 8) => {
       gpu().profile.start();
-      ops.matmul(toTensor(randArr([m, 8], 1)), toTensor(randArr([8, n], 2))).dispose();
+      ops.matmul(toTensor(randArr([m, k], 1)), toTensor(randArr([k, n], 2))).dispose();
       return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
     };
     setGemmConfig({ tiles: 'shared' });
@@ -165,9 +167,9 @@ describe('GEMM core: load modes × tile configurations', () => {
     if (!subgroupsOn()) ctx.skip();
     // SwiftShader's subgroups are its 4-wide SIMD groups (adapter.info.subgroupMinSize/MaxSize).
     if (gpu().adapter.software) expect(gpu().subgroupSize).toEqual({ min: 4, max: 4 });
-    const kernelsOf = async (m: number, n: number) => {
+    const kernelsOf = async (m: number, n: number, k = 8) => {
       gpu().profile.start();
-      ops.matmul(toTensor(randArr([m, 8], 1)), toTensor(randArr([8, n], 2))).dispose();
+      ops.matmul(toTensor(randArr([m, k], 1)), toTensor(randArr([k, n], 2))).dispose();
       return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
     };
     setGemmConfig({ tiles: 'subgroup' });

@@ -214,10 +214,25 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
   };
   const tiles = gemmTiles();
   if (p.m === 1) dispatchGemv(a, b, out, p, strides);
+  else if (rowsAsGemv(p)) dispatchGemv(a, b, out, { ...p, batch: p.m, m: 1 }, { ...strides, batch: p.m, m: 1, a_batch: strides.a_row, b_batch: 0 });
   else if (tiles === 'shared') dispatchShared(a, b, out, p, strides);
   else if (tiles === 'subgroup') dispatchSubgroup(a, b, out, p, strides);
   else if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
   else dispatchTiled(a, b, out, p, o, strides);
+}
+
+/** Most rows, and most elements of B, of a GEMM that `rowsAsGemv` sends to the one-row kernel. */
+const GEMV_ROWS = { maxM: 32, maxB: 1 << 16 } as const;
+
+/**
+ * Whether a small unbatched GEMM runs as M one-row products (the rows as gemv's batch, B
+ * shared): a classifier head such as [32, 64]·[64, 10]. Its work is tiny, and the 8×8
+ * register-tile pipeline it would otherwise take cost ~355 ms to build on SwiftShader
+ * against ~25 for gemv, most of a small net's cold first inference. B (≤ 64 Ki elements)
+ * is read once per row.
+ */
+function rowsAsGemv(p: GemmPlan): boolean {
+  return p.batch === 1 && p.m <= GEMV_ROWS.maxM && p.k * p.n <= GEMV_ROWS.maxB && gemmTiles() === 'register';
 }
 
 /** A one-row product (M = 1): one invocation per four columns (`gemv` in shaders/matmul.wgsl). */

@@ -1,6 +1,6 @@
 /**
  * Kernels: a WGSL source (one file per kernel family, with shaders/common.wgsl prepended)
- * and an entry point. The source is reflected once with wgsl_reflect: the bindings an op
+ * and an entry point. The source is reflected once, on first use, with wgsl_reflect: the bindings an op
  * passes are checked by name against what the entry point declares, and the `params`
  * uniform struct is packed from a plain object by field name, so an op never hand-computes
  * byte offsets and a kernel hacker never touches the runtime. Op codes shared by the host
@@ -62,26 +62,31 @@ export interface Kernel {
   locate(line: number): string;
 }
 
-/** Reflection of each family, with the full source it was made from (one source per family). */
-const reflections = new Map<string, { source: string; reflection: WgslReflect }>();
+/** The full source of each family (one source per family). */
+const sources = new Map<string, string>();
+/** Reflection of each family, made on first use. */
+const reflections = new Map<string, WgslReflect>();
+
+function registerSource(family: string, source: string): void {
+  const known = sources.get(family);
+  // The backend builds one shader module per family: two sources under one name would
+  // silently run the first. This happens when two files pass different `constants`.
+  if (known !== undefined && known !== source) {
+    throw new KernelError(`shaders/${family}.wgsl is defined twice with different sources or constants; give every kernel of a family the same constants`);
+  }
+  sources.set(family, source);
+}
 
 function reflect(family: string, source: string): WgslReflect {
   const known = reflections.get(family);
-  if (known) {
-    // The backend builds one shader module per family: two sources under one name would
-    // silently run the first. This happens when two files pass different `constants`.
-    if (known.source !== source) {
-      throw new KernelError(`shaders/${family}.wgsl is defined twice with different sources or constants; give every kernel of a family the same constants`);
-    }
-    return known.reflection;
-  }
+  if (known) return known;
   let reflection: WgslReflect;
   try {
     reflection = new WgslReflect(source);
   } catch (e) {
     throw new KernelError(`shaders/${family}.wgsl does not parse: ${(e as Error).message}`);
   }
-  reflections.set(family, { source, reflection });
+  reflections.set(family, reflection);
   return reflection;
 }
 
@@ -183,9 +188,15 @@ export interface KernelOptions {
   constants?: KernelConstants;
 }
 
-/** Define a kernel from its family's WGSL source and an entry point name. */
-export function defineKernel(family: string, source: string, entry: string, options: KernelOptions = {}): Kernel {
-  const { full, locate } = assemble(family, source, options.constants ?? {});
+/** What reflection tells about one entry point. */
+interface EntryInfo {
+  bindings: BindingInfo[];
+  paramsSize: number;
+  plan: FieldPlan[];
+  overrides: Set<string>;
+}
+
+function entryInfo(family: string, full: string, entry: string): EntryInfo {
   const r = reflect(family, full);
   const fn = r.entry.compute.find((e: any) => e.name === entry);
   if (!fn) throw new KernelError(`shaders/${family}.wgsl has no @compute entry point '${entry}'`);
@@ -199,18 +210,37 @@ export function defineKernel(family: string, source: string, entry: string, opti
   if (uniform && uniform.name !== 'params') {
     throw new KernelError(`shaders/${family}.wgsl: the uniform of '${entry}' must be named 'params', found '${uniform.name}'`);
   }
-  const paramsSize = uniform ? Math.ceil(uniform.type.size / 16) * 16 : 0;
-  const plan = uniform ? planParams(family, (uniform.type as unknown as { members: unknown[] }).members) : [];
+  return {
+    bindings,
+    paramsSize: uniform ? Math.ceil(uniform.type.size / 16) * 16 : 0,
+    plan: uniform ? planParams(family, (uniform.type as unknown as { members: unknown[] }).members) : [],
+    overrides: new Set(r.overrides.map((o: any) => o.name as string)),
+  };
+}
+
+/**
+ * Define a kernel from its family's WGSL source and an entry point name. The source is
+ * assembled and checked against the family's other kernels at once; it is reflected on
+ * first use (a dispatch, a warm-up, `bindings`): parsing every shader when the library
+ * is imported cost ~440 ms of a cold start here. A source wgsl_reflect cannot parse or a
+ * missing entry point is a KernelError at that first use.
+ */
+export function defineKernel(family: string, source: string, entry: string, options: KernelOptions = {}): Kernel {
+  const { full, locate } = assemble(family, source, options.constants ?? {});
+  registerSource(family, full);
+  let info: EntryInfo | null = null;
+  const reflected = () => (info ??= entryInfo(family, full, entry));
   return {
     name: `${family}/${entry}`,
     source: full,
     entry,
-    bindings,
-    paramsSize,
-    overrides: new Set(r.overrides.map((o: any) => o.name as string)),
+    get bindings() { return reflected().bindings; },
+    get paramsSize() { return reflected().paramsSize; },
+    get overrides() { return reflected().overrides; },
     features: enabledFeatures(family, source),
     locate,
     packParams(params: Params): ArrayBuffer {
+      const { paramsSize, plan } = reflected();
       const buf = new ArrayBuffer(paramsSize);
       const views = { u32: new Uint32Array(buf), i32: new Int32Array(buf), f32: new Float32Array(buf) };
       for (const f of plan) {
