@@ -73,6 +73,14 @@ fn load_col(row: u32, col: i32, width: u32, cq: u32, cl: vec4<u32>) -> vec4<f32>
   return select(vec4<f32>(0.0), v, inside);
 }
 
+// As load_col, with the mask's width (0: the whole row is outside) apart from the row's
+// real width (the clamp).
+fn load_col_in(row: u32, col: i32, width: u32, real_width: u32, cq: u32, cl: vec4<u32>) -> vec4<f32> {
+  let inside = col >= 0 && col < i32(width);
+  let v = load_x(row + u32(clamp(col, 0, i32(real_width) - 1)), cq, cl);
+  return select(vec4<f32>(0.0), v, inside);
+}
+
 fn store(pixel: u32, cq: u32, v: vec4<f32>) {
   let o = pixel * params.c + cq * 4u;
   if (VEC || cq * 4u + 3u < params.c) {
@@ -94,8 +102,9 @@ fn split_index(t: u32, rows: u32) -> vec4<u32> {
 }
 
 // ------------------------------------------------------------------ forward
-// Output row oh, columns ow0 .. ow0 + 3, one channel quad. A tap row outside the input
-// is skipped whole (the same for the whole invocation); columns are masked per tap.
+// Output row oh, columns ow0 .. ow0 + 3, one channel quad. The taps are one flat loop
+// (ky, kx stepped by a select; nested loops cost a loop entry per tap row on SwiftShader:
+// docs/kernels.md); a tap row outside the input is masked like a column outside it.
 @compute @workgroup_size(WG)
 fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
@@ -105,19 +114,27 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   let ow0 = q.y * 4u;
   let cl = lanes(cq);
   let sw = i32(params.sw);
+  let ih0 = i32(oh * params.sh) - params.pt;
+  let iw0 = i32(ow0 * params.sw) - params.pl;
+  let taps = params.kh * params.kw;
   var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
-  for (var ky = 0u; ky < params.kh; ky++) {
-    let ih = i32(oh * params.sh + ky * params.dh) - params.pt;
-    if (ih < 0 || ih >= i32(params.h)) { continue; }
-    let row = (b * params.h + u32(ih)) * params.w;
-    for (var kx = 0u; kx < params.kw; kx++) {
-      let f = load_w(ky * params.kw + kx, cq, cl);
-      let iw = i32(ow0 * params.sw + kx * params.dw) - params.pl;
-      a0 += load_col(row, iw, params.w, cq, cl) * f;
-      a1 += load_col(row, iw + sw, params.w, cq, cl) * f;
-      a2 += load_col(row, iw + 2 * sw, params.w, cq, cl) * f;
-      a3 += load_col(row, iw + 3 * sw, params.w, cq, cl) * f;
-    }
+  var kx = 0u;
+  var ky = 0u;
+  for (var tap = 0u; tap < taps; tap++) {
+    let ih = ih0 + i32(ky * params.dh);
+    // Outside rows read row 0 or h − 1, zeroed by the mask: one test per tap, no branch.
+    let width = select(0u, params.w, ih >= 0 && ih < i32(params.h));
+    let row = (b * params.h + u32(clamp(ih, 0, i32(params.h) - 1))) * params.w;
+    let f = load_w(tap, cq, cl);
+    let iw = iw0 + i32(kx * params.dw);
+    a0 += load_col_in(row, iw, width, params.w, cq, cl) * f;
+    a1 += load_col_in(row, iw + sw, width, params.w, cq, cl) * f;
+    a2 += load_col_in(row, iw + 2 * sw, width, params.w, cq, cl) * f;
+    a3 += load_col_in(row, iw + 3 * sw, width, params.w, cq, cl) * f;
+    kx += 1u;
+    let next_row = kx == params.kw;
+    kx = select(kx, 0u, next_row);
+    ky = select(ky, ky + 1u, next_row);
   }
   let o = (b * params.ho + oh) * params.wo + ow0;
   store(o, cq, a0);
