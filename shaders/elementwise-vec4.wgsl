@@ -9,6 +9,11 @@
 
 struct Params {
   n4: u32,   // vec4s in the output (elements / 4)
+  // binary_broadcast only (rank ≤ 4 after coalescing, padded at the front): the output's
+  // shape and each operand's element strides, 0 on broadcast dimensions.
+  shape4: vec4<u32>,
+  a4: vec4<u32>,
+  b4: vec4<u32>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -44,6 +49,22 @@ fn binary_op4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
 
 fn step4(i: u32) {
   if (i < params.n4) { out[i] = binary_op4(a[i], b[i]); }
+}
+
+// A broadcasting binary op whose operands are both contiguous along the output's last
+// dimension, a multiple of 4 (a bias [C] or a gate [B, 1, C] against [B·H·W, C]): the four
+// elements of an output vec4 sit in one vec4 of each operand, whose index follows from
+// the first element's coordinates. One vec4 per invocation.
+@compute @workgroup_size(WG)
+fn binary_broadcast(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = flat_workgroup(wid, nwg) * WG + lid;
+  if (q >= params.n4) { return; }
+  let i = 4u * q;
+  let s = params.shape4;
+  let r3 = i / s.w;
+  let r2 = r3 / s.z;
+  let coord = vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
+  out[q] = binary_op4(a[dot(coord, params.a4) / 4u], b[dot(coord, params.b4) / 4u]);
 }
 
 @compute @workgroup_size(WG)

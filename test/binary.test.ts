@@ -4,7 +4,7 @@ import * as R from './ref.js';
 import { checkOp, expectClose, gradsOf, opTest, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
 
-useGpu();
+const { gpu } = useGpu();
 
 type Fn = (a: Tensor, b: Tensor) => Tensor;
 type Ref = (x: number, y: number) => number;
@@ -22,6 +22,11 @@ const SHAPES: [number[], number[]][] = [
   [[2, 3, 8], [8]],
   [[4, 8], [4, 1]],
   [[40, 64], [64]], // four per invocation over more than one workgroup
+  // Both operands contiguous along a last dimension that is a multiple of 4: the
+  // broadcasting vec4 kernel (a per-image gate [B, 1, C], a bias on the left, rank 4).
+  [[2, 3, 8], [2, 1, 8]],
+  [[12], [5, 12]],
+  [[2, 3, 2, 8], [2, 1, 1, 8]],
 ];
 
 function binaryCases(gpu: Fn, f: Ref, lo = -1, hi = 1, bLo = lo, bHi = hi) {
@@ -31,6 +36,22 @@ function binaryCases(gpu: Fn, f: Ref, lo = -1, hi = 1, bLo = lo, bHi = hi) {
       checkOp({ gpu, ref: (a, b) => R.zip([a, b], f), inputs: [randArr(sa, 10 + k, lo, hi), randArr(sb, 20 + k, bLo, bHi)] }),
   }));
 }
+
+it('broadcasts along a contiguous last dimension (a multiple of 4) run on the vec4 kernel', async () => {
+  const kernelOf = async (sa: number[], sb: number[]) => {
+    const [a, b] = [toTensor(randArr(sa, 1)), toTensor(randArr(sb, 2))];
+    gpu().profile.start();
+    ops.add(a, b).dispose();
+    const names = (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+    a.dispose();
+    b.dispose();
+    return names;
+  };
+  expect(await kernelOf([6, 16], [16])).toEqual(['elementwise-vec4/binary_broadcast']); // a bias
+  expect(await kernelOf([2, 5, 16], [2, 1, 16])).toEqual(['elementwise-vec4/binary_broadcast']); // a gate
+  expect(await kernelOf([6, 10], [10])).toEqual(['elementwise/binary']); // 10 is not a multiple of 4
+  expect(await kernelOf([6, 16], [6, 1])).toEqual(['elementwise/binary']); // broadcast along the last dimension
+});
 
 describe('arithmetic', () => {
   for (const c of binaryCases(ops.add, (x, y) => x + y)) opTest('add', c.title, c.run);

@@ -9,7 +9,7 @@ import { ValueError } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
 import { empty } from '../tensor/creation.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params, WG } from './util.js';
-import { elementwiseKernel, elementwiseVec4Kernel } from './elementwise.js';
+import { elementwiseKernel, elementwiseVec4BroadcastKernel, elementwiseVec4Kernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
 import { where } from './where.js';
@@ -22,6 +22,7 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   const plain = sameShape(a.shape, b.shape);
   if (plain && out.size % 4 === 0) return binaryVec4(name, a, b, out);
   const c = coalesceDims(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  if (!plain && rowsOfVec4(c)) return binaryVec4Broadcast(name, a, b, out, c);
   const elems = elementsPerInvocation(out.size, plain ? undefined : c.shape);
   backend().dispatch({
     kernel: elementwiseKernel('binary'),
@@ -53,9 +54,33 @@ function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor
   backend().dispatch({
     kernel: elementwiseVec4Kernel(),
     bindings: { a, b, out },
-    params: { n4 },
+    params: { n4, shape4: [], a4: [], b4: [] },
     overrides: { OP: BINARY_CODES[name], VECS: BINARY_VEC4S },
     workgroups: linearGroups(n4, WG * BINARY_VEC4S),
+  });
+  return out;
+}
+
+/**
+ * Whether a coalesced broadcast view runs on the broadcasting vec4 kernel: rank ≤ 4, a last
+ * dimension that is a multiple of 4, along which both operands are contiguous (a bias, a
+ * per-image gate). Their other strides are then multiples of that dimension, so every
+ * output vec4 is one vec4 of each operand. nano's step has 21 such ops (bias adds, SE gates).
+ */
+function rowsOfVec4(c: { shape: number[]; strides: number[][] }): boolean {
+  const last = c.shape.length - 1;
+  return c.shape.length >= 1 && c.shape.length <= 4 && c.shape[last]! % 4 === 0 && c.strides[1]![last] === 1 && c.strides[2]![last] === 1;
+}
+
+function binaryVec4Broadcast(name: BinaryName, a: Tensor, b: Tensor, out: Tensor, c: { shape: number[]; strides: number[][] }): Tensor {
+  const n4 = out.size / 4;
+  const v = vec4Params(c.shape, [c.strides[1]!, c.strides[2]!]);
+  backend().dispatch({
+    kernel: elementwiseVec4BroadcastKernel(),
+    bindings: { a, b, out },
+    params: { n4, shape4: v.shape4!, a4: v.a4!, b4: v.b4! },
+    overrides: { OP: BINARY_CODES[name] },
+    workgroups: linearGroups(n4),
   });
   return out;
 }

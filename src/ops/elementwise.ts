@@ -40,3 +40,10 @@ export function elementwiseVec4Kernel(): Kernel {
   vec4Binary ??= defineKernel('elementwise-vec4', elementwiseVec4Wgsl, 'binary', { constants: codeConstants('BINARY', BINARY_CODES) });
   return vec4Binary;
 }
+
+let vec4Broadcast: Kernel | undefined;
+/** The broadcasting vec4 binary kernel (operands contiguous along a last dimension that is a multiple of 4). */
+export function elementwiseVec4BroadcastKernel(): Kernel {
+  vec4Broadcast ??= defineKernel('elementwise-vec4', elementwiseVec4Wgsl, 'binary_broadcast', { constants: codeConstants('BINARY', BINARY_CODES) });
+  return vec4Broadcast;
+}
