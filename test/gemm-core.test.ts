@@ -101,14 +101,15 @@ describe('GEMM core: load modes × tile configurations', () => {
       return (await gpu().profile.stop()).kernels.map((k) => k.kernel);
     };
     setGemmConfig({ quad: true });
-    expect(await kernelsOf(36, 64)).toEqual(['matmul-quad/matmul']);
-    expect(await kernelsOf(36, 16)).toEqual(['matmul/matmul']); // narrower than a band
+    expect(await kernelsOf(72, 64)).toEqual(['matmul-quad/matmul']);
+    expect(await kernelsOf(36, 64, 2048)).toEqual(['matmul-quad/matmul']); // B too big to read per row
+    expect(await kernelsOf(72, 16)).toEqual(['matmul/matmul']); // narrower than a band
     expect(await kernelsOf(3, 64, 2048)).toEqual(['matmul/matmul']); // fewer rows than a quad's lanes, B too big to read per row
     expect(await kernelsOf(3, 64)).toEqual(['matmul/gemv']); // few rows, small B: one-row products
     expect(await kernelsOf(32, 10, 64)).toEqual(['matmul/gemv']); // a classifier head at batch 32
     expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row
     setGemmConfig({ quad: false });
-    expect(await kernelsOf(36, 64)).toEqual(['matmul/matmul']);
+    expect(await kernelsOf(72, 64)).toEqual(['matmul/matmul']);
     setGemmConfig(DEFAULT_GEMM_CONFIG);
   });
   // The workgroup-shared kernel (hardware GPUs' style, forced here on SwiftShader): 64×64
@@ -130,7 +131,7 @@ describe('GEMM core: load modes × tile configurations', () => {
     expect(await kernelsOf(36, 64)).toEqual(['matmul-shared/matmul_shared']);
     expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row keeps the GEMV
     setGemmConfig({ tiles: 'auto' });
-    const auto = await kernelsOf(36, 16);
+    const auto = await kernelsOf(72, 16);
     expect(auto).toEqual([gpu().adapter.software ? 'matmul/matmul' : 'matmul-shared/matmul_shared']);
     expect(() => setGemmConfig({ tiles: 'smem' as never })).toThrow(/tiles must be 'auto', 'register', 'shared' or 'subgroup', got smem/);
     setGemmConfig(DEFAULT_GEMM_CONFIG);

@@ -222,14 +222,14 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
 }
 
 /** Most rows, and most elements of B, of a GEMM that `rowsAsGemv` sends to the one-row kernel. */
-const GEMV_ROWS = { maxM: 32, maxB: 1 << 16 } as const;
+const GEMV_ROWS = { maxM: 64, maxB: 1 << 16 } as const;
 
 /**
  * Whether a small unbatched GEMM runs as M one-row products (the rows as gemv's batch, B
- * shared): a classifier head such as [32, 64]·[64, 10]. Its work is tiny, and the 8×8
- * register-tile pipeline it would otherwise take cost ~355 ms to build on SwiftShader
- * against ~25 for gemv, most of a small net's cold first inference. B (≤ 64 Ki elements)
- * is read once per row.
+ * shared): a classifier head such as [32, 64]·[64, 10] and its weight gradient
+ * [64, 32]·[32, 10]. Their work is tiny, and the 8×8 register-tile pipeline they would
+ * otherwise take cost 355–545 ms to build on SwiftShader against 30–100 for gemv, most of a
+ * small net's cold first inference. B (≤ 64 Ki elements) is read once per row.
  */
 function rowsAsGemv(p: GemmPlan): boolean {
   return p.batch === 1 && p.m <= GEMV_ROWS.maxM && p.k * p.n <= GEMV_ROWS.maxB && gemmTiles() === 'register';
