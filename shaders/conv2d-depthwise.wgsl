@@ -68,13 +68,11 @@ fn load_w(tap: u32, cq: u32, cl: vec4<u32>) -> vec4<f32> {
 
 // Column `col` of the row starting at pixel `row` (width `width`), zero outside 0..width−1.
 fn load_col(row: u32, col: i32, width: u32, cq: u32, cl: vec4<u32>) -> vec4<f32> {
-  let inside = col >= 0 && col < i32(width);
-  let v = load_x(row + u32(clamp(col, 0, i32(width) - 1)), cq, cl);
-  return select(vec4<f32>(0.0), v, inside);
+  return load_col_in(row, col, width, width, cq, cl);
 }
 
-// As load_col, with the mask's width (0: the whole row is outside) apart from the row's
-// real width (the clamp).
+// Column `col` of the row starting at pixel `row` (`real_width` wide: the clamp), zero
+// outside 0..width−1 (width 0: the whole row lies outside the input).
 fn load_col_in(row: u32, col: i32, width: u32, real_width: u32, cq: u32, cl: vec4<u32>) -> vec4<f32> {
   let inside = col >= 0 && col < i32(width);
   let v = load_x(row + u32(clamp(col, 0, i32(real_width) - 1)), cq, cl);
