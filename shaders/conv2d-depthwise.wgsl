@@ -180,22 +180,30 @@ fn dx(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec
   let oh_step = i32(params.step_y * params.dh) / sh;
   let ow_step = i32(params.step_x * params.dw) / sw;
   let ow_first = (nx0 - i32(kx0 * params.dw)) / sw;
-  var oh = (ny0 - i32(ky0 * params.dh)) / sh;
-  for (var ky = ky0; ky < params.kh; ky += params.step_y) {
-    if (oh < 0) { break; }
-    if (oh < i32(params.ho)) {
-      let row = (b * params.ho + u32(oh)) * params.wo;
-      var ow = ow_first;
-      for (var kx = kx0; kx < params.kw; kx += params.step_x) {
-        let f = load_w(ky * params.kw + kx, cq, cl);
-        a0 += load_col(row, ow, params.wo, cq, cl) * f;
-        a1 += load_col(row, ow + 1, params.wo, cq, cl) * f;
-        a2 += load_col(row, ow + 2, params.wo, cq, cl) * f;
-        a3 += load_col(row, ow + 3, params.wo, cq, cl) * f;
-        ow -= ow_step;
-      }
-    }
-    oh -= oh_step;
+  let oh_first = (ny0 - i32(ky0 * params.dh)) / sh;
+  // The reachable taps as one flat loop over ny rows × nx columns of them (nested loops
+  // cost a loop entry per tap row on SwiftShader: docs/kernels.md); a tap row whose dy row
+  // lies outside dy is masked like a column outside it.
+  let ny = select(0u, (params.kh - ky0 + params.step_y - 1u) / params.step_y, ky0 < params.kh);
+  let nx = select(0u, (params.kw - kx0 + params.step_x - 1u) / params.step_x, kx0 < params.kw);
+  var ky = ky0; var kx = kx0;
+  var oh = oh_first; var ow = ow_first;
+  var j = 0u;  // kx's position in its row of taps
+  for (var i = 0u; i < ny * nx; i++) {
+    let width = select(0u, params.wo, oh >= 0 && oh < i32(params.ho));
+    let row = (b * params.ho + u32(clamp(oh, 0, i32(params.ho) - 1))) * params.wo;
+    let f = load_w(ky * params.kw + kx, cq, cl);
+    a0 += load_col_in(row, ow, width, params.wo, cq, cl) * f;
+    a1 += load_col_in(row, ow + 1, width, params.wo, cq, cl) * f;
+    a2 += load_col_in(row, ow + 2, width, params.wo, cq, cl) * f;
+    a3 += load_col_in(row, ow + 3, width, params.wo, cq, cl) * f;
+    j += 1u;
+    let next_row = j == nx;
+    j = select(j, 0u, next_row);
+    kx = select(kx + params.step_x, kx0, next_row);
+    ow = select(ow - ow_step, ow_first, next_row);
+    ky = select(ky, ky + params.step_y, next_row);
+    oh = select(oh, oh - oh_step, next_row);
   }
   let o = (b * params.h + ih) * params.w + iw0;
   if (iw0 < params.w) { store(o, cq, a0); }
