@@ -93,7 +93,10 @@ export interface BenchCase {
   fullOnly?: boolean;
   /** Skipped on software adapters (SwiftShader): shapes that only make sense on a real GPU. */
   hardwareOnly?: boolean;
-  /** Roofline probes define the ceilings; they always run first and are never filtered out. */
+  /**
+   * Set only on the roofline probes: they define the ceilings (a case with this field
+   * overwrites them with its own rate), always run first and are never filtered out.
+   */
   roofline?: 'compute' | 'memory';
   ours(ctx: BenchContext): Promise<Runner>;
   peer?(ctx: BenchContext & { tfjs: TfjsPeer }): Promise<Runner>;
