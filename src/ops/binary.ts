@@ -9,7 +9,7 @@ import { ValueError } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
 import { empty } from '../tensor/creation.js';
 import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params, WG } from './util.js';
-import { elementwiseKernel, elementwiseVec4BroadcastKernel, elementwiseVec4Kernel } from './elementwise.js';
+import { elementwiseKernel, elementwiseVec4Kernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
 import { where } from './where.js';
@@ -52,7 +52,7 @@ export const BINARY_VEC4S = 1;
 function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor {
   const n4 = out.size / 4;
   backend().dispatch({
-    kernel: elementwiseVec4Kernel(),
+    kernel: elementwiseVec4Kernel('binary'),
     bindings: { a, b, out },
     params: { n4, shape4: [], a4: [], b4: [] },
     overrides: { OP: BINARY_CODES[name], VECS: BINARY_VEC4S },
@@ -76,7 +76,7 @@ function binaryVec4Broadcast(name: BinaryName, a: Tensor, b: Tensor, out: Tensor
   const n4 = out.size / 4;
   const v = vec4Params(c.shape, [c.strides[1]!, c.strides[2]!]);
   backend().dispatch({
-    kernel: elementwiseVec4BroadcastKernel(),
+    kernel: elementwiseVec4Kernel('binary_broadcast'),
     bindings: { a, b, out },
     params: { n4, shape4: v.shape4!, a4: v.a4!, b4: v.b4! },
     overrides: { OP: BINARY_CODES[name] },

@@ -33,17 +33,18 @@ export function elementwiseKernel(entry: Entry): Kernel {
   return k;
 }
 
-let vec4Binary: Kernel | null = null;
+type Vec4Entry = 'binary' | 'binary_broadcast';
+const vec4Kernels = new Map<Vec4Entry, Kernel>();
 
-/** The same-shape binary kernel of shaders/elementwise-vec4.wgsl (contiguous operands, n a multiple of 4). */
-export function elementwiseVec4Kernel(): Kernel {
-  vec4Binary ??= defineKernel('elementwise-vec4', elementwiseVec4Wgsl, 'binary', { constants: codeConstants('BINARY', BINARY_CODES) });
-  return vec4Binary;
-}
-
-let vec4Broadcast: Kernel | undefined;
-/** The broadcasting vec4 binary kernel (operands contiguous along a last dimension that is a multiple of 4). */
-export function elementwiseVec4BroadcastKernel(): Kernel {
-  vec4Broadcast ??= defineKernel('elementwise-vec4', elementwiseVec4Wgsl, 'binary_broadcast', { constants: codeConstants('BINARY', BINARY_CODES) });
-  return vec4Broadcast;
+/**
+ * A kernel of shaders/elementwise-vec4.wgsl: `binary` (same shapes, contiguous, n a multiple
+ * of 4) or `binary_broadcast` (operands contiguous along a last dimension that is a multiple of 4).
+ */
+export function elementwiseVec4Kernel(entry: Vec4Entry): Kernel {
+  let k = vec4Kernels.get(entry);
+  if (!k) {
+    k = defineKernel('elementwise-vec4', elementwiseVec4Wgsl, entry, { constants: codeConstants('BINARY', BINARY_CODES) });
+    vec4Kernels.set(entry, k);
+  }
+  return k;
 }
