@@ -1,7 +1,8 @@
 /**
  * The `nfnet` command. Subcommands that need no GPU (info) never initialise one.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseSetting } from './cli/settings.js';
 import { init } from './index.js';
 import { info } from './models/registry.js';
 import { formatInfo } from './models/info.js';
@@ -17,15 +18,24 @@ program
   .argument('<model>', `a model name: ${modelNames().join(', ')}`)
   .option('--res <pixels>', 'input resolution (default: the variant\'s test resolution)', (v) => Number.parseInt(v, 10))
   .option('--classes <n>', 'number of classes', (v) => Number.parseInt(v, 10))
+  .option('--set <key=value>', 'override a field of the model\'s config, repeatable: --set widths=48,96 --set depths=1,2', collectSetting)
   .option('--json', 'print JSON')
-  .action((variant: string, opts: { res?: number; classes?: number; json?: boolean }) => {
-    const i = info(variant, { resolution: opts.res, ...(opts.classes ? { numClasses: opts.classes } : {}) });
+  .action((variant: string, opts: { res?: number; classes?: number; set?: Record<string, unknown>; json?: boolean }) => {
+    const i = info(variant, { resolution: opts.res, ...opts.set, ...(opts.classes ? { numClasses: opts.classes } : {}) });
     console.log(opts.json ? JSON.stringify(i, null, 2) : formatInfo(i));
   });
 
 const int = (v: string) => Number.parseInt(v, 10);
 
 const num = (v: string) => Number.parseFloat(v);
+
+/** `--set key=value`, repeatable, collected into one overrides object. */
+function collectSetting(v: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const setting = parseSetting(v);
+  if (!setting) throw new InvalidArgumentError(`expected key=value (e.g. widths=48,96), got '${v}'`);
+  return { ...previous, [setting.key]: setting.value };
+}
+
 
 program
   .command('train')
@@ -34,6 +44,7 @@ program
   .option('--data-dir <dir>', 'dataset folder (default for fashion-mnist: Debian\'s /usr/share/datasets/fashion-mnist)')
   .option('--model <name>', 'the model, any family (nano, F0, efficientnet_b0, resnet50, vit_tiny_patch16_224, …: `nfnet info --help` lists them); default nano, with --init read from the file')
   .option('--variant <name>', 'the same as --model (its older name)')
+  .option('--set <key=value>', 'override a field of the model\'s config, repeatable: --set widths=48,96 --set depths=1,2 (`nfnet info <model> --set …` shows the result)', collectSetting)
   .option('--init <timm.safetensors>', 'start from timm weights (a timm state dict) with a fresh classifier for the dataset\'s classes (finetuning)')
   .option('--classes <n>', 'with --init: the number of classes of the new head (must be the dataset\'s)', int)
   .option('--epochs <n>', 'epochs', int, 3)
@@ -57,6 +68,8 @@ program
   .option('--resume <checkpoint>', 'continue from a checkpoint written by this command')
   .option('--no-eval-ema', 'skip evaluating the EMA weights')
   .option('--no-eval-live', 'evaluate only the EMA weights each epoch (half the evaluation time)')
+  .option('--tta', 'flip test-time augmentation: score each test image by the mean logits of it and its mirror (twice the evaluation time)')
+  .option('--eval-every <epochs>', 'evaluate after every n-th epoch and after the last (default: 1)', int)
   .option('--no-fast', 'keep Dawn\'s robustness checks on')
   .option('--no-progress', 'no progress bar')
   .option('--log-every <steps>', 'without a progress bar (no terminal), print a line every n steps', int, 100)
@@ -76,11 +89,12 @@ program
   .option('--test-subset <n>', 'use only the first n test images', int)
   .option('--size <px>', 'image size for --data folder', int)
   .option('--no-ema', 'evaluate the live weights instead of the EMA')
+  .option('--tta', 'flip test-time augmentation: score each image by the mean logits of it and its mirror')
   .option('--json', 'print JSON')
   .action(async (o) => {
     const { evaluateCheckpoint } = await import('./cli/eval.js');
     const r = await evaluateCheckpoint(o);
-    console.log(o.json ? JSON.stringify(r, null, 2) : `${r.variant}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.count} images (${r.weights} weights), loss ${r.loss.toFixed(4)}`);
+    console.log(o.json ? JSON.stringify(r, null, 2) : `${r.variant}: test accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.count} images (${r.weights} weights${r.tta ? ', flip TTA' : ''}), loss ${r.loss.toFixed(4)}`);
   });
 
 program

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { data, models, nfnet, ShapeError } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/node.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type HostTensor } from '../src/io/safetensors.js';
+import { loadSplits } from '../src/cli/datasets.js';
 import { useGpu } from './setup.js';
 
 useGpu();
@@ -95,6 +96,27 @@ describe('checkpoints', () => {
     const again = nfnet.modelFromCheckpoint(ck);
     expect(await values(again)).toEqual(await values(nano));
     for (const m of [nano, pico, again]) m.dispose();
+  });
+
+  it('a file from before the model-state redesign (docs/results\' Fashion-MNIST checkpoint) loads, agcExclude read as agcSkipGains', async () => {
+    const ck = loadCheckpoint('docs/results/fashion-mnist/checkpoint.safetensors');
+    expect(ck.trainOptions).toMatchObject({ lr: 0.15, clipping: 0.1, agcSkipGains: false, totalSteps: 7500 });
+    expect(ck.trainOptions).not.toHaveProperty('agcExclude');
+    // Its weights still score as when it was written (90.68% on all 10,000 test images).
+    const { train, test } = loadSplits({ data: 'fashion-mnist' });
+    const firstTest = { ...test, count: 500, images: test.images.subarray(0, 500 * 784), labels: test.labels.subarray(0, 500) };
+    const model = nfnet.modelFromCheckpoint(ck, { useEma: true });
+    const r = await nfnet.evaluate(model, new data.DataLoader(firstTest, { batchSize: 250, keepLast: true, ...data.channelStats(train) }));
+    expect(r.accuracy).toBeGreaterThan(0.85);
+    model.dispose();
+    // The old default excluded only the classifier: the skip gains were clipped.
+    const pico = nfnet.create('pico', { seed: 1 });
+    const { tensors, metadata } = decodeSafetensors(await nfnet.encodeCheckpoint(pico));
+    const oldOptions = { lr: 0.1, warmupSteps: 0, momentum: 0.9, weightDecay: 2e-5, clipping: 0.01, labelSmoothing: 0.1, ema: true, seed: 0, agcExclude: ['head.fc.weight'], totalSteps: 10 };
+    const hostTensors = Object.fromEntries([...tensors].map(([name, t]): [string, HostTensor] => [name, { dtype: 'F32', shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) }]));
+    const oldFile = nfnet.decodeCheckpoint(encodeSafetensors(hostTensors, { ...metadata, trainOptions: JSON.stringify(oldOptions) }));
+    expect(oldFile.trainOptions).toMatchObject({ agcSkipGains: true, clipping: 0.01 });
+    pico.dispose();
   });
 });
 

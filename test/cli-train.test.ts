@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train, type TrainArgs } from '../src/cli/train.js';
 import { loadCheckpoint } from '../src/nfnet/checkpoint-node.js';
+import { parseSetting } from '../src/cli/settings.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'nfnet-cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,5 +52,31 @@ describe('nfnet train', () => {
     expect(loadCheckpoint(path.join(dir, 'sam', 'checkpoint.safetensors')).trainOptions?.sam).toEqual({ rho: 0.05 });
     await expect(train(args('sam-bad', { maxSteps: 1, epochs: 1, samRho: Number.NaN }))).rejects.toThrow(/sam\.rho must be a finite number > 0, got NaN/);
     expect(existsSync(path.join(dir, 'sam-bad'))).toBe(false);
+  }, 120_000);
+  it('--eval-every 2 over three epochs evaluates after epochs 2 and 3 (the last), not 1', async () => {
+    const r = await train(args('eval-every', { epochs: 3, subset: 32, evalEvery: 2 }));
+    expect(r.epochs.map((e) => [e.testAccuracy === null, e.testAccuracyEma === null])).toEqual([[true, true], [false, false], [false, false]]);
+    await expect(train(args('eval-every-bad', { epochs: 1, evalEvery: 0 }))).rejects.toThrow(/--eval-every must be an integer >= 1, got 0/);
+    expect(existsSync(path.join(dir, 'eval-every-bad'))).toBe(false);
+  }, 120_000);
+
+  it('--set key=value: JSON, comma lists and strings; anything without a key is refused', () => {
+    expect(parseSetting('widths=48,96')).toEqual({ key: 'widths', value: [48, 96] });
+    expect(parseSetting('depths=[1,2]')).toEqual({ key: 'depths', value: [1, 2] });
+    expect(parseSetting(' alpha = 0.25')).toEqual({ key: 'alpha', value: 0.25 });
+    expect(parseSetting('stemPool=false')).toEqual({ key: 'stemPool', value: false });
+    expect(parseSetting('activation=silu')).toEqual({ key: 'activation', value: 'silu' });
+    expect(parseSetting('stem=[{"channels":8,"stride":2,"kernel":3}]')).toEqual({ key: 'stem', value: [{ channels: 8, stride: 2, kernel: 3 }] });
+    expect(parseSetting('widths')).toBeNull();
+    expect(parseSetting('=4')).toBeNull();
+  });
+
+  it('--set overrides reach the model and its checkpoint; a misspelt field is refused before anything is written', async () => {
+    const r = await train(args('set', { maxSteps: 1, epochs: 1, set: { widths: [8, 16], depths: [1, 2], groupWidth: 16 }, tta: true }));
+    expect(r.epochs[0]!.testAccuracy).toBeGreaterThanOrEqual(0);
+    const ck = loadCheckpoint(path.join(dir, 'set', 'checkpoint.safetensors'));
+    expect(ck.config).toMatchObject({ variant: 'pico', widths: [8, 16], depths: [1, 2], groupWidth: 16 });
+    await expect(train(args('set-bad', { maxSteps: 1, epochs: 1, set: { widht: [8, 16] } }))).rejects.toThrow(/unknown option 'widht' \(did you mean 'widths'\?\)/);
+    expect(existsSync(path.join(dir, 'set-bad'))).toBe(false);
   }, 120_000);
 });

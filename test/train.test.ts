@@ -1,6 +1,7 @@
 // The training step: schedule, one small readback per step, and that it learns.
 import { describe, expect, it } from 'vitest';
-import { data, nfnet, ValueError } from '../src/index.js';
+import { data, nfnet, noGrad, tensor, ValueError } from '../src/index.js';
+import { mirrored } from '../src/nfnet/train.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -82,6 +83,48 @@ describe('training', () => {
     expect(piped.results.map((r) => r.step)).toEqual([1, 2, 3]);
     expect(piped.results).toEqual(one.results);
     expect(Array.from(piped.weights)).toEqual(Array.from(one.weights));
+  });
+
+  it('mirrored: each row of an NHWC batch reversed along W, channels kept together', () => {
+    // 2 images of 1×3 pixels, 2 channels: pixel (n, x) holds [10n + x, -(10n + x)].
+    const images = Float32Array.from([0, -0, 1, -1, 2, -2, 10, -10, 11, -11, 12, -12]);
+    expect([...mirrored(images, [2, 1, 3, 2])]).toEqual([2, -2, 1, -1, 0, -0, 12, -12, 11, -11, 10, -10]);
+  });
+
+  it('flip test-time augmentation scores the mean of the logits of each image and its mirror (float64 reference)', async () => {
+    const model = nfnet.create('pico', { seed: 4, numClasses: 4 });
+    const set = stripes(12);
+    // Stripes are mirror-symmetric up to a shift; a ramp makes each image differ from its mirror.
+    for (let i = 0; i < set.count; i++) for (let p = 0; p < 784; p++) set.images[i * 784 + p] = (set.images[i * 784 + p]! + 8 * (p % 28)) % 256;
+    const loader = new data.DataLoader(set, { batchSize: 5, keepLast: true });
+    let loss = 0;
+    let correct = 0;
+    for (const batch of loader.epoch()) {
+      const [n, h, w] = batch.shape as [number, number, number, number];
+      const flipped = new Float32Array(batch.images.length);
+      for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) flipped[(i * h + y) * w + x] = batch.images[(i * h + y) * w + (w - 1 - x)]!;
+      const logitsOf = async (images: Float32Array) => {
+        const out = noGrad(() => model.forward(tensor(images, batch.shape)));
+        const values = await out.data();
+        out.dispose();
+        return values;
+      };
+      const [own, mirror] = [await logitsOf(batch.images), await logitsOf(flipped)];
+      for (let i = 0; i < n; i++) {
+        const z = [0, 1, 2, 3].map((k) => (own[i * 4 + k]! + mirror[i * 4 + k]!) / 2);
+        const top = Math.max(...z);
+        loss += top + Math.log(z.reduce((t, v) => t + Math.exp(v - top), 0)) - z[batch.labels[i]!]!;
+        correct += z[batch.labels[i]!]! >= top ? 1 : 0;
+      }
+    }
+    const tta = await nfnet.evaluate(model, loader, { flip: true });
+    expect(tta.count).toBe(12);
+    expect(tta.loss).toBeCloseTo(loss / 12, 4);
+    expect(tta.accuracy).toBe(correct / 12);
+    const plain = await nfnet.evaluate(model, loader);
+    expect(Math.abs(plain.loss - tta.loss)).toBeGreaterThan(1e-4); // the mirror changed something
+    await expect(nfnet.evaluate(model, loader, { flip: 1 as unknown as boolean })).rejects.toThrow(ValueError);
+    model.dispose();
   });
 
   it('rejects a bad schedule before any GPU work', () => {

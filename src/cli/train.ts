@@ -23,6 +23,8 @@ import { loadSplits, type DataArgs } from './datasets.js';
 
 export interface TrainArgs extends DataArgs {
   variant: string;
+  /** Overrides of the model's config fields (`--set key=value`), checked by its family. */
+  set?: Record<string, unknown>;
   epochs: number;
   batch: number;
   lr?: number;
@@ -38,6 +40,10 @@ export interface TrainArgs extends DataArgs {
   evalEma: boolean;
   /** Evaluate the live (non-EMA) weights each epoch (default true; the EMA alone halves the evaluation time). */
   evalLive?: boolean;
+  /** Flip test-time augmentation in the evaluations (`--tta`). */
+  tta?: boolean;
+  /** Evaluate after every n-th epoch and after the last (default 1). */
+  evalEvery?: number;
   /** Stop after this many steps in total (quick experiments); the schedule still spans all epochs. */
   maxSteps?: number;
   /** Without a progress bar, print a line every this many steps (0 = never). */
@@ -82,6 +88,7 @@ export interface TrainResult {
 export async function train(a: TrainArgs): Promise<TrainResult> {
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
   if (a.classes !== undefined && a.classes !== trainSet.classes) throw new ValueError(`--classes ${a.classes}, but --data ${a.data} has ${trainSet.classes} classes`);
+  if (a.evalEvery !== undefined && !(Number.isInteger(a.evalEvery) && a.evalEvery >= 1)) throw new ValueError(`--eval-every must be an integer >= 1, got ${a.evalEvery}`);
   if (a.init && trainSet.channels !== 3) throw new ValueError(`--init: timm weights take RGB images; --data ${a.data} has ${trainSet.channels} channel(s)`);
   const gpu = await init({ fast: a.fast });
   try {
@@ -100,6 +107,7 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
   const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip, ...stats });
   const testLoader = new DataLoader(testSet, { batchSize: 250, keepLast: true, ...stats });
   const regularisation = {
+    ...a.set,
     ...(a.dropout === undefined ? {} : { dropout: a.dropout }),
     ...(a.stochasticDepth === undefined ? {} : { stochDepthRate: a.stochasticDepth }),
   };
@@ -133,7 +141,7 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
   let barEpoch = 0;
   const fitted = await trainer.fit(
     loader,
-    { epochs: a.epochs, maxSteps: a.maxSteps, startEpoch, skipBatches, test: testLoader, evalLive: a.evalLive !== false || !a.evalEma, evalEma: a.evalEma },
+    { epochs: a.epochs, maxSteps: a.maxSteps, startEpoch, skipBatches, test: testLoader, evalLive: a.evalLive !== false || !a.evalEma, evalEma: a.evalEma, evalFlip: a.tta === true, evalEvery: a.evalEvery },
     {
       onStep: (_r, p) => {
         const shown = { loss: p.trainLoss.toFixed(3), acc: (100 * p.trainAccuracy).toFixed(1), ips: p.imagesPerSecond.toFixed(1) };
@@ -151,10 +159,14 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
       onEpoch: async (rec) => {
         bar?.stop();
         barEpoch = 0;
-        const pct = (v: number | null) => (v === null ? '' : `${(100 * v).toFixed(2)}%`);
+        const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+        const scores = [
+          ...(rec.testAccuracy === null ? [] : [pct(rec.testAccuracy)]),
+          ...(rec.testAccuracyEma === null ? [] : [`EMA ${pct(rec.testAccuracyEma)}`]),
+        ];
         console.error(
-          `epoch ${rec.epoch}: train loss ${rec.trainLoss.toFixed(4)} acc ${(100 * rec.trainAccuracy).toFixed(2)}% | test acc` +
-            ` ${pct(rec.testAccuracy)}${rec.testAccuracyEma === null ? '' : ` (EMA ${pct(rec.testAccuracyEma)})`} | ${rec.imagesPerSecond.toFixed(1)} img/s | ${rec.minutes.toFixed(1)} min`,
+          `epoch ${rec.epoch}: train loss ${rec.trainLoss.toFixed(4)} acc ${pct(rec.trainAccuracy)} | ` +
+            `${scores.length ? `test acc ${scores.join(', ')}${a.tta ? ' (flip TTA)' : ''}` : 'not evaluated (--eval-every)'} | ${rec.imagesPerSecond.toFixed(1)} img/s | ${rec.minutes.toFixed(1)} min`,
         );
         await saveCheckpoint(path.join(a.out, 'checkpoint.safetensors'), model, trainer, {
           loader: { ...loader.state, epochs: loader.state.epochs + 1, batchInEpoch: 0 },

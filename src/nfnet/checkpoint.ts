@@ -109,7 +109,7 @@ function checkMeta(ck: Checkpoint, what: string): void {
   };
   // The family checks its config (and completes an older file's, e.g. NFNets from before the numerics options).
   wrap('config', () => (ck.config = familyOfConfig(ck.config).validate(ck.config)));
-  if (ck.trainOptions !== undefined) wrap('trainOptions', () => resolveTrainOptions(ck.trainOptions!));
+  if (ck.trainOptions !== undefined) wrap('trainOptions', () => resolveTrainOptions((ck.trainOptions = upgradeTrainOptions(ck.trainOptions!))));
   if (ck.loader !== undefined) {
     wrap('loader', () => {
       const l = ck.loader as unknown as Record<string, unknown>;
@@ -120,6 +120,20 @@ function checkMeta(ck: Checkpoint, what: string): void {
     });
   }
   if (ck.extra !== undefined && (ck.extra === null || typeof ck.extra !== 'object')) throw new CheckpointError(`${what}: metadata 'extra' must be an object, got ${describeValue(ck.extra)}`);
+}
+
+/**
+ * Training options as files from before the model-state redesign wrote them: `agcExclude`,
+ * the names and patterns AGC left alone, is now `agcSkipGains`. A pattern in the list (JSON
+ * wrote the CLI's /skipGain$/ as {}) or a skip-gain name means the skip gains were left
+ * out; the classifier alone (the old default) means they were clipped.
+ */
+function upgradeTrainOptions(options: NonNullable<Checkpoint['trainOptions']>): NonNullable<Checkpoint['trainOptions']> {
+  if (options === null || typeof options !== 'object' || !('agcExclude' in options)) return options;
+  const { agcExclude, ...rest } = options as typeof options & { agcExclude: unknown };
+  const excluded: unknown[] = Array.isArray(agcExclude) ? agcExclude : [];
+  const skipGainsLeftOut = excluded.some((e) => typeof e !== 'string' || /skipGain/.test(e));
+  return { ...rest, agcSkipGains: !skipGainsLeftOut };
 }
 
 /** The shapes of one group of a checkpoint, by tensor name. */

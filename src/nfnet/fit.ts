@@ -23,6 +23,10 @@ export interface FitOptions {
   evalLive?: boolean;
   /** Evaluate the EMA's averages (default: when the trainer keeps an EMA). */
   evalEma?: boolean;
+  /** Flip test-time augmentation in the evaluations (`evaluate`'s `flip`; default false). */
+  evalFlip?: boolean;
+  /** Evaluate after every n-th epoch and after the last one (default 1: every epoch). */
+  evalEvery?: number;
   /** Record step k+1 while the GPU runs step k (default true); hooks then see step k after k+1 was submitted. */
   pipeline?: boolean;
   /** Wraps each step's submission (a lock, a profiler). */
@@ -115,7 +119,7 @@ class EpochMeter {
   }
 }
 
-const FIT_OPTION_NAMES = ['epochs', 'maxSteps', 'startEpoch', 'skipBatches', 'test', 'evalLive', 'evalEma', 'pipeline', 'wrapStep', 'maxSkippedInARow'] as const;
+const FIT_OPTION_NAMES = ['epochs', 'maxSteps', 'startEpoch', 'skipBatches', 'test', 'evalLive', 'evalEma', 'evalFlip', 'evalEvery', 'pipeline', 'wrapStep', 'maxSkippedInARow'] as const;
 
 /** Every option and hook checked before the first step. */
 function checkFit(loader: DataLoader, options: FitOptions, hooks: FitHooks): void {
@@ -123,7 +127,7 @@ function checkFit(loader: DataLoader, options: FitOptions, hooks: FitHooks): voi
   checkOptions('fit', options, FIT_OPTION_NAMES);
   checkOptions('fit', hooks, ['beforeStep', 'onStep', 'onEpoch'], 'hooks');
   if (options.test !== undefined && !(options.test instanceof DataLoader)) throw new ValueError(`fit: test must be a DataLoader, got ${describeValue(options.test)}`);
-  for (const k of ['evalLive', 'evalEma', 'pipeline'] as const) if (options[k] !== undefined) checkBoolean('fit', k, options[k]);
+  for (const k of ['evalLive', 'evalEma', 'evalFlip', 'pipeline'] as const) if (options[k] !== undefined) checkBoolean('fit', k, options[k]);
   if (options.wrapStep !== undefined) checkFunction('fit', 'wrapStep', options.wrapStep);
   for (const k of ['beforeStep', 'onStep', 'onEpoch'] as const) if (hooks[k] !== undefined) checkFunction('fit', `hooks.${k}`, hooks[k]);
 }
@@ -137,6 +141,8 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
   positiveInteger('maxSteps', maxSteps, 1);
   positiveInteger('startEpoch', startEpoch, 0);
   positiveInteger('skipBatches', skipBatches, 0);
+  const evalEvery = options.evalEvery ?? 1;
+  positiveInteger('evalEvery', evalEvery, 1);
   const evalLive = options.evalLive ?? true;
   const evalEma = (options.evalEma ?? true) && trainer.ema !== null;
   const maxSkipped = options.maxSkippedInARow ?? 5;
@@ -185,8 +191,11 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
     }
     if (result.diverged || result.stopped) break;
     const p = meter.progress();
-    const live: EvalResult | null = test && evalLive ? await trainer.evaluate(test) : null;
-    const ema: EvalResult | null = test && evalEma ? await trainer.evaluate(test, { useEma: true }) : null;
+    const flip = options.evalFlip ?? false;
+    const lastEpoch = epoch + 1 === epochs || (maxSteps !== undefined && trainer.step >= maxSteps);
+    const evaluated = test !== undefined && ((epoch + 1) % evalEvery === 0 || lastEpoch);
+    const live: EvalResult | null = evaluated && evalLive ? await trainer.evaluate(test, { flip }) : null;
+    const ema: EvalResult | null = evaluated && evalEma ? await trainer.evaluate(test, { useEma: true, flip }) : null;
     const rec: EpochRecord = {
       epoch: epoch + 1, step: trainer.step, trainLoss: p.trainLoss, trainAccuracy: p.trainAccuracy,
       testLoss: live?.loss ?? null, testAccuracy: live?.accuracy ?? null, testAccuracyEma: ema?.accuracy ?? null,

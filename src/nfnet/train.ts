@@ -135,16 +135,42 @@ function oneHotOf(labels: Int32Array, classes: number): Float32Array {
   return out;
 }
 
+/** NHWC images mirrored left-right. */
+export function mirrored(images: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
+  const out = new Float32Array(images.length);
+  for (let row = 0; row < n! * h!; row++) {
+    for (let x = 0; x < w!; x++) {
+      const from = (row * w! + x) * c!;
+      out.set(images.subarray(from, from + c!), (row * w! + (w! - 1 - x)) * c!);
+    }
+  }
+  return out;
+}
+
+export interface EvaluateOptions {
+  /** The weights to evaluate (default: the model's own; e.g. an EMA's averages). */
+  state?: ModelState;
+  /** Called after each batch with the images done so far. */
+  onBatch?: (done: number) => void;
+  /**
+   * Flip test-time augmentation: each image's logits are the mean of its own and its
+   * left-right mirror's (twice the forward passes). For data that flips in training
+   * (clothes, objects), not for digits or text.
+   */
+  flip?: boolean;
+}
+
 /**
  * Accuracy and mean loss of `model` over a loader, in evaluation mode, on `state` (default:
  * the model's own; e.g. an EMA's averages). One small readback per batch.
  */
-export async function evaluate(model: Model, loader: DataLoader, options: { state?: ModelState; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
+export async function evaluate(model: Model, loader: DataLoader, options: EvaluateOptions = {}): Promise<EvalResult> {
   if (!(model instanceof Model)) throw new ValueError(`evaluate: model must be a model (nfnet.create, models.create), got ${describeValue(model)}`);
   if (!(loader instanceof DataLoader)) throw new ValueError(`evaluate: loader must be a DataLoader, got ${describeValue(loader)}`);
-  checkOptions('evaluate', options, ['state', 'onBatch']);
+  checkOptions('evaluate', options, ['state', 'onBatch', 'flip']);
   if (options.state !== undefined && !(options.state instanceof ModelState)) throw new ValueError(`evaluate: state must be a ModelState, got ${describeValue(options.state)}`);
   if (options.onBatch !== undefined) checkFunction('evaluate', 'onBatch', options.onBatch);
+  if (options.flip !== undefined) checkBoolean('evaluate', 'flip', options.flip);
   const classes = model.config.numClasses;
   let correct = 0;
   let lossSum = 0;
@@ -155,7 +181,10 @@ export async function evaluate(model: Model, loader: DataLoader, options: { stat
         const x = tensor(batch.images, batch.shape);
         const labels = tensor(batch.labels, [batch.labels.length]);
         const oneHot = tensor(oneHotOf(batch.labels, classes), [batch.labels.length, classes]);
-        const logits = model.forward(x, { state: options.state });
+        const own = model.forward(x, { state: options.state });
+        const logits = options.flip
+          ? ops.mulScalar(ops.add(own, model.forward(tensor(mirrored(batch.images, batch.shape), batch.shape), { state: options.state })), 0.5)
+          : own;
         const loss = ops.mulScalar(ops.softmaxCrossEntropy(logits, labels), batch.labels.length);
         return ops.concat([ops.reshape(loss, [1]), ops.reshape(correctCount(logits, oneHot), [1])], 0);
       }),
@@ -307,11 +336,12 @@ export class Trainer {
   }
 
   /** Accuracy and mean loss over a loader, in evaluation mode (on the EMA's averages when asked). */
-  async evaluate(loader: DataLoader, options: { useEma?: boolean; onBatch?: (done: number) => void } = {}): Promise<EvalResult> {
-    checkOptions('trainer.evaluate', options, ['useEma', 'onBatch']);
+  async evaluate(loader: DataLoader, options: { useEma?: boolean } & Omit<EvaluateOptions, 'state'> = {}): Promise<EvalResult> {
+    checkOptions('trainer.evaluate', options, ['useEma', 'onBatch', 'flip']);
     if (options.useEma !== undefined) checkBoolean('trainer.evaluate', 'useEma', options.useEma);
-    const state = options.useEma && this.ema ? this.ema.state : this.model.state;
-    return evaluate(this.model, loader, { state, onBatch: options.onBatch });
+    const { useEma, ...rest } = options;
+    const state = useEma && this.ema ? this.ema.state : this.model.state;
+    return evaluate(this.model, loader, { state, ...rest });
   }
 
   /**
