@@ -36,7 +36,6 @@ function collectSetting(v: string, previous: Record<string, unknown> = {}): Reco
   return { ...previous, [setting.key]: setting.value };
 }
 
-
 program
   .command('train')
   .description('train a model on a dataset, with a progress bar, per-epoch test accuracy, a learning curve and checkpoints')

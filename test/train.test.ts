@@ -1,7 +1,6 @@
 // The training step: schedule, one small readback per step, and that it learns.
 import { describe, expect, it } from 'vitest';
 import { data, nfnet, noGrad, tensor, ValueError } from '../src/index.js';
-import { mirrored } from '../src/nfnet/train.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -88,7 +87,7 @@ describe('training', () => {
   it('mirrored: each row of an NHWC batch reversed along W, channels kept together', () => {
     // 2 images of 1×3 pixels, 2 channels: pixel (n, x) holds [10n + x, -(10n + x)].
     const images = Float32Array.from([0, -0, 1, -1, 2, -2, 10, -10, 11, -11, 12, -12]);
-    expect([...mirrored(images, [2, 1, 3, 2])]).toEqual([2, -2, 1, -1, 0, -0, 12, -12, 11, -11, 10, -10]);
+    expect([...data.mirrored(images, [2, 1, 3, 2])]).toEqual([2, -2, 1, -1, 0, -0, 12, -12, 11, -11, 10, -10]);
   });
 
   it('flip test-time augmentation scores the mean of the logits of each image and its mirror (float64 reference)', async () => {

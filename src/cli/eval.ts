@@ -13,8 +13,9 @@ export async function evaluateCheckpoint(o: DataArgs & { checkpoint: string; ema
   const loader = new DataLoader(test, { batchSize: 250, keepLast: true, ...channelStats(train) });
   const useEma = o.ema && ck.ema.size > 0;
   const model = modelFromCheckpoint(ck, { useEma });
-  const r = await evaluate(model, loader, { flip: o.tta === true });
+  const flip = o.tta === true;
+  const r = await evaluate(model, loader, { flip });
   model.dispose();
   await gpu.dispose();
-  return { variant: ck.config.variant, step: ck.step, weights: useEma ? 'EMA' : 'live', tta: o.tta === true, ...r };
+  return { variant: ck.config.variant, step: ck.step, weights: useEma ? 'EMA' : 'live', tta: flip, ...r };
 }

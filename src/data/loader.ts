@@ -207,3 +207,15 @@ export class DataLoader {
     }
   }
 }
+
+/** A batch's NHWC images mirrored left-right (flip test-time augmentation; the loader's training flips mirror as they copy). */
+export function mirrored(images: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
+  const out = new Float32Array(images.length);
+  for (let row = 0; row < n! * h!; row++) {
+    for (let x = 0; x < w!; x++) {
+      const from = (row * w! + x) * c!;
+      out.set(images.subarray(from, from + c!), (row * w! + (w! - 1 - x)) * c!);
+    }
+  }
+  return out;
+}

@@ -145,6 +145,7 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
   positiveInteger('evalEvery', evalEvery, 1);
   const evalLive = options.evalLive ?? true;
   const evalEma = (options.evalEma ?? true) && trainer.ema !== null;
+  const flip = options.evalFlip ?? false;
   const maxSkipped = options.maxSkippedInARow ?? 5;
   positiveInteger('maxSkippedInARow', maxSkipped, 1);
   const result: FitResult = { epochs: [], steps: [], diverged: false, stopped: false, skippedSteps: 0, message: null, minutes: 0 };
@@ -191,7 +192,6 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
     }
     if (result.diverged || result.stopped) break;
     const p = meter.progress();
-    const flip = options.evalFlip ?? false;
     const lastEpoch = epoch + 1 === epochs || (maxSteps !== undefined && trainer.step >= maxSteps);
     const evaluated = test !== undefined && ((epoch + 1) % evalEvery === 0 || lastEpoch);
     const live: EvalResult | null = evaluated && evalLive ? await trainer.evaluate(test, { flip }) : null;

@@ -14,7 +14,7 @@ import { sgdAgc, type SgdAgc } from '../optim/sgd-agc.js';
 import { checkSamOptions } from '../optim/sam.js';
 import { Ema, emaDecay } from '../optim/ema.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { DataLoader, type Batch } from '../data/loader.js';
+import { DataLoader, mirrored, type Batch } from '../data/loader.js';
 import { Model } from '../models/model.js';
 import { ModelState } from '../state/model-state.js';
 import { checkBoolean, checkFunction, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
@@ -132,18 +132,6 @@ type LossOf = (state: ModelState) => Promise<[Tensor, [Tensor[]], Tensor[]]>;
 function oneHotOf(labels: Int32Array, classes: number): Float32Array {
   const out = new Float32Array(labels.length * classes);
   labels.forEach((l, i) => (out[i * classes + l] = 1));
-  return out;
-}
-
-/** NHWC images mirrored left-right. */
-export function mirrored(images: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
-  const out = new Float32Array(images.length);
-  for (let row = 0; row < n! * h!; row++) {
-    for (let x = 0; x < w!; x++) {
-      const from = (row * w! + x) * c!;
-      out.set(images.subarray(from, from + c!), (row * w! + (w! - 1 - x)) * c!);
-    }
-  }
   return out;
 }
 
