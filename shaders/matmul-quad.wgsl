@@ -19,6 +19,9 @@ diagnostic(off, subgroup_uniformity);
 //  * One invocation: TM rows × 32 columns of C (TM ∈ 1…9), accumulated as TM `Row`s of
 //    eight vec4s. A quad covers 4·TM rows × 32 columns; quads are row-major over
 //    (m quads, n bands) within a batch.
+//  * `matmul16`, the same with 16-column bands (`Half`s of four vec4s, four columns of B
+//    loaded per lane), is for C 16 wide (nano's 16-channel layers, Winograd's 16-channel
+//    tile products), where a 32-column band would idle half its multiply-adds.
 //  * Loads are scalar, through the element strides, so every transpose and any alignment
 //    takes the same path. Rows/columns past M/N are clamped on load, masked on store.
 //  * quadBroadcast needs the whole quad: quads past the grid leave together, lanes past M
@@ -36,7 +39,7 @@ struct Params {
   b_batch: u32,
   b_row: u32,       // stride of B along k
   b_col: u32,       // stride of B along n
-  tiles_n: u32,     // ceil(n / 32): column bands
+  tiles_n: u32,     // ceil(n / band): column bands (32, or 16 for matmul16)
   alpha: f32,
 }
 
@@ -115,20 +118,20 @@ fn store_row(c_base: u32, row: u32, col0: u32, v: Row) {
   store4(o + 24u, col0 + 24u, v.q6); store4(o + 28u, col0 + 28u, v.q7);
 }
 
-@compute @workgroup_size(WG)
-fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// Where an invocation's quad sits: its batch, first row and column of C, the (clamped)
+// offsets of its rows of A and of its lane's `band / 4` columns of B.
+struct Quad { live: bool, in_grid: bool, batch: u32, row0: u32, col0: u32, ao: RowOffsets, bo: BandOffsets }
+
+fn locate(lid: u32, wid: vec3<u32>, nwg: vec3<u32>, band: u32) -> Quad {
   let lane = lid & 3u;
   let quad = (wid.x * WG + lid) / 4u;
   let tile_n = quad % params.tiles_n;
   let tile_m = (quad / params.tiles_n) * 4u + lane;
   let batch = wid.y + wid.z * nwg.y;
-  // A quad past the grid leaves whole; a lane whose own rows are past M stays, since its
-  // quad needs its share of the B band, and only skips the store.
   let quads_m = (params.m + 4u * TM - 1u) / (4u * TM);
-  if (quad >= quads_m * params.tiles_n || batch >= params.batch) { return; }
-  let in_grid = tile_m * TM < params.m;
+  let live = quad < quads_m * params.tiles_n && batch < params.batch;
   let row0 = tile_m * TM;
-  let col0 = tile_n * 32u;
+  let col0 = tile_n * band;
 
   let m1 = params.m - 1u;
   let a_base = batch * params.a_batch;
@@ -141,11 +144,22 @@ fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
   let n1 = params.n - 1u;
   let b_base = batch * params.b_batch;
   let bc = params.b_col;
-  let lc = col0 + 8u * lane;   // this lane's first column of the band
+  let lc = col0 + (band / 4u) * lane;   // this lane's first column of the band
   let bo = BandOffsets(b_base + min(lc, n1) * bc, b_base + min(lc + 1u, n1) * bc,
                    b_base + min(lc + 2u, n1) * bc, b_base + min(lc + 3u, n1) * bc,
                    b_base + min(lc + 4u, n1) * bc, b_base + min(lc + 5u, n1) * bc,
                    b_base + min(lc + 6u, n1) * bc, b_base + min(lc + 7u, n1) * bc);
+  return Quad(live, row0 < params.m, batch, row0, col0, ao, bo);
+}
+
+@compute @workgroup_size(WG)
+fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // A quad past the grid leaves whole; a lane whose own rows are past M stays, since its
+  // quad needs its share of the B band, and only skips the store.
+  let q = locate(lid, wid, nwg, 32u);
+  if (!q.live) { return; }
+  let ao = q.ao;
+  let bo = q.bo;
 
   let z = zero_row();
   var t = Tile(z, z, z, z, z, z, z, z, z);
@@ -162,8 +176,10 @@ fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     step_k(&t, ao, bo, k);
   }
 
-  if (!in_grid) { return; }
-  let c_base = batch * params.m * params.n;
+  if (!q.in_grid) { return; }
+  let c_base = q.batch * params.m * params.n;
+  let row0 = q.row0;
+  let col0 = q.col0;
   store_row(c_base, row0, col0, t.r0);
   if (TM > 1u) { store_row(c_base, row0 + 1u, col0, t.r1); }
   if (TM > 2u) { store_row(c_base, row0 + 2u, col0, t.r2); }
@@ -173,4 +189,78 @@ fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
   if (TM > 6u) { store_row(c_base, row0 + 6u, col0, t.r6); }
   if (TM > 7u) { store_row(c_base, row0 + 7u, col0, t.r7); }
   if (TM > 8u) { store_row(c_base, row0 + 8u, col0, t.r8); }
+}
+
+// ---- 16-column bands (matmul16): the same scheme at half the band width. ----
+
+// 16 consecutive columns of one row of C (or of B).
+struct Half { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
+struct Tile16 { r0: Half, r1: Half, r2: Half, r3: Half, r4: Half, r5: Half, r6: Half, r7: Half, r8: Half }
+
+fn fma_half(acc: Half, x: f32, y: Half) -> Half {
+  return Half(acc.q0 + x * y.q0, acc.q1 + x * y.q1, acc.q2 + x * y.q2, acc.q3 + x * y.q3);
+}
+
+// Row k of the quad's 16-column band: each lane loads its 4 columns, every lane receives all 16.
+fn band16_row(bo: BandOffsets, k: u32) -> Half {
+  let r = k * params.b_row;
+  let v = vec4<f32>(b[bo.o0 + r], b[bo.o1 + r], b[bo.o2 + r], b[bo.o3 + r]);
+  return Half(quadBroadcast(v, 0u), quadBroadcast(v, 1u), quadBroadcast(v, 2u), quadBroadcast(v, 3u));
+}
+
+fn step16_k(t: ptr<function, Tile16>, ao: RowOffsets, bo: BandOffsets, k: u32) {
+  let y = band16_row(bo, k);
+  let o = k * params.a_col;
+  (*t).r0 = fma_half((*t).r0, a[ao.o0 + o], y);
+  if (TM > 1u) { (*t).r1 = fma_half((*t).r1, a[ao.o1 + o], y); }
+  if (TM > 2u) { (*t).r2 = fma_half((*t).r2, a[ao.o2 + o], y); }
+  if (TM > 3u) { (*t).r3 = fma_half((*t).r3, a[ao.o3 + o], y); }
+  if (TM > 4u) { (*t).r4 = fma_half((*t).r4, a[ao.o4 + o], y); }
+  if (TM > 5u) { (*t).r5 = fma_half((*t).r5, a[ao.o5 + o], y); }
+  if (TM > 6u) { (*t).r6 = fma_half((*t).r6, a[ao.o6 + o], y); }
+  if (TM > 7u) { (*t).r7 = fma_half((*t).r7, a[ao.o7 + o], y); }
+  if (TM > 8u) { (*t).r8 = fma_half((*t).r8, a[ao.o8 + o], y); }
+}
+
+fn store_half(c_base: u32, row: u32, col0: u32, v: Half) {
+  if (row >= params.m) { return; }
+  let o = c_base + row * params.n + col0;
+  store4(o, col0, v.q0); store4(o + 4u, col0 + 4u, v.q1);
+  store4(o + 8u, col0 + 8u, v.q2); store4(o + 12u, col0 + 12u, v.q3);
+}
+
+@compute @workgroup_size(WG)
+fn matmul16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = locate(lid, wid, nwg, 16u);
+  if (!q.live) { return; }
+  let ao = q.ao;
+  let bo = q.bo;
+
+  let z = vec4<f32>(0.0);
+  let h = Half(z, z, z, z);
+  var t = Tile16(h, h, h, h, h, h, h, h, h);
+  let k4 = params.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    step16_k(&t, ao, bo, k);
+    step16_k(&t, ao, bo, k + 1u);
+    step16_k(&t, ao, bo, k + 2u);
+    step16_k(&t, ao, bo, k + 3u);
+  }
+  for (var k = k4; k < params.k; k++) {
+    step16_k(&t, ao, bo, k);
+  }
+
+  if (!q.in_grid) { return; }
+  let c_base = q.batch * params.m * params.n;
+  let row0 = q.row0;
+  let col0 = q.col0;
+  store_half(c_base, row0, col0, t.r0);
+  if (TM > 1u) { store_half(c_base, row0 + 1u, col0, t.r1); }
+  if (TM > 2u) { store_half(c_base, row0 + 2u, col0, t.r2); }
+  if (TM > 3u) { store_half(c_base, row0 + 3u, col0, t.r3); }
+  if (TM > 4u) { store_half(c_base, row0 + 4u, col0, t.r4); }
+  if (TM > 5u) { store_half(c_base, row0 + 5u, col0, t.r5); }
+  if (TM > 6u) { store_half(c_base, row0 + 6u, col0, t.r6); }
+  if (TM > 7u) { store_half(c_base, row0 + 7u, col0, t.r7); }
+  if (TM > 8u) { store_half(c_base, row0 + 8u, col0, t.r8); }
 }

@@ -5,6 +5,7 @@ import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
+import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
 
 const { gpu } = useGpu();
 
@@ -63,7 +64,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       }));
   });
 
-  it('a pointwise dW runs on the quad GEMM where that kernel applies (cout ≥ 32, cin ≥ 4), else on the dW kernel', async (ctx) => {
+  it('a pointwise dW runs on the quad GEMM where that kernel applies (cout ≥ 16, cin ≥ 4), split over the pixels when one workgroup would do it all, else on the dW kernel', async (ctx) => {
     if (!(gpu().adapter.software && gpu().features.includes('subgroups'))) ctx.skip();
     // 48×48 pixels: K·N past what small GEMMs hand to one-row products (src/ops/matmul.ts).
     const kernelsOf = async (cin: number, cout: number, stride = 1) => {
@@ -74,22 +75,47 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       convDw(x, dy, convGeometry(x, w, { stride }), convTuning()).dispose();
       return (await gpu().profile.stop()).kernels.map((k) => k.kernel).sort();
     };
-    expect(await kernelsOf(16, 32)).toEqual(['matmul-quad/matmul']);
+    // One quad workgroup's worth: four products over 576 pixels each, their partials summed.
+    expect(await kernelsOf(16, 32)).toEqual(['conv2d/reduce_splits', 'matmul-quad/matmul']);
+    expect(await kernelsOf(16, 16)).toEqual(['conv2d/reduce_splits', 'matmul-quad/matmul16']);
+    expect(await kernelsOf(128, 128)).toEqual(['matmul-quad/matmul']); // 4 workgroups already
     // The dW kernel, split over the pixels (its partials summed by reduce_splits).
-    expect(await kernelsOf(16, 16)).toEqual(['conv2d/dw_tiled', 'conv2d/reduce_splits']); // narrower than a band
+    expect(await kernelsOf(16, 12)).toEqual(['conv2d/dw_tiled', 'conv2d/reduce_splits']); // narrower than a band
     expect(await kernelsOf(16, 32, 2)).toEqual(['conv2d/dw_tiled', 'conv2d/reduce_splits']); // strided: not a plain GEMM
   });
 
-  opTest('conv2d', 'dw split-K path (many pixels, small weight) matches the reference', async () => {
-    const x = randArr([2, 24, 24, 4], 7);
-    const w = randArr([1, 1, 4, 4], 8);
-    const dy = randArr([2, 24, 24, 4], 9);
-    const want = new Float64Array(16);
-    for (let p = 0; p < 2 * 24 * 24; p++)
-      for (let ci = 0; ci < 4; ci++) for (let co = 0; co < 4; co++) want[ci * 4 + co]! += x.data[p * 4 + ci]! * dy.data[p * 4 + co]!;
-    const [xt, wt, dyt] = [x, w, dy].map(toTensor) as [Tensor, Tensor, Tensor];
-    const [, [gw]] = await valueAndGrad((w: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, w), dyt)))(wt);
-    expectClose(await gw.data(), want, 1e-5, 'dw');
+  it('pointwiseDwSplits: enough workgroups for both threads, equal runs of at least 256 pixels', () => {
+    // nano's 1×1 dWs at batch 32: 16×32 and 32×32 over 14×14 (6,272 pixels), 32×64 and 64×128 over 7×7 (1,568).
+    expect(pointwiseDwSplits(6272, 16, 32)).toBe(4);
+    expect(pointwiseDwSplits(6272, 32, 32)).toBe(4);
+    expect(pointwiseDwSplits(1568, 32, 64)).toBe(4);
+    expect(pointwiseDwSplits(1568, 64, 128)).toBe(2);
+    expect(pointwiseDwSplits(8192, 128, 128)).toBe(1); // four workgroups of its own
+    expect(pointwiseDwSplits(300, 16, 32)).toBe(1); // too few pixels to split
+    expect(pointwiseDwSplits(1030, 16, 32)).toBe(2); // 1030 = 2 · 515: four would not divide it
+  });
+
+  // dW = Σ over pixels of x[p, ci]·dy[p, co], in float64.
+  const refPointwiseDw = (x: { data: Float32Array | Float64Array }, dy: { data: Float32Array | Float64Array }, pixels: number, cin: number, cout: number) => {
+    const want = new Float64Array(cin * cout);
+    for (let p = 0; p < pixels; p++)
+      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) want[ci * cout + co]! += x.data[p * cin + ci]! * dy.data[p * cout + co]!;
+    return want;
+  };
+  // [x shape, cout]: the dW kernel's own split-K (4 → 4 channels); the pointwise GEMM split
+  // in two (512 pixels, 16 → 16: 16-column quad bands) and in four (2,048 pixels, 8 → 20).
+  const SPLIT_DW: [[number, number, number, number], number][] = [[[2, 24, 24, 4], 4], [[2, 16, 16, 16], 16], [[2, 32, 32, 8], 20]];
+  SPLIT_DW.forEach(([xs, cout], k) => {
+    opTest('conv2d', `dw split over the pixels, x ${JSON.stringify(xs)} → ${cout} channels, matches the reference`, async () => {
+      const cin = xs[3];
+      const pixels = xs[0] * xs[1] * xs[2];
+      const x = randArr(xs, 7 + k);
+      const w = randArr([1, 1, cin, cout], 8 + k);
+      const dy = randArr([xs[0], xs[1], xs[2], cout], 9 + k);
+      const [xt, wt, dyt] = [x, w, dy].map(toTensor) as [Tensor, Tensor, Tensor];
+      const [, [gw]] = await valueAndGrad((w: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, w), dyt)))(wt);
+      expectClose(await gw.data(), refPointwiseDw(x, dy, pixels, cin, cout), 1e-5, 'dw');
+    });
   });
 });
 

@@ -5,7 +5,7 @@
 // both quad row counts, batch, and batch broadcasting on either side.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops } from '../src/index.js';
-import { DEFAULT_GEMM_CONFIG, gemm, gemmPlan, quadRows, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
+import { DEFAULT_GEMM_CONFIG, gemm, gemmPlan, quadBand, quadRows, setGemmConfig, type GemmConfig } from '../src/ops/matmul.js';
 import { empty } from '../src/tensor/creation.js';
 import * as R from './ref.js';
 import { expectClose, randArr, toTensor } from './harness.js';
@@ -32,6 +32,12 @@ const CONFIGS: Partial<GemmConfig>[] = [
 // last tile at 60); N = 32, 128 whole bands, 65, 70, 40, 33 partial ones; K tails.
 const MKN_QUAD: [number, number, number][] = [
   [4, 8, 40], [5, 3, 33], [9, 12, 64], [12, 5, 32], [16, 8, 32], [36, 20, 128], [33, 64, 65], [64, 7, 40], [60, 9, 70], [100, 5, 33],
+];
+// 16-column bands (matmul16, where the last 32-column band would be at most half full):
+// N = 16 (one band), 48 (three), 47 (a partial third band);
+// M across the row counts (TM = 1, 3, 4, 8, 9) with partial quads; K tails.
+const MKN_QUAD16: [number, number, number][] = [
+  [4, 8, 16], [7, 3, 16], [12, 5, 48], [16, 9, 16], [36, 16, 47], [60, 7, 16], [100, 12, 48], [33, 1, 16],
 ];
 
 async function check(as: number[], bs: number[], ta: boolean, tb: boolean, seed: number): Promise<void> {
@@ -93,6 +99,12 @@ describe('GEMM core: load modes × tile configurations', () => {
       await sweepConfig({ quad: true }, MKN_QUAD, ta, tb, 100);
     });
   }
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    it(`quad-shared kernel (TM×16 bands): transposeA=${ta} transposeB=${tb}`, async (ctx) => {
+      if (!quadAvailable()) ctx.skip();
+      await sweepConfig({ quad: true }, MKN_QUAD16, ta, tb, 200);
+    });
+  }
   it('the quad kernel runs where it applies, one-row products on small heads, the tiled one elsewhere or with quad: false', async (ctx) => {
     if (!quadAvailable()) ctx.skip();
     const kernelsOf = async (m: number, n: number, k = 8) => {
@@ -103,7 +115,10 @@ describe('GEMM core: load modes × tile configurations', () => {
     setGemmConfig({ quad: true });
     expect(await kernelsOf(72, 64)).toEqual(['matmul-quad/matmul']);
     expect(await kernelsOf(36, 64, 2048)).toEqual(['matmul-quad/matmul']); // B too big to read per row
-    expect(await kernelsOf(72, 16)).toEqual(['matmul/matmul']); // narrower than a band
+    expect(await kernelsOf(72, 16)).toEqual(['matmul-quad/matmul16']); // one 16-column band
+    expect(await kernelsOf(72, 48)).toEqual(['matmul-quad/matmul16']); // three of them, not two half-idle 32-column bands
+    expect(await kernelsOf(72, 56)).toEqual(['matmul-quad/matmul']); // the second 32-column band 3/4 full
+    expect(await kernelsOf(72, 12)).toEqual(['matmul/matmul']); // narrower than a band
     expect(await kernelsOf(3, 64, 2048)).toEqual(['matmul/matmul']); // fewer rows than a quad's lanes, B too big to read per row
     expect(await kernelsOf(3, 64)).toEqual(['matmul/gemv']); // few rows, small B: one-row products
     expect(await kernelsOf(32, 10, 64)).toEqual(['matmul/gemv']); // a classifier head at batch 32
@@ -131,7 +146,7 @@ describe('GEMM core: load modes × tile configurations', () => {
     expect(await kernelsOf(36, 64)).toEqual(['matmul-shared/matmul_shared']);
     expect(await kernelsOf(1, 64)).toEqual(['matmul/gemv']); // one row keeps the GEMV
     setGemmConfig({ tiles: 'auto' });
-    const auto = await kernelsOf(72, 16);
+    const auto = await kernelsOf(72, 12);
     expect(auto).toEqual([gpu().adapter.software ? 'matmul/matmul' : 'matmul-shared/matmul_shared']);
     expect(() => setGemmConfig({ tiles: 'smem' as never })).toThrow(/tiles must be 'auto', 'register', 'shared' or 'subgroup', got smem/);
     setGemmConfig(DEFAULT_GEMM_CONFIG);
@@ -200,6 +215,9 @@ describe('GEMM core: load modes × tile configurations', () => {
     const subgroup = await run();
     setGemmConfig(DEFAULT_GEMM_CONFIG);
     reg.forEach((r, i) => expectClose(subgroup[i]!, r, 1e-5, `subgroup ${['loss', 'dw', 'dv'][i]}`));
+  });
+  it('quadBand: 16-column bands where the last 32-column band would be at most half full', () => {
+    expect([16, 17, 31, 32, 33, 47, 48, 49, 64, 80, 96].map(quadBand)).toEqual([16, 32, 32, 32, 16, 16, 16, 32, 32, 16, 32]);
   });
   it('quadRows: the row count per invocation whose quads cost least', () => {
     expect([4, 9, 16, 36, 60, 100, 8192].map(quadRows)).toEqual([1, 3, 4, 9, 8, 9, 8]);

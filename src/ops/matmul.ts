@@ -21,11 +21,22 @@ import { sumTo } from './layout.js';
 
 const MATMUL = defineKernel('matmul', matmulWgsl, 'matmul');
 const MATMUL_QUAD = defineKernel('matmul-quad', matmulQuadWgsl, 'matmul');
+const MATMUL_QUAD16 = defineKernel('matmul-quad', matmulQuadWgsl, 'matmul16');
 const GEMV = defineKernel('matmul', matmulWgsl, 'gemv');
 const MATMUL_SHARED = defineKernel('matmul-shared', matmulSharedWgsl, 'matmul_shared');
 const MATMUL_SUBGROUP = defineKernel('matmul-subgroup', matmulSubgroupWgsl, 'matmul_subgroup');
-/** Columns of C per invocation of the quad kernel (the B band a quad shares). */
+/** Columns of C per invocation of the quad kernel (the B band a quad shares): 32, or 16 in `matmul16`. */
 const QUAD_BAND = 32;
+const QUAD_HALF_BAND = 16;
+
+/**
+ * The quad kernel's band for N columns: 16 where the last 32-column band would be at most
+ * half full (N = 16, 48, …), so no band idles half its multiply-adds; 32 otherwise.
+ */
+export function quadBand(n: number): 16 | 32 {
+  const rest = n % QUAD_BAND;
+  return rest > 0 && rest <= QUAD_HALF_BAND ? QUAD_HALF_BAND : QUAD_BAND;
+}
 
 /**
  * Tile strategy of the GEMM core. Two kernels without shared memory: the register-tiled
@@ -194,7 +205,7 @@ export function quadRows(m: number): number {
  */
 export function quadApplies(p: GemmPlan): boolean {
   const b = backend();
-  return gemmConfig.quad && p.n >= QUAD_BAND && p.m >= 4 && p.k > 0 && b.adapter.software && b.device.features.has('subgroups');
+  return gemmConfig.quad && p.n >= QUAD_HALF_BAND && p.m >= 4 && p.k > 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
 /**
@@ -267,13 +278,19 @@ function batchGrid(batch: number): [number, number] {
  */
 const QUAD_WG = 16;
 
+/** Workgroups of the quad kernel per batch of an M×N product. */
+export function quadWorkgroups(m: number, n: number): number {
+  return Math.ceil((4 * Math.ceil(m / (4 * quadRows(m))) * Math.ceil(n / quadBand(n))) / QUAD_WG);
+}
+
 function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
   const tm = quadRows(p.m);
-  const tilesN = Math.ceil(p.n / QUAD_BAND);
+  const band = quadBand(p.n);
+  const tilesN = Math.ceil(p.n / band);
   const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
   const wg = QUAD_WG;
   backend().dispatch({
-    kernel: MATMUL_QUAD,
+    kernel: band === QUAD_BAND ? MATMUL_QUAD : MATMUL_QUAD16,
     bindings: { a, b, c: out },
     params: { ...strides, tiles_n: tilesN },
     overrides: { WG: wg, TM: tm },

@@ -7,8 +7,9 @@
  */
 import type { Tensor } from '../../tensor/tensor.js';
 import { empty } from '../../tensor/creation.js';
-import { gemm, gemmPlan, quadApplies } from '../matmul.js';
+import { gemm, gemmPlan, quadApplies, quadWorkgroups } from '../matmul.js';
 import type { ConvGeometry } from './geometry.js';
+import { reduceSplits } from './split-k-dw.js';
 
 export function isPointwise(g: ConvGeometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.groups === 1 && g.ho === g.h && g.wo === g.w && g.n * g.h * g.w > 0;
@@ -38,15 +39,47 @@ export function pointwiseDwOnQuad(g: ConvGeometry): boolean {
   return isPointwise(g) && quadApplies({ m: g.cin, n: g.cout, k: g.n * g.h * g.w, batchShape: [], batch: 1, aBatch: 1, bBatch: 1 });
 }
 
-/** dW = xᵀ[cin, P]·dy[P, cout] of a pointwise conv. */
+/** Workgroups a pointwise dW should keep busy: SwiftShader runs each on one thread, so one alone leaves a core idle. */
+const DW_MIN_WORKGROUPS = 4;
+/** Fewest pixels one split of the dW's reduction sums: shorter ones cost more in partials than they win. */
+const DW_MIN_SPLIT_ROWS = 256;
+
+/**
+ * How many equal parts the pixel reduction of a pointwise dW splits into (split-K): 1 when
+ * the product already has DW_MIN_WORKGROUPS workgroups, else the fewest of 2, 4, 8 that get
+ * there, dividing the pixel count evenly into parts of at least DW_MIN_SPLIT_ROWS. nano's
+ * 1×1 dWs are cin×cout = 16…64 × 32…128 over 1,568–6,272 pixels: one quad workgroup each,
+ * so one core of two.
+ */
+export function pointwiseDwSplits(rows: number, cin: number, cout: number): number {
+  const workgroups = quadWorkgroups(cin, cout);
+  let best = 1;
+  for (const s of [2, 4, 8]) {
+    if (best * workgroups >= DW_MIN_WORKGROUPS) break;
+    if (rows % s === 0 && rows / s >= DW_MIN_SPLIT_ROWS) best = s;
+  }
+  return best;
+}
+
+/**
+ * dW = xᵀ[cin, P]·dy[P, cout] of a pointwise conv; where the product is too small to keep
+ * the threads busy, as `splits` batched products over equal runs of pixels whose partials
+ * are then summed.
+ */
 export function pointwiseDw(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const rows = g.n * g.h * g.w;
-  const xv = x.view([rows, g.cin]);
-  const dyv = dy.view([rows, g.cout]);
+  const splits = pointwiseDwSplits(rows, g.cin, g.cout);
+  const xv = x.view([splits, rows / splits, g.cin]);
+  const dyv = dy.view([splits, rows / splits, g.cout]);
   const o = { transposeA: true };
   const dw = empty([g.kh, g.kw, g.cig, g.cout]);
-  gemm(xv, dyv, dw, gemmPlan(xv, dyv, o), o);
+  const target = splits === 1 ? dw : empty([splits, g.cin, g.cout]);
+  gemm(xv, dyv, target, gemmPlan(xv, dyv, o), o);
   xv.dispose();
   dyv.dispose();
+  if (target !== dw) {
+    reduceSplits(target, dw, g, splits);
+    target.dispose();
+  }
   return dw;
 }
