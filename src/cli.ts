@@ -16,8 +16,8 @@ program
   .command('info')
   .description('parameter count, multiply-adds and per-stage table of any model (no GPU needed)')
   .argument('<model>', `a model name: ${modelNames().join(', ')}`)
-  .option('--res <pixels>', 'input resolution (default: the variant\'s test resolution)', (v) => Number.parseInt(v, 10))
-  .option('--classes <n>', 'number of classes', (v) => Number.parseInt(v, 10))
+  .option('--res <pixels>', 'input resolution (default: the variant\'s test resolution)', int)
+  .option('--classes <n>', 'number of classes', int)
   .option('--set <key=value>', 'override a field of the model\'s config, repeatable: --set widths=48,96 --set depths=1,2', collectSetting)
   .option('--json', 'print JSON')
   .action((variant: string, opts: { res?: number; classes?: number; set?: Record<string, unknown>; json?: boolean }) => {
@@ -25,9 +25,18 @@ program
     console.log(opts.json ? JSON.stringify(i, null, 2) : formatInfo(i));
   });
 
-const int = (v: string) => Number.parseInt(v, 10);
+/** A whole number, written as one ('3.5', '3x' and '' are refused, not read as 3, 3 and NaN). */
+function int(v: string): number {
+  if (!/^[+-]?\d+$/.test(v.trim())) throw new InvalidArgumentError(`expected a whole number, got '${v}'`);
+  return Number.parseInt(v, 10);
+}
 
-const num = (v: string) => Number.parseFloat(v);
+/** A finite number ('0.1', '1e-3'; '0.1x', 'NaN' and '' are refused). */
+function num(v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new InvalidArgumentError(`expected a number, got '${v}'`);
+  return x;
+}
 
 /** `--set key=value`, repeatable, collected into one overrides object. */
 function collectSetting(v: string, previous: Record<string, unknown> = {}): Record<string, unknown> {

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { train, type TrainArgs } from '../src/cli/train.js';
+import { checkTrainArgs, train, type TrainArgs } from '../src/cli/train.js';
 import { loadCheckpoint } from '../src/nfnet/checkpoint-node.js';
 import { parseSetting } from '../src/cli/settings.js';
 
@@ -50,9 +50,31 @@ describe('nfnet train', () => {
     expect(r.steps.map((s) => s.step)).toEqual([1, 2]);
     expect(r.steps.every((s) => Number.isFinite(s.loss))).toBe(true);
     expect(loadCheckpoint(path.join(dir, 'sam', 'checkpoint.safetensors')).trainOptions?.sam).toEqual({ rho: 0.05 });
-    await expect(train(args('sam-bad', { maxSteps: 1, epochs: 1, samRho: Number.NaN }))).rejects.toThrow(/sam\.rho must be a finite number > 0, got NaN/);
+    await expect(train(args('sam-bad', { maxSteps: 1, epochs: 1, samRho: Number.NaN }))).rejects.toThrow(/--sam-rho must be a number > 0, got NaN/);
     expect(existsSync(path.join(dir, 'sam-bad'))).toBe(false);
   }, 120_000);
+  it('every numeric flag out of range is refused by its name before the data, the GPU or the out dir', async () => {
+    const bad: [Partial<TrainArgs>, RegExp][] = [
+      [{ epochs: 0 }, /--epochs must be an integer >= 1, got 0/],
+      [{ batch: 2.5 }, /--batch must be an integer >= 1, got 2\.5/],
+      [{ maxSteps: 0 }, /--max-steps must be an integer >= 1, got 0/],
+      [{ subset: -3 }, /--subset must be an integer >= 1, got -3/],
+      [{ seed: Number.NaN }, /--seed must be an integer >= 0, got NaN/],
+      [{ crop: -1 }, /--crop must be an integer >= 0, got -1/],
+      [{ lr: 0 }, /--lr must be a number > 0, got 0/],
+      [{ warmup: -0.1 }, /--warmup must be a number >= 0, got -0\.1/],
+      [{ clipping: Number.POSITIVE_INFINITY }, /--clipping must be a number >= 0, got Infinity/],
+      [{ dropout: 1 }, /--dropout must be a number >= 0 and < 1, got 1/],
+      [{ stochasticDepth: -0.5 }, /--stochastic-depth must be a number >= 0 and < 1, got -0\.5/],
+    ];
+    for (const [over, message] of bad) {
+      // A data folder that does not exist: reading it would fail with another error.
+      expect(() => checkTrainArgs(args('bad-flag', { data: 'folder', dataDir: '/nonexistent', ...over }))).toThrow(message);
+      await expect(train(args('bad-flag', { data: 'folder', dataDir: '/nonexistent', ...over }))).rejects.toThrow(message);
+    }
+    expect(existsSync(path.join(dir, 'bad-flag'))).toBe(false);
+    expect(() => checkTrainArgs(args('good', { maxSteps: 1, evalEvery: 2, lr: 0.1, warmup: 0, clipping: 0, dropout: 0, logEvery: 0 }))).not.toThrow();
+  });
   it('--eval-every 2 over three epochs evaluates after epochs 2 and 3 (the last), not 1', async () => {
     const r = await train(args('eval-every', { epochs: 3, subset: 32, evalEvery: 2 }));
     expect(r.epochs.map((e) => [e.testAccuracy === null, e.testAccuracyEma === null])).toEqual([[true, true], [false, false], [false, false]]);

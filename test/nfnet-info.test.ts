@@ -1,5 +1,5 @@
 // `nfnet info` against the published figures (NFNet paper, Table: parameter counts; F0 FLOPs).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LimitError, nfnet, ValueError } from '../src/index.js';
 
@@ -102,5 +102,14 @@ describe('nfnet info', () => {
     expect(j).toMatchObject({ variant: 'F3', resolution: 320 });
     expect(j.params).toBeGreaterThan(254.85e6);
     expect(j.macs).toBeGreaterThan(0);
+  });
+
+  it('the CLI refuses a malformed number by its flag, not reading \'3.5\' as 3', () => {
+    const fail = (...args: string[]) => spawnSync(process.execPath, ['scripts/run-ts.mjs', 'src/cli.ts', ...args], { encoding: 'utf8' });
+    const half = fail('info', 'nano', '--res', '3.5');
+    expect(half.status).not.toBe(0);
+    expect(half.stderr).toMatch(/--res <pixels>' argument '3\.5' is invalid\. expected a whole number, got '3\.5'/);
+    expect(fail('train', '--lr', '0.1x').stderr).toMatch(/--lr <x>' argument '0\.1x' is invalid\. expected a number, got '0\.1x'/);
+    expect(fail('train', '--epochs', '').stderr).toMatch(/expected a whole number, got ''/);
   });
 });

@@ -85,10 +85,40 @@ export interface TrainResult {
   skippedSteps: number;
 }
 
+/** The whole-number flags and their least values (`TrainArgs` field → flag, minimum). */
+const WHOLE_FLAGS: [keyof TrainArgs, string, number][] = [
+  ['epochs', '--epochs', 1], ['batch', '--batch', 1], ['maxSteps', '--max-steps', 1], ['evalEvery', '--eval-every', 1],
+  ['subset', '--subset', 1], ['testSubset', '--test-subset', 1], ['size', '--size', 1], ['trainRes', '--train-res', 1],
+  ['classes', '--classes', 1], ['seed', '--seed', 0], ['crop', '--crop', 0], ['logEvery', '--log-every', 0],
+];
+/** The real-valued flags: their least value, whether it is allowed, and their bound above (exclusive). */
+const REAL_FLAGS: [keyof TrainArgs, string, number, 'closed' | 'open', number][] = [
+  ['lr', '--lr', 0, 'open', Infinity], ['warmup', '--warmup', 0, 'closed', Infinity], ['clipping', '--clipping', 0, 'closed', Infinity],
+  ['samRho', '--sam-rho', 0, 'open', Infinity], ['dropout', '--dropout', 0, 'closed', 1], ['stochasticDepth', '--stochastic-depth', 0, 'closed', 1],
+];
+
+/**
+ * Every numeric flag in range, refused by its flag's name before the data is read, the GPU
+ * starts or the out dir is written (the Trainer and `fit` check them again, by option name).
+ */
+export function checkTrainArgs(a: TrainArgs): void {
+  const args = a as unknown as Record<string, unknown>;
+  for (const [key, flag, min] of WHOLE_FLAGS) {
+    const v = args[key];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) throw new ValueError(`${flag} must be an integer >= ${min}, got ${String(v)}`);
+  }
+  for (const [key, flag, min, side, max] of REAL_FLAGS) {
+    const v = args[key];
+    if (v === undefined) continue;
+    const ok = typeof v === 'number' && Number.isFinite(v) && (side === 'open' ? v > min : v >= min) && v < max;
+    if (!ok) throw new ValueError(`${flag} must be a number ${side === 'open' ? '>' : '>='} ${min}${max < Infinity ? ` and < ${max}` : ''}, got ${String(v)}`);
+  }
+}
+
 export async function train(a: TrainArgs): Promise<TrainResult> {
+  checkTrainArgs(a);
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
   if (a.classes !== undefined && a.classes !== trainSet.classes) throw new ValueError(`--classes ${a.classes}, but --data ${a.data} has ${trainSet.classes} classes`);
-  if (a.evalEvery !== undefined && !(Number.isInteger(a.evalEvery) && a.evalEvery >= 1)) throw new ValueError(`--eval-every must be an integer >= 1, got ${a.evalEvery}`);
   if (a.init && trainSet.channels !== 3) throw new ValueError(`--init: timm weights take RGB images; --data ${a.data} has ${trainSet.channels} channel(s)`);
   const gpu = await init({ fast: a.fast });
   try {
