@@ -118,6 +118,19 @@ describe('checkpoints', () => {
     expect(oldFile.trainOptions).toMatchObject({ agcSkipGains: true, clipping: 0.01 });
     pico.dispose();
   });
+
+  it('docs/results\' nano-d checkpoint carries its --set overrides and scores with flip TTA', async () => {
+    const ck = loadCheckpoint('docs/results/fashion-mnist-nano-d/checkpoint.safetensors');
+    expect(ck.config).toMatchObject({ variant: 'nano', groupWidth: 32, depths: [1, 2], dropout: 0, stochDepthRate: 0 });
+    // 91.55% (EMA, flip TTA) on all 10,000 test images when it was written.
+    const { train, test } = loadSplits({ data: 'fashion-mnist' });
+    const firstTest = { ...test, count: 500, images: test.images.subarray(0, 500 * 784), labels: test.labels.subarray(0, 500) };
+    const model = nfnet.modelFromCheckpoint(ck, { useEma: true });
+    expect(model.parameterCount()).toBe(72_333);
+    const r = await nfnet.evaluate(model, new data.DataLoader(firstTest, { batchSize: 250, keepLast: true, ...data.channelStats(train) }), { flip: true });
+    expect(r.accuracy).toBeGreaterThan(0.87);
+    model.dispose();
+  });
 });
 
 describe('timm importer', () => {
