@@ -1,6 +1,6 @@
 /**
  * Batched matrix multiply on the GEMM core (shaders/matmul.wgsl, register-tiled; on
- * SwiftShader shaders/matmul-quad.wgsl, quad-shared, for C at least 32 wide; by
+ * SwiftShader shaders/matmul-quad.wgsl, quad-shared, for C at least 16 wide; by
  * GemmConfig.tiles shaders/matmul-shared.wgsl or shaders/matmul-subgroup.wgsl):
  * a [..., M, K] · b [..., K, N] → [..., M, N], with optional transposes that cost nothing
  * (operands are read through strides) and batch broadcasting (a batch of 1 is reused).
@@ -56,7 +56,7 @@ export interface GemmConfig {
   /** 0: row-major tile order; n > 0: each workgroup covers a (wg / n) × n block of tiles. */
   blockN: number;
   /**
-   * Use the quad-shared kernel (shaders/matmul-quad.wgsl) for C with N ≥ 32 and M ≥ 4 on
+   * Use the quad-shared kernel (shaders/matmul-quad.wgsl) for C with N ≥ 16 and M ≥ 4 on
    * a software adapter with the `subgroups` feature (elsewhere the tiled kernel runs).
    */
   quad: boolean;
@@ -284,17 +284,13 @@ export function quadWorkgroups(m: number, n: number): number {
 }
 
 function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
-  const tm = quadRows(p.m);
   const band = quadBand(p.n);
-  const tilesN = Math.ceil(p.n / band);
-  const lanes = 4 * Math.ceil(p.m / (4 * tm)) * tilesN;
-  const wg = QUAD_WG;
   backend().dispatch({
     kernel: band === QUAD_BAND ? MATMUL_QUAD : MATMUL_QUAD16,
     bindings: { a, b, c: out },
-    params: { ...strides, tiles_n: tilesN },
-    overrides: { WG: wg, TM: tm },
-    workgroups: [Math.ceil(lanes / wg), ...batchGrid(p.batch)],
+    params: { ...strides, tiles_n: Math.ceil(p.n / band) },
+    overrides: { WG: QUAD_WG, TM: quadRows(p.m) },
+    workgroups: [quadWorkgroups(p.m, p.n), ...batchGrid(p.batch)],
   });
 }
 
