@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkTrainArgs, train, type TrainArgs } from '../src/cli/train.js';
 import { loadCheckpoint } from '../src/nfnet/checkpoint-node.js';
 import { parseSetting } from '../src/cli/settings.js';
+import { TRAIN_DEFAULTS } from '../src/nfnet/defaults.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'nfnet-cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +67,7 @@ describe('nfnet train', () => {
       [{ clipping: Number.POSITIVE_INFINITY }, /--clipping must be a number >= 0, got Infinity/],
       [{ dropout: 1 }, /--dropout must be a number >= 0 and < 1, got 1/],
       [{ stochasticDepth: -0.5 }, /--stochastic-depth must be a number >= 0 and < 1, got -0\.5/],
+      [{ labelSmoothing: 1 }, /--label-smoothing must be a number >= 0 and < 1, got 1/],
     ];
     for (const [over, message] of bad) {
       // A data folder that does not exist: reading it would fail with another error.
@@ -75,6 +77,12 @@ describe('nfnet train', () => {
     expect(existsSync(path.join(dir, 'bad-flag'))).toBe(false);
     expect(() => checkTrainArgs(args('good', { maxSteps: 1, evalEvery: 2, lr: 0.1, warmup: 0, clipping: 0, dropout: 0, logEvery: 0 }))).not.toThrow();
   });
+  it('--label-smoothing reaches the Trainer and the checkpoint; absent, the default', async () => {
+    await train(args('ls0', { maxSteps: 1, epochs: 1, labelSmoothing: 0 }));
+    expect(loadCheckpoint(path.join(dir, 'ls0', 'checkpoint.safetensors')).trainOptions?.labelSmoothing).toBe(0);
+    await train(args('ls-default', { maxSteps: 1, epochs: 1 }));
+    expect(loadCheckpoint(path.join(dir, 'ls-default', 'checkpoint.safetensors')).trainOptions?.labelSmoothing).toBe(TRAIN_DEFAULTS.labelSmoothing);
+  }, 120_000);
   it('--eval-every 2 over three epochs evaluates after epochs 2 and 3 (the last), not 1', async () => {
     const r = await train(args('eval-every', { epochs: 3, subset: 32, evalEvery: 2 }));
     expect(r.epochs.map((e) => [e.testAccuracy === null, e.testAccuracyEma === null])).toEqual([[true, true], [false, false], [false, false]]);

@@ -59,6 +59,8 @@ export interface TrainArgs extends DataArgs {
   agcSkipGains: boolean;
   /** Sharpness-aware minimization with this radius ρ (off when absent): Trainer's `sam: { rho }`. */
   samRho?: number;
+  /** The cross-entropy's label smoothing (TRAIN_DEFAULTS.labelSmoothing when absent). */
+  labelSmoothing?: number;
   /**
    * Start from a timm state dict (safetensors): every weight but the classifier, which is
    * drawn fresh for the dataset's classes (finetuning). `variant` 'auto' reads the network
@@ -95,6 +97,7 @@ const WHOLE_FLAGS: [keyof TrainArgs, string, number][] = [
 const REAL_FLAGS: [keyof TrainArgs, string, number, 'closed' | 'open', number][] = [
   ['lr', '--lr', 0, 'open', Infinity], ['warmup', '--warmup', 0, 'closed', Infinity], ['clipping', '--clipping', 0, 'closed', Infinity],
   ['samRho', '--sam-rho', 0, 'open', Infinity], ['dropout', '--dropout', 0, 'closed', 1], ['stochasticDepth', '--stochastic-depth', 0, 'closed', 1],
+  ['labelSmoothing', '--label-smoothing', 0, 'closed', 1],
 ];
 
 /**
@@ -149,6 +152,7 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
     lr: a.lr, batchSize: a.batch, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
     clipping: a.agc ? a.clipping : 0, agcSkipGains: a.agcSkipGains, seed: a.seed,
     ...(a.samRho === undefined ? {} : { sam: { rho: a.samRho } }),
+    ...(a.labelSmoothing === undefined ? {} : { labelSmoothing: a.labelSmoothing }),
   });
   let startEpoch = 0;
   let skipBatches = 0;
