@@ -4,6 +4,7 @@ import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
+import * as R from './ref.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
 
@@ -95,13 +96,6 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     expect(pointwiseDwSplits(1030, 16, 32)).toBe(2); // 1030 = 2 · 515: four would not divide it
   });
 
-  // dW = Σ over pixels of x[p, ci]·dy[p, co], in float64.
-  const refPointwiseDw = (x: { data: Float32Array | Float64Array }, dy: { data: Float32Array | Float64Array }, pixels: number, cin: number, cout: number) => {
-    const want = new Float64Array(cin * cout);
-    for (let p = 0; p < pixels; p++)
-      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) want[ci * cout + co]! += x.data[p * cin + ci]! * dy.data[p * cout + co]!;
-    return want;
-  };
   // [x shape, cout]: the dW kernel's own split-K (4 → 4 channels); the pointwise GEMM split
   // in two (512 pixels, 16 → 16: 16-column quad bands) and in four (2,048 pixels, 8 → 20).
   const SPLIT_DW: [[number, number, number, number], number][] = [[[2, 24, 24, 4], 4], [[2, 16, 16, 16], 16], [[2, 32, 32, 8], 20]];
@@ -114,7 +108,9 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       const dy = randArr([xs[0], xs[1], xs[2], cout], 9 + k);
       const [xt, wt, dyt] = [x, w, dy].map(toTensor) as [Tensor, Tensor, Tensor];
       const [, [gw]] = await valueAndGrad((w: Tensor) => ops.sum(ops.mul(ops.conv2d(xt, w), dyt)))(wt);
-      expectClose(await gw.data(), refPointwiseDw(x, dy, pixels, cin, cout), 1e-5, 'dw');
+      // dW = xᵀ·dy over the pixels, in float64 (test/ref.ts).
+      const want = R.matmul({ shape: [pixels, cin], data: x.data }, { shape: [pixels, cout], data: dy.data }, true);
+      expectClose(await gw.data(), want, 1e-5, 'dw');
     });
   });
 });

@@ -192,7 +192,7 @@ export async function fitLoop(trainer: Trainer, loader: DataLoader, options: Fit
     }
     if (result.diverged || result.stopped) break;
     const p = meter.progress();
-    const lastEpoch = epoch + 1 === epochs || (maxSteps !== undefined && trainer.step >= maxSteps);
+    const lastEpoch = epoch + 1 === epochs || done(); // done(): --max-steps reached (a stop broke out above)
     const evaluated = test !== undefined && ((epoch + 1) % evalEvery === 0 || lastEpoch);
     const live: EvalResult | null = evaluated && evalLive ? await trainer.evaluate(test, { flip }) : null;
     const ema: EvalResult | null = evaluated && evalEma ? await trainer.evaluate(test, { useEma: true, flip }) : null;
