@@ -62,6 +62,8 @@ program
   .option('--clipping <λ>', `AGC clipping threshold λ (0 turns AGC off; default ${TRAIN_DEFAULTS.clipping}, 0 for batch-normalized models)`, num)
   .option('--no-agc', 'turn adaptive gradient clipping off (the ablation; same as --clipping 0)')
   .option('--agc-skip-gains', 'clip the zero-initialised skip gains too (the reference; freezes them in short runs)')
+  .option('--weight-decay <x>', `weight decay of the convs' and the classifier's weights (gains and biases are not decayed; default ${TRAIN_DEFAULTS.weightDecay})`, num)
+  .option('--momentum <x>', `Nesterov momentum (default ${TRAIN_DEFAULTS.momentum})`, num)
   .option('--label-smoothing <ε>', `label smoothing of the cross-entropy (0 turns it off; default ${TRAIN_DEFAULTS.labelSmoothing})`, num)
   .option('--sam-rho <ρ>', 'sharpness-aware minimization with radius ρ, e.g. 0.05 (two forward-backward passes per step; default off)', num)
   .option('--seed <n>', 'seed for init, data order and masks', int, 0)

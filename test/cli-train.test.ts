@@ -68,6 +68,8 @@ describe('nfnet train', () => {
       [{ dropout: 1 }, /--dropout must be a number >= 0 and < 1, got 1/],
       [{ stochasticDepth: -0.5 }, /--stochastic-depth must be a number >= 0 and < 1, got -0\.5/],
       [{ labelSmoothing: 1 }, /--label-smoothing must be a number >= 0 and < 1, got 1/],
+      [{ weightDecay: -1e-4 }, /--weight-decay must be a number >= 0, got -0\.0001/],
+      [{ momentum: 1 }, /--momentum must be a number >= 0 and < 1, got 1/],
     ];
     for (const [over, message] of bad) {
       // A data folder that does not exist: reading it would fail with another error.
@@ -77,11 +79,13 @@ describe('nfnet train', () => {
     expect(existsSync(path.join(dir, 'bad-flag'))).toBe(false);
     expect(() => checkTrainArgs(args('good', { maxSteps: 1, evalEvery: 2, lr: 0.1, warmup: 0, clipping: 0, dropout: 0, logEvery: 0 }))).not.toThrow();
   });
-  it('--label-smoothing reaches the Trainer and the checkpoint; absent, the default', async () => {
-    await train(args('ls0', { maxSteps: 1, epochs: 1, labelSmoothing: 0 }));
-    expect(loadCheckpoint(path.join(dir, 'ls0', 'checkpoint.safetensors')).trainOptions?.labelSmoothing).toBe(0);
+  it('--label-smoothing, --weight-decay and --momentum reach the Trainer and the checkpoint; absent, the defaults', async () => {
+    await train(args('ls0', { maxSteps: 1, epochs: 1, labelSmoothing: 0, weightDecay: 5e-4, momentum: 0.8 }));
+    const set = loadCheckpoint(path.join(dir, 'ls0', 'checkpoint.safetensors')).trainOptions;
+    expect([set?.labelSmoothing, set?.weightDecay, set?.momentum]).toEqual([0, 5e-4, 0.8]);
     await train(args('ls-default', { maxSteps: 1, epochs: 1 }));
-    expect(loadCheckpoint(path.join(dir, 'ls-default', 'checkpoint.safetensors')).trainOptions?.labelSmoothing).toBe(TRAIN_DEFAULTS.labelSmoothing);
+    const unset = loadCheckpoint(path.join(dir, 'ls-default', 'checkpoint.safetensors')).trainOptions;
+    expect([unset?.labelSmoothing, unset?.weightDecay, unset?.momentum]).toEqual([TRAIN_DEFAULTS.labelSmoothing, TRAIN_DEFAULTS.weightDecay, TRAIN_DEFAULTS.momentum]);
   }, 120_000);
   it('--eval-every 2 over three epochs evaluates after epochs 2 and 3 (the last), not 1', async () => {
     const r = await train(args('eval-every', { epochs: 3, subset: 32, evalEvery: 2 }));

@@ -61,6 +61,9 @@ export interface TrainArgs extends DataArgs {
   samRho?: number;
   /** The cross-entropy's label smoothing (TRAIN_DEFAULTS.labelSmoothing when absent). */
   labelSmoothing?: number;
+  /** Weight decay and Nesterov momentum (TRAIN_DEFAULTS' when absent). */
+  weightDecay?: number;
+  momentum?: number;
   /**
    * Start from a timm state dict (safetensors): every weight but the classifier, which is
    * drawn fresh for the dataset's classes (finetuning). `variant` 'auto' reads the network
@@ -97,7 +100,8 @@ const WHOLE_FLAGS: [keyof TrainArgs, string, number][] = [
 const REAL_FLAGS: [keyof TrainArgs, string, number, 'closed' | 'open', number][] = [
   ['lr', '--lr', 0, 'open', Infinity], ['warmup', '--warmup', 0, 'closed', Infinity], ['clipping', '--clipping', 0, 'closed', Infinity],
   ['samRho', '--sam-rho', 0, 'open', Infinity], ['dropout', '--dropout', 0, 'closed', 1], ['stochasticDepth', '--stochastic-depth', 0, 'closed', 1],
-  ['labelSmoothing', '--label-smoothing', 0, 'closed', 1],
+  ['labelSmoothing', '--label-smoothing', 0, 'closed', 1], ['weightDecay', '--weight-decay', 0, 'closed', Infinity],
+  ['momentum', '--momentum', 0, 'closed', 1],
 ];
 
 /**
@@ -153,6 +157,8 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
     clipping: a.agc ? a.clipping : 0, agcSkipGains: a.agcSkipGains, seed: a.seed,
     ...(a.samRho === undefined ? {} : { sam: { rho: a.samRho } }),
     ...(a.labelSmoothing === undefined ? {} : { labelSmoothing: a.labelSmoothing }),
+    ...(a.weightDecay === undefined ? {} : { weightDecay: a.weightDecay }),
+    ...(a.momentum === undefined ? {} : { momentum: a.momentum }),
   });
   let startEpoch = 0;
   let skipBatches = 0;
