@@ -1,7 +1,7 @@
 /**
  * The `nfnet` command. Subcommands that need no GPU (info) never initialise one.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseSetting } from './cli/settings.js';
 import { init } from './index.js';
 import { info } from './models/registry.js';
@@ -59,6 +59,7 @@ program
   .option('--batch <n>', 'batch size', int, 32)
   .option('--lr <x>', 'peak learning rate (default 0.4·batch/256)', num)
   .option('--warmup <epochs>', 'linear warm-up, in epochs', num, 0.2)
+  .addOption(new Option('--schedule <name>', `the learning rate's decay to 0 after warm-up (default ${TRAIN_DEFAULTS.schedule})`).choices(['cosine', 'linear']))
   .option('--clipping <λ>', `AGC clipping threshold λ (0 turns AGC off; default ${TRAIN_DEFAULTS.clipping}, 0 for batch-normalized models)`, num)
   .option('--no-agc', 'turn adaptive gradient clipping off (the ablation; same as --clipping 0)')
   .option('--agc-skip-gains', 'clip the zero-initialised skip gains too (the reference; freezes them in short runs)')
@@ -74,6 +75,7 @@ program
   .option('--dropout <rate>', 'head dropout (default: the variant\'s)', num)
   .option('--stochastic-depth <rate>', 'stochastic-depth / drop-path rate (default: the variant\'s)', num)
   .option('--crop <px>', 'random-crop augmentation: zero-pad by px and crop back (0 = off)', int, 2)
+  .option('--alternate-flips', 'flip each training image every other epoch instead of at random (two epochs show every image both ways; datasets that are flipped at all)')
   .option('--train-res <px>', 'train on random px×px crops (below the test resolution, as the NFNet recipe does); evaluation uses full images', int)
   .option('--out <dir>', 'where to write curve.json, curve.png and checkpoint.safetensors', 'runs/latest')
   .option('--resume <checkpoint>', 'continue from a checkpoint written by this command')

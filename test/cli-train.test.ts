@@ -70,6 +70,7 @@ describe('nfnet train', () => {
       [{ labelSmoothing: 1 }, /--label-smoothing must be a number >= 0 and < 1, got 1/],
       [{ weightDecay: -1e-4 }, /--weight-decay must be a number >= 0, got -0\.0001/],
       [{ momentum: 1 }, /--momentum must be a number >= 0 and < 1, got 1/],
+      [{ schedule: 'step' as never }, /--schedule must be one of cosine, linear, got step/],
     ];
     for (const [over, message] of bad) {
       // A data folder that does not exist: reading it would fail with another error.
@@ -79,13 +80,13 @@ describe('nfnet train', () => {
     expect(existsSync(path.join(dir, 'bad-flag'))).toBe(false);
     expect(() => checkTrainArgs(args('good', { maxSteps: 1, evalEvery: 2, lr: 0.1, warmup: 0, clipping: 0, dropout: 0, logEvery: 0 }))).not.toThrow();
   });
-  it('--label-smoothing, --weight-decay and --momentum reach the Trainer and the checkpoint; absent, the defaults', async () => {
-    await train(args('ls0', { maxSteps: 1, epochs: 1, labelSmoothing: 0, weightDecay: 5e-4, momentum: 0.8 }));
+  it('--label-smoothing, --weight-decay, --momentum and --schedule reach the Trainer and the checkpoint; absent, the defaults', async () => {
+    await train(args('ls0', { maxSteps: 1, epochs: 1, labelSmoothing: 0, weightDecay: 5e-4, momentum: 0.8, schedule: 'linear' }));
     const set = loadCheckpoint(path.join(dir, 'ls0', 'checkpoint.safetensors')).trainOptions;
-    expect([set?.labelSmoothing, set?.weightDecay, set?.momentum]).toEqual([0, 5e-4, 0.8]);
+    expect([set?.labelSmoothing, set?.weightDecay, set?.momentum, set?.schedule]).toEqual([0, 5e-4, 0.8, 'linear']);
     await train(args('ls-default', { maxSteps: 1, epochs: 1 }));
     const unset = loadCheckpoint(path.join(dir, 'ls-default', 'checkpoint.safetensors')).trainOptions;
-    expect([unset?.labelSmoothing, unset?.weightDecay, unset?.momentum]).toEqual([TRAIN_DEFAULTS.labelSmoothing, TRAIN_DEFAULTS.weightDecay, TRAIN_DEFAULTS.momentum]);
+    expect([unset?.labelSmoothing, unset?.weightDecay, unset?.momentum, unset?.schedule]).toEqual([TRAIN_DEFAULTS.labelSmoothing, TRAIN_DEFAULTS.weightDecay, TRAIN_DEFAULTS.momentum, TRAIN_DEFAULTS.schedule]);
   }, 120_000);
   it('--eval-every 2 over three epochs evaluates after epochs 2 and 3 (the last), not 1', async () => {
     const r = await train(args('eval-every', { epochs: 3, subset: 32, evalEvery: 2 }));

@@ -99,6 +99,32 @@ describe('DataLoader', () => {
     expect([...new data.DataLoader(set, { batchSize: 4, keepLast: true }).epoch()].length).toBe(3);
   });
 
+  it("flip 'alternate': each image its own coin in the first epoch, then the other way each epoch after", () => {
+    const n = 64;
+    const pattern: data.ImageSet = { ...set, images: Uint8Array.from({ length: n * 16 }, (_, i) => i % 16), labels: Int32Array.from({ length: n }, (_, i) => i), count: n, classes: n };
+    // Which images (by their label, the index) came out mirrored in each of four epochs.
+    const flipsPerEpoch = (seed: number) => {
+      const loader = new data.DataLoader(pattern, { batchSize: 16, shuffle: true, flip: 'alternate', seed, mean: [0], std: [1 / 255] });
+      return Array.from({ length: 4 }, () => {
+        const mirrored = new Array<boolean>(n).fill(false);
+        for (const b of loader.epoch())
+          b.labels.forEach((label, k) => {
+            const first = Math.round(b.images[k * 16]!);
+            expect([0, 3]).toContain(first);
+            mirrored[label] = first === 3;
+          });
+        return mirrored;
+      });
+    };
+    const [e1, e2, e3, e4] = flipsPerEpoch(5);
+    const count = e1!.filter(Boolean).length;
+    expect(count).toBeGreaterThan(n / 4);
+    expect(count).toBeLessThan((3 * n) / 4);
+    for (let i = 0; i < n; i++) expect([e2![i], e3![i], e4![i]]).toEqual([!e1![i], e1![i], !e1![i]]);
+    // The coins follow the seed: another seed flips another set first.
+    expect(flipsPerEpoch(6)[0]).not.toEqual(e1);
+  });
+
   it('flip mirrors rows; crop padding shifts with zero (black) fill', () => {
     const one: data.ImageSet = { ...set, images: Uint8Array.from({ length: 16 }, (_, i) => i), labels: Int32Array.of(0), count: 1 };
     let flipped = 0;

@@ -29,6 +29,17 @@ describe('training', () => {
     expect(lr(110)).toBeCloseTo(0, 12);
   });
 
+  it("learning rate, schedule 'linear': the same warm-up, then a straight line to zero", () => {
+    const lr = (s: number) => nfnet.learningRate(s, 0.4, 10, 110, 'linear');
+    expect(lr(9)).toBeCloseTo(0.4, 12);
+    expect(lr(35)).toBeCloseTo(0.3, 12);
+    expect(lr(60)).toBeCloseTo(0.2, 12);
+    expect(lr(85)).toBeCloseTo(0.1, 12);
+    expect(lr(110)).toBeCloseTo(0, 12);
+    expect(nfnet.resolveTrainOptions({ totalSteps: 10 }).schedule).toBe('cosine');
+    expect(() => nfnet.resolveTrainOptions({ totalSteps: 10, schedule: 'step' as never })).toThrow(/schedule must be one of 'cosine', 'linear', got "step"/);
+  });
+
   it('a step reads back one 2-element tensor, and the model learns a separable task', async () => {
     const model = nfnet.create('pico', { seed: 2, numClasses: 4 });
     const trainer = new nfnet.Trainer(model, { totalSteps: 20, lr: 0.2, warmupSteps: 2, seed: 1 });

@@ -14,7 +14,7 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.js';
 import type { ImageSet } from '../data/formats.js';
 import { ValueError } from '../runtime/errors.js';
 import type { TrainPreprocess } from './predict.js';
-import { Trainer } from '../nfnet/train.js';
+import { SCHEDULES, Trainer, type Schedule } from '../nfnet/train.js';
 import type { EpochRecord } from '../nfnet/fit.js';
 import { restore } from '../nfnet/checkpoint.js';
 import { loadCheckpoint, saveCheckpoint } from '../nfnet/checkpoint-node.js';
@@ -29,6 +29,8 @@ export interface TrainArgs extends DataArgs {
   batch: number;
   lr?: number;
   warmup: number;
+  /** The learning rate's decay after warm-up (TRAIN_DEFAULTS.schedule when absent). */
+  schedule?: Schedule;
   /** Undefined: the model's default (TRAIN_DEFAULTS, or 0 for batch-normalized models). */
   clipping?: number;
   agc: boolean;
@@ -48,6 +50,8 @@ export interface TrainArgs extends DataArgs {
   maxSteps?: number;
   /** Without a progress bar, print a line every this many steps (0 = never). */
   logEvery: number;
+  /** Flip each image every other epoch instead of at random (where the dataset is flipped at all). */
+  alternateFlips?: boolean;
   /** Random-crop padding in pixels (0 = off); flips follow the dataset (on for clothes, off for digits). */
   crop: number;
   /** Train on random crops of this size (evaluation sees the full image); default: full images. */
@@ -120,6 +124,7 @@ export function checkTrainArgs(a: TrainArgs): void {
     const ok = typeof v === 'number' && Number.isFinite(v) && (side === 'open' ? v > min : v >= min) && v < max;
     if (!ok) throw new ValueError(`${flag} must be a number ${side === 'open' ? '>' : '>='} ${min}${max < Infinity ? ` and < ${max}` : ''}, got ${String(v)}`);
   }
+  if (a.schedule !== undefined && !SCHEDULES.includes(a.schedule)) throw new ValueError(`--schedule must be one of ${SCHEDULES.join(', ')}, got ${String(a.schedule)}`);
 }
 
 export async function train(a: TrainArgs): Promise<TrainResult> {
@@ -141,7 +146,7 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
   const { train: trainSet, test: testSet, flip } = splits;
   // Pretrained features expect the normalisation they were trained with (ImageNet's).
   const stats = a.init ? { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] } : channelStats(trainSet);
-  const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip, ...stats });
+  const loader = new DataLoader(trainSet, { batchSize: a.batch, shuffle: true, seed: a.seed, cropPadding: a.crop, cropSize: a.trainRes, flip: flip && a.alternateFlips ? 'alternate' : flip, ...stats });
   const testLoader = new DataLoader(testSet, { batchSize: 250, keepLast: true, ...stats });
   const regularisation = {
     ...a.set,
@@ -159,6 +164,7 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
     ...(a.labelSmoothing === undefined ? {} : { labelSmoothing: a.labelSmoothing }),
     ...(a.weightDecay === undefined ? {} : { weightDecay: a.weightDecay }),
     ...(a.momentum === undefined ? {} : { momentum: a.momentum }),
+    ...(a.schedule === undefined ? {} : { schedule: a.schedule }),
   });
   let startEpoch = 0;
   let skipBatches = 0;

@@ -26,8 +26,13 @@ export interface LoaderOptions {
    * fewer pixels, and the globally pooled model evaluates on the full image.
    */
   cropSize?: number;
-  /** Flip left-right with probability 1/2 (off for digits/text; on for clothes and CIFAR). */
-  flip?: boolean;
+  /**
+   * Flip left-right with probability 1/2 (off for digits/text; on for clothes and CIFAR).
+   * 'alternate': each image at random in its first epoch, then the other way round each
+   * epoch after, so two epochs show every image both ways (random flips leave a quarter of
+   * the images one way only); the difference matters in runs of a few epochs.
+   */
+  flip?: boolean | 'alternate';
   /** Keep the last partial batch (default: true for evaluation, false for training). */
   keepLast?: boolean;
   /** Per-channel mean and std in [0, 1] pixel units (default: computed from the set). */
@@ -84,7 +89,8 @@ function checkLoaderOptions(o: LoaderOptions, set: ImageSet): void {
   const fn = 'DataLoader';
   checkOptions(fn, o, LOADER_OPTIONS);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new ValueError(`batchSize must be a positive integer, got ${describeValue(o.batchSize)}`);
-  for (const k of ['shuffle', 'flip', 'keepLast'] as const) if (o[k] !== undefined) checkBoolean(fn, k, o[k]);
+  for (const k of ['shuffle', 'keepLast'] as const) if (o[k] !== undefined) checkBoolean(fn, k, o[k]);
+  if (o.flip !== undefined && typeof o.flip !== 'boolean' && o.flip !== 'alternate') throw new ValueError(`${fn}: flip must be true, false or 'alternate', got ${describeValue(o.flip)}`);
   if (o.seed !== undefined) checkNumber(fn, 'seed', o.seed, { min: 0, max: 0xffffffff, integer: true });
   if (o.cropPadding !== undefined) checkNumber(fn, 'cropPadding', o.cropPadding, { min: 0, max: Math.max(set.height, set.width), integer: true });
   if ((o.mean === undefined) !== (o.std === undefined)) throw new ValueError(`${fn}: give both mean and std (or neither: computed from the set), got only ${o.mean === undefined ? 'std' : 'mean'}`);
@@ -182,10 +188,16 @@ export class DataLoader {
       labels[k] = this.set.labels[src]!;
       const dy = spanY ? Math.floor(this.rng.next() * (spanY + 1)) - pad : -pad;
       const dx = spanX ? Math.floor(this.rng.next() * (spanX + 1)) - pad : -pad;
-      const flip = this.options.flip ? this.rng.next() < 0.5 : false;
+      const flip = this.options.flip === 'alternate' ? this.alternateFlip(src) : this.options.flip ? this.rng.next() < 0.5 : false;
       this.copyImage(src, images.subarray(k * px, (k + 1) * px), oh, ow, dy, dx, flip);
     });
     return { images, labels, shape: [indices.length, oh, ow, c] };
+  }
+
+  /** Image `src`'s flip this epoch under 'alternate': its own fair coin (seeded), inverted every other epoch. */
+  private alternateFlip(src: number): boolean {
+    const first = new Rng(Math.imul((this.options.seed ?? 0) + 1, 0x9e3779b1) ^ src).next() < 0.5;
+    return first !== ((this.epochCount & 1) === 0);
   }
 
   /** Copy an oh×ow window of one image at offset (dy, dx) (zeros where it leaves the frame), optionally mirrored. */

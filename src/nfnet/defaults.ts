@@ -10,8 +10,13 @@ import { ValueError } from '../runtime/errors.js';
  * labelSmoothing, warmupSteps), false (ema, agcSkipGains) or null (sam).
  */
 export const TRAIN_DEFAULTS = {
-  /** Linear warm-up steps before the cosine decay. */
+  /** Linear warm-up steps before the decay. */
   warmupSteps: 0,
+  /**
+   * The decay after warm-up, to 0 at the last step: 'cosine' (the reference's) or 'linear'
+   * (a straight line; Li et al. 2020, "Budgeted Training", find it ahead in short budgets).
+   */
+  schedule: 'cosine',
   momentum: 0.9,
   weightDecay: 2e-5,
   /** AGC λ; 0 turns AGC off (the ablation). */

@@ -19,7 +19,7 @@ export function info(variant: string, options: ConfigOverrides & { resolution?: 
 }
 export { NFNet, NFNetArchitecture, create, planLayers, networkInfo, type ForwardOptions, type CreateOptions } from './model.js';
 export { signalPropagation, signalChart, type SignalReport, type SignalPoint } from './signal.js';
-export { Trainer, evaluate, learningRate, resolveTrainOptions, TRAIN_DEFAULTS, defaultLearningRate, type EvaluateOptions, type TrainOptions, type ResolvedTrainOptions, type StepResult, type PendingStep, type EvalResult } from './train.js';
+export { Trainer, evaluate, learningRate, resolveTrainOptions, TRAIN_DEFAULTS, defaultLearningRate, type EvaluateOptions, type TrainOptions, type Schedule, type ResolvedTrainOptions, type StepResult, type PendingStep, type EvalResult } from './train.js';
 export type { FitOptions, FitHooks, FitProgress, FitResult, EpochRecord } from './fit.js';
 export { encodeCheckpoint, decodeCheckpoint, restore, modelFromCheckpoint, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 export { importTimm, exportTimm, timmToOurs, oursToTimm, timmConfigFromKeys, timmNfCfg, type TimmImportReport, type TimmImportOptions } from './timm.js';

@@ -17,7 +17,7 @@ import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { DataLoader, mirrored, type Batch } from '../data/loader.js';
 import { Model } from '../models/model.js';
 import { ModelState } from '../state/model-state.js';
-import { checkBoolean, checkFunction, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
+import { checkBoolean, checkFunction, checkNumber, checkOneOf, checkOptions, describeValue } from '../runtime/validate.js';
 import { seedFor } from './initializers.js';
 import { TRAIN_DEFAULTS, defaultLearningRate } from './defaults.js';
 import { fitLoop, type FitHooks, type FitOptions, type FitResult } from './fit.js';
@@ -29,9 +29,11 @@ export interface TrainOptions {
   lr?: number;
   /** The batch size the default learning rate is scaled for (default 256). */
   batchSize?: number;
-  /** Total optimizer steps (for the cosine schedule). */
+  /** Total optimizer steps (the schedule ends at 0 there). */
   totalSteps: number;
   warmupSteps?: number;
+  /** The learning rate's decay after warm-up (default 'cosine'). */
+  schedule?: Schedule;
   momentum?: number;
   weightDecay?: number;
   clipping?: number;
@@ -51,7 +53,11 @@ export interface TrainOptions {
 /** TrainOptions with every default filled in (what checkpoints record); `sam` null is off. */
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'batchSize' | 'sam'>> & { sam: { rho: number } | null };
 
-const TRAIN_OPTION_NAMES = ['lr', 'batchSize', 'totalSteps', 'warmupSteps', 'momentum', 'weightDecay', 'clipping', 'labelSmoothing', 'ema', 'agcSkipGains', 'seed', 'sam'] as const;
+/** The learning rate's decay after warm-up: half a cosine, or a straight line, to 0. */
+export type Schedule = 'cosine' | 'linear';
+export const SCHEDULES: readonly Schedule[] = ['cosine', 'linear'];
+
+const TRAIN_OPTION_NAMES = ['lr', 'batchSize', 'totalSteps', 'warmupSteps', 'schedule', 'momentum', 'weightDecay', 'clipping', 'labelSmoothing', 'ema', 'agcSkipGains', 'seed', 'sam'] as const;
 
 /**
  * Every default filled in, every value checked (type, finiteness, range; unknown names
@@ -69,6 +75,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new ValueError(`${fn}: totalSteps must be a positive integer, got ${describeValue(o.totalSteps)}`);
   checkNumber(fn, 'warmupSteps', o.warmupSteps, { min: 0, integer: true });
   if (o.warmupSteps > o.totalSteps) throw new ValueError(`${fn}: warmupSteps (${o.warmupSteps}) must not exceed totalSteps (${o.totalSteps})`);
+  checkOneOf(fn, 'schedule', o.schedule, SCHEDULES);
   checkNumber(fn, 'momentum', o.momentum, { min: 0, max: 1 });
   checkNumber(fn, 'weightDecay', o.weightDecay, { min: 0 });
   checkNumber(fn, 'clipping', o.clipping, { min: 0 });
@@ -110,11 +117,11 @@ export interface EvalResult {
   count: number;
 }
 
-/** Linear warm-up to `peak`, then cosine decay to 0 at `total`. */
-export function learningRate(step: number, peak: number, warmup: number, total: number): number {
+/** Linear warm-up to `peak`, then a cosine (or linear) decay to 0 at `total`. */
+export function learningRate(step: number, peak: number, warmup: number, total: number, schedule: Schedule = 'cosine'): number {
   if (step < warmup) return (peak * (step + 1)) / warmup;
   const t = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
-  return 0.5 * peak * (1 + Math.cos(Math.PI * t));
+  return schedule === 'linear' ? peak * (1 - t) : 0.5 * peak * (1 + Math.cos(Math.PI * t));
 }
 
 /** Number of correct arg-max predictions, on the GPU (ties count as correct). */
@@ -246,7 +253,7 @@ export class Trainer {
     checkBatch(batch, this.model);
     const o = this.options;
     const classes = this.model.config.numClasses;
-    const lr = learningRate(this.step, o.lr, o.warmupSteps, o.totalSteps);
+    const lr = learningRate(this.step, o.lr, o.warmupSteps, o.totalSteps, o.schedule);
     const x = tensor(batch.images, batch.shape);
     const labels = tensor(batch.labels, [batch.labels.length]);
     const oneHot = tensor(oneHotOf(batch.labels, classes), [batch.labels.length, classes]);
