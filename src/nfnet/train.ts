@@ -1,7 +1,8 @@
 /**
  * The training step and loop of the NFNet paper: forward, label-smoothed cross-entropy,
  * backward, AGC → weight decay → Nesterov SGD, EMA of the weights; linear warm-up then
- * cosine decay of the learning rate. One step reads back one small tensor: [loss, correct].
+ * cosine decay of the learning rate (or a linear one: `schedule`). One step reads back one
+ * small tensor: [loss, correct].
  * With `sam: { rho }` a step is SAM's two forward-backward passes (the F6+SAM recipe).
  */
 import { tensor, zeros } from '../tensor/creation.js';
