@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { checkTrainArgs, train, type TrainArgs } from '../src/cli/train.js';
 import { loadCheckpoint } from '../src/nfnet/checkpoint-node.js';
 import { parseSetting } from '../src/cli/settings.js';
@@ -87,6 +87,20 @@ describe('nfnet train', () => {
     await train(args('ls-default', { maxSteps: 1, epochs: 1 }));
     const unset = loadCheckpoint(path.join(dir, 'ls-default', 'checkpoint.safetensors')).trainOptions;
     expect([unset?.labelSmoothing, unset?.weightDecay, unset?.momentum, unset?.schedule]).toEqual([TRAIN_DEFAULTS.labelSmoothing, TRAIN_DEFAULTS.weightDecay, TRAIN_DEFAULTS.momentum, TRAIN_DEFAULTS.schedule]);
+  }, 120_000);
+  it('--resume with other flags names each option that changes the course, and only those', async () => {
+    await train(args('resume-from', { maxSteps: 1, epochs: 1, weightDecay: 5e-4 }));
+    const from = path.join(dir, 'resume-from', 'checkpoint.safetensors');
+    const warned: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((line: string) => void warned.push(line));
+    try {
+      await train(args('resumed-same', { maxSteps: 2, epochs: 1, weightDecay: 5e-4, resume: from }));
+      expect(warned).toEqual([]);
+      await train(args('resumed-other', { maxSteps: 2, epochs: 1, weightDecay: 1e-3, schedule: 'linear', resume: from }));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warned).toEqual(['--resume: schedule was "cosine" in the checkpoint, is "linear" now', '--resume: weightDecay was 0.0005 in the checkpoint, is 0.001 now']);
   }, 120_000);
   it('--eval-every 2 over three epochs evaluates after epochs 2 and 3 (the last), not 1', async () => {
     const r = await train(args('eval-every', { epochs: 3, subset: 32, evalEvery: 2 }));

@@ -14,7 +14,7 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.js';
 import type { ImageSet } from '../data/formats.js';
 import { ValueError } from '../runtime/errors.js';
 import type { TrainPreprocess } from './predict.js';
-import { SCHEDULES, Trainer, type Schedule } from '../nfnet/train.js';
+import { SCHEDULES, Trainer, resolveTrainOptions, type ResolvedTrainOptions, type Schedule, type TrainOptions } from '../nfnet/train.js';
 import type { EpochRecord } from '../nfnet/fit.js';
 import { restore } from '../nfnet/checkpoint.js';
 import { loadCheckpoint, saveCheckpoint } from '../nfnet/checkpoint-node.js';
@@ -127,6 +127,18 @@ export function checkTrainArgs(a: TrainArgs): void {
   if (a.schedule !== undefined && !SCHEDULES.includes(a.schedule)) throw new ValueError(`--schedule must be one of ${SCHEDULES.join(', ')}, got ${String(a.schedule)}`);
 }
 
+/**
+ * The training options a resumed run changes: one line per option whose value differs from
+ * the one the checkpoint was trained with (an older file's missing options count as their
+ * defaults).
+ */
+export function trainOptionChanges(recorded: TrainOptions, now: ResolvedTrainOptions): string[] {
+  const before = resolveTrainOptions(recorded);
+  return (Object.keys(now) as (keyof ResolvedTrainOptions)[])
+    .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
+    .map((key) => `${key} was ${JSON.stringify(before[key])} in the checkpoint, is ${JSON.stringify(now[key])} now`);
+}
+
 export async function train(a: TrainArgs): Promise<TrainResult> {
   checkTrainArgs(a);
   const { train: trainSet, test: testSet, flip } = loadSplits(a);
@@ -171,6 +183,8 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
   if (a.resume) {
     const ck = loadCheckpoint(a.resume);
     restore(model, ck, trainer);
+    // The flags of this command decide the rest of the run; say where they leave the checkpoint's course.
+    if (ck.trainOptions) for (const change of trainOptionChanges(ck.trainOptions, trainer.options)) console.warn(`--resume: ${change}`);
     if (ck.loader) {
       loader.restore(ck.loader);
       skipBatches = ck.loader.batchInEpoch;
