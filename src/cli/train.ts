@@ -172,11 +172,9 @@ async function trainOn(gpu: Gpu, a: TrainArgs, splits: ReturnType<typeof loadSpl
   const trainer = new Trainer(model, {
     lr: a.lr, batchSize: a.batch, totalSteps: stepsPerEpoch * a.epochs, warmupSteps: Math.round(a.warmup * stepsPerEpoch),
     clipping: a.agc ? a.clipping : 0, agcSkipGains: a.agcSkipGains, seed: a.seed,
+    // Flags left out stay undefined: the Trainer fills in TRAIN_DEFAULTS for them.
+    labelSmoothing: a.labelSmoothing, weightDecay: a.weightDecay, momentum: a.momentum, schedule: a.schedule,
     ...(a.samRho === undefined ? {} : { sam: { rho: a.samRho } }),
-    ...(a.labelSmoothing === undefined ? {} : { labelSmoothing: a.labelSmoothing }),
-    ...(a.weightDecay === undefined ? {} : { weightDecay: a.weightDecay }),
-    ...(a.momentum === undefined ? {} : { momentum: a.momentum }),
-    ...(a.schedule === undefined ? {} : { schedule: a.schedule }),
   });
   let startEpoch = 0;
   let skipBatches = 0;
