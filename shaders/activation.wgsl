@@ -15,6 +15,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// The same tensors 16 elements at a time, for the `…16` entries (n a multiple of 16, and
+// the bias length too): with Dawn's robustness on, each access pays an index clamp, so one
+// mat4x4 access per operand replaces sixteen scalar ones (see streamWidth in
+// src/ops/binary.ts). Only the variables an entry uses are in its pipeline's layout.
+@group(0) @binding(5) var<storage, read> x16: array<mat4x4<f32>>;
+@group(0) @binding(6) var<storage, read> bias16: array<mat4x4<f32>>;
+@group(0) @binding(7) var<storage, read> dy16: array<mat4x4<f32>>;
+@group(0) @binding(8) var<storage, read_write> out16: array<mat4x4<f32>>;
 
 override WG: u32 = 256u;
 // KIND_IDENTITY, KIND_RELU, KIND_GELU (tanh form), …: constants the runtime writes above
@@ -138,4 +146,36 @@ fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     out[i + 2u] = dy[i + 2u] * params.gamma * act_grad(pre_activation(i + 2u, c + 2u));
     out[i + 3u] = dy[i + 3u] * params.gamma * act_grad(pre_activation(i + 3u, c + 3u));
   }
+}
+
+fn act4(z: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(act(z.x), act(z.y), act(z.z), act(z.w));
+}
+
+fn act_grad4(z: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(act_grad(z.x), act_grad(z.y), act_grad(z.z), act_grad(z.w));
+}
+
+// x + bias for the q-th 16 elements (one pixel's channels 16·k … 16·k + 15 when biased).
+fn pre_activation16(q: u32) -> mat4x4<f32> {
+  if (HAS_BIAS) { return x16[q] + bias16[((16u * q) % params.channels) / 16u]; }
+  return x16[q];
+}
+
+@compute @workgroup_size(WG)
+fn act_forward16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = element_index(lid, wid, nwg);
+  if (q >= params.n / 16u) { return; }
+  let z = pre_activation16(q);
+  out16[q] = params.gamma * mat4x4<f32>(act4(z[0]), act4(z[1]), act4(z[2]), act4(z[3]));
+}
+
+// Column by column: mat4x4 · mat4x4 would be the matrix product.
+@compute @workgroup_size(WG)
+fn act_backward16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = element_index(lid, wid, nwg);
+  if (q >= params.n / 16u) { return; }
+  let z = pre_activation16(q);
+  let g = dy16[q];
+  out16[q] = params.gamma * mat4x4<f32>(g[0] * act_grad4(z[0]), g[1] * act_grad4(z[1]), g[2] * act_grad4(z[2]), g[3] * act_grad4(z[3]));
 }

@@ -1,11 +1,14 @@
-// Same-shape binary ops over contiguous operands, streamed as vec4s: one 16-byte load per
-// operand and one 16-byte store per four elements, VECS vec4s per invocation (the host
-// picks 1: BINARY_VEC4S in src/ops/binary.ts says why). On SwiftShader an invocation is a
-// SIMD lane, so per-invocation work (index math, bounds tests) costs as much as an
-// element: vec4 accesses pay it once per 4·VECS elements, with one load instruction per
-// operand instead of four. The k-th vec4 of a lane sits WG vec4s after its (k−1)-th, so
-// neighbouring lanes touch neighbouring vec4s at every step. The op codes (BINARY_*) are
-// written above this file from the table in src/ops/binary.ts, as for elementwise.wgsl.
+// Same-shape binary ops over contiguous operands, streamed as vec4s or as mat4x4s: one
+// load per operand and one store per 4 (vec4) or 16 (mat4x4) elements. On SwiftShader an
+// invocation is a SIMD lane, so per-invocation work (index math, bounds tests) costs as
+// much as an element: vec4 accesses pay it once per 4·VECS elements, with one load
+// instruction per operand instead of four. With Dawn's robustness on (the default), every
+// access also pays an index clamp, which made a vec4 add cost twice its robustness-off
+// time; a mat4x4 access pays one clamp for 16 elements (`binary16`: add on 16M elements
+// 41 ms against the vec4 kernel's 62, equal with robustness off; src/ops/binary.ts).
+// The k-th vec4 of a lane sits WG vec4s after its (k−1)-th, so neighbouring lanes touch
+// neighbouring vec4s at every step. The op codes (BINARY_*) are written above this file
+// from the table in src/ops/binary.ts, as for elementwise.wgsl.
 
 struct Params {
   n4: u32,   // vec4s in the output (elements / 4)
@@ -20,6 +23,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+// The same operands seen 16 elements at a time, for the `…16` entries (only the variables
+// an entry uses are in its pipeline's layout, so each entry binds one view of each).
+@group(0) @binding(4) var<storage, read> a16: array<mat4x4<f32>>;
+@group(0) @binding(5) var<storage, read> b16: array<mat4x4<f32>>;
+@group(0) @binding(6) var<storage, read_write> out16: array<mat4x4<f32>>;
 
 override OP: u32 = 0u;
 override WG: u32 = 256u;
@@ -47,6 +55,10 @@ fn binary_op4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
   }
 }
 
+fn binary_op16(x: mat4x4<f32>, y: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(binary_op4(x[0], y[0]), binary_op4(x[1], y[1]), binary_op4(x[2], y[2]), binary_op4(x[3], y[3]));
+}
+
 fn step4(i: u32) {
   if (i < params.n4) { out[i] = binary_op4(a[i], b[i]); }
 }
@@ -65,6 +77,26 @@ fn binary_broadcast(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
   let r2 = r3 / s.z;
   let coord = vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
   out[q] = binary_op4(a[dot(coord, params.a4) / 4u], b[dot(coord, params.b4) / 4u]);
+}
+
+// binary_broadcast 16 elements at a time: the last dimension a multiple of 16.
+@compute @workgroup_size(WG)
+fn binary_broadcast16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = flat_workgroup(wid, nwg) * WG + lid;
+  if (q >= params.n4 / 4u) { return; }
+  let i = 16u * q;
+  let s = params.shape4;
+  let r3 = i / s.w;
+  let r2 = r3 / s.z;
+  let coord = vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
+  out16[q] = binary_op16(a16[dot(coord, params.a4) / 16u], b16[dot(coord, params.b4) / 16u]);
+}
+
+// Same shapes, n a multiple of 16: one mat4x4 per invocation.
+@compute @workgroup_size(WG)
+fn binary16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = flat_workgroup(wid, nwg) * WG + lid;
+  if (q < params.n4 / 4u) { out16[q] = binary_op16(a16[q], b16[q]); }
 }
 
 @compute @workgroup_size(WG)

@@ -6,7 +6,7 @@ import { arr } from './ref.js';
 import { checkOp, gradsOf, opTest, randArr } from './harness.js';
 import { useGpu } from './setup.js';
 
-useGpu();
+const { gpu } = useGpu();
 
 const KINDS = Object.keys(GAMMA) as ActivationKind[];
 
@@ -25,7 +25,33 @@ describe('gamma-scaled activations', () => {
         inputs: [randArr([2, 3, 3, 4], 12, -2, 2), randArr([4], 13)],
         gradTol: 2e-4,
       }));
+    // Multiples of 16 take the mat4x4 entries (act_forward16 / act_backward16).
+    opTest('activation', `${kind}: 16 elements per access, unbiased [5, 16] and biased over 16 channels`, async () => {
+      await checkOp({ gpu: (x) => ops.activation(x, { kind }), ref: (x) => N.activation(x, kind, GAMMA[kind]), inputs: [randArr([5, 16], 18, -3, 3)] });
+      await checkOp({
+        gpu: (x, b) => ops.activation(x, { kind, bias: b }),
+        ref: (x, b) => N.activation(x, kind, GAMMA[kind], b),
+        inputs: [randArr([2, 3, 3, 16], 19, -2, 2), randArr([16], 20)],
+        gradTol: 2e-4,
+      });
+    });
   }
+
+  opTest('activation', 'fused bias over 32 channels, 16 per access (channels 0 and 16), two workgroups, on the mat4x4 entries', async () => {
+    await checkOp({
+      gpu: (x, b) => ops.activation(x, { kind: 'gelu', bias: b }),
+      ref: (x, b) => N.activation(x, 'gelu', GAMMA.gelu, b),
+      inputs: [randArr([2, 9, 9, 32], 21, -2, 2), randArr([32], 22)],
+      gradTol: 2e-4,
+    });
+    const t = (shape: number[], seed: number) => tensor(randArr(shape, seed).data, shape);
+    const [x, b, x8, b8] = [t([2, 9, 9, 32], 21), t([32], 22), t([4, 8], 23), t([8], 24)];
+    gpu().profile.start();
+    ops.activation(x, { kind: 'relu', bias: b }).dispose();
+    ops.activation(x8, { kind: 'relu', bias: b8 }).dispose(); // 32 elements, but a bias of 8 channels: four per access
+    expect((await gpu().profile.stop()).kernels.map((k) => k.kernel).sort()).toEqual(['activation/act_forward', 'activation/act_forward16']);
+    for (const v of [x, b, x8, b8]) v.dispose();
+  });
 
   opTest('activation', 'fused bias over 12 channels (four per invocation start at channel 0, 4, 8), two workgroups', () =>
     checkOp({

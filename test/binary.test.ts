@@ -27,6 +27,10 @@ const SHAPES: [number[], number[]][] = [
   [[2, 3, 8], [2, 1, 8]],
   [[12], [5, 12]],
   [[2, 3, 2, 8], [2, 1, 1, 8]],
+  // Multiples of 16: mat4x4s per access (same shapes; a gate and a bias on the left).
+  [[3, 16], [3, 16]],
+  [[2, 3, 16], [2, 1, 16]],
+  [[32], [5, 32]],
 ];
 
 function binaryCases(gpu: Fn, f: Ref, lo = -1, hi = 1, bLo = lo, bHi = hi) {
@@ -37,7 +41,7 @@ function binaryCases(gpu: Fn, f: Ref, lo = -1, hi = 1, bLo = lo, bHi = hi) {
   }));
 }
 
-it('broadcasts along a contiguous last dimension (a multiple of 4) run on the vec4 kernel', async () => {
+it('contiguous operands run on the vec4 kernels, as mat4x4s where the run is a multiple of 16', async () => {
   const kernelOf = async (sa: number[], sb: number[]) => {
     const [a, b] = [toTensor(randArr(sa, 1)), toTensor(randArr(sb, 2))];
     gpu().profile.start();
@@ -47,8 +51,12 @@ it('broadcasts along a contiguous last dimension (a multiple of 4) run on the ve
     b.dispose();
     return names;
   };
-  expect(await kernelOf([6, 16], [16])).toEqual(['elementwise-vec4/binary_broadcast']); // a bias
-  expect(await kernelOf([2, 5, 16], [2, 1, 16])).toEqual(['elementwise-vec4/binary_broadcast']); // a gate
+  expect(await kernelOf([6, 8], [8])).toEqual(['elementwise-vec4/binary_broadcast']); // a bias
+  expect(await kernelOf([2, 5, 12], [2, 1, 12])).toEqual(['elementwise-vec4/binary_broadcast']); // a gate
+  expect(await kernelOf([6, 16], [16])).toEqual(['elementwise-vec4/binary_broadcast16']);
+  expect(await kernelOf([2, 5, 32], [2, 1, 32])).toEqual(['elementwise-vec4/binary_broadcast16']);
+  expect(await kernelOf([3, 4], [3, 4])).toEqual(['elementwise-vec4/binary']);
+  expect(await kernelOf([3, 16], [3, 16])).toEqual(['elementwise-vec4/binary16']);
   expect(await kernelOf([6, 10], [10])).toEqual(['elementwise/binary']); // 10 is not a multiple of 4
   expect(await kernelOf([6, 16], [6, 1])).toEqual(['elementwise/binary']); // broadcast along the last dimension
 });
@@ -144,30 +152,29 @@ describe('comparisons (forward only: not differentiable)', () => {
   });
 });
 
-describe('same-shape vec4 path (shaders/elementwise-vec4.wgsl)', () => {
-  // 4·2053 elements: 2053 vec4s end in a partial workgroup block whatever the kernel's
-  // vec4s per lane (1: 8 blocks of 256 + 5; 4: 2 blocks of 1024 + 5, every one of a lane's
-  // steps meeting the bounds test); the comparison ties (x == y) come from rounding both
-  // operands to a coarse grid.
-  const n = 4 * 2053;
+describe('same-shape vec4 and mat4x4 paths (shaders/elementwise-vec4.wgsl)', () => {
+  // 4·2053 elements (vec4s) and 16·1029 (mat4x4s): both end in a partial workgroup block;
+  // the comparison ties (x == y) come from rounding both operands to a coarse grid.
   const grid = (x: R.Arr) => ({ ...x, data: x.data.map((v) => Math.round(v * 4) / 4) });
-  const a = grid(randArr([n], 31, -2, 2));
-  const b = grid(randArr([n], 32, 0.5, 2));
   const cases: [string, Fn, Ref][] = [
     ['add', ops.add, (x, y) => x + y], ['sub', ops.sub, (x, y) => x - y], ['mul', ops.mul, (x, y) => x * y], ['div', ops.div, (x, y) => x / y],
     ['maximum', ops.maximum, Math.max], ['minimum', ops.minimum, Math.min],
     ['gt', ops.gt, (x, y) => +(x > y)], ['ge', ops.ge, (x, y) => +(x >= y)], ['eq', ops.eq, (x, y) => +(x === y)], ['lt', ops.lt, (x, y) => +(x < y)], ['le', ops.le, (x, y) => +(x <= y)],
   ];
-  it('every binary op matches the float64 reference over a partial last block', async () => {
-    const [ta, tb] = [toTensor(a), toTensor(b)];
-    for (const [name, gpu, f] of cases) {
-      const y = gpu(ta, tb);
-      expectClose(await y.data(), R.zip([a, b], f), 1e-6, name);
-      y.dispose();
-    }
-    ta.dispose();
-    tb.dispose();
-  });
+  for (const n of [4 * 2053, 16 * 1029]) {
+    it(`every binary op matches the float64 reference over a partial last block (${n} elements)`, async () => {
+      const a = grid(randArr([n], 31, -2, 2));
+      const b = grid(randArr([n], 32, 0.5, 2));
+      const [ta, tb] = [toTensor(a), toTensor(b)];
+      for (const [name, gpu, f] of cases) {
+        const y = gpu(ta, tb);
+        expectClose(await y.data(), R.zip([a, b], f), 1e-6, name);
+        y.dispose();
+      }
+      ta.dispose();
+      tb.dispose();
+    });
+  }
 });
 
 describe('where', () => {

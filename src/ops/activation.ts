@@ -12,7 +12,7 @@ import { empty } from '../tensor/creation.js';
 import { codeConstants, defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';
+import { assertF32, backend, elementsPerInvocation, linearGroups, streamWidth } from './util.js';
 import activationWgsl from '../../shaders/activation.wgsl';
 import { sumTo } from './layout.js';
 
@@ -43,6 +43,9 @@ const KIND_CONSTANTS = codeConstants('KIND', KIND_CODES);
 
 const FORWARD = defineKernel('activation', activationWgsl, 'act_forward', { constants: KIND_CONSTANTS });
 const BACKWARD = defineKernel('activation', activationWgsl, 'act_backward', { constants: KIND_CONSTANTS });
+const FORWARD16 = defineKernel('activation', activationWgsl, 'act_forward16', { constants: KIND_CONSTANTS });
+const BACKWARD16 = defineKernel('activation', activationWgsl, 'act_backward16', { constants: KIND_CONSTANTS });
+const WIDE = new Map([[FORWARD, FORWARD16], [BACKWARD, BACKWARD16]]);
 
 export interface ActivationOptions {
   kind: ActivationKind;
@@ -59,17 +62,19 @@ export interface ActivationAttrs {
 function dispatchActivation(kernel: Kernel, x: Tensor, bias: Tensor | undefined, dy: Tensor | undefined, a: ActivationAttrs): Tensor {
   const out = empty(x.shape);
   if (!out.size) return out;
+  const params = { n: x.size, channels: bias ? bias.size : 1, gamma: a.gamma };
+  const overrides = { KIND: KIND_CODES[a.kind], HAS_BIAS: a.hasBias ? 1 : 0 };
   // The kernel references `bias` behind an override branch, so it is always bound: x stands in when there is none.
+  if (streamWidth(x.size) === 16 && streamWidth(bias?.size ?? 16) === 16) {
+    const bindings: Record<string, BindingSource> = { x16: x, bias16: bias ?? x, out16: out };
+    if (dy) bindings.dy16 = dy;
+    backend().dispatch({ kernel: WIDE.get(kernel)!, bindings, params, overrides, workgroups: linearGroups(x.size / 16) });
+    return out;
+  }
   const bindings: Record<string, BindingSource> = { x, bias: bias ?? x, out };
   if (dy) bindings.dy = dy;
   const elems = elementsPerInvocation(x.size, bias ? [bias.size] : undefined);
-  backend().dispatch({
-    kernel,
-    bindings,
-    params: { n: x.size, channels: bias ? bias.size : 1, gamma: a.gamma },
-    overrides: { KIND: KIND_CODES[a.kind], HAS_BIAS: a.hasBias ? 1 : 0, ELEMS: elems },
-    workgroups: linearGroups(x.size / elems),
-  });
+  backend().dispatch({ kernel, bindings, params, overrides: { ...overrides, ELEMS: elems }, workgroups: linearGroups(x.size / elems) });
   return out;
 }
 

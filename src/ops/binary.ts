@@ -8,7 +8,7 @@ import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { ValueError } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
 import { empty } from '../tensor/creation.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, stridesOf, vec4Params, WG } from './util.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, streamWidth, stridesOf, vec4Params, WG } from './util.js';
 import { elementwiseKernel, elementwiseVec4Kernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
@@ -48,13 +48,24 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
  */
 export const BINARY_VEC4S = 1;
 
-/** Same shapes, contiguous, size a multiple of 4: the vec4 kernel (shaders/elementwise-vec4.wgsl). */
+/** Same shapes, contiguous, size a multiple of 4: the vec4 or mat4x4 kernel (shaders/elementwise-vec4.wgsl). */
 function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor {
   const n4 = out.size / 4;
+  const params = { n4, shape4: [], a4: [], b4: [] };
+  if (streamWidth(out.size) === 16) {
+    backend().dispatch({
+      kernel: elementwiseVec4Kernel('binary16'),
+      bindings: { a16: a, b16: b, out16: out },
+      params,
+      overrides: { OP: BINARY_CODES[name] },
+      workgroups: linearGroups(n4 / 4),
+    });
+    return out;
+  }
   backend().dispatch({
     kernel: elementwiseVec4Kernel('binary'),
     bindings: { a, b, out },
-    params: { n4, shape4: [], a4: [], b4: [] },
+    params,
     overrides: { OP: BINARY_CODES[name], VECS: BINARY_VEC4S },
     workgroups: linearGroups(n4, WG * BINARY_VEC4S),
   });
@@ -65,7 +76,8 @@ function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor
  * Whether a coalesced broadcast view runs on the broadcasting vec4 kernel: rank ≤ 4, a last
  * dimension that is a multiple of 4, along which both operands are contiguous (a bias, a
  * per-image gate). Their other strides are then multiples of that dimension, so every
- * output vec4 is one vec4 of each operand. nano's step has 21 such ops (bias adds, SE gates).
+ * output vec4 is one vec4 of each operand (and with a last dimension a multiple of 16,
+ * every output mat4x4 one mat4x4 of each). nano's step has 21 such ops (bias adds, SE gates).
  */
 function rowsOfVec4(c: { shape: number[]; strides: number[][] }): boolean {
   const last = c.shape.length - 1;
@@ -75,12 +87,13 @@ function rowsOfVec4(c: { shape: number[]; strides: number[][] }): boolean {
 function binaryVec4Broadcast(name: BinaryName, a: Tensor, b: Tensor, out: Tensor, c: { shape: number[]; strides: number[][] }): Tensor {
   const n4 = out.size / 4;
   const v = vec4Params(c.shape, [c.strides[1]!, c.strides[2]!]);
+  const wide = streamWidth(c.shape[c.shape.length - 1]!) === 16;
   backend().dispatch({
-    kernel: elementwiseVec4Kernel('binary_broadcast'),
-    bindings: { a, b, out },
+    kernel: elementwiseVec4Kernel(wide ? 'binary_broadcast16' : 'binary_broadcast'),
+    bindings: wide ? { a16: a, b16: b, out16: out } : { a, b, out },
     params: { n4, shape4: v.shape4!, a4: v.a4!, b4: v.b4! },
     overrides: { OP: BINARY_CODES[name] },
-    workgroups: linearGroups(n4),
+    workgroups: linearGroups(wide ? n4 / 4 : n4),
   });
   return out;
 }

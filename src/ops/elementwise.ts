@@ -33,12 +33,13 @@ export function elementwiseKernel(entry: Entry): Kernel {
   return k;
 }
 
-type Vec4Entry = 'binary' | 'binary_broadcast';
+type Vec4Entry = 'binary' | 'binary_broadcast' | 'binary16' | 'binary_broadcast16';
 const vec4Kernels = new Map<Vec4Entry, Kernel>();
 
 /**
  * A kernel of shaders/elementwise-vec4.wgsl: `binary` (same shapes, contiguous, n a multiple
- * of 4) or `binary_broadcast` (operands contiguous along a last dimension that is a multiple of 4).
+ * of 4) or `binary_broadcast` (operands contiguous along a last dimension that is a multiple of 4),
+ * and their `…16` twins, which move mat4x4s where the count is a multiple of 16.
  */
 export function elementwiseVec4Kernel(entry: Vec4Entry): Kernel {
   let k = vec4Kernels.get(entry);
