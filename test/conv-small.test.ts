@@ -1,9 +1,9 @@
 /**
- * The small-conv forward (src/ops/conv2d/small.ts, shaders/conv2d-small.wgsl): ungrouped
- * convs with 1–4 input channels, against the float64 reference (forward, and dX / dW by
- * central differences through the op), on odd shapes: 7×9 maps, partial column blocks and
- * channel tiles, strides 1 and 2, SAME / VALID / explicit padding, dilation; and the
- * table rows that send work to it (and not).
+ * The small-conv forward (src/ops/conv2d/small.ts, shaders/conv2d-small.wgsl and its quad
+ * variant shaders/conv2d-small-quad.wgsl): ungrouped convs with 1–4 input channels, against
+ * the float64 reference (forward, and dX / dW by central differences through the op), on
+ * odd shapes: 7×9 maps, partial column blocks and channel tiles, strides 1 and 2, SAME /
+ * VALID / explicit padding, dilation; and the table rows that send work to it (and not).
  */
 import { describe, expect, it } from 'vitest';
 import { ops, type Tensor } from '../src/index.js';
@@ -11,7 +11,7 @@ import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convGeometry, convTuning, type Conv2dOptions } from '../src/ops/conv2d/index.js';
-import { isSmallConv, smallForward } from '../src/ops/conv2d/small.js';
+import { isSmallConv, smallForward, smallQuadApplies } from '../src/ops/conv2d/small.js';
 
 const { gpu } = useGpu();
 
@@ -45,6 +45,9 @@ const cases: Case[] = [
   { name: 'cin 1 → 20, 5×5 filter, stride 2 = dilation 2, SAME', x: [1, 9, 7, 1], w: [5, 5, 1, 20], stride: [2, 2], dilation: [2, 2], padding: 'SAME' },
   { name: 'cin 4 → 8, 2×3 filter, dilation [1, 2], batch 2', x: [2, 7, 9, 4], w: [2, 3, 4, 8], dilation: [1, 2], padding: 'SAME' },
   { name: 'cin 2 → 16, 7×7 stem filter, stride 2, SAME', x: [1, 9, 9, 2], w: [7, 7, 2, 16], stride: [2, 2], padding: 'SAME' },
+  // Column stride 1 and cout a multiple of 16: the quad variant on SwiftShader (checked below).
+  { name: 'cin 1 → 32, 7×6 SAME, batch 2 (two 16-channel blocks, each padded to whole quads)', x: [2, 7, 6, 1], w: [3, 3, 1, 32], padding: 'SAME' },
+  { name: 'cin 3 → 48, 5×11, stride [2, 1], dilation [1, 2], explicit padding', x: [1, 5, 11, 3], w: [3, 3, 3, 48], stride: [2, 1], dilation: [1, 2], padding: [[2, 1], [0, 3]] },
 ];
 
 describe('conv2d small-channel kernel vs float64 reference (forward, dx, dw)', () => {
@@ -108,14 +111,23 @@ describe('conv2d: the table rows around the small kernel', () => {
     expect(isSmallConv(geo([0, 8, 8, 1], [3, 3, 1, 16], { padding: 'SAME' }))).toBe(false); // nothing to compute
   });
 
-  it('runs one dispatch (no padded copy of the input)', async () => {
+  it('runs one dispatch (no padded copy of the input): the quad variant at column stride 1 with cout a multiple of 16, on SwiftShader', async () => {
     const x = toTensor(randArr([2, 7, 9, 1], 3));
-    const w = toTensor(randArr([3, 3, 1, 16], 4));
-    gpu().profile.start();
-    ops.conv2d(x, w, { padding: 'SAME' }).dispose();
-    const kernels = (await gpu().profile.stop()).kernels;
-    expect(kernels.map((k) => [k.kernel, k.calls])).toEqual([['conv2d-small/forward', 1]]);
+    const quad = gpu().adapter.software && gpu().features.includes('subgroups');
+    const cases = [
+      [16, 1, quad ? 'conv2d-small-quad/forward' : 'conv2d-small/forward'],
+      [24, 1, 'conv2d-small/forward'], // not whole 16-channel blocks
+      [16, 2, 'conv2d-small/forward'], // strided columns
+    ] as const;
+    for (const [cout, stride, kernel] of cases) {
+      const w = toTensor(randArr([3, 3, 1, cout], 4));
+      expect(smallQuadApplies(convGeometry(x, w, { padding: 'SAME', stride }))).toBe(kernel === 'conv2d-small-quad/forward');
+      gpu().profile.start();
+      ops.conv2d(x, w, { padding: 'SAME', stride }).dispose();
+      const kernels = (await gpu().profile.stop()).kernels;
+      expect(kernels.map((k) => [k.kernel, k.calls])).toEqual([[kernel, 1]]);
+      w.dispose();
+    }
     x.dispose();
-    w.dispose();
   });
 });

@@ -5,7 +5,9 @@
  * 8 contiguous output channels (two vec4s of weights per tap, two vec4 stores per column;
  * cout a multiple of 4, else the direct path) × PX output columns of one row; the taps
  * are one flat loop (nested loops cost more than their work on SwiftShader), and padding
- * is masked in the loads (no pad_input dispatch).
+ * is masked in the loads (no pad_input dispatch). On SwiftShader with `subgroups` and cout
+ * a multiple of 16, shaders/conv2d-small-quad.wgsl: 16 channels per invocation, the tap's
+ * weights shared by the four lanes of a quad.
  * docs/conv.md has the figures against the direct path.
  */
 import type { Tensor } from '../../tensor/tensor.js';
@@ -15,8 +17,10 @@ import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
 import type { ConvTuning } from './tuning.js';
 import smallWgsl from '../../../shaders/conv2d-small.wgsl';
+import smallQuadWgsl from '../../../shaders/conv2d-small-quad.wgsl';
 
 const FORWARD = defineKernel('conv2d-small', smallWgsl, 'forward');
+const FORWARD_QUAD = defineKernel('conv2d-small-quad', smallQuadWgsl, 'forward');
 
 /** Largest filter side the table sends here (taps are override constants: one pipeline per filter size). */
 export const SMALL_MAX_TAPS = 7;
@@ -43,20 +47,41 @@ export function smallColumns(g: ConvGeometry): 4 | 8 {
   return g.wo >= 8 ? 8 : 4;
 }
 
+/**
+ * Whether the quad-shared variant runs: as the quad GEMM (src/ops/matmul.ts), only on
+ * SwiftShader, where a subgroup is one 4-wide SIMD group; with cout in whole 16-channel
+ * blocks; at column stride 1. Measured against `forward` (SwiftShader, interleaved, ms,
+ * robustness on / off): 32×28²×1→16 stride 1 3.7 / 3.1–3.7 against 4.8–5.1 / 3.7–3.9;
+ * 8×32²×3→32 5.1 / 4.7 against 6.0 / 4.7–5.1; 1×28²×1→16 equal; but nano's stem
+ * (stride 2) 1.3 / 1.1–1.2 against 1.2–1.35 / 1.0, so strided convs keep `forward`.
+ */
+export function smallQuadApplies(g: ConvGeometry): boolean {
+  const b = backend();
+  return g.sw === 1 && g.cout % QUAD_CHANNELS === 0 && b.adapter.software && b.device.features.has('subgroups');
+}
+
+/** Output channels and columns per invocation of the quad variant. */
+const QUAD_CHANNELS = 16;
+const QUAD_COLUMNS = 4;
+
 export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
-  const px = smallColumns(g);
+  const quad = smallQuadApplies(g);
+  const px = quad ? QUAD_COLUMNS : smallColumns(g);
   const blocks = Math.ceil(g.wo / px);
-  const cblocks = Math.ceil(g.cout / CHANNELS);
+  const cblocks = Math.ceil(g.cout / (quad ? QUAD_CHANNELS : CHANNELS));
+  // The quad variant numbers each channel block's invocations padded to whole quads.
+  const perBlock = g.n * g.ho * blocks;
+  const invocations = (quad ? Math.ceil(perBlock / 4) * 4 : perBlock) * cblocks;
   backend().dispatch({
-    kernel: FORWARD,
+    kernel: quad ? FORWARD_QUAD : FORWARD,
     bindings: { x, wt: w, out },
     params: {
       n: g.n, h: g.h, w: g.w, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, cblocks,
       sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, blocks, q: g.cout / COUT_MULTIPLE,
     },
-    overrides: { WG: t.wg, KH: g.kh, KW: g.kw, PX: px },
-    workgroups: Math.ceil((g.n * g.ho * blocks * cblocks) / t.wg),
+    overrides: quad ? { WG: t.wg, KH: g.kh, KW: g.kw } : { WG: t.wg, KH: g.kh, KW: g.kw, PX: px },
+    workgroups: Math.ceil(invocations / t.wg),
   });
   return out;
 }
