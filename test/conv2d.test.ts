@@ -7,6 +7,7 @@ import { useGpu } from './setup.js';
 import * as R from './ref.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
+import { tileWorkgroupSize } from '../src/ops/conv2d/shared.js';
 
 const { gpu } = useGpu();
 
@@ -94,6 +95,29 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     expect(pointwiseDwSplits(8192, 128, 128)).toBe(1); // four workgroups of its own
     expect(pointwiseDwSplits(300, 16, 32)).toBe(1); // too few pixels to split
     expect(pointwiseDwSplits(1030, 16, 32)).toBe(2); // 1030 = 2 · 515: four would not divide it
+  });
+
+  it('tileWorkgroupSize: the tuned size for big grids, halved down to 16 while a grid would have fewer than 8 workgroups', () => {
+    expect(tileWorkgroupSize(3136, 1, 64)).toBe(64); // the small net's second conv at batch 32
+    expect(tileWorkgroupSize(512, 1, 64)).toBe(64); // exactly 8 workgroups
+    expect(tileWorkgroupSize(448, 1, 64)).toBe(32); // 7 workgroups of 64, 14 of 32
+    expect(tileWorkgroupSize(100, 1, 64)).toBe(16); // its second conv at batch 1: 7 workgroups
+    expect(tileWorkgroupSize(56, 1, 64)).toBe(16); // its last conv at batch 1: 4, not 1
+    expect(tileWorkgroupSize(100, 6, 64)).toBe(64); // six groups: 12 workgroups already
+    expect(tileWorkgroupSize(10, 1, 8)).toBe(8); // a tuned size below the floor stays
+  });
+
+  it('the direct forward matches the reference on a grid of tuned workgroups (WG 64) and a shrunk one (WG 16)', async () => {
+    // Stride 2, 8 → 8 channels: 16 images of 32×32 give 4,096 output rows, 512 tiles (8 workgroups of 64).
+    for (const xs of [[16, 32, 32, 8], [1, 9, 9, 8]]) {
+      const c: Case = { name: '', x: xs, w: [3, 3, 8, 8], stride: [2, 2], padding: 'SAME' };
+      const [xa, wa] = [randArr(c.x, 30), randArr(c.w, 31)];
+      const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
+      expect(convAlgorithm('forward', convGeometry(x, w, { stride: 2, padding: 'SAME' }), DEFAULT_CONV_TUNING).name).toBe('direct');
+      const y = ops.conv2d(x, w, { stride: 2, padding: 'SAME' });
+      expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, `x ${xs.join('×')}`);
+      for (const t of [x, w, y]) t.dispose();
+    }
   });
 
   // [x shape, cout]: the dW kernel's own split-K (4 → 4 channels); the pointwise GEMM split

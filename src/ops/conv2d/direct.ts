@@ -10,7 +10,7 @@ import { empty } from '../../tensor/creation.js';
 import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
-import { paddedForTaps, params, tileGrid } from './shared.js';
+import { paddedForTaps, params, tileGrid, tileWorkgroupSize } from './shared.js';
 import type { ConvTuning } from './tuning.js';
 import convWgsl from '../../../shaders/conv2d.wgsl';
 
@@ -23,12 +23,14 @@ export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly
   const { xp, pg } = paddedForTaps(x, g);
   const tn = g.cog > 4 ? 8 : 4;
   const vec = g.cig % 4 === 0 && g.cog % 4 === 0;
+  const tiles = Math.ceil(rows / 8) * Math.ceil(g.cog / tn);
+  const wg = tileWorkgroupSize(tiles, g.groups, t.wg);
   backend().dispatch({
     kernel: FORWARD,
     bindings: { x: xp, xv: xp, wt: w, wv: w, out },
     params: params(pg, { tiles_n: Math.ceil(g.cog / tn) }),
-    overrides: { VEC_K: vec ? 1 : 0, TN: tn, WG: t.wg },
-    workgroups: tileGrid(Math.ceil(rows / 8) * Math.ceil(g.cog / tn), g.groups, t.wg),
+    overrides: { VEC_K: vec ? 1 : 0, TN: tn, WG: wg },
+    workgroups: tileGrid(tiles, g.groups, wg),
   });
   if (xp !== x) xp.dispose();
   return out;

@@ -28,6 +28,23 @@ export function params(g: ConvGeometry, extra: Extra): Params {
   return { ...g, k_chunk: 0, size: 0, splits: 1, tap: [0, 0, 0, 0], phase: [0, 0, 0, 0], ...extra };
 }
 
+/** Fewest workgroups a tiled dispatch aims for, and the smallest workgroup it will shrink to for them. */
+export const MIN_WORKGROUPS = 8;
+export const MIN_TILE_WG = 16;
+
+/**
+ * Workgroup size for `tiles` invocations per group: the tuned size, halved (down to
+ * MIN_TILE_WG) while the grid would have fewer than MIN_WORKGROUPS workgroups in all.
+ * SwiftShader runs a workgroup on one thread, so a small grid in one or two big
+ * workgroups leaves cores idle: the small net's last conv at batch 1 (56 tiles) ran as one
+ * workgroup of 64. Big grids keep the tuned size (and its pipeline).
+ */
+export function tileWorkgroupSize(tiles: number, groups: number, wg: number): number {
+  let size = wg;
+  while (size > MIN_TILE_WG && Math.ceil(tiles / size) * groups < MIN_WORKGROUPS) size /= 2;
+  return Math.max(1, Math.floor(size));
+}
+
 /** [x, groups, z] covering `tiles` invocations per group in workgroups of `wg`; z folds x past the per-dimension limit. */
 export function tileGrid(tiles: number, groups: number, wg: number): [number, number, number] {
   const wgs = Math.ceil(tiles / wg);
