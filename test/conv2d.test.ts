@@ -8,6 +8,7 @@ import * as R from './ref.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
 import { tileWorkgroupSize } from '../src/ops/conv2d/shared.js';
+import { directQuadApplies } from '../src/ops/conv2d/direct.js';
 
 const { gpu } = useGpu();
 
@@ -118,6 +119,36 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, `x ${xs.join('×')}`);
       for (const t of [x, w, y]) t.dispose();
     }
+  });
+
+  // Groups of a multiple of 32 output channels (and vec4 input channels): forward_quad on
+  // SwiftShader, its input rows shared across each quad (shaders/conv2d-quad.wgsl).
+  const QUAD: Case[] = [
+    { name: '16 → 32, stride 2 SAME on 5×7 (partial row tiles)', x: [1, 5, 7, 16], w: [3, 3, 16, 32], stride: [2, 2], padding: 'SAME' },
+    { name: '8 → 2×32 in 2 groups, stride 2 on 5×5', x: [1, 5, 5, 8], w: [3, 3, 4, 64], stride: [2, 2], padding: 'SAME', groups: 2 },
+  ];
+  QUAD.forEach((c, k) => {
+    opTest('conv2d', `quad-shared direct forward: ${c.name}`, async () => {
+      const opts = { stride: c.stride, padding: c.padding, groups: c.groups };
+      const g = convGeometry(toTensor(randArr(c.x, 1)), toTensor(randArr(c.w, 2)), opts);
+      expect(convAlgorithm('forward', g, DEFAULT_CONV_TUNING).name).toBe('direct');
+      expect(directQuadApplies(g)).toBe(gpu().adapter.software && gpu().features.includes('subgroups'));
+      await checkOp({ gpu: (x, w) => ops.conv2d(x, w, opts), ref: (x, w) => refConv2d(x, w, refOpts(c)), inputs: [randArr(c.x, 40 + k), randArr(c.w, 50 + k)] });
+    });
+  });
+
+  it('the quad-shared direct forward matches the reference on a grid of tuned workgroups (WG 64) and runs as forward_quad', async () => {
+    // 16 images of 16×16 at stride 2: 1,024 output rows, 128 row tiles × 4 column tiles = 512 tiles.
+    const c: Case = { name: '', x: [16, 16, 16, 8], w: [3, 3, 8, 32], stride: [2, 2], padding: 'SAME' };
+    const [xa, wa] = [randArr(c.x, 60), randArr(c.w, 61)];
+    const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
+    expect(tileWorkgroupSize(512, 1, DEFAULT_CONV_TUNING.wg)).toBe(64);
+    gpu().profile.start();
+    const y = ops.conv2d(x, w, { stride: 2, padding: 'SAME' });
+    const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
+    if (directQuadApplies(convGeometry(x, w, { stride: 2, padding: 'SAME' }))) expect(kernels).toContain('conv2d-quad/forward_quad');
+    expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, 'forward');
+    for (const t of [x, w, y]) t.dispose();
   });
 
   // [x shape, cout]: the dW kernel's own split-K (4 → 4 channels); the pointwise GEMM split
