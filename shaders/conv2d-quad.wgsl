@@ -6,7 +6,7 @@ diagnostic(off, subgroup_uniformity);
 
 // The direct forward with its input rows shared across a quad. This file is appended to
 // shaders/conv2d.wgsl (src/ops/conv2d/direct.ts joins them): Params, bindings, fwd_row,
-// next_row, mix4 and fwd_store are that file's, and so is the contract of `forward`
+// next_row, KWalk, mix4 and store_tile_row are that file's, and so is the contract of `forward`
 // (zero-padded x, VEC_K loads, an 8×8 register tile per invocation).
 //
 // WHY: neighbouring invocations of `forward` own neighbouring column tiles of one row tile,
@@ -47,13 +47,10 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   var acc7l = vec4<f32>(0.0); var acc7h = vec4<f32>(0.0);
   // The K walk of `forward`: one flat loop over (ky, kx, ci) in steps of 4 channels.
   let krows = params.kh * params.kw * params.cig;
-  let tap_step = params.dw * params.cin;
-  let row_step = params.dh * params.w * params.cin - params.kw * tap_step;
-  var ci = 0u;
-  var kx = 0u;
-  var tap = 0u;
+  let steps = k_steps();
+  var walk = KWalk(0u, 0u, 0u);
   for (var k = 0u; k < krows; k += 4u) {
-    let o = (tap + ci) / 4u;
+    let o = (walk.tap + walk.ci) / 4u;
     let xa = xv[pa + o];
     let xb = xv[pb + o];
     let x0 = quadBroadcast(xa, 0u); let x1 = quadBroadcast(xb, 0u);
@@ -71,24 +68,11 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     acc2h += mix4(x2, y0h, y1h, y2h, y3h); acc3h += mix4(x3, y0h, y1h, y2h, y3h);
     acc4h += mix4(x4, y0h, y1h, y2h, y3h); acc5h += mix4(x5, y0h, y1h, y2h, y3h);
     acc6h += mix4(x6, y0h, y1h, y2h, y3h); acc7h += mix4(x7, y0h, y1h, y2h, y3h);
-    ci += 4u;
-    let next_tap = ci == params.cig;
-    ci = select(ci, 0u, next_tap);
-    kx = select(kx, kx + 1u, next_tap);
-    tap = select(tap, tap + tap_step, next_tap);
-    let next_row = kx == params.kw;
-    kx = select(kx, 0u, next_row);
-    tap = select(tap, tap + row_step, next_row);
+    walk = k_next(walk, 4u, steps);
   }
   let ob = row0 * params.cout + gc + col0;
-  let cs = params.cout;
-  let c1 = col0 + 4u;
-  fwd_store(ob, row0, rows, col0, acc0l); fwd_store(ob + 4u, row0, rows, c1, acc0h);
-  fwd_store(ob + cs, row0 + 1u, rows, col0, acc1l); fwd_store(ob + cs + 4u, row0 + 1u, rows, c1, acc1h);
-  fwd_store(ob + 2u * cs, row0 + 2u, rows, col0, acc2l); fwd_store(ob + 2u * cs + 4u, row0 + 2u, rows, c1, acc2h);
-  fwd_store(ob + 3u * cs, row0 + 3u, rows, col0, acc3l); fwd_store(ob + 3u * cs + 4u, row0 + 3u, rows, c1, acc3h);
-  fwd_store(ob + 4u * cs, row0 + 4u, rows, col0, acc4l); fwd_store(ob + 4u * cs + 4u, row0 + 4u, rows, c1, acc4h);
-  fwd_store(ob + 5u * cs, row0 + 5u, rows, col0, acc5l); fwd_store(ob + 5u * cs + 4u, row0 + 5u, rows, c1, acc5h);
-  fwd_store(ob + 6u * cs, row0 + 6u, rows, col0, acc6l); fwd_store(ob + 6u * cs + 4u, row0 + 6u, rows, c1, acc6h);
-  fwd_store(ob + 7u * cs, row0 + 7u, rows, col0, acc7l); fwd_store(ob + 7u * cs + 4u, row0 + 7u, rows, c1, acc7h);
+  store_tile_row(ob, row0, 0u, rows, col0, acc0l, acc0h); store_tile_row(ob, row0, 1u, rows, col0, acc1l, acc1h);
+  store_tile_row(ob, row0, 2u, rows, col0, acc2l, acc2h); store_tile_row(ob, row0, 3u, rows, col0, acc3l, acc3h);
+  store_tile_row(ob, row0, 4u, rows, col0, acc4l, acc4h); store_tile_row(ob, row0, 5u, rows, col0, acc5l, acc5h);
+  store_tile_row(ob, row0, 6u, rows, col0, acc6l, acc6h); store_tile_row(ob, row0, 7u, rows, col0, acc7l, acc7h);
 }

@@ -4,9 +4,9 @@ enable subgroups;
 // workgroup-wide uniformity.
 diagnostic(off, subgroup_uniformity);
 
-// The small-conv forward of shaders/conv2d-small.wgsl (same contract, same Params: NHWC
-// activations, HWIO weights, few input channels), for adapters with `subgroups` and cout a
-// multiple of 16. src/ops/conv2d/small.ts picks it on SwiftShader.
+// The small-conv forward of shaders/conv2d-small.wgsl (same contract: NHWC activations,
+// HWIO weights, few input channels), for adapters with `subgroups` and cout a multiple of
+// 16. src/ops/conv2d/small.ts picks it on SwiftShader.
 //
 // WHY: on SwiftShader every storage access is a per-lane gather, and with Dawn's
 // robustness on (the default) each access also pays an index clamp. In `forward` each lane
@@ -23,32 +23,11 @@ diagnostic(off, subgroup_uniformity);
 //    block's last column block runs the loop on clamped addresses (its quad needs its
 //    share of the weights) and skips the store.
 
-struct Params {
-  n: u32, h: u32, w: u32, cin: u32,
-  ho: u32, wo: u32, cout: u32, cblocks: u32,  // cblocks: 16-channel blocks, cout / 16
-  sh: u32, sw: u32, dh: u32, dw: u32,
-  pt: i32, pl: i32,
-  blocks: u32,  // column blocks per output row: ceil(wo / 4)
-  q: u32,       // vec4s per output pixel (and per tap of the weights): cout / 4
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<mat4x4<f32>>;
-
-override WG: u32 = 64u;   // a multiple of 4
-override KH: u32 = 3u;
-override KW: u32 = 3u;
-
-// Channel ci of column `col` of the row starting at element `row`; zero outside the input
-// (row_in: the row itself lies inside). The address is clamped in bounds and the value
-// selected, never multiplied by a mask (0·inf = NaN).
-fn load_x(row: u32, col: i32, ci: u32, row_in: bool) -> f32 {
-  let inside = row_in && col >= 0 && col < i32(params.w);
-  let v = x[row + u32(clamp(col, 0, i32(params.w) - 1)) * params.cin + ci];
-  return select(0.0, v, inside);
-}
+// This file is appended to shaders/conv2d-small.wgsl (src/ops/conv2d/small.ts joins
+// them): Params, x, wt, load_x and tap_at are that file's; the outputs are bound as mat4x4s here.
+// Params.cblocks counts 16-channel blocks (cout / 16) for this entry, and blocks counts
+// 4-column blocks.
+@group(0) @binding(4) var<storage, read_write> out16: array<mat4x4<f32>>;
 
 // The tap's 16 weights of the quad's channel block: each lane loads its vec4 (channels
 // 16·cb + 4·lane … +3), every lane receives all four.
@@ -58,7 +37,7 @@ fn tap_weights(tap: u32, cb: u32, lane: u32) -> mat4x4<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_workgroup(wid, nwg) * WG + lid;
   let per_block = params.n * params.ho * params.blocks;   // invocations of one channel block
   let padded = (per_block + 3u) & ~3u;                    // … padded to whole quads
@@ -80,24 +59,18 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   // One flat loop over (ky, kx, ci), the weights' own order: on SwiftShader entering a loop
   // costs about as much as a loop's work here (shaders/conv2d-small.wgsl).
   for (var tap = 0u; tap < taps; tap++) {
-    let ci = tap % params.cin;
-    let kx = (tap / params.cin) % KW;
-    let ky = tap / (params.cin * KW);
-    let ih = ih0 + i32(ky * params.dh);
-    let row_in = ih >= 0 && ih < i32(params.h);
-    let row = (b * params.h + u32(clamp(ih, 0, i32(params.h) - 1))) * params.w * params.cin;
-    let iw = iw0 + i32(kx * params.dw);
+    let at = tap_at(tap, b, ih0, iw0);
     let f = tap_weights(tap, cb, lane);
-    c0 += load_x(row, iw, ci, row_in) * f;
-    c1 += load_x(row, iw + sw, ci, row_in) * f;
-    c2 += load_x(row, iw + 2 * sw, ci, row_in) * f;
-    c3 += load_x(row, iw + 3 * sw, ci, row_in) * f;
+    c0 += load_x(at.row, at.iw, at.ci, at.row_in) * f;
+    c1 += load_x(at.row, at.iw + sw, at.ci, at.row_in) * f;
+    c2 += load_x(at.row, at.iw + 2 * sw, at.ci, at.row_in) * f;
+    c3 += load_x(at.row, at.iw + 3 * sw, at.ci, at.row_in) * f;
   }
   if (live >= per_block) { return; }
   // Output pixel p's block cb is mat4x4 p·cblocks + cb.
   let p = (row_o * params.wo + ow0) * params.cblocks + cb;
-  out[p] = c0;
-  if (ow0 + 1u < params.wo) { out[p + params.cblocks] = c1; }
-  if (ow0 + 2u < params.wo) { out[p + 2u * params.cblocks] = c2; }
-  if (ow0 + 3u < params.wo) { out[p + 3u * params.cblocks] = c3; }
+  out16[p] = c0;
+  if (ow0 + 1u < params.wo) { out16[p + params.cblocks] = c1; }
+  if (ow0 + 2u < params.wo) { out16[p + 2u * params.cblocks] = c2; }
+  if (ow0 + 3u < params.wo) { out16[p + 3u * params.cblocks] = c3; }
 }

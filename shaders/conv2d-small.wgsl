@@ -42,6 +42,20 @@ fn load_x(row: u32, col: i32, ci: u32, row_in: bool) -> f32 {
   return select(0.0, v, inside);
 }
 
+// Where tap (ky, kx, ci) of image b reads, for an output block whose first tap sits at
+// input row ih0, column iw0: the start of the (clamped) input row, whether that row lies
+// inside, the first column and the channel.
+struct TapAt { row: u32, row_in: bool, iw: i32, ci: u32 }
+
+fn tap_at(tap: u32, b: u32, ih0: i32, iw0: i32) -> TapAt {
+  let ci = tap % params.cin;
+  let kx = (tap / params.cin) % KW;
+  let ky = tap / (params.cin * KW);
+  let ih = ih0 + i32(ky * params.dh);
+  let row = (b * params.h + u32(clamp(ih, 0, i32(params.h) - 1))) * params.w * params.cin;
+  return TapAt(row, ih >= 0 && ih < i32(params.h), iw0 + i32(kx * params.dw), ci);
+}
+
 // The output vec4s of column ow (pixel `pixel`): channels 8·cb … +3 (v) and +4 … +7 (u,
 // absent when cout = 8·cb + 4).
 fn store(pixel: u32, ow: u32, cb: u32, v: vec4<f32>, u: vec4<f32>) {
@@ -75,13 +89,8 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   let iw0 = i32(ow0 * params.sw) - params.pl;
   let taps = KH * KW * params.cin;
   for (var tap = 0u; tap < taps; tap++) {
-    let ci = tap % params.cin;
-    let kx = (tap / params.cin) % KW;
-    let ky = tap / (params.cin * KW);
-    let ih = ih0 + i32(ky * params.dh);
-    let row_in = ih >= 0 && ih < i32(params.h);
-    let row = (b * params.h + u32(clamp(ih, 0, i32(params.h) - 1))) * params.w * params.cin;
-    let iw = iw0 + i32(kx * params.dw);
+    let at = tap_at(tap, b, ih0, iw0);
+    let row = at.row; let iw = at.iw; let ci = at.ci; let row_in = at.row_in;
     let x0 = load_x(row, iw, ci, row_in); let x1 = load_x(row, iw + sw, ci, row_in);
     let x2 = load_x(row, iw + 2 * sw, ci, row_in); let x3 = load_x(row, iw + 3 * sw, ci, row_in);
     let f = wt[tap * params.q + 2u * cb];

@@ -111,6 +111,31 @@ fn next_row(r: RowPos, live: bool) -> RowPos {
   return RowPos(row_start - r.oh * params.sh * params.w * params.cin + params.h * params.w * params.cin, 0u, 0u);
 }
 
+// Where the forward's K walk stands: row k = (ky, kx, ci) in the weights' own order, with
+// `tap` the input offset of tap (ky, kx).
+struct KWalk { ci: u32, kx: u32, tap: u32 }
+// The walk's input offset steps: kx → kx + 1, and kx = kw → the next ky (mod 2^32).
+struct KSteps { tap: u32, row: u32 }
+
+fn k_steps() -> KSteps {
+  let tap_step = params.dw * params.cin;
+  return KSteps(tap_step, params.dh * params.w * params.cin - params.kw * tap_step);
+}
+
+// The next K row, `step` channels on: ci wraps to the next tap, kx to the next tap row
+// (selects, not branches).
+fn k_next(w: KWalk, step: u32, s: KSteps) -> KWalk {
+  var ci = w.ci + step;
+  let next_tap = ci == params.cig;
+  ci = select(ci, 0u, next_tap);
+  var kx = select(w.kx, w.kx + 1u, next_tap);
+  var tap = select(w.tap, w.tap + s.tap, next_tap);
+  let next_row = kx == params.kw;
+  kx = select(kx, 0u, next_row);
+  tap = select(tap, tap + s.row, next_row);
+  return KWalk(ci, kx, tap);
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let rows = params.n * params.ho * params.wo;
@@ -149,12 +174,11 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   // ky/kx/ci loops entered one ci loop per tap.
   let kstep = select(1u, 4u, VEC_K);
   let krows = params.kh * params.kw * params.cig;
-  let tap_step = params.dw * params.cin;                                     // kx → kx + 1
-  let row_step = params.dh * params.w * params.cin - params.kw * tap_step;   // kx = kw → next ky (mod 2^32)
-  var ci = 0u;
-  var kx = 0u;
-  var tap = 0u;  // input offset of tap (ky, kx)
+  let steps = k_steps();
+  var walk = KWalk(0u, 0u, 0u);
   for (var k = 0u; k < krows; k += kstep) {
+    let ci = walk.ci;
+    let tap = walk.tap;
     if (VEC_K) {
       let o = (tap + ci) / 4u;
       let x0 = xv[p0 / 4u + o]; let x1 = xv[p1 / 4u + o]; let x2 = xv[p2 / 4u + o]; let x3 = xv[p3 / 4u + o];
@@ -186,33 +210,22 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
         acc4h += s4 * yh; acc5h += s5 * yh; acc6h += s6 * yh; acc7h += s7 * yh;
       }
     }
-    // Next K row: ci wraps to the next tap, kx wraps to the next tap row (selects, not branches).
-    ci += kstep;
-    let next_tap = ci == params.cig;
-    ci = select(ci, 0u, next_tap);
-    kx = select(kx, kx + 1u, next_tap);
-    tap = select(tap, tap + tap_step, next_tap);
-    let next_row = kx == params.kw;
-    kx = select(kx, 0u, next_row);
-    tap = select(tap, tap + row_step, next_row);
+    walk = k_next(walk, kstep, steps);
   }
   let ob = row0 * params.cout + gc + col0;
-  let cs = params.cout;
-  fwd_store(ob, row0, rows, col0, acc0l); fwd_store(ob + cs, row0 + 1u, rows, col0, acc1l);
-  fwd_store(ob + 2u * cs, row0 + 2u, rows, col0, acc2l); fwd_store(ob + 3u * cs, row0 + 3u, rows, col0, acc3l);
-  fwd_store(ob + 4u * cs, row0 + 4u, rows, col0, acc4l); fwd_store(ob + 5u * cs, row0 + 5u, rows, col0, acc5l);
-  fwd_store(ob + 6u * cs, row0 + 6u, rows, col0, acc6l); fwd_store(ob + 7u * cs, row0 + 7u, rows, col0, acc7l);
-  if (TN == 8u) {
-    let c1 = col0 + 4u;
-    fwd_store(ob + 4u, row0, rows, c1, acc0h); fwd_store(ob + cs + 4u, row0 + 1u, rows, c1, acc1h);
-    fwd_store(ob + 2u * cs + 4u, row0 + 2u, rows, c1, acc2h); fwd_store(ob + 3u * cs + 4u, row0 + 3u, rows, c1, acc3h);
-    fwd_store(ob + 4u * cs + 4u, row0 + 4u, rows, c1, acc4h); fwd_store(ob + 5u * cs + 4u, row0 + 5u, rows, c1, acc5h);
-    fwd_store(ob + 6u * cs + 4u, row0 + 6u, rows, c1, acc6h); fwd_store(ob + 7u * cs + 4u, row0 + 7u, rows, c1, acc7h);
-  }
+  store_tile_row(ob, row0, 0u, rows, col0, acc0l, acc0h); store_tile_row(ob, row0, 1u, rows, col0, acc1l, acc1h);
+  store_tile_row(ob, row0, 2u, rows, col0, acc2l, acc2h); store_tile_row(ob, row0, 3u, rows, col0, acc3l, acc3h);
+  store_tile_row(ob, row0, 4u, rows, col0, acc4l, acc4h); store_tile_row(ob, row0, 5u, rows, col0, acc5l, acc5h);
+  store_tile_row(ob, row0, 6u, rows, col0, acc6l, acc6h); store_tile_row(ob, row0, 7u, rows, col0, acc7l, acc7h);
 }
 
-fn fwd_store(o: u32, row: u32, rows: u32, col: u32, v: vec4<f32>) {
-  if (row < rows) { store4(o, col, params.cog, v); }
+// Row j of an 8-row tile of [rows, cout] whose first row, row0, starts at element ob:
+// columns col0 … +3 (lo) and, with TN = 8, col0 + 4 … +7 (hi). Rows past the last are dropped.
+fn store_tile_row(ob: u32, row0: u32, j: u32, rows: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (row0 + j >= rows) { return; }
+  let o = ob + j * params.cout;
+  store4(o, col0, params.cog, lo);
+  if (TN == 8u) { store4(o + 4u, col0 + 4u, params.cog, hi); }
 }
 
 // Zero-padded copy of x for the forward: out is [n, h, w, cin] with h, w the padded
@@ -433,18 +446,10 @@ fn dw_tiled(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     xo = select(xo + xstep, xrow, row_end);
   }
   let ob = wid.z * rows * params.cout + row0 * params.cout + gc + col0;
-  let cs = params.cout;
-  fwd_store(ob, row0, rows, col0, acc0l); fwd_store(ob + cs, row0 + 1u, rows, col0, acc1l);
-  fwd_store(ob + 2u * cs, row0 + 2u, rows, col0, acc2l); fwd_store(ob + 3u * cs, row0 + 3u, rows, col0, acc3l);
-  fwd_store(ob + 4u * cs, row0 + 4u, rows, col0, acc4l); fwd_store(ob + 5u * cs, row0 + 5u, rows, col0, acc5l);
-  fwd_store(ob + 6u * cs, row0 + 6u, rows, col0, acc6l); fwd_store(ob + 7u * cs, row0 + 7u, rows, col0, acc7l);
-  if (TN == 8u) {
-    let c1 = col0 + 4u;
-    fwd_store(ob + 4u, row0, rows, c1, acc0h); fwd_store(ob + cs + 4u, row0 + 1u, rows, c1, acc1h);
-    fwd_store(ob + 2u * cs + 4u, row0 + 2u, rows, c1, acc2h); fwd_store(ob + 3u * cs + 4u, row0 + 3u, rows, c1, acc3h);
-    fwd_store(ob + 4u * cs + 4u, row0 + 4u, rows, c1, acc4h); fwd_store(ob + 5u * cs + 4u, row0 + 5u, rows, c1, acc5h);
-    fwd_store(ob + 6u * cs + 4u, row0 + 6u, rows, c1, acc6h); fwd_store(ob + 7u * cs + 4u, row0 + 7u, rows, c1, acc7h);
-  }
+  store_tile_row(ob, row0, 0u, rows, col0, acc0l, acc0h); store_tile_row(ob, row0, 1u, rows, col0, acc1l, acc1h);
+  store_tile_row(ob, row0, 2u, rows, col0, acc2l, acc2h); store_tile_row(ob, row0, 3u, rows, col0, acc3l, acc3h);
+  store_tile_row(ob, row0, 4u, rows, col0, acc4l, acc4h); store_tile_row(ob, row0, 5u, rows, col0, acc5l, acc5h);
+  store_tile_row(ob, row0, 6u, rows, col0, acc6l, acc6h); store_tile_row(ob, row0, 7u, rows, col0, acc7l, acc7h);
 }
 
 // out[i] = Σ_s part[s·size + i]: the second pass of a split-K dW.

@@ -63,6 +63,14 @@ fn step4(i: u32) {
   if (i < params.n4) { out[i] = binary_op4(a[i], b[i]); }
 }
 
+// The coordinates of output element i in the (rank-4, front-padded) output shape.
+fn broadcast_coord(i: u32) -> vec4<u32> {
+  let s = params.shape4;
+  let r3 = i / s.w;
+  let r2 = r3 / s.z;
+  return vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
+}
+
 // A broadcasting binary op whose operands are both contiguous along the output's last
 // dimension, a multiple of 4 (a bias [C] or a gate [B, 1, C] against [B·H·W, C]): the four
 // elements of an output vec4 sit in one vec4 of each operand, whose index follows from
@@ -71,11 +79,7 @@ fn step4(i: u32) {
 fn binary_broadcast(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let q = flat_workgroup(wid, nwg) * WG + lid;
   if (q >= params.n4) { return; }
-  let i = 4u * q;
-  let s = params.shape4;
-  let r3 = i / s.w;
-  let r2 = r3 / s.z;
-  let coord = vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
+  let coord = broadcast_coord(4u * q);
   out[q] = binary_op4(a[dot(coord, params.a4) / 4u], b[dot(coord, params.b4) / 4u]);
 }
 
@@ -84,11 +88,7 @@ fn binary_broadcast(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
 fn binary_broadcast16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let q = flat_workgroup(wid, nwg) * WG + lid;
   if (q >= params.n4 / 4u) { return; }
-  let i = 16u * q;
-  let s = params.shape4;
-  let r3 = i / s.w;
-  let r2 = r3 / s.z;
-  let coord = vec4<u32>(r2 / s.y, r2 % s.y, r3 % s.z, i % s.w);
+  let coord = broadcast_coord(16u * q);
   out16[q] = binary_op16(a16[dot(coord, params.a4) / 16u], b16[dot(coord, params.b4) / 16u]);
 }
 

@@ -115,13 +115,13 @@ describe('conv2d: the table rows around the small kernel', () => {
     const x = toTensor(randArr([2, 7, 9, 1], 3));
     const quad = gpu().adapter.software && gpu().features.includes('subgroups');
     const cases = [
-      [16, 1, quad ? 'conv2d-small-quad/forward' : 'conv2d-small/forward'],
+      [16, 1, quad ? 'conv2d-small-quad/forward_quad' : 'conv2d-small/forward'],
       [24, 1, 'conv2d-small/forward'], // not whole 16-channel blocks
       [16, 2, 'conv2d-small/forward'], // strided columns
     ] as const;
     for (const [cout, stride, kernel] of cases) {
       const w = toTensor(randArr([3, 3, 1, cout], 4));
-      expect(smallQuadApplies(convGeometry(x, w, { padding: 'SAME', stride }))).toBe(kernel === 'conv2d-small-quad/forward');
+      expect(smallQuadApplies(convGeometry(x, w, { padding: 'SAME', stride }))).toBe(kernel === 'conv2d-small-quad/forward_quad');
       gpu().profile.start();
       ops.conv2d(x, w, { padding: 'SAME', stride }).dispose();
       const kernels = (await gpu().profile.stop()).kernels;

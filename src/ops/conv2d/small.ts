@@ -20,7 +20,8 @@ import smallWgsl from '../../../shaders/conv2d-small.wgsl';
 import smallQuadWgsl from '../../../shaders/conv2d-small-quad.wgsl';
 
 const FORWARD = defineKernel('conv2d-small', smallWgsl, 'forward');
-const FORWARD_QUAD = defineKernel('conv2d-small-quad', smallQuadWgsl, 'forward');
+// conv2d-small-quad.wgsl holds only its entry point (and its output view); it runs on conv2d-small.wgsl's declarations.
+const FORWARD_QUAD = defineKernel('conv2d-small-quad', `${smallWgsl}\n${smallQuadWgsl}`, 'forward_quad');
 
 /** Largest filter side the table sends here (taps are override constants: one pipeline per filter size). */
 export const SMALL_MAX_TAPS = 7;
@@ -75,7 +76,7 @@ export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<
   const invocations = (quad ? Math.ceil(perBlock / 4) * 4 : perBlock) * cblocks;
   backend().dispatch({
     kernel: quad ? FORWARD_QUAD : FORWARD,
-    bindings: { x, wt: w, out },
+    bindings: quad ? { x, wt: w, out16: out } : { x, wt: w, out },
     params: {
       n: g.n, h: g.h, w: g.w, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, cblocks,
       sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, blocks, q: g.cout / COUT_MULTIPLE,
