@@ -13,9 +13,10 @@ diagnostic(off, subgroup_uniformity);
 // loads its own copy of the tap's weights, the same for the whole workgroup: two vec4s
 // per tap for 8 channels. Here the four lanes of a quad own four neighbouring 4-column
 // blocks of 16 channels each; per tap each lane loads one vec4 (4 of the 16 channels) and
-// quadBroadcast hands all four to every lane (an extract and a splat, no memory). Per 64
-// outputs of a 3×3, 1-channel filter a lane makes 49 accesses (136 lane loads and stores)
-// where `forward` makes 106 (208); outputs leave as one mat4x4 per column.
+// quadBroadcast hands all four to every lane (an extract and a splat, no memory). At
+// column stride and dilation 1, a tap row's input columns are read once for all its taps.
+// Per 64 outputs of a 3×3, 1-channel filter a lane makes 31 accesses where `forward`
+// makes 106; outputs leave as one mat4x4 per column.
 //
 //  * One invocation: 4 output columns of one output row × 16 channels, accumulated as
 //    four mat4x4s (column j of the block in c_j; column k of c_j holds channels 4k … 4k+3).
@@ -50,21 +51,40 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let oh = row_o % params.ho;
   let b = row_o / params.ho;
   let ow0 = blk * 4u;
-  let sw = i32(params.sw);
   var c0 = mat4x4<f32>(); var c1 = mat4x4<f32>(); var c2 = mat4x4<f32>(); var c3 = mat4x4<f32>();
   let ih0 = i32(oh * params.sh) - params.pt;
-  let iw0 = i32(ow0 * params.sw) - params.pl;
-  let taps = KH * KW * params.cin;
+  let iw0 = i32(ow0) - params.pl;
   let lane = lid & 3u;
-  // One flat loop over (ky, kx, ci), the weights' own order: on SwiftShader entering a loop
-  // costs about as much as a loop's work here (shaders/conv2d-small.wgsl).
-  for (var tap = 0u; tap < taps; tap++) {
-    let at = tap_at(tap, b, ih0, iw0);
-    let f = tap_weights(tap, cb, lane);
-    c0 += load_x(at.row, at.iw, at.ci, at.row_in) * f;
-    c1 += load_x(at.row, at.iw + sw, at.ci, at.row_in) * f;
-    c2 += load_x(at.row, at.iw + 2 * sw, at.ci, at.row_in) * f;
-    c3 += load_x(at.row, at.iw + 3 * sw, at.ci, at.row_in) * f;
+  // One flat loop over the filter's rows (ky, ci); each row's KW + 3 input columns are
+  // read once and serve all KW taps (column stride and dilation 1: output column j, tap kx
+  // reads column iw0 + j + kx). Per tap row of a 3-wide filter: 6 input loads, not 12.
+  let tap_rows = KH * params.cin;
+  for (var tr = 0u; tr < tap_rows; tr++) {
+    let ci = tr % params.cin;
+    let ky = tr / params.cin;
+    let ih = ih0 + i32(ky * params.dh);
+    let row_in = ih >= 0 && ih < i32(params.h);
+    let row = (b * params.h + u32(clamp(ih, 0, i32(params.h) - 1))) * params.w * params.cin;
+    var v: array<f32, 10>;   // columns iw0 … iw0 + KW + 2 (KW ≤ 7)
+    v[0] = load_x(row, iw0, ci, row_in); v[1] = load_x(row, iw0 + 1, ci, row_in);
+    v[2] = load_x(row, iw0 + 2, ci, row_in); v[3] = load_x(row, iw0 + 3, ci, row_in);
+    if (KW > 1u) { v[4] = load_x(row, iw0 + 4, ci, row_in); }
+    if (KW > 2u) { v[5] = load_x(row, iw0 + 5, ci, row_in); }
+    if (KW > 3u) { v[6] = load_x(row, iw0 + 6, ci, row_in); }
+    if (KW > 4u) { v[7] = load_x(row, iw0 + 7, ci, row_in); }
+    if (KW > 5u) { v[8] = load_x(row, iw0 + 8, ci, row_in); }
+    if (KW > 6u) { v[9] = load_x(row, iw0 + 9, ci, row_in); }
+    // Tap (ky, kx, ci) is weight row (ky·KW + kx)·cin + ci.
+    let t0 = ky * KW * params.cin + ci;
+    let cs = params.cin;
+    var f = tap_weights(t0, cb, lane);
+    c0 += v[0] * f; c1 += v[1] * f; c2 += v[2] * f; c3 += v[3] * f;
+    if (KW > 1u) { f = tap_weights(t0 + cs, cb, lane); c0 += v[1] * f; c1 += v[2] * f; c2 += v[3] * f; c3 += v[4] * f; }
+    if (KW > 2u) { f = tap_weights(t0 + 2u * cs, cb, lane); c0 += v[2] * f; c1 += v[3] * f; c2 += v[4] * f; c3 += v[5] * f; }
+    if (KW > 3u) { f = tap_weights(t0 + 3u * cs, cb, lane); c0 += v[3] * f; c1 += v[4] * f; c2 += v[5] * f; c3 += v[6] * f; }
+    if (KW > 4u) { f = tap_weights(t0 + 4u * cs, cb, lane); c0 += v[4] * f; c1 += v[5] * f; c2 += v[6] * f; c3 += v[7] * f; }
+    if (KW > 5u) { f = tap_weights(t0 + 5u * cs, cb, lane); c0 += v[5] * f; c1 += v[6] * f; c2 += v[7] * f; c3 += v[8] * f; }
+    if (KW > 6u) { f = tap_weights(t0 + 6u * cs, cb, lane); c0 += v[6] * f; c1 += v[7] * f; c2 += v[8] * f; c3 += v[9] * f; }
   }
   if (live >= per_block) { return; }
   // Output pixel p's block cb is mat4x4 p·cblocks + cb.

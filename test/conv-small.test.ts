@@ -47,7 +47,9 @@ const cases: Case[] = [
   { name: 'cin 2 → 16, 7×7 stem filter, stride 2, SAME', x: [1, 9, 9, 2], w: [7, 7, 2, 16], stride: [2, 2], padding: 'SAME' },
   // Column stride 1 and cout a multiple of 16: the quad variant on SwiftShader (checked below).
   { name: 'cin 1 → 32, 7×6 SAME, batch 2 (two 16-channel blocks, each padded to whole quads)', x: [2, 7, 6, 1], w: [3, 3, 1, 32], padding: 'SAME' },
-  { name: 'cin 3 → 48, 5×11, stride [2, 1], dilation [1, 2], explicit padding', x: [1, 5, 11, 3], w: [3, 3, 3, 48], stride: [2, 1], dilation: [1, 2], padding: [[2, 1], [0, 3]] },
+  { name: 'cin 3 → 48, 5×11, stride [2, 1], dilation [2, 1], explicit padding', x: [1, 5, 11, 3], w: [3, 3, 3, 48], stride: [2, 1], dilation: [2, 1], padding: [[2, 1], [0, 3]] },
+  { name: 'cin 2 → 16, 7×7 filter, SAME on 9×10 (all seven column taps from one row read)', x: [1, 9, 10, 2], w: [7, 7, 2, 16], padding: 'SAME' },
+  { name: 'cin 1 → 16, 1×2 filter, VALID', x: [2, 5, 6, 1], w: [1, 2, 1, 16] },
 ];
 
 describe('conv2d small-channel kernel vs float64 reference (forward, dx, dw)', () => {
@@ -111,19 +113,21 @@ describe('conv2d: the table rows around the small kernel', () => {
     expect(isSmallConv(geo([0, 8, 8, 1], [3, 3, 1, 16], { padding: 'SAME' }))).toBe(false); // nothing to compute
   });
 
-  it('runs one dispatch (no padded copy of the input): the quad variant at column stride 1 with cout a multiple of 16, on SwiftShader', async () => {
+  it('runs one dispatch (no padded copy of the input): the quad variant at column stride and dilation 1 with cout a multiple of 16, on SwiftShader', async () => {
     const x = toTensor(randArr([2, 7, 9, 1], 3));
     const quad = gpu().adapter.software && gpu().features.includes('subgroups');
     const cases = [
       [16, 1, quad ? 'conv2d-small-quad/forward_quad' : 'conv2d-small/forward'],
       [24, 1, 'conv2d-small/forward'], // not whole 16-channel blocks
       [16, 2, 'conv2d-small/forward'], // strided columns
+      [16, [1, 2], 'conv2d-small/forward'], // dilated columns
     ] as const;
-    for (const [cout, stride, kernel] of cases) {
+    for (const [cout, s, kernel] of cases) {
+      const o: Conv2dOptions = typeof s === 'number' ? { padding: 'SAME', stride: s } : { padding: 'SAME', dilation: [s[0], s[1]] };
       const w = toTensor(randArr([3, 3, 1, cout], 4));
-      expect(smallQuadApplies(convGeometry(x, w, { padding: 'SAME', stride }))).toBe(kernel === 'conv2d-small-quad/forward_quad');
+      expect(smallQuadApplies(convGeometry(x, w, o))).toBe(kernel === 'conv2d-small-quad/forward_quad');
       gpu().profile.start();
-      ops.conv2d(x, w, { padding: 'SAME', stride }).dispose();
+      ops.conv2d(x, w, o).dispose();
       const kernels = (await gpu().profile.stop()).kernels;
       expect(kernels.map((k) => [k.kernel, k.calls])).toEqual([[kernel, 1]]);
       w.dispose();

@@ -51,14 +51,15 @@ export function smallColumns(g: ConvGeometry): 4 | 8 {
 /**
  * Whether the quad-shared variant runs: as the quad GEMM (src/ops/matmul.ts), only on
  * SwiftShader, where a subgroup is one 4-wide SIMD group; with cout in whole 16-channel
- * blocks; at column stride 1. Measured against `forward` (SwiftShader, interleaved, ms,
+ * blocks; at column stride and dilation 1 (a tap row's input columns are read once for
+ * all its taps). Measured against `forward` (SwiftShader, interleaved, ms,
  * robustness on / off): 32×28²×1→16 stride 1 3.7 / 3.1–3.7 against 4.8–5.1 / 3.7–3.9;
  * 8×32²×3→32 5.1 / 4.7 against 6.0 / 4.7–5.1; 1×28²×1→16 equal; but nano's stem
  * (stride 2) 1.3 / 1.1–1.2 against 1.2–1.35 / 1.0, so strided convs keep `forward`.
  */
 export function smallQuadApplies(g: ConvGeometry): boolean {
   const b = backend();
-  return g.sw === 1 && g.cout % QUAD_CHANNELS === 0 && b.adapter.software && b.device.features.has('subgroups');
+  return g.sw === 1 && g.dw === 1 && g.cout % QUAD_CHANNELS === 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
 /** Output channels and columns per invocation of the quad variant. */
