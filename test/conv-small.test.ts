@@ -125,7 +125,7 @@ describe('conv2d: the table rows around the small kernel', () => {
     for (const [cout, s, kernel] of cases) {
       const o: Conv2dOptions = typeof s === 'number' ? { padding: 'SAME', stride: s } : { padding: 'SAME', dilation: [s[0], s[1]] };
       const w = toTensor(randArr([3, 3, 1, cout], 4));
-      expect(smallQuadApplies(convGeometry(x, w, o))).toBe(kernel === 'conv2d-small-quad/forward_quad');
+      expect(smallQuadApplies(convGeometry(x, w, o), DEFAULT_CONV_TUNING.wg)).toBe(kernel === 'conv2d-small-quad/forward_quad');
       gpu().profile.start();
       ops.conv2d(x, w, o).dispose();
       const kernels = (await gpu().profile.stop()).kernels;

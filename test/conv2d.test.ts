@@ -9,6 +9,7 @@ import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, s
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
 import { tileWorkgroupSize } from '../src/ops/conv2d/shared.js';
 import { directQuadApplies } from '../src/ops/conv2d/direct.js';
+import { smallQuadApplies } from '../src/ops/conv2d/small.js';
 
 const { gpu } = useGpu();
 
@@ -132,7 +133,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       const opts = { stride: c.stride, padding: c.padding, groups: c.groups };
       const g = convGeometry(toTensor(randArr(c.x, 1)), toTensor(randArr(c.w, 2)), opts);
       expect(convAlgorithm('forward', g, DEFAULT_CONV_TUNING).name).toBe('direct');
-      expect(directQuadApplies(g)).toBe(gpu().adapter.software && gpu().features.includes('subgroups'));
+      expect(directQuadApplies(g, DEFAULT_CONV_TUNING.wg)).toBe(gpu().adapter.software && gpu().features.includes('subgroups'));
       await checkOp({ gpu: (x, w) => ops.conv2d(x, w, opts), ref: (x, w) => refConv2d(x, w, refOpts(c)), inputs: [randArr(c.x, 40 + k), randArr(c.w, 50 + k)] });
     });
   });
@@ -146,9 +147,28 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     gpu().profile.start();
     const y = ops.conv2d(x, w, { stride: 2, padding: 'SAME' });
     const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
-    if (directQuadApplies(convGeometry(x, w, { stride: 2, padding: 'SAME' }))) expect(kernels).toContain('conv2d-quad/forward_quad');
+    if (directQuadApplies(convGeometry(x, w, { stride: 2, padding: 'SAME' }), 64)) expect(kernels).toContain('conv2d-quad/forward_quad');
     expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, 'forward');
     for (const t of [x, w, y]) t.dispose();
+  });
+
+  it('a wg tuning that is not a multiple of 4 keeps the quad-shared convs off (a quad must not straddle two workgroups), with the same results', async () => {
+    const x = randArr([2, 7, 9, 1], 70);
+    const w1 = randArr([3, 3, 1, 16], 71); // the small-channel conv's quad variant
+    const x2 = randArr([1, 9, 9, 16], 72);
+    const w2 = randArr([3, 3, 16, 32], 73); // the direct forward's
+    for (const wg of [64, 6]) {
+      const g1 = convGeometry(toTensor(x), toTensor(w1), { padding: 'SAME' });
+      const g2 = convGeometry(toTensor(x2), toTensor(w2), { stride: 2, padding: 'SAME' });
+      const quad = gpu().adapter.software && gpu().features.includes('subgroups') && wg === 64;
+      expect(smallQuadApplies(g1, wg)).toBe(quad);
+      expect(directQuadApplies(g2, wg)).toBe(quad);
+      const tuning = { ...DEFAULT_CONV_TUNING, wg };
+      const y1 = ops.conv2d(toTensor(x), toTensor(w1), { padding: 'SAME', tuning });
+      const y2 = ops.conv2d(toTensor(x2), toTensor(w2), { stride: 2, padding: 'SAME', tuning });
+      expectClose(await y1.data(), refConv2d(x, w1, { stride: [1, 1], dilation: [1, 1], pads: [refSame(7, 3, 1, 1), refSame(9, 3, 1, 1)] }), 1e-5, `small, wg ${wg}`);
+      expectClose(await y2.data(), refConv2d(x2, w2, { stride: [2, 2], dilation: [1, 1], pads: [refSame(9, 3, 2, 1), refSame(9, 3, 2, 1)] }), 1e-5, `direct, wg ${wg}`);
+    }
   });
 
   // [x shape, cout]: the dW kernel's own split-K (4 → 4 channels); the pointwise GEMM split

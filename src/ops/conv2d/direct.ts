@@ -24,12 +24,13 @@ const FORWARD_QUAD = defineKernel('conv2d-quad', `${convWgsl}\n${convQuadWgsl}`,
 
 /**
  * Whether the forward runs with its input rows shared across quads: on SwiftShader (a
- * subgroup is one 4-wide SIMD group) with `subgroups`, vec4 channels, and column tiles per
- * group in whole quads (8 channels a tile, so a multiple of 32 output channels per group).
+ * subgroup is one 4-wide SIMD group) with `subgroups`, vec4 channels, column tiles per
+ * group in whole quads (8 channels a tile, so a multiple of 32 output channels per group)
+ * and workgroups of whole quads (`wg` a multiple of 4).
  */
-export function directQuadApplies(g: ConvGeometry): boolean {
+export function directQuadApplies(g: ConvGeometry, wg: number): boolean {
   const b = backend();
-  return g.cig % 4 === 0 && g.cog % 32 === 0 && b.adapter.software && b.device.features.has('subgroups');
+  return g.cig % 4 === 0 && g.cog % 32 === 0 && wg % 4 === 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
 export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
@@ -41,7 +42,7 @@ export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly
   const vec = g.cig % 4 === 0 && g.cog % 4 === 0;
   const tiles = Math.ceil(rows / 8) * Math.ceil(g.cog / tn);
   const wg = tileWorkgroupSize(tiles, g.groups, t.wg);
-  const quad = directQuadApplies(g);
+  const quad = directQuadApplies(g, wg);
   backend().dispatch({
     kernel: quad ? FORWARD_QUAD : FORWARD,
     bindings: quad ? { xv: xp, wv: w, out } : { x: xp, xv: xp, wt: w, wv: w, out },

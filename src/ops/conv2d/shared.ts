@@ -41,8 +41,8 @@ export const MIN_TILE_WG = 16;
  */
 export function tileWorkgroupSize(tiles: number, groups: number, wg: number): number {
   let size = wg;
-  while (size > MIN_TILE_WG && Math.ceil(tiles / size) * groups < MIN_WORKGROUPS) size /= 2;
-  return Math.max(1, Math.floor(size));
+  while (size > MIN_TILE_WG && Math.ceil(tiles / size) * groups < MIN_WORKGROUPS) size = Math.floor(size / 2);
+  return size;
 }
 
 /** [x, groups, z] covering `tiles` invocations per group in workgroups of `wg`; z folds x past the per-dimension limit. */

@@ -7,7 +7,7 @@
  * are one flat loop (nested loops cost more than their work on SwiftShader), and padding
  * is masked in the loads (no pad_input dispatch). On SwiftShader with `subgroups` and cout
  * a multiple of 16, shaders/conv2d-small-quad.wgsl: 16 channels per invocation, the tap's
- * weights shared by the four lanes of a quad.
+ * weights shared by the four lanes of a quad, each tap row's input columns read once.
  * docs/conv.md has the figures against the direct path.
  */
 import type { Tensor } from '../../tensor/tensor.js';
@@ -52,14 +52,15 @@ export function smallColumns(g: ConvGeometry): 4 | 8 {
  * Whether the quad-shared variant runs: as the quad GEMM (src/ops/matmul.ts), only on
  * SwiftShader, where a subgroup is one 4-wide SIMD group; with cout in whole 16-channel
  * blocks; at column stride and dilation 1 (a tap row's input columns are read once for
- * all its taps). Measured against `forward` (SwiftShader, interleaved, ms,
- * robustness on / off): 32×28²×1→16 stride 1 3.7 / 3.1–3.7 against 4.8–5.1 / 3.7–3.9;
- * 8×32²×3→32 5.1 / 4.7 against 6.0 / 4.7–5.1; 1×28²×1→16 equal; but nano's stem
- * (stride 2) 1.3 / 1.1–1.2 against 1.2–1.35 / 1.0, so strided convs keep `forward`.
+ * all its taps); in workgroups of whole quads (a `wg` tuning that is a multiple of 4).
+ * Measured against `forward` (SwiftShader, interleaved, ms, robustness on / off):
+ * 32×28²×1→16 2.9–3.1 / 2.7 against 3.5–3.9 / 3.0–3.3; 8×32²×3→32 3.8–3.9 / 3.4 against
+ * 4.9–5.3 / 4.5–4.7; 1×28²×1→16 equal. An earlier version at column stride 2 (nano's
+ * stem) lost: 1.3 / 1.1–1.2 against 1.2–1.35 / 1.0, so strided convs keep `forward`.
  */
-export function smallQuadApplies(g: ConvGeometry): boolean {
+export function smallQuadApplies(g: ConvGeometry, wg: number): boolean {
   const b = backend();
-  return g.sw === 1 && g.dw === 1 && g.cout % QUAD_CHANNELS === 0 && b.adapter.software && b.device.features.has('subgroups');
+  return g.sw === 1 && g.dw === 1 && g.cout % QUAD_CHANNELS === 0 && wg % 4 === 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
 /** Output channels and columns per invocation of the quad variant. */
@@ -68,7 +69,7 @@ const QUAD_COLUMNS = 4;
 
 export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
-  const quad = smallQuadApplies(g);
+  const quad = smallQuadApplies(g, t.wg);
   const px = quad ? QUAD_COLUMNS : smallColumns(g);
   const blocks = Math.ceil(g.wo / px);
   const cblocks = Math.ceil(g.cout / (quad ? QUAD_CHANNELS : CHANNELS));
