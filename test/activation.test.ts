@@ -3,7 +3,7 @@ import { ops, tensor, ShapeError, ValueError } from '../src/index.js';
 import { GAMMA, type ActivationKind } from '../src/ops/activation.js';
 import * as N from './ref-nn.js';
 import { arr } from './ref.js';
-import { checkOp, gradsOf, opTest, randArr } from './harness.js';
+import { checkOp, gradsOf, opTest, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -44,7 +44,7 @@ describe('gamma-scaled activations', () => {
       inputs: [randArr([2, 9, 9, 32], 21, -2, 2), randArr([32], 22)],
       gradTol: 2e-4,
     });
-    const t = (shape: number[], seed: number) => tensor(randArr(shape, seed).data, shape);
+    const t = (shape: number[], seed: number) => toTensor(randArr(shape, seed));
     const [x, b, x8, b8] = [t([2, 9, 9, 32], 21), t([32], 22), t([4, 8], 23), t([8], 24)];
     gpu().profile.start();
     ops.activation(x, { kind: 'relu', bias: b }).dispose();
