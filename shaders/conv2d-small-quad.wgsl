@@ -25,7 +25,8 @@ diagnostic(off, subgroup_uniformity);
 //    share of the weights) and skips the store.
 
 // This file is appended to shaders/conv2d-small.wgsl (src/ops/conv2d/small.ts joins
-// them): Params, x, wt, load_x and tap_at are that file's; the outputs are bound as mat4x4s here.
+// them): Params, x, wt, the overrides and load_x are that file's; the outputs are bound as
+// mat4x4s here.
 // Params.cblocks counts 16-channel blocks (cout / 16) for this entry, and blocks counts
 // 4-column blocks.
 @group(0) @binding(4) var<storage, read_write> out16: array<mat4x4<f32>>;
