@@ -17,8 +17,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 // The same tensors 16 elements at a time, for the `…16` entries (n a multiple of 16, and
 // the bias length too): with Dawn's robustness on, each access pays an index clamp, so one
-// mat4x4 access per operand replaces sixteen scalar ones (see streamWidth in
-// src/ops/binary.ts). Only the variables an entry uses are in its pipeline's layout.
+// mat4x4 access per operand replaces sixteen scalar ones (see streamsMat4x4 in
+// src/ops/util.ts). Only the variables an entry uses are in its pipeline's layout.
 @group(0) @binding(5) var<storage, read> x16: array<mat4x4<f32>>;
 @group(0) @binding(6) var<storage, read> bias16: array<mat4x4<f32>>;
 @group(0) @binding(7) var<storage, read> dy16: array<mat4x4<f32>>;

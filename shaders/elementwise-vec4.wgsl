@@ -1,14 +1,12 @@
-// Same-shape binary ops over contiguous operands, streamed as vec4s or as mat4x4s: one
-// load per operand and one store per 4 (vec4) or 16 (mat4x4) elements. On SwiftShader an
-// invocation is a SIMD lane, so per-invocation work (index math, bounds tests) costs as
-// much as an element: vec4 accesses pay it once per 4·VECS elements, with one load
-// instruction per operand instead of four. With Dawn's robustness on (the default), every
-// access also pays an index clamp, which made a vec4 add cost twice its robustness-off
-// time; a mat4x4 access pays one clamp for 16 elements (`binary16`: add on 16M elements
-// 41 ms against the vec4 kernel's 62, equal with robustness off; src/ops/binary.ts).
-// The k-th vec4 of a lane sits WG vec4s after its (k−1)-th, so neighbouring lanes touch
-// neighbouring vec4s at every step. The op codes (BINARY_*) are written above this file
-// from the table in src/ops/binary.ts, as for elementwise.wgsl.
+// Same-shape binary ops over contiguous operands, and broadcasts along rows, streamed as
+// vec4s or as mat4x4s: one load per operand and one store per 4 (vec4) or 16 (mat4x4)
+// elements. On SwiftShader an invocation is a SIMD lane, so per-invocation work (index
+// math, bounds tests) costs as much as an element, and with Dawn's robustness on (the
+// default) every access also pays an index clamp: a vec4 add on 16M elements cost twice
+// its robustness-off time, and the same add as mat4x4s (`binary16`) 41 ms against 62
+// (equal with robustness off; streamsMat4x4 in src/ops/util.ts). More vec4s per lane
+// (2 or 4, each a WG apart) measured equal to one. The op codes (BINARY_*) are written
+// above this file from the table in src/ops/binary.ts, as for elementwise.wgsl.
 
 struct Params {
   n4: u32,   // vec4s in the output (elements / 4)
@@ -31,8 +29,6 @@ struct Params {
 
 override OP: u32 = 0u;
 override WG: u32 = 256u;
-// vec4s per invocation; written out below (a loop here would not be unrolled).
-override VECS: u32 = 4u;
 
 fn mask(m: vec4<bool>) -> vec4<f32> {
   return select(vec4<f32>(0.0), vec4<f32>(1.0), m);
@@ -57,10 +53,6 @@ fn binary_op4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
 
 fn binary_op16(x: mat4x4<f32>, y: mat4x4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(binary_op4(x[0], y[0]), binary_op4(x[1], y[1]), binary_op4(x[2], y[2]), binary_op4(x[3], y[3]));
-}
-
-fn step4(i: u32) {
-  if (i < params.n4) { out[i] = binary_op4(a[i], b[i]); }
 }
 
 // The coordinates of output element i in the (rank-4, front-padded) output shape.
@@ -99,10 +91,9 @@ fn binary16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   if (q < params.n4 / 4u) { out16[q] = binary_op16(a16[q], b16[q]); }
 }
 
+// Same shapes, n a multiple of 4 (but not of 16): one vec4 per invocation.
 @compute @workgroup_size(WG)
 fn binary(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_workgroup(wid, nwg) * WG * VECS + lid;
-  step4(i);
-  if (VECS >= 2u) { step4(i + WG); }
-  if (VECS >= 4u) { step4(i + 2u * WG); step4(i + 3u * WG); }
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i < params.n4) { out[i] = binary_op4(a[i], b[i]); }
 }

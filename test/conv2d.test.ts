@@ -157,18 +157,20 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     const w1 = randArr([3, 3, 1, 16], 71); // the small-channel conv's quad variant
     const x2 = randArr([1, 9, 9, 16], 72);
     const w2 = randArr([3, 3, 16, 32], 73); // the direct forward's
+    const [tx, tw1, tx2, tw2] = [x, w1, x2, w2].map(toTensor) as [Tensor, Tensor, Tensor, Tensor];
     for (const wg of [64, 6]) {
-      const g1 = convGeometry(toTensor(x), toTensor(w1), { padding: 'SAME' });
-      const g2 = convGeometry(toTensor(x2), toTensor(w2), { stride: 2, padding: 'SAME' });
       const quad = gpu().adapter.software && gpu().features.includes('subgroups') && wg === 64;
-      expect(smallQuadApplies(g1, wg)).toBe(quad);
-      expect(directQuadApplies(g2, wg)).toBe(quad);
+      expect(smallQuadApplies(convGeometry(tx, tw1, { padding: 'SAME' }), wg)).toBe(quad);
+      expect(directQuadApplies(convGeometry(tx2, tw2, { stride: 2, padding: 'SAME' }), wg)).toBe(quad);
       const tuning = { ...DEFAULT_CONV_TUNING, wg };
-      const y1 = ops.conv2d(toTensor(x), toTensor(w1), { padding: 'SAME', tuning });
-      const y2 = ops.conv2d(toTensor(x2), toTensor(w2), { stride: 2, padding: 'SAME', tuning });
+      const y1 = ops.conv2d(tx, tw1, { padding: 'SAME', tuning });
+      const y2 = ops.conv2d(tx2, tw2, { stride: 2, padding: 'SAME', tuning });
       expectClose(await y1.data(), refConv2d(x, w1, { stride: [1, 1], dilation: [1, 1], pads: [refSame(7, 3, 1, 1), refSame(9, 3, 1, 1)] }), 1e-5, `small, wg ${wg}`);
       expectClose(await y2.data(), refConv2d(x2, w2, { stride: [2, 2], dilation: [1, 1], pads: [refSame(9, 3, 2, 1), refSame(9, 3, 2, 1)] }), 1e-5, `direct, wg ${wg}`);
+      y1.dispose();
+      y2.dispose();
     }
+    for (const t of [tx, tw1, tx2, tw2]) t.dispose();
   });
 
   // [x shape, cout]: the dW kernel's own split-K (4 → 4 channels); the pointwise GEMM split

@@ -12,7 +12,7 @@ import { empty } from '../tensor/creation.js';
 import { codeConstants, defineKernel, type Kernel } from '../runtime/kernel.js';
 import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { assertF32, backend, elementsPerInvocation, linearGroups, streamWidth } from './util.js';
+import { assertF32, backend, elementsPerInvocation, linearGroups, streamsMat4x4 } from './util.js';
 import activationWgsl from '../../shaders/activation.wgsl';
 import { sumTo } from './layout.js';
 
@@ -65,7 +65,7 @@ function dispatchActivation(kernel: Kernel, x: Tensor, bias: Tensor | undefined,
   const params = { n: x.size, channels: bias ? bias.size : 1, gamma: a.gamma };
   const overrides = { KIND: KIND_CODES[a.kind], HAS_BIAS: a.hasBias ? 1 : 0 };
   // The kernel references `bias` behind an override branch, so it is always bound: x stands in when there is none.
-  if (streamWidth(x.size) === 16 && streamWidth(bias?.size ?? 16) === 16) {
+  if (streamsMat4x4(x.size) && streamsMat4x4(bias?.size ?? 16)) {
     const bindings: Record<string, BindingSource> = { x16: x, bias16: bias ?? x, out16: out };
     if (dy) bindings.dy16 = dy;
     backend().dispatch({ kernel: WIDE.get(kernel)!, bindings, params, overrides, workgroups: linearGroups(x.size / 16) });

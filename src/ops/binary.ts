@@ -8,7 +8,7 @@ import { checkTensor, type Tensor } from '../tensor/tensor.js';
 import { ValueError } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
 import { empty } from '../tensor/creation.js';
-import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, streamWidth, stridesOf, vec4Params, WG } from './util.js';
+import { assertF32, backend, broadcastShapes, broadcastStrides, coalesceDims, elementsPerInvocation, linearGroups, sameShape, streamsMat4x4, stridesOf, vec4Params } from './util.js';
 import { elementwiseKernel, elementwiseVec4Kernel } from './elementwise.js';
 import { sumTo } from './layout.js';
 import { addScalar, mulScalar, neg, square, reciprocal } from './unary.js';
@@ -38,21 +38,11 @@ export function binaryForward(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/**
- * vec4s per invocation of the vec4 kernel (its VECS override: 1, 2 or 4). On SwiftShader,
- * add on 16M elements, interleaved in one process (load 8): 1 vec4 126–204 ms median, 2
- * 130–201, 4 139–196 — equal within noise, all 1.2–1.4× faster than four scalars per
- * invocation (181–250 ms); 1 is the simplest grid. Workgroups of 64, 128 or 256 lanes:
- * equal. The bench at load 3.4: add/16M 2.73 GB/s, 1.29× TF.js (whose kernel is the same
- * shape: one vec4 per lane), 126% of the copy probe.
- */
-export const BINARY_VEC4S = 1;
-
 /** Same shapes, contiguous, size a multiple of 4: the vec4 or mat4x4 kernel (shaders/elementwise-vec4.wgsl). */
 function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor {
   const n4 = out.size / 4;
   const params = { n4, shape4: [], a4: [], b4: [] };
-  if (streamWidth(out.size) === 16) {
+  if (streamsMat4x4(out.size)) {
     backend().dispatch({
       kernel: elementwiseVec4Kernel('binary16'),
       bindings: { a16: a, b16: b, out16: out },
@@ -66,8 +56,8 @@ function binaryVec4(name: BinaryName, a: Tensor, b: Tensor, out: Tensor): Tensor
     kernel: elementwiseVec4Kernel('binary'),
     bindings: { a, b, out },
     params,
-    overrides: { OP: BINARY_CODES[name], VECS: BINARY_VEC4S },
-    workgroups: linearGroups(n4, WG * BINARY_VEC4S),
+    overrides: { OP: BINARY_CODES[name] },
+    workgroups: linearGroups(n4),
   });
   return out;
 }
@@ -87,7 +77,7 @@ function rowsOfVec4(c: { shape: number[]; strides: number[][] }): boolean {
 function binaryVec4Broadcast(name: BinaryName, a: Tensor, b: Tensor, out: Tensor, c: { shape: number[]; strides: number[][] }): Tensor {
   const n4 = out.size / 4;
   const v = vec4Params(c.shape, [c.strides[1]!, c.strides[2]!]);
-  const wide = streamWidth(c.shape[c.shape.length - 1]!) === 16;
+  const wide = streamsMat4x4(c.shape[c.shape.length - 1]!);
   backend().dispatch({
     kernel: elementwiseVec4Kernel(wide ? 'binary_broadcast16' : 'binary_broadcast'),
     bindings: wide ? { a16: a, b16: b, out16: out } : { a, b, out },

@@ -81,15 +81,15 @@ export function elementsPerInvocation(n: number, broadcastShape?: readonly numbe
 }
 
 /**
- * Elements per access of the widest kernel a contiguous run of `inner` elements allows:
- * 16 (one mat4x4 per operand access), 4 (a vec4) or 1. With Dawn's robustness on, each
- * storage access pays an index clamp, so the access count sets the cost of a streaming op.
- * Add on 16M elements, SwiftShader, robustness on: vec4s 58.6–64.1 ms, mat4x4s 40.4–44.8
- * (also against 16 elements as four vec4s in a struct, 48.5–52.0, and 32 as two mat4x4s,
- * 56.8–59.2); robustness off: 32.0–32.7 ms both. The mat4x4 binding takes its whole run.
+ * Whether a contiguous run of `count` elements streams as mat4x4s (16 elements per
+ * access) rather than vec4s. With Dawn's robustness on, each storage access pays an index
+ * clamp, so the access count sets the cost of a streaming op. Add on 16M elements,
+ * SwiftShader, robustness on: vec4s 58.6–64.1 ms, mat4x4s 40.4–44.8 (also against 16
+ * elements as four vec4s in a struct, 48.5–52.0, and 32 as two mat4x4s, 56.8–59.2);
+ * robustness off: 32.0–32.7 ms both. The mat4x4 binding takes the whole run.
  */
-export function streamWidth(inner: number): 16 | 4 | 1 {
-  return inner % 16 === 0 ? 16 : inner % 4 === 0 ? 4 : 1;
+export function streamsMat4x4(count: number): boolean {
+  return count % 16 === 0;
 }
 
 export { backend };

@@ -48,6 +48,10 @@ export function smallColumns(g: ConvGeometry): 4 | 8 {
   return g.wo >= 8 ? 8 : 4;
 }
 
+/** Output channels and columns per invocation of the quad variant. */
+const QUAD_CHANNELS = 16;
+const QUAD_COLUMNS = 4;
+
 /**
  * Whether the quad-shared variant runs: as the quad GEMM (src/ops/matmul.ts), only on
  * SwiftShader, where a subgroup is one 4-wide SIMD group; with cout in whole 16-channel
@@ -62,10 +66,6 @@ export function smallQuadApplies(g: ConvGeometry, wg: number): boolean {
   const b = backend();
   return g.sw === 1 && g.dw === 1 && g.cout % QUAD_CHANNELS === 0 && wg % 4 === 0 && b.adapter.software && b.device.features.has('subgroups');
 }
-
-/** Output channels and columns per invocation of the quad variant. */
-const QUAD_CHANNELS = 16;
-const QUAD_COLUMNS = 4;
 
 export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
