@@ -296,7 +296,10 @@ async function main(): Promise<void> {
     }
     const sized = c.targets?.some((t) => t.kind === 'pctCopyAtSize') ?? false;
     if (sized) sides.push({ label: 'copy', make: async () => copyProbe(c.bytes), profile: null });
+    const liveBefore = gpu.poolStats().liveBuffers;
     const { results, details: [dOurs, dPeer], checks } = await runCase(c, sides);
+    const leaked = gpu.poolStats().liveBuffers - liveBefore;
+    if (leaked > 0) row.oursLeakedBuffers = leaked;
     const [ours, peer] = results;
     if (sized) row.copyAtSize = results[sides.length - 1];
     if (Object.keys(checks).length) row.checks = checks;
@@ -364,6 +367,9 @@ async function main(): Promise<void> {
     }
   }
   bar.stop();
+  for (const r of rows.filter((r) => r.oursLeakedBuffers)) {
+    console.error(`warning: ${r.name}: ours left ${r.oursLeakedBuffers} GPU buffer(s) live after its runners were disposed: the case's code misses a tidy() or dispose(), and its times include fresh buffer creations`);
+  }
   const wallS = (Date.now() - started) / 1e3;
   const git = gitCommit();
   const report = {

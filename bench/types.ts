@@ -45,4 +45,10 @@ export interface Row {
   targets?: TargetResult[];
   /** Extra figures from the runners (whole steps: per-step counters, memory, kernel breakdown). */
   details?: { ours?: Record<string, unknown>; peer?: Record<string, unknown> };
+  /**
+   * Our pooled GPU buffers still live after the case's runners were disposed: tensors the
+   * case's own code never freed (work outside tidy()). Each leaked buffer is a pool miss,
+   * a fresh createBuffer, on every later repetition, so the row's time is not ours alone.
+   */
+  oursLeakedBuffers?: number;
 }

@@ -128,3 +128,27 @@ it('an op run outside a gradient frees what it saved for the backward (weightSta
   expect(gpu().poolStats().liveBuffers, 'only the output stays').toBe(base + 1);
   for (const t of [out, w, gain]) t.dispose();
 });
+
+// The bench's `ours` runners are user code too: a composed forward left outside tidy()
+// leaks its intermediates to the garbage collector, and every later repetition then pays
+// fresh createBuffer calls (the small net's inference ran at 62 ms instead of 36 that way).
+it("the bench's composed runners (small net, kernel-lab baselines) return every buffer to the pool", async () => {
+  await import('../bench/cases/small-net.js');
+  await import('../bench/cases/lab.js');
+  const { registeredCases } = await import('../bench/registry.js');
+  const names = /^small\/net\/(b1x28\/infer|b32x28\/sgd-step)$|^lab\/residual\/8x24x24x512\/baseline$/;
+  const picked = registeredCases().filter((c) => names.test(c.name));
+  expect(picked.map((c) => c.name).sort()).toEqual(['lab/residual/8x24x24x512/baseline', 'small/net/b1x28/infer', 'small/net/b32x28/sgd-step']);
+  for (const c of picked) {
+    await gpu().sync();
+    const before = gpu().poolStats().liveBuffers;
+    const runner = await c.ours({ gpu: gpu(), tfjs: null, full: false });
+    for (let r = 0; r < 3; r++) {
+      await runner.run();
+      await runner.sync();
+    }
+    await runner.dispose();
+    await gpu().sync();
+    expect(gpu().poolStats().liveBuffers, c.name).toBe(before);
+  }
+});

@@ -5,6 +5,7 @@
  */
 import { uniform } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { tidy } from '../../src/tensor/scope.js';
 import { labOps, benchBytes, benchFlops, benchLabel, type LabOp } from '../../lab/index.js';
 import { oursRunner, register, type BenchCase } from '../registry.js';
 
@@ -17,7 +18,8 @@ function labCase(op: LabOp, shapes: number[][], which: 'kernel' | 'baseline'): B
     ...(op.bench?.reps ? { reps: op.bench.reps } : {}),
     async ours({ gpu }) {
       const xs: Tensor[] = shapes.map((s, i) => uniform(s, { seed: 1 + i, low: op.inputs[i]?.lo ?? -1, high: op.inputs[i]?.hi ?? 1 }));
-      return oursRunner(gpu, () => fn(...xs).dispose(), () => xs.forEach((x) => x.dispose()));
+      // tidy: a baseline composes several ops, whose intermediates must go back to the pool.
+      return oursRunner(gpu, () => tidy(() => fn(...xs)).dispose(), () => xs.forEach((x) => x.dispose()));
     },
   };
 }

@@ -11,6 +11,7 @@ import { tensor } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { valueAndGrad } from '../../src/autodiff/grad.js';
 import { noGrad } from '../../src/autodiff/tape.js';
+import { tidy } from '../../src/tensor/scope.js';
 import { conv2d } from '../../src/ops/conv2d/index.js';
 import { sub } from '../../src/ops/binary.js';
 import { mulScalar, square } from '../../src/ops/unary.js';
@@ -201,11 +202,11 @@ function inferCase(batch: number, reps: number): BenchCase {
     bytes: 4 * (xData.length + params.reduce((s, p) => s + p.data.length, 0) + batch * NET_CLASSES),
     reps,
     items: { count: batch, unit: 'img' },
-    note: 'the small net (3 convs 1→16→32→64, strides 1,2,2, ReLU, global mean, linear) forward; ours noGrad, jax-js jit, ORT one session (ONNX written by bench/peers/onnx.ts)',
+    note: 'the small net (3 convs 1→16→32→64, strides 1,2,2, ReLU, global mean, linear) forward; ours noGrad inside tidy (TF.js: tf.tidy), jax-js jit, ORT one session (ONNX written by bench/peers/onnx.ts)',
     async ours({ gpu }) {
       const p = params.map((q) => tensor(q.data, q.shape));
       const xt = tensor(xData, x);
-      return oursSide(gpu, () => [noGrad(() => oursNet(p, xt))], () => {
+      return oursSide(gpu, () => [tidy(() => noGrad(() => oursNet(p, xt)))], () => {
         for (const t of [...p, xt]) t.dispose();
       });
     },
@@ -269,7 +270,7 @@ function sgdCase(batch: number, reps: number): BenchCase {
       };
       const side = oursSide(gpu, async () => {
         const [loss, [g]] = await f(p);
-        const next = noGrad(() => p.map((w, i) => sub(w, mulScalar(g[i]!, LR))));
+        const next = tidy(() => noGrad(() => p.map((w, i) => sub(w, mulScalar(g[i]!, LR)))));
         for (const t of [...p, ...g]) t.dispose();
         p = next;
         return [loss];
