@@ -9,7 +9,7 @@ import { defineOp } from '../autodiff/op.js';
 import { checkTensors, type Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkOptions } from '../runtime/validate.js';
 import { empty } from '../tensor/creation.js';
-import { defineKernel } from '../runtime/kernel.js';
+import { defineKernel, type Kernel } from '../runtime/kernel.js';
 import { FeatureError, LimitError, ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
 import { currentDeviceOrNull, registerTunable } from '../runtime/init.js';
@@ -278,19 +278,35 @@ function batchGrid(batch: number): [number, number] {
  */
 const QUAD_WG = 16;
 
-/** Workgroups of the quad kernel per batch of an M×N product. */
-export function quadWorkgroups(m: number, n: number): number {
-  return Math.ceil((4 * Math.ceil(m / (4 * quadRows(m))) * Math.ceil(n / quadBand(n))) / QUAD_WG);
+/** Workgroups of the quad kernel per batch of an M×N product, at `tm` rows per invocation. */
+export function quadWorkgroups(m: number, n: number, tm = quadRows(m)): number {
+  return Math.ceil((4 * Math.ceil(m / (4 * tm)) * Math.ceil(n / quadBand(n))) / QUAD_WG);
+}
+
+/**
+ * Rows per invocation a quad GEMM runs at now: `quadRows(m)` once its pipeline is built,
+ * 1 until then. SwiftShader takes 1.4–2.1 s to build the 8-row pipeline and ~0.3 s the
+ * one-row one, and a cold first training step of a small net spent 2.7 of its 5.3 s
+ * building the 8-row tiles of its two bands. So the first GEMMs run one-row tiles while the
+ * wider pipeline builds on another thread, and later ones take it. Every element of C is
+ * the same sum in the same order at any TM (TM only says how many rows a lane owns), so
+ * results are bit for bit the same whichever ran: test/gemm-core.test.ts checks it.
+ */
+function quadRowsNow(kernel: Kernel, m: number): number {
+  const tm = quadRows(m);
+  return tm === 1 || backend().readyOrBuildInBackground(kernel, { WG: QUAD_WG, TM: tm }) ? tm : 1;
 }
 
 function dispatchQuad(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, strides: GemmParams): void {
   const band = quadBand(p.n);
+  const kernel = band === QUAD_BAND ? MATMUL_QUAD : MATMUL_QUAD16;
+  const tm = quadRowsNow(kernel, p.m);
   backend().dispatch({
-    kernel: band === QUAD_BAND ? MATMUL_QUAD : MATMUL_QUAD16,
+    kernel,
     bindings: { a, b, c: out },
     params: { ...strides, tiles_n: Math.ceil(p.n / band) },
-    overrides: { WG: QUAD_WG, TM: quadRows(p.m) },
-    workgroups: [quadWorkgroups(p.m, p.n), ...batchGrid(p.batch)],
+    overrides: { WG: QUAD_WG, TM: tm },
+    workgroups: [quadWorkgroups(p.m, p.n, tm), ...batchGrid(p.batch)],
   });
 }
 

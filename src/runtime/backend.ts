@@ -42,6 +42,8 @@ export interface CacheStats {
   misses: number;
   /** Pipelines built ahead of use, in the background, by `prebuild` (`warmup()`). */
   prebuilt: number;
+  /** Pipelines built in the background while a cheaper one stood in (`readyOrBuildInBackground`). */
+  background: number;
   /** Milliseconds the recording thread spent blocked building shader modules and pipelines. */
   buildMs: number;
 }
@@ -73,7 +75,13 @@ export class Backend {
   /** Shader module of each kernel family, with a kernel of it (for compile-error locations). */
   private readonly modules = new Map<string, { module: GPUShaderModule; kernel: Kernel }>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0, prebuilt: 0, buildMs: 0 };
+  private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0, prebuilt: 0, background: 0, buildMs: 0 };
+  /** Background builds under way (`readyOrBuildInBackground`), by pipeline key; `sync()` waits for them. */
+  private readonly building = new Map<string, Promise<boolean>>();
+  /** Background builds asked for since the last submit: `flush()` starts them (see `readyOrBuildInBackground`). */
+  private readonly buildAfterSubmit = new Map<string, { kernel: Kernel; overrides: Record<string, number> }>();
+  /** Keys whose background build failed: their next dispatch builds them on the spot and reports why. */
+  private readonly failedInBackground = new Set<string>();
   /** Set while `prebuild` records: each pipeline key it asked for → its build (true: built; null: was built already). */
   private planned: Map<string, Promise<boolean> | null> | null = null;
   private encoder: GPUCommandEncoder | null = null;
@@ -177,10 +185,48 @@ export class Backend {
     const key = this.pipelineKey(kernel, overrides);
     if (planned.has(key)) return;
     this.checkOverrides(kernel, overrides);
-    if (this.pipelines.has(key)) {
-      planned.set(key, null);
-      return;
+    planned.set(key, this.pipelines.has(key) ? null : this.building.get(key) ?? this.buildAsync(kernel, overrides, 'prebuilt'));
+  }
+
+  /**
+   * Whether a dispatch of (kernel, overrides) finds its pipeline ready. When it is not, its
+   * build starts on Dawn's worker threads (once) and this returns false: the caller may
+   * dispatch a cheaper kernel computing the same values meanwhile (the GEMM's one-row quad
+   * tile stands in for its 8-row one, whose build takes ~2 s on SwiftShader). True while
+   * prebuilding (warmup() builds what was asked for) and after a background build failed
+   * (the dispatch then builds it on the spot and reports the error as usual).
+   *
+   * The build starts at the next submit, not now: SwiftShader compiles one shader at a
+   * time (its JIT holds a process-wide lock), so a background build started mid-recording
+   * made the recording thread's next on-the-spot builds wait for it (a 11 ms pipeline took
+   * 926 ms). After the submit it overlaps the GPU's work instead.
+   */
+  readyOrBuildInBackground(kernel: Kernel, overrides: Record<string, number>): boolean {
+    const key = this.pipelineKey(kernel, overrides);
+    if (this.planned || this.pipelines.has(key) || this.failedInBackground.has(key)) return true;
+    if (!this.building.has(key) && !this.buildAfterSubmit.has(key)) {
+      this.checkOverrides(kernel, overrides);
+      this.buildAfterSubmit.set(key, { kernel, overrides });
     }
+    return false;
+  }
+
+  /** Start the background builds asked for since the last submit. */
+  private startBackgroundBuilds(): void {
+    for (const [key, { kernel, overrides }] of this.buildAfterSubmit) {
+      const build = this.buildAsync(kernel, overrides, 'background').then((ok) => {
+        this.building.delete(key);
+        if (!ok && !this.pipelines.has(key)) this.failedInBackground.add(key);
+        return ok;
+      });
+      this.building.set(key, build);
+    }
+    this.buildAfterSubmit.clear();
+  }
+
+  /** Build a pipeline on Dawn's worker threads into the cache; false if it failed or was built meanwhile. */
+  private buildAsync(kernel: Kernel, overrides: Record<string, number>, how: 'prebuilt' | 'background'): Promise<boolean> {
+    const key = this.pipelineKey(kernel, overrides);
     const family = kernel.name.split('/')[0]!;
     const newModule = !this.modules.has(family);
     if (newModule) this.device.pushErrorScope('validation');
@@ -199,12 +245,12 @@ export class Backend {
           if (this.pipelines.has(key) || this.disposed) return false; // a dispatch that could not wait built it meanwhile
           this.pipelines.set(key, p);
           this.cacheStats.pipelines++;
-          this.cacheStats.prebuilt++;
+          this.cacheStats[how]++;
           return true;
         },
         () => false, // a pipeline that fails to build is left to its first dispatch, which reports it as usual
       );
-    planned.set(key, Promise.all([moduleChecked, built]).then(([, ok]) => ok));
+    return Promise.all([moduleChecked, built]).then(([, ok]) => ok);
   }
 
   /**
@@ -394,12 +440,16 @@ export class Backend {
     for (const a of this.arenas) this.pool.release(a.buffer);
     this.arenas = [];
     this.inFlight.clear();
+    this.startBackgroundBuilds();
   }
 
   /** Flush, wait for the GPU, and turn any captured GPU error into a typed error. */
   async sync(): Promise<void> {
     this.flush();
+    this.startBackgroundBuilds(); // those asked for with nothing left to submit
     await this.raceLoss(gpuWait(this.device.queue.onSubmittedWorkDone()));
+    // Pipelines building in the background: after a sync the next dispatches run on them.
+    if (this.building.size) await this.raceLoss(gpuWait(Promise.all(this.building.values())));
     await this.throwCapturedErrors();
     await this.numerics?.verify();
   }
