@@ -37,6 +37,11 @@ struct Params {
 @group(0) @binding(6) var<storage, read> xv: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> wv: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> dyv: array<vec4<f32>>;
+// Wide views for the zero-padding copy: 4 or 16 channels per storage access (with Dawn's
+// robustness on each access pays an index clamp, whatever its width: docs/kernels.md).
+@group(0) @binding(9) var<storage, read_write> outv: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read> xm: array<mat4x4<f32>>;
+@group(0) @binding(11) var<storage, read_write> outm: array<mat4x4<f32>>;
 
 override WG: u32 = 64u;
 // Channel counts are multiples of 4 (forward: cin/groups and cout/groups; dw: cin/groups):
@@ -230,28 +235,51 @@ fn store_tile_row(ob: u32, row0: u32, j: u32, rows: u32, col0: u32, lo: vec4<f32
 
 // Zero-padded copy of x for the forward: out is [n, h, w, cin] with h, w the padded
 // sizes; the source is [n, k_chunk, size, cin]. A negative pt / pl crops instead (dX
-// phases whose first tap starts below dy's first row).
-@compute @workgroup_size(WG)
-fn pad_input(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  // VEC_K (cin % 4 == 0): four channels of one pixel per invocation, so the index
-  // divisions (scalarised on a CPU adapter) are paid once per four elements.
-  let i = (flat_workgroup(wid, nwg) * WG + lid) * select(1u, 4u, VEC_K);
-  if (i >= params.n * params.h * params.w * params.cin) { return; }
-  let q = nhwc_of(i, params.h, params.w, params.cin);
-  let b = q.x; let c = q.w;
+// phases whose first tap starts below dy's first row). pad_input moves one element per
+// invocation, pad_input4 / pad_input16 four / sixteen channels of a pixel per access.
+
+// Where element i of the padded copy reads x (in its own units: an element, or a run of
+// 4 or 16 channels of one pixel), and whether that is inside x.
+struct PadSource { at: u32, inside: bool }
+
+fn pad_source(i: u32, width: u32) -> PadSource {
+  let q = nhwc_of(i * width, params.h, params.w, params.cin);
   let py = i32(q.y) - params.pt;
   let px = i32(q.z) - params.pl;
   let src_h = i32(params.k_chunk);
   let src_w = i32(params.size);
   let inside = py >= 0 && py < src_h && px >= 0 && px < src_w;
   // Outside the source: read its first element (in bounds) and store a zero.
-  let src = select(0u, ((b * u32(src_h) + u32(py)) * u32(src_w) + u32(px)) * params.cin + c, inside);
-  out[i] = select(0.0, x[src], inside);
-  if (VEC_K) {
-    out[i + 1u] = select(0.0, x[src + 1u], inside);
-    out[i + 2u] = select(0.0, x[src + 2u], inside);
-    out[i + 3u] = select(0.0, x[src + 3u], inside);
-  }
+  return PadSource(select(0u, (((q.x * u32(src_h) + u32(py)) * u32(src_w) + u32(px)) * params.cin + q.w) / width, inside), inside);
+}
+
+@compute @workgroup_size(WG)
+fn pad_input(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i >= params.n * params.h * params.w * params.cin) { return; }
+  let s = pad_source(i, 1u);
+  out[i] = select(0.0, x[s.at], s.inside);
+}
+
+// pad_input with four channels per access (cin % 4 == 0).
+@compute @workgroup_size(WG)
+fn pad_input4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i >= params.n * params.h * params.w * params.cin / 4u) { return; }
+  let s = pad_source(i, 4u);
+  outv[i] = select(vec4<f32>(0.0), xv[s.at], s.inside);
+}
+
+// pad_input with sixteen channels per access (cin % 16 == 0).
+@compute @workgroup_size(WG)
+fn pad_input16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_workgroup(wid, nwg) * WG + lid;
+  if (i >= params.n * params.h * params.w * params.cin / 16u) { return; }
+  let s = pad_source(i, 16u);
+  let v = xm[s.at];
+  let z = vec4<f32>(0.0);
+  // select() takes no matrices; a product with 0 would keep NaNs of x.
+  outm[i] = mat4x4<f32>(select(z, v[0], s.inside), select(z, v[1], s.inside), select(z, v[2], s.inside), select(z, v[3], s.inside));
 }
 
 // ------------------------------------------------------------------ dw (fallback)

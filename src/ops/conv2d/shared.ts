@@ -10,6 +10,8 @@ import type { ConvGeometry } from './geometry.js';
 import convWgsl from '../../../shaders/conv2d.wgsl';
 
 const PAD_INPUT = defineKernel('conv2d', convWgsl, 'pad_input');
+const PAD_INPUT4 = defineKernel('conv2d', convWgsl, 'pad_input4');
+const PAD_INPUT16 = defineKernel('conv2d', convWgsl, 'pad_input16');
 
 /** Workgroup size of the helper passes (pad, phase weights, scatter, split reduce, Winograd transforms): the shaders' default WG. */
 export const HELPER_WG = 64;
@@ -59,14 +61,14 @@ export function padInput(x: Tensor, g: ConvGeometry, pb: number, pr: number): Te
   const hp = g.h + g.pt + pb;
   const wp = g.w + g.pl + pr;
   const out = empty([g.n, hp, wp, g.cin]);
-  const vec = g.cin % 4 === 0;
+  // Channels per storage access: 16 (mat4x4), 4 (vec4) or 1.
+  const width = g.cin % 16 === 0 ? 16 : g.cin % 4 === 0 ? 4 : 1;
   backend().dispatch({
-    kernel: PAD_INPUT,
-    bindings: { x, out },
+    kernel: width === 16 ? PAD_INPUT16 : width === 4 ? PAD_INPUT4 : PAD_INPUT,
+    bindings: width === 16 ? { xm: x, outm: out } : width === 4 ? { xv: x, outv: out } : { x, out },
     // Source sizes travel in the spare k_chunk / size slots.
     params: params({ ...g, h: hp, w: wp }, { tiles_n: 0, k_chunk: g.h, size: g.w }),
-    overrides: { VEC_K: vec ? 1 : 0 },
-    workgroups: Math.ceil(out.size / (vec ? 4 : 1) / HELPER_WG),
+    workgroups: Math.ceil(out.size / width / HELPER_WG),
   });
   return out;
 }
