@@ -290,7 +290,7 @@ export function quadWorkgroups(m: number, n: number, tm = quadRows(m)): number {
  * building the 8-row tiles of its two bands. So the first GEMMs run one-row tiles while the
  * wider pipeline builds on another thread, and later ones take it. Every element of C is
  * the same sum in the same order at any TM (TM only says how many rows a lane owns), so
- * results are bit for bit the same whichever ran: test/gemm-core.test.ts checks it.
+ * results are bit for bit the same whichever ran: test/gemm-tiers.test.ts checks it.
  */
 function quadRowsNow(kernel: Kernel, m: number): number {
   const tm = quadRows(m);

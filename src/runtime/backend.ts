@@ -198,7 +198,7 @@ export class Backend {
    *
    * The build starts at the next submit, not now: SwiftShader compiles one shader at a
    * time (its JIT holds a process-wide lock), so a background build started mid-recording
-   * made the recording thread's next on-the-spot builds wait for it (a 11 ms pipeline took
+   * made the recording thread's next on-the-spot builds wait for it (an 11 ms pipeline took
    * 926 ms). After the submit it overlaps the GPU's work instead.
    */
   readyOrBuildInBackground(kernel: Kernel, overrides: Record<string, number>): boolean {

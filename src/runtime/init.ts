@@ -70,7 +70,7 @@ export interface Gpu {
     start(): void;
     stop(): Promise<ProfileReport>;
   };
-  /** Submit everything recorded and wait for the GPU. */
+  /** Submit everything recorded and wait for the GPU (and for pipelines building in the background, so that what follows runs on them). */
   sync(): Promise<void>;
   /** Destroy the device and free every buffer; the process can exit on its own afterwards. */
   dispose(): Promise<void>;
