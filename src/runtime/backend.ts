@@ -185,6 +185,8 @@ export class Backend {
     const key = this.pipelineKey(kernel, overrides);
     if (planned.has(key)) return;
     this.checkOverrides(kernel, overrides);
+    // One build per key: a background build still queued for the next submit starts now.
+    if (this.buildAfterSubmit.has(key)) this.startBackgroundBuild(key);
     planned.set(key, this.pipelines.has(key) ? null : this.building.get(key) ?? this.buildAsync(kernel, overrides, 'prebuilt'));
   }
 
@@ -213,15 +215,19 @@ export class Backend {
 
   /** Start the background builds asked for since the last submit. */
   private startBackgroundBuilds(): void {
-    for (const [key, { kernel, overrides }] of this.buildAfterSubmit) {
-      const build = this.buildAsync(kernel, overrides, 'background').then((ok) => {
-        this.building.delete(key);
-        if (!ok && !this.pipelines.has(key)) this.failedInBackground.add(key);
-        return ok;
-      });
-      this.building.set(key, build);
-    }
-    this.buildAfterSubmit.clear();
+    for (const key of [...this.buildAfterSubmit.keys()]) this.startBackgroundBuild(key);
+  }
+
+  /** Move one queued background build from the queue to the builds under way. */
+  private startBackgroundBuild(key: string): void {
+    const { kernel, overrides } = this.buildAfterSubmit.get(key)!;
+    this.buildAfterSubmit.delete(key);
+    const build = this.buildAsync(kernel, overrides, 'background').then((ok) => {
+      this.building.delete(key);
+      if (!ok && !this.pipelines.has(key)) this.failedInBackground.add(key);
+      return ok;
+    });
+    this.building.set(key, build);
   }
 
   /** Build a pipeline on Dawn's worker threads into the cache; false if it failed or was built meanwhile. */
