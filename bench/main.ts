@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { init, type Gpu } from '../src/runtime/init.js';
+import { init, SOFTWARE_ADAPTERS, type Gpu } from '../src/runtime/init.js';
 import { ENGINES, registeredCases, type BenchCase, type BenchContext, type EngineId, type Runner } from './registry.js';
 import { initTfjs, type TfjsPeer } from './peers/tfjs.js';
 import { initJax, type JaxPeer } from './peers/jax.js';
@@ -50,6 +50,11 @@ const program = new Command('bench')
   .option('--compare <old.json>', 'flag rows whose median moved outside the old [min, max] by > 10%')
   .option('--tune', 'autotune GEMM / conv launch configs for this adapter, cache the choice (init() applies it), then exit')
   .option('--list', 'list the cases and exit')
+  .addOption(
+    new Option('--software-adapter <name>', 'software Vulkan driver when there is no GPU (every engine in the process, and the cold-start children, run on it)').choices(
+      SOFTWARE_ADAPTERS,
+    ),
+  )
   .parse(process.argv);
 
 interface Opts {
@@ -66,9 +71,12 @@ interface Opts {
   html?: string | boolean;
   compare?: string;
   tune?: boolean;
+  softwareAdapter?: string;
 }
 
 const opts = program.opts<Opts>();
+// Set before any engine opens the GPU: init() and the cold-start child processes read it.
+if (opts.softwareAdapter) process.env.NFNET_SOFTWARE_ADAPTER = opts.softwareAdapter;
 const gemmOverride = opts.gemm ? (JSON.parse(opts.gemm) as Partial<GemmConfig>) : null;
 /** --gemm wins over a tune-cache choice that init() applied. */
 const applyGemmOverride = () => gemmOverride && setGemmConfig(gemmOverride);

@@ -3,7 +3,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseSetting } from './cli/settings.js';
-import { init } from './index.js';
+import { init, SOFTWARE_ADAPTERS } from './index.js';
 import { info } from './models/registry.js';
 import { formatInfo } from './models/info.js';
 import { modelNames } from './models/registry.js';
@@ -197,6 +197,19 @@ program
     }
     await gpu.dispose();
   });
+
+// Every command that opens the GPU takes the software driver to use when there is none.
+for (const cmd of program.commands.filter((c) => c.name() !== 'info')) {
+  cmd.addOption(
+    new Option('--software-adapter <name>', "software Vulkan driver when there is no GPU: swiftshader (default), or lavapipe (about 2x faster; npm run setup:lavapipe)").choices(
+      SOFTWARE_ADAPTERS,
+    ),
+  );
+}
+program.hook('preAction', (_program, command) => {
+  const choice = command.opts<{ softwareAdapter?: string }>().softwareAdapter;
+  if (choice) process.env.NFNET_SOFTWARE_ADAPTER = choice;
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@
  *   const x = randn([2, 3], { seed: 1 });
  *   const [loss, [dx]] = await valueAndGrad((x) => ops.mean(ops.square(x)))(x);
  */
-export { init, type Gpu, type InitOptions, type AdapterSummary } from './runtime/init.js';
+export { init, SOFTWARE_ADAPTERS, type Gpu, type InitOptions, type AdapterSummary, type SoftwareAdapter } from './runtime/init.js';
 export * from './runtime/errors.js';
 export type { PoolStats } from './runtime/pool.js';
 export type { ProfileReport, KernelTiming } from './runtime/profiler.js';

@@ -19,8 +19,15 @@ export interface InitOptions {
    * Kernels in this project bound-check themselves, so results do not change.
    */
   fast?: boolean;
-  /** Node only: use SwiftShader even when a hardware Vulkan driver exists. */
+  /** Node only: use the software adapter even when a hardware Vulkan driver exists. */
   forceSoftware?: boolean;
+  /**
+   * Node only: which software Vulkan driver runs the kernels when there is no GPU (or with
+   * `forceSoftware`): 'swiftshader' (default; Debian's chromium ships it) or 'lavapipe'
+   * (Mesa >= 23, `npm run setup:lavapipe`; about 2× SwiftShader's training steps on this
+   * project's kernels, docs/adapters.md). Default: $NFNET_SOFTWARE_ADAPTER, else 'swiftshader'.
+   */
+  softwareAdapter?: SoftwareAdapter;
   /** Upper bound on bytes kept in the buffer pool's free lists (default 1 GiB). */
   maxPooledBytes?: number;
   /** Print the adapter choice note (default true). */
@@ -38,6 +45,17 @@ export interface InitOptions {
   disableFeatures?: OptionalFeature[];
 }
 
+/** The software Vulkan drivers init() can put under the kernels in Node (docs/adapters.md). */
+export const SOFTWARE_ADAPTERS = ['swiftshader', 'lavapipe'] as const;
+export type SoftwareAdapter = (typeof SOFTWARE_ADAPTERS)[number];
+
+/** The software driver asked for: the init option, else $NFNET_SOFTWARE_ADAPTER, else SwiftShader. */
+function chosenSoftwareAdapter(option: SoftwareAdapter | undefined): SoftwareAdapter {
+  if (option !== undefined) return option;
+  const env = typeof process === 'undefined' ? undefined : process.env?.NFNET_SOFTWARE_ADAPTER;
+  return env ? checkOneOf('init', 'the environment variable NFNET_SOFTWARE_ADAPTER', env, SOFTWARE_ADAPTERS) : 'swiftshader';
+}
+
 /** The optional device features init() requests when the adapter offers them. */
 export const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
 export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
@@ -47,7 +65,7 @@ export interface AdapterSummary {
   architecture: string;
   device: string;
   description: string;
-  /** True when running on a software rasterizer (SwiftShader). */
+  /** True when running on a software rasterizer (SwiftShader or lavapipe: the CPU runs the kernels). */
   software: boolean;
   platform: 'node' | 'browser';
 }
@@ -139,14 +157,18 @@ export function currentDeviceOrNull(): GPUDevice | null {
 
 const FAST_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
 
+/** Adapter descriptions of CPU drivers (lavapipe calls itself llvmpipe), for which the kernels pick their CPU-friendly variants. */
+const SOFTWARE_ADAPTER_NAME = /swiftshader|llvmpipe/i;
+
 /** Every init option checked by name, before an adapter is requested. */
 function checkInitOptions(options: InitOptions): void {
-  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'maxPooledBytes', 'verbose', 'checkNumerics', 'disableFeatures']);
+  checkOptions('init', options, ['powerPreference', 'fast', 'forceSoftware', 'softwareAdapter', 'maxPooledBytes', 'verbose', 'checkNumerics', 'disableFeatures']);
   if (options.disableFeatures !== undefined) {
     if (!Array.isArray(options.disableFeatures)) throw new ValueError(`init: disableFeatures must be an array of feature names, got ${describeValue(options.disableFeatures)}`);
     for (const f of options.disableFeatures) checkOneOf('init', 'disableFeatures[]', f, OPTIONAL_FEATURES);
   }
   if (options.powerPreference !== undefined) checkOneOf('init', 'powerPreference', options.powerPreference, ['high-performance', 'low-power']);
+  if (options.softwareAdapter !== undefined) checkOneOf('init', 'softwareAdapter', options.softwareAdapter, SOFTWARE_ADAPTERS);
   for (const k of ['fast', 'forceSoftware', 'verbose', 'checkNumerics'] as const) if (options[k] !== undefined) checkBoolean('init', k, options[k]);
   if (options.maxPooledBytes !== undefined) checkNumber('init', 'maxPooledBytes', options.maxPooledBytes, { min: 0, integer: true });
 }
@@ -170,7 +192,8 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
       );
     }
   } else if (inNode) {
-    const node = await requestNodeAdapter(options.fast ? FAST_TOGGLES : [], options.forceSoftware ?? false, powerPreference);
+    const software = chosenSoftwareAdapter(options.softwareAdapter);
+    const node = await requestNodeAdapter(options.fast ? FAST_TOGGLES : [], options.forceSoftware ?? false, powerPreference, software);
     if (node.note && (options.verbose ?? true) && !noteShown) {
       console.warn(node.note);
       noteShown = true;
@@ -201,7 +224,7 @@ export async function init(options: InitOptions = {}): Promise<Gpu> {
     architecture: info.architecture,
     device: info.device,
     description: info.description,
-    software: /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
+    software: SOFTWARE_ADAPTER_NAME.test(`${info.vendor} ${info.architecture} ${info.description}`),
     platform,
   };
   const b = new Backend(device, summary, options.maxPooledBytes ?? 2 ** 30);

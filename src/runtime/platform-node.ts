@@ -1,13 +1,17 @@
 /**
  * Node platform: Dawn through the `webgpu` package. On a machine without a GPU we point
- * the Vulkan loader at SwiftShader (shipped by Debian's chromium package) and say so once.
- * Mesa's software driver (lavapipe) is rejected by Dawn, so "has a Vulkan ICD" is not
- * "has a GPU": we look for GPU device nodes, and if the default adapter still comes back
- * null we retry on SwiftShader.
+ * the Vulkan loader at a software driver and say so once: SwiftShader (shipped by
+ * Debian's chromium package) by default, or Mesa's lavapipe when asked for
+ * (`softwareAdapter: 'lavapipe'`, NFNET_SOFTWARE_ADAPTER=lavapipe; docs/adapters.md).
+ * Dawn rejects lavapipe before Mesa 23, so "has a Vulkan ICD" is not "has a GPU": we
+ * look for GPU device nodes, and if the default adapter still comes back null we retry on
+ * the software driver.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { installQuietDawnPolling } from './dawn-polling.js';
 import { DeviceError } from './errors.js';
+import type { SoftwareAdapter } from './init.js';
 
 export { gpuWait } from './dawn-polling.js';
 
@@ -20,6 +24,16 @@ export interface NodeAdapter {
 }
 
 type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+
+/** Where `npm run setup:lavapipe` unpacks a Mesa new enough for Dawn (scripts/setup-lavapipe.sh). */
+function lavapipeCacheIcd(): string {
+  return `${process.env.XDG_CACHE_HOME || `${homedir()}/.cache`}/nfnet-webgpu/lavapipe/lvp_icd.json`;
+}
+
+/** lavapipe's ICD files, most likely to work first: the setup script's copy, then the system's. */
+function lavapipeIcds(): string[] {
+  return [lavapipeCacheIcd(), '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json', '/usr/share/vulkan/icd.d/lvp_icd.json'];
+}
 
 // Dawn's `create()` result must stay referenced while its devices live.
 let keepAlive: GPU[] = [];
@@ -44,23 +58,53 @@ async function loadDawn(): Promise<DawnModule> {
   return mod;
 }
 
-function useSwiftShader(): void {
+function useSwiftShader(): string {
   if (!existsSync(SWIFTSHADER_ICD)) {
     throw new DeviceError(
       `no GPU adapter and no SwiftShader driver at ${SWIFTSHADER_ICD}: install Debian's chromium and libvulkan1 ` +
         `(apt-get install chromium libvulkan1; npm test and npm run bench do this when run as root) or set VK_ICD_FILENAMES`,
     );
   }
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  return SWIFTSHADER_ICD;
+}
+
+function useLavapipe(): string {
+  const icd = lavapipeIcds().find((f) => existsSync(f));
+  if (!icd) {
+    throw new DeviceError(
+      `softwareAdapter 'lavapipe': no lavapipe driver found (looked for ${lavapipeIcds().join(', ')}); ` +
+        'run `npm run setup:lavapipe` (as root on Debian) to install one that Dawn accepts (Mesa >= 23)',
+    );
+  }
+  return icd;
+}
+
+/** Point the Vulkan loader at the chosen software driver; returns its ICD file. */
+function useSoftware(kind: SoftwareAdapter): string {
+  const icd = kind === 'lavapipe' ? useLavapipe() : useSwiftShader();
+  process.env.VK_ICD_FILENAMES = icd;
+  return icd;
+}
+
+const SOFTWARE_NAMES: Record<SoftwareAdapter, string> = { swiftshader: 'SwiftShader', lavapipe: 'lavapipe' };
+
+function noAdapterFrom(kind: SoftwareAdapter, icd: string): DeviceError {
+  const hint =
+    kind === 'lavapipe'
+      ? 'Dawn accepts lavapipe from Mesa 23 on (Debian 12 ships 22.3): run `npm run setup:lavapipe`'
+      : 'is libvulkan1 installed?';
+  return new DeviceError(`${SOFTWARE_NAMES[kind]} (${icd}) gave no WebGPU adapter; ${hint}`);
 }
 
 export async function requestNodeAdapter(
   dawnToggles: string[],
   forceSoftware: boolean,
   powerPreference: GPUPowerPreference,
+  kind: SoftwareAdapter,
 ): Promise<NodeAdapter> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const userChoseIcd = Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
+  // A driver the user named in VK_ICD_FILENAMES wins, unless they asked for lavapipe by name.
+  const userChoseIcd = Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) && kind === 'swiftshader';
   const dawn = await loadDawn();
   const flags = dawnToggles.length ? [`enable-dawn-features=${dawnToggles.join(',')}`] : [];
   const attempt = async () => {
@@ -68,20 +112,20 @@ export async function requestNodeAdapter(
     keepAlive.push(gpu);
     return gpu.requestAdapter({ powerPreference });
   };
-  const softwareNote = `nfnet-webgpu: no GPU adapter found, using the SwiftShader software adapter (${SWIFTSHADER_ICD})`;
+  const note = (icd: string) => `nfnet-webgpu: no GPU adapter found, using the ${SOFTWARE_NAMES[kind]} software adapter (${icd})`;
   if (!userChoseIcd && (forceSoftware || !hasGpuDeviceNode())) {
-    useSwiftShader();
+    const icd = useSoftware(kind);
     const adapter = await attempt();
-    if (!adapter) throw new DeviceError(`SwiftShader (${SWIFTSHADER_ICD}) gave no WebGPU adapter; is libvulkan1 installed?`);
-    return { adapter, note: forceSoftware ? null : softwareNote };
+    if (!adapter) throw noAdapterFrom(kind, icd);
+    return { adapter, note: forceSoftware ? null : note(icd) };
   }
   const adapter = await attempt();
   if (adapter) return { adapter, note: null };
   if (userChoseIcd) throw new DeviceError(`no WebGPU adapter from the Vulkan driver in VK_ICD_FILENAMES/VK_DRIVER_FILES`);
-  useSwiftShader();
+  const icd = useSoftware(kind);
   const fallback = await attempt();
-  if (!fallback) throw new DeviceError('no WebGPU adapter is available, not even SwiftShader');
-  return { adapter: fallback, note: softwareNote };
+  if (!fallback) throw new DeviceError(`no WebGPU adapter is available, not even ${SOFTWARE_NAMES[kind]}`);
+  return { adapter: fallback, note: note(icd) };
 }
 
 export function releaseNodeGpu(): void {
