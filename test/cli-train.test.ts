@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { checkTrainArgs, train, type TrainArgs } from '../src/cli/train.js';
+import { checkTrainArgs, learningCurveChart, train, type TrainArgs, type TrainResult } from '../src/cli/train.js';
+import { renderSvg } from '../src/report/plot.js';
 import { loadCheckpoint } from '../src/nfnet/checkpoint-node.js';
 import { parseSetting } from '../src/cli/settings.js';
 import { TRAIN_DEFAULTS } from '../src/nfnet/defaults.js';
@@ -128,4 +129,23 @@ describe('nfnet train', () => {
     await expect(train(args('set-bad', { maxSteps: 1, epochs: 1, set: { widht: [8, 16] } }))).rejects.toThrow(/unknown option 'widht' \(did you mean 'widths'\?\)/);
     expect(existsSync(path.join(dir, 'set-bad'))).toBe(false);
   }, 120_000);
+
+  it('the curve with one evaluation (--eval-every = epochs): every epoch keeps a point (its training accuracy), steps span the run, axes in percent', async () => {
+    const epoch = (e: number, tested: boolean) => ({
+      epoch: e, step: 100 * e, trainLoss: 1 / e, trainAccuracy: [0.75, 0.8, 0.85][e - 1]!, testLoss: tested ? 0.3 : null,
+      testAccuracy: tested ? 0.9258 : null, testAccuracyEma: tested ? 0.9257 : null, imagesPerSecond: 300, minutes: 3 * e,
+    });
+    const result: TrainResult = {
+      args: args('unused'), adapter: 'test', params: 1, epochs: [epoch(1, false), epoch(2, false), epoch(3, true)],
+      steps: Array.from({ length: 300 }, (_, i) => ({ step: i + 1, loss: 2 / (i + 1), lr: 0.1 })), minutes: 9, diverged: false, skippedSteps: 0,
+    };
+    const chart = learningCurveChart(result);
+    const accuracy = chart.hconcat[1]!.data.values;
+    expect(accuracy.filter((p) => p.series === 'train accuracy (epoch mean)').map((p) => p.value)).toEqual([0.75, 0.8, 0.85]);
+    expect(accuracy.filter((p) => p.series.startsWith('test accuracy')).map((p) => [p.step, p.value])).toEqual([[300, 0.9258], [300, 0.9257]]);
+    expect(chart.hconcat[1]!.encoding.x.scale.domain).toEqual([0, 300]);
+    const svg = await renderSvg(chart);
+    expect(svg).toMatch(/>\d\d\.\d%</); // accuracy ticks in percent
+    expect(svg).not.toMatch(/\.0{4,}/); // no step or accuracy tick printed with six decimals
+  });
 });

@@ -22,7 +22,9 @@ function coldStart(args: string[]): Promise<number> {
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
+      // The child's result is its last JSON line: a driver may print after it (lavapipe dumps
+      // a shader's SPIR-V to stdout when the process exits during a background build).
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{"ms"')).pop() ?? '';
       try {
         if (code !== 0) throw new Error(`exit ${code}`);
         resolve((JSON.parse(line) as { ms: number }).ms);

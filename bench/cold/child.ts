@@ -6,8 +6,9 @@
  *   node scripts/run-ts.mjs bench/cold/child.ts <ours|jax> <small|nano|F0> <step|infer> <batch> <res>
  *
  * The bench's process passes its environment on, VK_ICD_FILENAMES included (init() points
- * it at SwiftShader on a machine without a GPU), so both engines find the same adapter; run
- * by hand on such a machine, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
+ * it at the software driver on a machine without a GPU) and NFNET_SOFTWARE_ADAPTER, so both
+ * engines find the same adapter; run by hand on such a machine, set
+ * VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (or lavapipe's lvp_icd.json).
  */
 import type * as Jax from '@jax-js/jax';
 import { hostRandn } from '../peers/layout.js';

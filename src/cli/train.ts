@@ -275,21 +275,24 @@ export function learningCurveChart(r: TrainResult) {
     const w = all.slice(Math.max(0, i - smooth + 1), i + 1);
     return { step: s.step, value: w.reduce((t, x) => t + x.loss, 0) / w.length, series: 'train loss (20-step mean)' };
   });
+  // Each epoch's mean training accuracy too: with --eval-every the test points can be one.
   const acc = r.epochs.flatMap((e) => [
+    { step: e.step, value: e.trainAccuracy, series: 'train accuracy (epoch mean)' },
     ...(e.testAccuracy === null ? [] : [{ step: e.step, value: e.testAccuracy, series: 'test accuracy' }]),
     ...(e.testAccuracyEma === null ? [] : [{ step: e.step, value: e.testAccuracyEma, series: 'test accuracy (EMA)' }]),
   ]);
+  const stepAxis = { field: 'step', type: 'quantitative' as const, axis: { format: ',d' }, scale: { domain: [0, r.steps.at(-1)?.step ?? 0] } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `${r.args.variant} on ${r.args.data}: batch ${r.args.batch}, ${r.epochs.length} epochs, ${r.minutes.toFixed(1)} min on ${r.adapter}`,
     hconcat: [
-      { width: 380, height: 240, data: { values: steps }, mark: 'line' as const, encoding: { x: { field: 'step', type: 'quantitative' as const }, y: { field: 'value', type: 'quantitative' as const, title: 'training loss' } } },
+      { width: 380, height: 240, data: { values: steps }, mark: 'line' as const, encoding: { x: stepAxis, y: { field: 'value', type: 'quantitative' as const, title: 'training loss' } } },
       {
         width: 380, height: 240, data: { values: acc }, mark: { type: 'line' as const, point: true },
         encoding: {
-          x: { field: 'step', type: 'quantitative' as const },
-          y: { field: 'value', type: 'quantitative' as const, title: 'test accuracy', scale: { zero: false } },
-          color: { field: 'series', type: 'nominal' as const, title: null },
+          x: stepAxis,
+          y: { field: 'value', type: 'quantitative' as const, title: 'accuracy', scale: { zero: false }, axis: { format: '.1%' } },
+          color: { field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 260 } },
         },
       },
     ],
