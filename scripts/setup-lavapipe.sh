@@ -9,7 +9,7 @@
 # system's apt sources:
 #   ${XDG_CACHE_HOME:-~/.cache}/nfnet-webgpu/lavapipe/{libvulkan_lvp.so,lvp_icd.json}
 # `init({ softwareAdapter: 'lavapipe' })`, NFNET_SOFTWARE_ADAPTER=lavapipe or the CLI's
-# `--adapter lavapipe` then use it (docs/adapters.md).
+# `--software-adapter lavapipe` then use it (docs/adapters.md).
 set -euo pipefail
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/nfnet-webgpu/lavapipe"
 say() { echo "nfnet-webgpu: $*" >&2; }

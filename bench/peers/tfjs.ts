@@ -2,7 +2,8 @@
  * TF.js WebGPU as a peer, in this same Node process and on the same adapter as ours.
  *
  * Our `init()` runs first: it decides the Vulkan driver (on a machine without a GPU it
- * sets VK_ICD_FILENAMES to the software driver: SwiftShader, or lavapipe when asked for) and installs Dawn's GPU* constants as globals.
+ * sets VK_ICD_FILENAMES to the software driver: SwiftShader, or lavapipe when asked for)
+ * and installs Dawn's GPU* constants as globals.
  * The peers' Dawn instance (dawn-global.ts, shared with jax-js and onnxruntime-web) becomes
  * `navigator.gpu`, and only then is the TF.js WebGPU backend imported, which reads
  * `navigator.gpu` when it initialises.
