@@ -31,7 +31,7 @@ if new_enough "$(mesa_version)"; then
 fi
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
   say "lavapipe for WebGPU needs Mesa >= 23 (installed: $(mesa_version || true)); run this script as root on Debian,"
-  say "  or install a newer mesa-vulkan-drivers and point VK_ICD_FILENAMES at its lvp_icd json"
+  say "  or install Mesa >= 23 elsewhere and set VK_ICD_FILENAMES to its lvp_icd json (with --software-adapter lavapipe)"
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -30,9 +30,10 @@ function lavapipeCacheIcd(): string {
   return `${process.env.XDG_CACHE_HOME || `${homedir()}/.cache`}/nfnet-webgpu/lavapipe/lvp_icd.json`;
 }
 
-/** lavapipe's ICD files, most likely to work first: the setup script's copy, then the system's. */
+/** lavapipe's ICD files, most likely to work first: one the user named, the setup script's copy, then the system's. */
 function lavapipeIcds(): string[] {
-  return [lavapipeCacheIcd(), '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json', '/usr/share/vulkan/icd.d/lvp_icd.json'];
+  const named = process.env.VK_ICD_FILENAMES;
+  return [...(named && /lvp/.test(named) ? [named] : []), lavapipeCacheIcd(), '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json', '/usr/share/vulkan/icd.d/lvp_icd.json'];
 }
 
 // Dawn's `create()` result must stay referenced while its devices live.
