@@ -59,7 +59,8 @@ async function loadDawn(): Promise<DawnModule> {
   return mod;
 }
 
-function useSwiftShader(): string {
+/** SwiftShader's ICD file, or a DeviceError saying how to install it. */
+function swiftShaderIcd(): string {
   if (!existsSync(SWIFTSHADER_ICD)) {
     throw new DeviceError(
       `no GPU adapter and no SwiftShader driver at ${SWIFTSHADER_ICD}: install Debian's chromium and libvulkan1 ` +
@@ -69,11 +70,13 @@ function useSwiftShader(): string {
   return SWIFTSHADER_ICD;
 }
 
-function useLavapipe(): string {
-  const icd = lavapipeIcds().find((f) => existsSync(f));
+/** The first lavapipe ICD file that exists, or a DeviceError naming the setup script. */
+function lavapipeIcd(): string {
+  const candidates = lavapipeIcds();
+  const icd = candidates.find((f) => existsSync(f));
   if (!icd) {
     throw new DeviceError(
-      `softwareAdapter 'lavapipe': no lavapipe driver found (looked for ${lavapipeIcds().join(', ')}); ` +
+      `softwareAdapter 'lavapipe': no lavapipe driver found (looked for ${candidates.join(', ')}); ` +
         'run `npm run setup:lavapipe` (as root on Debian) to install one that Dawn accepts (Mesa >= 23)',
     );
   }
@@ -82,7 +85,7 @@ function useLavapipe(): string {
 
 /** Point the Vulkan loader at the chosen software driver; returns its ICD file. */
 function useSoftware(kind: SoftwareAdapter): string {
-  const icd = kind === 'lavapipe' ? useLavapipe() : useSwiftShader();
+  const icd = kind === 'lavapipe' ? lavapipeIcd() : swiftShaderIcd();
   process.env.VK_ICD_FILENAMES = icd;
   return icd;
 }
