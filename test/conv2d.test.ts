@@ -8,7 +8,7 @@ import * as R from './ref.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
 import { tileWorkgroupSize } from '../src/ops/conv2d/shared.js';
-import { directQuadApplies } from '../src/ops/conv2d/direct.js';
+import { directBandApplies, directQuadApplies, MIN_BAND_QUADS } from '../src/ops/conv2d/direct.js';
 import { smallQuadApplies } from '../src/ops/conv2d/small.js';
 
 const { gpu } = useGpu();
@@ -138,16 +138,44 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     });
   });
 
-  it('the quad-shared direct forward matches the reference on a grid of tuned workgroups (WG 64) and runs as forward_quad', async () => {
-    // 16 images of 16×16 at stride 2: 1,024 output rows, 128 row tiles × 4 column tiles = 512 tiles.
-    const c: Case = { name: '', x: [16, 16, 16, 8], w: [3, 3, 8, 32], stride: [2, 2], padding: 'SAME' };
-    const [xa, wa] = [randArr(c.x, 60), randArr(c.w, 61)];
+  // Grids of at least MIN_BAND_QUADS quads (32 pixels × 32 channels each): forward_band,
+  // a band of the weights shared across each quad (shaders/conv2d-band.wgsl).
+  const BAND: Case[] = [
+    { name: '8 → 32, stride 2: 1,024 pixels (32 quads, WG 64)', x: [16, 16, 16, 8], w: [3, 3, 8, 32], stride: [2, 2], padding: 'SAME' },
+    { name: '8 → 2 bands of 32, stride 1, dilation 2, 300 pixels (partial quads and tiles)', x: [3, 10, 10, 8], w: [3, 3, 8, 64], padding: 'SAME', dilation: 2 },
+    { name: '2 groups of 12 → 32, stride 2 VALID on 19×23 (odd edges)', x: [2, 19, 23, 24], w: [3, 3, 12, 64], stride: [2, 2], groups: 2 },
+    { name: '16 → 32, 5×5 kernel, explicit asymmetric padding', x: [2, 13, 11, 16], w: [5, 5, 16, 32], padding: [[2, 1], [0, 3]] },
+  ];
+  BAND.forEach((c, k) => {
+    it(`the band-shared direct forward: ${c.name}`, async () => {
+      const opts = { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation };
+      const [xa, wa] = [randArr(c.x, 60 + k), randArr(c.w, 70 + k)];
+      const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
+      const g = convGeometry(x, w, opts);
+      expect(convAlgorithm('forward', g, DEFAULT_CONV_TUNING).name).toBe('direct');
+      const band = gpu().adapter.software && gpu().features.includes('subgroups');
+      expect(directBandApplies(g, g.n * g.ho * g.wo, DEFAULT_CONV_TUNING)).toBe(band);
+      gpu().profile.start();
+      const y = ops.conv2d(x, w, opts);
+      const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
+      if (band) expect(kernels).toContain('conv2d-band/forward_band');
+      expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, 'forward');
+      for (const t of [x, w, y]) t.dispose();
+    });
+  });
+
+  it('a grid of fewer than MIN_BAND_QUADS quads keeps forward_quad', async () => {
+    // 1×14×14 at stride 2, 32 → 64: 49 pixels = 2 quads of rows × 2 bands.
+    const c: Case = { name: '', x: [1, 14, 14, 32], w: [3, 3, 32, 64], stride: [2, 2], padding: 'SAME' };
+    const [xa, wa] = [randArr(c.x, 62), randArr(c.w, 63)];
     const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
-    expect(tileWorkgroupSize(512, 1, DEFAULT_CONV_TUNING.wg)).toBe(64);
+    const g = convGeometry(x, w, { stride: 2, padding: 'SAME' });
+    expect(MIN_BAND_QUADS).toBe(8);
+    expect(directBandApplies(g, 49, DEFAULT_CONV_TUNING)).toBe(false);
     gpu().profile.start();
     const y = ops.conv2d(x, w, { stride: 2, padding: 'SAME' });
     const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
-    if (directQuadApplies(convGeometry(x, w, { stride: 2, padding: 'SAME' }), 64)) expect(kernels).toContain('conv2d-quad/forward_quad');
+    if (directQuadApplies(g, 16)) expect(kernels).toContain('conv2d-quad/forward_quad');
     expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, 'forward');
     for (const t of [x, w, y]) t.dispose();
   });
@@ -348,6 +376,9 @@ describe('conv2d vs TF.js CPU backend (independent second opinion)', () => {
     { name: 'groups 1, stride 2, SAME, even input', x: [2, 6, 6, 4], w: [3, 3, 4, 8], groups: 1, stride: 2 },
     { name: 'groups 2, stride 2, SAME, odd input', x: [2, 7, 7, 8], w: [3, 3, 4, 8], groups: 2, stride: 2 },
     { name: 'groups 4 (depthwise), stride 1, SAME', x: [1, 5, 5, 4], w: [3, 3, 1, 4], groups: 4, stride: 1 },
+    // Forward and dX's stride phases on the band kernel (conv2d-band.wgsl): 512 and 4 × 512 pixels.
+    { name: 'groups 1, stride 2, 32 → 32 channels on 2×32×32 (band kernel, dX phases too)', x: [2, 32, 32, 32], w: [3, 3, 32, 32], groups: 1, stride: 2 },
+    { name: 'groups 2 of 32 → 32, stride 2 on 1×26×26 (band kernel per group, partial quads)', x: [1, 26, 26, 64], w: [3, 3, 32, 64], groups: 2, stride: 2 },
   ];
   for (const c of tfCases) {
     it(c.name, async () => {

@@ -1,0 +1,109 @@
+enable subgroups;
+// The four lanes of a quad always agree on their weight band (the host sends only whole
+// quads, and quads past the grid leave together), which is what quadBroadcast needs; the
+// analysis only knows workgroup-wide uniformity.
+diagnostic(off, subgroup_uniformity);
+
+// The direct forward with its weights shared across a quad, the forward's counterpart of
+// the quad GEMM (shaders/matmul-quad.wgsl). Appended to shaders/conv2d.wgsl
+// (src/ops/conv2d/direct.ts joins them): Params, bindings, fwd_row, next_row and KWalk are
+// that file's, and so is the contract of `forward` (zero-padded x, vec4 channel loads).
+//
+// WHY: in `forward_quad` the four lanes of a quad share input rows and each loads its own
+// weight columns: per four reduction steps a lane makes 10 vec4 loads for 256
+// multiply-adds, and on SwiftShader every load is a per-lane gather. Here the lanes own
+// four 8-row tiles stacked along the output pixels, and share one 32-channel band of the
+// weights: per four reduction steps a lane loads its 8 rows' inputs and 8 of the band's
+// 128 weights (16 vec4 loads) and quadBroadcast hands the band to every lane, for 1024
+// multiply-adds: 2.5× fewer loads per multiply-add.
+//
+//  * One invocation: 8 output pixels × 32 output channels (`Band`s of eight vec4s). A quad
+//    covers 32 pixels × one band; quads are row-major over (pixel quads, bands) per group.
+//  * Needs vec4 channels (cin/groups % 4 == 0) and whole bands (cout/groups % 32 == 0).
+//  * Pixels past the last re-read the last one (next_row) and skip the store.
+
+// 32 consecutive output channels of one output pixel (or one row of the weight band).
+struct Band { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32> }
+// A lane's accumulators: its 8 pixels' bands.
+struct BandTile { r0: Band, r1: Band, r2: Band, r3: Band, r4: Band, r5: Band, r6: Band, r7: Band }
+// Its 8 pixels' inputs at one K step (4 channels each).
+struct Inputs { x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32> }
+
+fn zero_band() -> Band {
+  let z = vec4<f32>(0.0);
+  return Band(z, z, z, z, z, z, z, z);
+}
+
+// acc + s·y over the 32 channels.
+fn fma_band(acc: Band, s: f32, y: Band) -> Band {
+  return Band(acc.q0 + s * y.q0, acc.q1 + s * y.q1, acc.q2 + s * y.q2, acc.q3 + s * y.q3,
+              acc.q4 + s * y.q4, acc.q5 + s * y.q5, acc.q6 + s * y.q6, acc.q7 + s * y.q7);
+}
+
+// One weight row of the quad's band: each lane loads its 8 channels (two vec4s at vec4
+// index `at`), and every lane receives all 32.
+fn weight_band(at: u32) -> Band {
+  let lo = wv[at];
+  let hi = wv[at + 1u];
+  return Band(quadBroadcast(lo, 0u), quadBroadcast(hi, 0u), quadBroadcast(lo, 1u), quadBroadcast(hi, 1u),
+              quadBroadcast(lo, 2u), quadBroadcast(hi, 2u), quadBroadcast(lo, 3u), quadBroadcast(hi, 3u));
+}
+
+// Reduction step `s` (0…3) of a vec4 K step: every pixel's channel s times the band's row.
+fn step_band(t: ptr<function, BandTile>, xs: Inputs, s: u32, y: Band) {
+  (*t).r0 = fma_band((*t).r0, xs.x0[s], y); (*t).r1 = fma_band((*t).r1, xs.x1[s], y);
+  (*t).r2 = fma_band((*t).r2, xs.x2[s], y); (*t).r3 = fma_band((*t).r3, xs.x3[s], y);
+  (*t).r4 = fma_band((*t).r4, xs.x4[s], y); (*t).r5 = fma_band((*t).r5, xs.x5[s], y);
+  (*t).r6 = fma_band((*t).r6, xs.x6[s], y); (*t).r7 = fma_band((*t).r7, xs.x7[s], y);
+}
+
+// Pixel `row` of the output (vec4 index `o` of its band's first channel); past the last: dropped.
+fn store_band(o: u32, row: u32, rows: u32, v: Band) {
+  if (row >= rows) { return; }
+  outv[o] = v.q0; outv[o + 1u] = v.q1; outv[o + 2u] = v.q2; outv[o + 3u] = v.q3;
+  outv[o + 4u] = v.q4; outv[o + 5u] = v.q5; outv[o + 6u] = v.q6; outv[o + 7u] = v.q7;
+}
+
+@compute @workgroup_size(WG)
+fn forward_band(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let rows = params.n * params.ho * params.wo;
+  let quad = tile_index(lid, wid, nwg) / 4u;
+  // tiles_n = bands per group; WG is a multiple of 4, so whole quads leave together.
+  if (quad >= ((rows + 31u) / 32u) * params.tiles_n) { return; }
+  let lane = lid & 3u;
+  let row0 = (quad / params.tiles_n) * 32u + lane * 8u;
+  let g = wid.y;
+  let band0 = g * params.cog + (quad % params.tiles_n) * 32u;
+  let r0 = fwd_row(min(row0, rows - 1u), g);
+  let r1 = next_row(r0, row0 + 1u < rows); let r2 = next_row(r1, row0 + 2u < rows);
+  let r3 = next_row(r2, row0 + 3u < rows); let r4 = next_row(r3, row0 + 4u < rows);
+  let r5 = next_row(r4, row0 + 5u < rows); let r6 = next_row(r5, row0 + 6u < rows);
+  let r7 = next_row(r6, row0 + 7u < rows);
+  let p0 = r0.p / 4u; let p1 = r1.p / 4u; let p2 = r2.p / 4u; let p3 = r3.p / 4u;
+  let p4 = r4.p / 4u; let p5 = r5.p / 4u; let p6 = r6.p / 4u; let p7 = r7.p / 4u;
+  let c4 = params.cout / 4u;
+  // This lane's two vec4s of the band.
+  let lane_cols = (band0 + lane * 8u) / 4u;
+
+  let z = zero_band();
+  var acc = BandTile(z, z, z, z, z, z, z, z);
+  // The K walk of `forward`: one flat loop over (ky, kx, ci) in steps of 4 channels.
+  let krows = params.kh * params.kw * params.cig;
+  let steps = k_steps();
+  var walk = KWalk(0u, 0u, 0u);
+  for (var k = 0u; k < krows; k += 4u) {
+    let o = (walk.tap + walk.ci) / 4u;
+    let xs = Inputs(xv[p0 + o], xv[p1 + o], xv[p2 + o], xv[p3 + o], xv[p4 + o], xv[p5 + o], xv[p6 + o], xv[p7 + o]);
+    let r = k * c4 + lane_cols;
+    step_band(&acc, xs, 0u, weight_band(r));
+    step_band(&acc, xs, 1u, weight_band(r + c4));
+    step_band(&acc, xs, 2u, weight_band(r + 2u * c4));
+    step_band(&acc, xs, 3u, weight_band(r + 3u * c4));
+    walk = k_next(walk, 4u, steps);
+  }
+  let ob = (row0 * params.cout + band0) / 4u;
+  store_band(ob, row0, rows, acc.r0); store_band(ob + c4, row0 + 1u, rows, acc.r1);
+  store_band(ob + 2u * c4, row0 + 2u, rows, acc.r2); store_band(ob + 3u * c4, row0 + 3u, rows, acc.r3);
+  store_band(ob + 4u * c4, row0 + 4u, rows, acc.r4); store_band(ob + 5u * c4, row0 + 5u, rows, acc.r5);
+  store_band(ob + 6u * c4, row0 + 6u, rows, acc.r6); store_band(ob + 7u * c4, row0 + 7u, rows, acc.r7);
+}
