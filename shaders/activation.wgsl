@@ -33,50 +33,8 @@ override HAS_BIAS: bool = false;
 // multiples of 4): see ELEMS in elementwise.wgsl.
 override ELEMS: u32 = 1u;
 
-const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
-const GELU_C: f32 = 0.044715;
-
-// exp(-2|z|) form: never inf/inf, so tanh(±1e4) is exactly ±1 (the builtin may give NaN).
-fn stable_tanh(z: f32) -> f32 {
-  let e = exp(-2.0 * abs(z));
-  return sign(z) * (1.0 - e) / (1.0 + e);
-}
-
-// Only ever exponentiates a non-positive number, so no overflow for large |z|.
-fn stable_sigmoid(z: f32) -> f32 {
-  let e = exp(-abs(z));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
-}
-
-const INV_SQRT_2: f32 = 0.7071067811865476;
-const INV_SQRT_2PI: f32 = 0.3989422804014327;
-
-// erfc(a) for a ≥ 0: the Chebyshev fit of Numerical Recipes (erfcc), relative error below
-// 1.2e-7 over the whole range, so Φ's far tail keeps its relative precision too.
-fn erfc_nonneg(a: f32) -> f32 {
-  let t = 1.0 / (1.0 + 0.5 * a);
-  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  return t * exp(p - a * a);
-}
-
-// Φ(z), the standard normal CDF: 0.5·erfc(−z/√2), taken from the small side.
-fn normal_cdf(z: f32) -> f32 {
-  let tail = 0.5 * erfc_nonneg(abs(z) * INV_SQRT_2);
-  return select(1.0 - tail, tail, z < 0.0);
-}
-
-fn act(z: f32) -> f32 {
-  switch KIND {
-    case KIND_RELU: { return max(z, 0.0); }
-    case KIND_GELU: { return 0.5 * z * (1.0 + stable_tanh(SQRT_2_OVER_PI * (z + GELU_C * z * z * z))); }
-    case KIND_SILU: { return z * stable_sigmoid(z); }
-    case KIND_TANH: { return stable_tanh(z); }
-    case KIND_SIGMOID: { return stable_sigmoid(z); }
-    case KIND_GELU_ERF: { return z * normal_cdf(z); }
-    case KIND_IDENTITY, default: { return z; }
-  }
-}
+// act(z), act4(z) and the numerics they use (stable_tanh, normal_cdf, …) are in
+// shaders/act.wgsl, appended to this file (and to the conv kernels with a fused epilogue).
 
 // act'(z). relu'(0) = 0, the convention of the plain relu op.
 fn act_grad(z: f32) -> f32 {
@@ -146,10 +104,6 @@ fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     out[i + 2u] = dy[i + 2u] * params.gamma * act_grad(pre_activation(i + 2u, c + 2u));
     out[i + 3u] = dy[i + 3u] * params.gamma * act_grad(pre_activation(i + 3u, c + 3u));
   }
-}
-
-fn act4(z: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(act(z.x), act(z.y), act(z.z), act(z.w));
 }
 
 fn act_grad4(z: vec4<f32>) -> vec4<f32> {

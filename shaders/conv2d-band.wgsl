@@ -21,6 +21,9 @@ diagnostic(off, subgroup_uniformity);
 //    covers 32 pixels × one band; quads are row-major over (pixel quads, bands) per group.
 //  * Needs vec4 channels (cin/groups % 4 == 0) and whole bands (cout/groups % 32 == 0).
 //  * Pixels past the last re-read the last one (next_row) and skip the store.
+//  * The store applies the fused epilogue (shaders/epilogue.wgsl, appended with act.wgsl).
+
+@group(0) @binding(12) var<storage, read> epi_bias: array<vec4<f32>>;
 
 // 32 consecutive output channels of one output pixel (or one row of the weight band).
 struct Band { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32> }
@@ -57,11 +60,20 @@ fn step_band(t: ptr<function, BandTile>, xs: Inputs, s: u32, y: Band) {
   (*t).r6 = fma_band((*t).r6, xs.x6[s], y); (*t).r7 = fma_band((*t).r7, xs.x7[s], y);
 }
 
-// Pixel `row` of the output (vec4 index `o` of its band's first channel); past the last: dropped.
-fn store_band(o: u32, row: u32, rows: u32, v: Band) {
+// The band's biases, output channels from vec4 index c4 on.
+fn bias_band(c4: u32) -> Band {
+  return Band(epi_bias4(c4), epi_bias4(c4 + 1u), epi_bias4(c4 + 2u), epi_bias4(c4 + 3u),
+              epi_bias4(c4 + 4u), epi_bias4(c4 + 5u), epi_bias4(c4 + 6u), epi_bias4(c4 + 7u));
+}
+
+// Pixel `row` of the output (vec4 index `o` of its band's first channel) through the
+// epilogue with the band's biases b; past the last: dropped.
+fn store_band(o: u32, row: u32, rows: u32, v: Band, b: Band) {
   if (row >= rows) { return; }
-  outv[o] = v.q0; outv[o + 1u] = v.q1; outv[o + 2u] = v.q2; outv[o + 3u] = v.q3;
-  outv[o + 4u] = v.q4; outv[o + 5u] = v.q5; outv[o + 6u] = v.q6; outv[o + 7u] = v.q7;
+  outv[o] = epilogue4(v.q0, b.q0); outv[o + 1u] = epilogue4(v.q1, b.q1);
+  outv[o + 2u] = epilogue4(v.q2, b.q2); outv[o + 3u] = epilogue4(v.q3, b.q3);
+  outv[o + 4u] = epilogue4(v.q4, b.q4); outv[o + 5u] = epilogue4(v.q5, b.q5);
+  outv[o + 6u] = epilogue4(v.q6, b.q6); outv[o + 7u] = epilogue4(v.q7, b.q7);
 }
 
 @compute @workgroup_size(WG)
@@ -102,8 +114,9 @@ fn forward_band(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     walk = k_next(walk, 4u, steps);
   }
   let ob = (row0 * params.cout + band0) / 4u;
-  store_band(ob, row0, rows, acc.r0); store_band(ob + c4, row0 + 1u, rows, acc.r1);
-  store_band(ob + 2u * c4, row0 + 2u, rows, acc.r2); store_band(ob + 3u * c4, row0 + 3u, rows, acc.r3);
-  store_band(ob + 4u * c4, row0 + 4u, rows, acc.r4); store_band(ob + 5u * c4, row0 + 5u, rows, acc.r5);
-  store_band(ob + 6u * c4, row0 + 6u, rows, acc.r6); store_band(ob + 7u * c4, row0 + 7u, rows, acc.r7);
+  let b = bias_band(band0 / 4u);
+  store_band(ob, row0, rows, acc.r0, b); store_band(ob + c4, row0 + 1u, rows, acc.r1, b);
+  store_band(ob + 2u * c4, row0 + 2u, rows, acc.r2, b); store_band(ob + 3u * c4, row0 + 3u, rows, acc.r3, b);
+  store_band(ob + 4u * c4, row0 + 4u, rows, acc.r4, b); store_band(ob + 5u * c4, row0 + 5u, rows, acc.r5, b);
+  store_band(ob + 6u * c4, row0 + 6u, rows, acc.r6, b); store_band(ob + 7u * c4, row0 + 7u, rows, acc.r7, b);
 }

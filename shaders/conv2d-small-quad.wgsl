@@ -30,6 +30,13 @@ diagnostic(off, subgroup_uniformity);
 // Params.cblocks counts 16-channel blocks (cout / 16) for this entry, and blocks counts
 // 4-column blocks.
 @group(0) @binding(4) var<storage, read_write> out16: array<mat4x4<f32>>;
+// The fused epilogue's biases (shaders/epilogue.wgsl, appended with act.wgsl).
+@group(0) @binding(5) var<storage, read> epi_bias: array<vec4<f32>>;
+
+// One output pixel's 16 channels of block cb through the epilogue (column k: channels 4k … 4k+3).
+fn epilogue16(c: mat4x4<f32>, b: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(epilogue4(c[0], b[0]), epilogue4(c[1], b[1]), epilogue4(c[2], b[2]), epilogue4(c[3], b[3]));
+}
 
 // The tap's 16 weights of the quad's channel block: each lane loads its vec4 (channels
 // 16·cb + 4·lane … +3), every lane receives all four.
@@ -90,8 +97,9 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   if (live >= per_block) { return; }
   // Output pixel p's block cb is mat4x4 p·cblocks + cb.
   let p = (row_o * params.wo + ow0) * params.cblocks + cb;
-  out16[p] = c0;
-  if (ow0 + 1u < params.wo) { out16[p + params.cblocks] = c1; }
-  if (ow0 + 2u < params.wo) { out16[p + 2u * params.cblocks] = c2; }
-  if (ow0 + 3u < params.wo) { out16[p + 3u * params.cblocks] = c3; }
+  let bias = mat4x4<f32>(epi_bias4(4u * cb), epi_bias4(4u * cb + 1u), epi_bias4(4u * cb + 2u), epi_bias4(4u * cb + 3u));
+  out16[p] = epilogue16(c0, bias);
+  if (ow0 + 1u < params.wo) { out16[p + params.cblocks] = epilogue16(c1, bias); }
+  if (ow0 + 2u < params.wo) { out16[p + 2u * params.cblocks] = epilogue16(c2, bias); }
+  if (ow0 + 3u < params.wo) { out16[p + 3u * params.cblocks] = epilogue16(c3, bias); }
 }

@@ -8,8 +8,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type * as Jax from '@jax-js/jax';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { activation } from '../../src/ops/activation.js';
-import { conv2d, samePadding } from '../../src/ops/conv2d/index.js';
+import { fusedConv2d, samePadding } from '../../src/ops/conv2d/index.js';
 import { globalMeanPool } from '../../src/ops/pool.js';
 import { linear } from '../../src/ops/linear.js';
 import { hostRandn, hwioToOihw } from './layout.js';
@@ -60,20 +59,24 @@ export function oneHot(labels: Int32Array, classes = NET_CLASSES): Float32Array 
   return out;
 }
 
-/** Ours (NHWC, HWIO); bias + ReLU is one fused `activation` (y = act(x + bias), gamma 1). */
+/**
+ * Ours (NHWC, HWIO): each layer is one `fusedConv2d` (relu(conv + bias), gamma 1). In
+ * inference the conv kernels apply bias + ReLU in their store; while a gradient is
+ * recorded it is conv2d then the fused bias + activation op.
+ */
 export function oursNet(p: readonly Tensor[], x: Tensor): Tensor {
   let h = x;
   NET_CONVS.forEach(([, , stride], i) => {
-    h = activation(conv2d(h, p[2 * i]!, { stride, padding: 'SAME' }), { kind: 'relu', gamma: 1, bias: p[2 * i + 1]! });
+    h = fusedConv2d(h, p[2 * i]!, { stride, padding: 'SAME', bias: p[2 * i + 1]!, activation: 'relu', gamma: 1 });
   });
   return linear(globalMeanPool(h), p[6]!, p[7]!);
 }
 
-/** TF.js (NHWC, HWIO: our layout). */
+/** TF.js (NHWC, HWIO: our layout); its fused conv + bias + ReLU, as ours. */
 export function tfjsNet(tf: typeof TF, p: readonly TF.Tensor[], x: TF.Tensor4D): TF.Tensor2D {
   let h = x;
   NET_CONVS.forEach(([, , stride], i) => {
-    h = tf.relu(tf.add(tf.conv2d(h, p[2 * i] as TF.Tensor4D, stride, 'same'), p[2 * i + 1]!)) as TF.Tensor4D;
+    h = tf.fused.conv2d({ x: h, filter: p[2 * i] as TF.Tensor4D, strides: stride, pad: 'same', bias: p[2 * i + 1]!, activation: 'relu' });
   });
   return tf.add(tf.matMul(tf.mean(h, [1, 2]) as TF.Tensor2D, p[6] as TF.Tensor2D), p[7]!) as TF.Tensor2D;
 }

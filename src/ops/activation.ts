@@ -14,6 +14,7 @@ import type { BindingSource } from '../runtime/backend.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend, elementsPerInvocation, linearGroups, streamsMat4x4 } from './util.js';
 import activationWgsl from '../../shaders/activation.wgsl';
+import actWgsl from '../../shaders/act.wgsl';
 import { sumTo } from './layout.js';
 
 /**
@@ -39,12 +40,18 @@ export type ActivationKind = keyof typeof GAMMA;
  * switches name them as KIND_RELU, KIND_GELU, … (written into it as constants).
  */
 export const KIND_CODES: Record<ActivationKind, number> = { identity: 0, relu: 1, gelu: 2, silu: 3, tanh: 4, sigmoid: 5, gelu_erf: 6 };
-const KIND_CONSTANTS = codeConstants('KIND', KIND_CODES);
+export const KIND_CONSTANTS = codeConstants('KIND', KIND_CODES);
 
-const FORWARD = defineKernel('activation', activationWgsl, 'act_forward', { constants: KIND_CONSTANTS });
-const BACKWARD = defineKernel('activation', activationWgsl, 'act_backward', { constants: KIND_CONSTANTS });
-const FORWARD16 = defineKernel('activation', activationWgsl, 'act_forward16', { constants: KIND_CONSTANTS });
-const BACKWARD16 = defineKernel('activation', activationWgsl, 'act_backward16', { constants: KIND_CONSTANTS });
+/** A kernel family's source with act(z) and act4(z) of shaders/act.wgsl appended (pass KIND_CONSTANTS as its constants). */
+export function withActivations(source: string): string {
+  return `${source}\n${actWgsl}`;
+}
+
+const ACTIVATION_SOURCE = withActivations(activationWgsl);
+const FORWARD = defineKernel('activation', ACTIVATION_SOURCE, 'act_forward', { constants: KIND_CONSTANTS });
+const BACKWARD = defineKernel('activation', ACTIVATION_SOURCE, 'act_backward', { constants: KIND_CONSTANTS });
+const FORWARD16 = defineKernel('activation', ACTIVATION_SOURCE, 'act_forward16', { constants: KIND_CONSTANTS });
+const BACKWARD16 = defineKernel('activation', ACTIVATION_SOURCE, 'act_backward16', { constants: KIND_CONSTANTS });
 const WIDE = new Map([[FORWARD, FORWARD16], [BACKWARD, BACKWARD16]]);
 
 export interface ActivationOptions {

@@ -35,7 +35,7 @@ export const definitions = {
   softmax: sm.softmaxOp, logSoftmax: sm.logSoftmaxOp,
   activation: act.activationOp, avgPool: pool.avgPoolOp, maxPool: pool.maxPoolOp, mask: drop.maskOp,
   softmaxCrossEntropy: loss.softmaxCrossEntropyOp,
-  conv2d: cv.conv2dOp, weightStandardize: ws.weightStandardizeOp,
+  conv2d: cv.conv2dOp, fusedConv2d: cv.fusedConv2dOp, weightStandardize: ws.weightStandardizeOp,
   residual: res.residualOp,
   batchNorm: bn.batchNormOp,
   layerNorm: ln.layerNormOp,
@@ -53,7 +53,7 @@ export { sum, mean, max, min, variance, type ReduceOptions } from './reduce.js';
 export { reshape, broadcastTo, sumTo, permute, transpose, slice, pad, concat } from './layout.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { softmax, logSoftmax } from './softmax.js';
-export { conv2d, samePadding, type Conv2dOptions, type ConvTuning, type Padding } from './conv2d/index.js';
+export { conv2d, fusedConv2d, samePadding, type Conv2dOptions, type ConvTuning, type FusedConv2dOptions, type Padding } from './conv2d/index.js';
 export { weightStandardize, wsConv2d, WS_EPS, type WeightStandardizeOptions, type WsForm } from './weight-standardize.js';
 export { activation, GAMMA, type ActivationKind, type ActivationOptions } from './activation.js';
 export { avgPool, maxPool, globalMeanPool, type PoolOptions, type AvgPoolOptions, type MaxPoolOptions } from './pool.js';

@@ -321,6 +321,14 @@ export const opCases: OpCase[] = [
     ref: (x, w) => refConv2d(x, w, { stride: [2, 2], pads: [refSame(6, 5, 2), refSame(5, 5, 2)], groups: 6 }),
   },
   {
+    // The quad small-channel forward applies bias + gelu in its store (shaders/epilogue.wgsl) on SwiftShader.
+    name: 'fusedConv2d/3x3 SAME 1→16, bias + gelu',
+    ops: ['fusedConv2d'],
+    inputs: [{ shape: [2, 6, 7, 1], seed: 140 }, { shape: [3, 3, 1, 16], seed: 141 }, { shape: [16], seed: 142 }],
+    fn: (L, x, w, b) => L.ops.fusedConv2d(x!, w!, { padding: 'SAME', bias: b!, activation: 'gelu' }),
+    ref: (x, w, b) => RN.activation(refConv2d(x, w, { pads: [refSame(6, 3, 1), refSame(7, 3, 1)] }), 'gelu', GAMMA_GELU, b),
+  },
+  {
     name: 'conv2d/1x1 VALID',
     ops: ['conv2d'],
     inputs: [{ shape: [1, 3, 2, 5], seed: 114 }, { shape: [1, 1, 5, 3], seed: 115 }],

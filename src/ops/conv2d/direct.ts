@@ -16,6 +16,7 @@ import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
 import { paddedForTaps, params, tileGrid, tileWorkgroupSize } from './shared.js';
 import type { ConvTuning } from './tuning.js';
+import { EPILOGUE_CONSTANTS, epilogueBias, epilogueOverrides, withEpilogue, type ConvEpilogue } from './epilogue.js';
 import convWgsl from '../../../shaders/conv2d.wgsl';
 import convQuadWgsl from '../../../shaders/conv2d-quad.wgsl';
 import convBandWgsl from '../../../shaders/conv2d-band.wgsl';
@@ -23,7 +24,8 @@ import convBandWgsl from '../../../shaders/conv2d-band.wgsl';
 const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
 // conv2d-quad.wgsl holds only its entry point; it runs on conv2d.wgsl's declarations.
 const FORWARD_QUAD = defineKernel('conv2d-quad', `${convWgsl}\n${convQuadWgsl}`, 'forward_quad');
-const FORWARD_BAND = defineKernel('conv2d-band', `${convWgsl}\n${convBandWgsl}`, 'forward_band');
+// conv2d-band.wgsl's store applies the fused epilogue (epilogue.ts).
+const FORWARD_BAND = defineKernel('conv2d-band', withEpilogue(`${convWgsl}\n${convBandWgsl}`), 'forward_band', { constants: EPILOGUE_CONSTANTS });
 
 /**
  * Whether the forward runs with its input rows shared across quads: on SwiftShader (a
@@ -53,25 +55,31 @@ export function directBandApplies(g: ConvGeometry, rows: number, t: Readonly<Con
 }
 
 /** `forward_band`: 8 pixels × 32 channels per invocation, a quad's four lanes on one band. */
-function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>): void {
+function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): void {
   const bands = pg.cog / 32;
   const lanes = Math.ceil(rows / 32) * bands * 4;
   const wg = tileWorkgroupSize(lanes, pg.groups, t.wg);
   backend().dispatch({
     kernel: FORWARD_BAND,
-    bindings: { xv: xp, wv: w, outv: out },
+    bindings: { xv: xp, wv: w, outv: out, epi_bias: epilogueBias(epilogue, w) },
     params: params(pg, { tiles_n: bands }),
-    overrides: { WG: wg },
+    overrides: { WG: wg, ...epilogueOverrides(epilogue) },
     workgroups: tileGrid(lanes, pg.groups, wg),
   });
 }
 
-export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+/** Whether directForward applies an epilogue itself (the band kernel does). */
+export function directFusesEpilogue(g: ConvGeometry, t: Readonly<ConvTuning>): boolean {
+  return directBandApplies(g, g.n * g.ho * g.wo, t);
+}
+
+/** The direct forward; `epilogue` only where directFusesEpilogue. */
+export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
   const rows = g.n * g.ho * g.wo;
   if (!out.size) return out;
   const { xp, pg } = paddedForTaps(x, g);
-  if (directBandApplies(g, rows, t)) dispatchBand(xp, w, out, pg, rows, t);
+  if (directBandApplies(g, rows, t)) dispatchBand(xp, w, out, pg, rows, t, epilogue);
   else dispatchTiles(xp, w, out, pg, rows, t);
   if (xp !== x) xp.dispose();
   return out;

@@ -4,7 +4,8 @@
  * included). This file is the op: validation (geometry.ts), the launch configuration of
  * the call (tuning.ts), and forward / backward through the algorithm tables
  * (algorithms.ts: direct implicit GEMM, shared-tile implicit GEMM, pointwise GEMM, Winograd, stride-phase dX,
- * split-K dW, depthwise, one file each). Bias is a separate add. Saves x and w (w is typically the
+ * split-K dW, depthwise, one file each). Bias is a separate add, or fused with an
+ * activation by `fusedConv2d` (fused.ts). Saves x and w (w is typically the
  * weight-standardized Ŵ, so standardization runs once per step and Ŵ is reused by
  * forward, dX and dW).
  */
@@ -20,6 +21,7 @@ export { CONV_ALGORITHMS, convAlgorithm, convDw, convDx, convForward, type ConvA
 export { CONV2D_OPTIONS, checkConvGrids, checkConvOptions, convGeometry, samePadding, type Conv2dOptions, type ConvGeometry, type Padding } from './geometry.js';
 export { CONV_TUNABLE, DEFAULT_CONV_TUNING, convTiles, convTuning, setConvTuning, type ConvTiles, type ConvTuning, type WinogradTile } from './tuning.js';
 export { usesWinograd } from './winograd.js';
+export { fusedConv2d, fusedConv2dOp, type FusedConv2dOptions } from './fused.js';
 
 export const conv2dOp = defineOp<Conv2dOptions>({
   name: 'conv2d',

@@ -16,12 +16,14 @@ import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
 import type { ConvTuning } from './tuning.js';
+import { EPILOGUE_CONSTANTS, epilogueBias, epilogueOverrides, withEpilogue, type ConvEpilogue } from './epilogue.js';
 import smallWgsl from '../../../shaders/conv2d-small.wgsl';
 import smallQuadWgsl from '../../../shaders/conv2d-small-quad.wgsl';
 
 const FORWARD = defineKernel('conv2d-small', smallWgsl, 'forward');
-// conv2d-small-quad.wgsl holds only its entry point (and its output view); it runs on conv2d-small.wgsl's declarations.
-const FORWARD_QUAD = defineKernel('conv2d-small-quad', `${smallWgsl}\n${smallQuadWgsl}`, 'forward_quad');
+// conv2d-small-quad.wgsl holds only its entry point (and its output view); it runs on
+// conv2d-small.wgsl's declarations, and its store applies the fused epilogue.
+const FORWARD_QUAD = defineKernel('conv2d-small-quad', withEpilogue(`${smallWgsl}\n${smallQuadWgsl}`), 'forward_quad', { constants: EPILOGUE_CONSTANTS });
 
 /** Largest filter side the table sends here (taps are override constants: one pipeline per filter size). */
 export const SMALL_MAX_TAPS = 7;
@@ -67,7 +69,13 @@ export function smallQuadApplies(g: ConvGeometry, wg: number): boolean {
   return g.sw === 1 && g.dw === 1 && g.cout % QUAD_CHANNELS === 0 && wg % 4 === 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
-export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+/** Whether smallForward applies an epilogue itself (the quad variant does). */
+export function smallFusesEpilogue(g: ConvGeometry, t: Readonly<ConvTuning>): boolean {
+  return smallQuadApplies(g, t.wg);
+}
+
+/** The small-channel forward; `epilogue` only where smallFusesEpilogue. */
+export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
   const quad = smallQuadApplies(g, t.wg);
   const px = quad ? QUAD_COLUMNS : smallColumns(g);
@@ -78,12 +86,12 @@ export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<
   const invocations = (quad ? Math.ceil(perBlock / 4) * 4 : perBlock) * cblocks;
   backend().dispatch({
     kernel: quad ? FORWARD_QUAD : FORWARD,
-    bindings: quad ? { x, wt: w, out16: out } : { x, wt: w, out },
+    bindings: quad ? { x, wt: w, out16: out, epi_bias: epilogueBias(epilogue, w) } : { x, wt: w, out },
     params: {
       n: g.n, h: g.h, w: g.w, cin: g.cin, ho: g.ho, wo: g.wo, cout: g.cout, cblocks,
       sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, pt: g.pt, pl: g.pl, blocks, q: g.cout / COUT_MULTIPLE,
     },
-    overrides: quad ? { WG: t.wg, KH: g.kh, KW: g.kw } : { WG: t.wg, KH: g.kh, KW: g.kw, PX: px },
+    overrides: quad ? { WG: t.wg, KH: g.kh, KW: g.kw, ...epilogueOverrides(epilogue) } : { WG: t.wg, KH: g.kh, KW: g.kw, PX: px },
     workgroups: Math.ceil(invocations / t.wg),
   });
   return out;

@@ -1,0 +1,35 @@
+/**
+ * The fused epilogue of a conv forward: out = gamma · act(conv + bias), applied by the
+ * kernel in its store (shaders/epilogue.wgsl) where it has one, so that conv + bias +
+ * activation costs one dispatch and one pass over the output. The kernels that have it:
+ * the band direct forward (conv2d-band.wgsl) and the quad small-channel forward
+ * (conv2d-small-quad.wgsl); every other algorithm runs the `activation` op after the conv.
+ */
+import type { Tensor } from '../../tensor/tensor.js';
+import { KIND_CODES, KIND_CONSTANTS, withActivations, type ActivationKind } from '../activation.js';
+import epilogueWgsl from '../../../shaders/epilogue.wgsl';
+
+export interface ConvEpilogue {
+  kind: ActivationKind;
+  gamma: number;
+  /** Per output channel, [cout]. */
+  bias?: Tensor;
+}
+
+/** A conv kernel family's source with the epilogue (and the activations it applies) appended. */
+export function withEpilogue(source: string): string {
+  return `${withActivations(source)}\n${epilogueWgsl}`;
+}
+
+/** The constants such a family must be defined with (the activation codes). */
+export const EPILOGUE_CONSTANTS = KIND_CONSTANTS;
+
+/** The overrides that select the epilogue (none: the plain store). */
+export function epilogueOverrides(e: ConvEpilogue | undefined): Record<string, number> {
+  return e ? { KIND: KIND_CODES[e.kind], HAS_BIAS: e.bias ? 1 : 0, EPI_GAMMA: e.gamma } : {};
+}
+
+/** The `epi_bias` binding: the biases, or `standIn` (never read) without them. */
+export function epilogueBias(e: ConvEpilogue | undefined, standIn: Tensor): Tensor {
+  return e?.bias ?? standIn;
+}

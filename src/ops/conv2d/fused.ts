@@ -1,0 +1,87 @@
+/**
+ * fusedConv2d: y = gamma · act(conv2d(x, w) + bias), the conv + bias + activation of a
+ * conv net's layer in one call (TF.js's `tf.fused.conv2d` plays the same part).
+ *
+ * Results equal `activation(conv2d(x, w, o), { kind, gamma, bias })` (float32 rounding
+ * aside), and so do gradients: while a gradient is being recorded through x, w or bias it
+ * *is* those two ops. Otherwise (inference, `noGrad`) the kernels that have a fused
+ * epilogue apply it in their store (epilogue.ts: the band direct forward and the quad
+ * small-channel forward on SwiftShader), one dispatch and one pass over the output fewer;
+ * the other algorithms run the activation kernel after the conv.
+ */
+import { defineOp, notDifferentiable } from '../../autodiff/op.js';
+import { activeTape } from '../../autodiff/tape.js';
+import { checkTensor, type Tensor } from '../../tensor/tensor.js';
+import { ShapeError, ValueError, describeShape } from '../../runtime/errors.js';
+import { checkOneOf, checkOptions, describeValue } from '../../runtime/validate.js';
+import { activation, GAMMA, type ActivationKind } from '../activation.js';
+import { assertF32 } from '../util.js';
+import { convAlgorithm } from './algorithms.js';
+import { directForward, directFusesEpilogue } from './direct.js';
+import { smallForward, smallFusesEpilogue } from './small.js';
+import { CONV2D_OPTIONS, convGeometry, type Conv2dOptions, type ConvGeometry } from './geometry.js';
+import { convTuning, type ConvTuning } from './tuning.js';
+import { checkConv2d, conv2d } from './index.js';
+import type { ConvEpilogue } from './epilogue.js';
+
+export interface FusedConv2dOptions extends Conv2dOptions {
+  /** Per output channel, [cout]; none by default. */
+  bias?: Tensor;
+  /** The activation; 'identity' (none) by default. */
+  activation?: ActivationKind;
+  /** Output scale; GAMMA[activation] by default, as for `activation` (pass 1 for the plain activation). */
+  gamma?: number;
+}
+
+const FUSED_OPTIONS = [...CONV2D_OPTIONS, 'bias', 'activation', 'gamma'] as const;
+
+export interface FusedAttrs {
+  conv: Conv2dOptions;
+  kind: ActivationKind;
+  gamma: number;
+}
+
+/** The conv's forward with the epilogue in its kernel where the algorithm has one. */
+function forwardWithEpilogue(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, e: ConvEpilogue): Tensor | null {
+  const name = convAlgorithm('forward', g, t).name;
+  if (name === 'direct' && directFusesEpilogue(g, t)) return directForward(x, w, g, t, e);
+  if (name === 'small' && smallFusesEpilogue(g, t)) return smallForward(x, w, g, t, e);
+  return null;
+}
+
+/** Inference only (fusedConv2d takes the two differentiable ops while a gradient is recorded). */
+export const fusedConv2dOp = defineOp<FusedAttrs>({
+  name: 'fusedConv2d',
+  forward: ([x, w, bias], a) => {
+    const g = convGeometry(x!, w!, a.conv);
+    const fused = forwardWithEpilogue(x!, w!, g, convTuning(a.conv.tuning), { kind: a.kind, gamma: a.gamma, bias });
+    return { out: fused ?? activation(conv2d(x!, w!, a.conv), { kind: a.kind, gamma: a.gamma, bias }) };
+  },
+  backward: notDifferentiable,
+});
+
+function checkBias(fn: string, bias: unknown, cout: number): Tensor | undefined {
+  if (bias === undefined) return undefined;
+  const b = checkTensor(fn, 'bias', bias);
+  assertF32(fn, b);
+  if (b.rank !== 1 || b.size !== cout) throw new ShapeError(`${fn}: bias must be a vector of the ${cout} output channels, got ${describeShape(b.shape)}`);
+  return b;
+}
+
+/**
+ * y = gamma · act(conv2d(x, w, options) + bias): x NHWC, w HWIO, bias [cout].
+ *
+ *   fusedConv2d(x, w, { stride: 2, padding: 'SAME', bias, activation: 'relu', gamma: 1 })
+ */
+export function fusedConv2d(x: Tensor, w: Tensor, options?: FusedConv2dOptions): Tensor {
+  const fn = 'fusedConv2d';
+  const { bias, activation: kind = 'identity', gamma, ...rest } = checkOptions(fn, options, FUSED_OPTIONS);
+  const conv = checkConv2d(fn, x, w, rest);
+  checkOneOf(fn, 'activation', kind, Object.keys(GAMMA) as ActivationKind[]);
+  const scale = gamma ?? GAMMA[kind];
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new ValueError(`${fn}: gamma must be a finite number, got ${describeValue(scale)}`);
+  const b = checkBias(fn, bias, w.shape[3]!);
+  const tape = activeTape();
+  if (tape && [x, w, b].some((t) => t && tape.tracked.has(t))) return activation(conv2d(x, w, conv), { kind, gamma: scale, bias: b });
+  return fusedConv2dOp(b ? [x, w, b] : [x, w], { conv, kind, gamma: scale });
+}
