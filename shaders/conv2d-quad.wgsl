@@ -17,6 +17,9 @@ diagnostic(off, subgroup_uniformity);
 // lane makes 10 storage accesses instead of 16 (40 loaded lanes of vec4 components
 // instead of 64), which also means fewer index clamps with Dawn's robustness on.
 
+// The fused epilogue's biases (shaders/epilogue.wgsl, appended with act.wgsl; the store applies it).
+@group(0) @binding(12) var<storage, read> epi_bias: array<vec4<f32>>;
+
 @compute @workgroup_size(WG)
 fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let rows = params.n * params.ho * params.wo;
@@ -71,8 +74,14 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     walk = k_next(walk, 4u, steps);
   }
   let ob = row0 * params.cout + gc + col0;
-  store_tile_row(ob, row0, 0u, rows, col0, acc0l, acc0h); store_tile_row(ob, row0, 1u, rows, col0, acc1l, acc1h);
-  store_tile_row(ob, row0, 2u, rows, col0, acc2l, acc2h); store_tile_row(ob, row0, 3u, rows, col0, acc3l, acc3h);
-  store_tile_row(ob, row0, 4u, rows, col0, acc4l, acc4h); store_tile_row(ob, row0, 5u, rows, col0, acc5l, acc5h);
-  store_tile_row(ob, row0, 6u, rows, col0, acc6l, acc6h); store_tile_row(ob, row0, 7u, rows, col0, acc7l, acc7h);
+  let bl = epi_bias4(cv0);
+  let bh = epi_bias4(cv1);
+  store_tile_row(ob, row0, 0u, rows, col0, epilogue4(acc0l, bl), epilogue4(acc0h, bh));
+  store_tile_row(ob, row0, 1u, rows, col0, epilogue4(acc1l, bl), epilogue4(acc1h, bh));
+  store_tile_row(ob, row0, 2u, rows, col0, epilogue4(acc2l, bl), epilogue4(acc2h, bh));
+  store_tile_row(ob, row0, 3u, rows, col0, epilogue4(acc3l, bl), epilogue4(acc3h, bh));
+  store_tile_row(ob, row0, 4u, rows, col0, epilogue4(acc4l, bl), epilogue4(acc4h, bh));
+  store_tile_row(ob, row0, 5u, rows, col0, epilogue4(acc5l, bl), epilogue4(acc5h, bh));
+  store_tile_row(ob, row0, 6u, rows, col0, epilogue4(acc6l, bl), epilogue4(acc6h, bh));
+  store_tile_row(ob, row0, 7u, rows, col0, epilogue4(acc7l, bl), epilogue4(acc7h, bh));
 }

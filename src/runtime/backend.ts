@@ -75,6 +75,8 @@ export class Backend {
   /** Shader module of each kernel family, with a kernel of it (for compile-error locations). */
   private readonly modules = new Map<string, { module: GPUShaderModule; kernel: Kernel }>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Each pipeline's bind group layout, asked of Dawn once (a native call per dispatch otherwise). */
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0, prebuilt: 0, background: 0, buildMs: 0 };
   /** Background builds under way (`readyOrBuildInBackground`), by pipeline key; `sync()` waits for them. */
   private readonly building = new Map<string, Promise<boolean>>();
@@ -370,6 +372,15 @@ export class Backend {
     return { entries, resources };
   }
 
+  private layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.layouts.get(pipeline);
+    if (!layout) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.layouts.set(pipeline, layout);
+    }
+    return layout;
+  }
+
   /** A kernel that enables a WGSL extension runs only on a device created with its feature (not a compile error later). */
   private checkFeatures(kernel: Kernel): void {
     for (const f of kernel.features) {
@@ -396,7 +407,7 @@ export class Backend {
       const slot = this.uniformSlot(data);
       return { buffer: slot.buffer, offset: slot.offset, size: kernel.paramsSize };
     });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: this.layoutOf(pipeline), entries });
     const [x, y, z] = this.fold(spec.workgroups, kernel);
     const timestampWrites = this.profiler.timestampWrites(kernel.name);
     if (timestampWrites || !this.pass) {

@@ -22,9 +22,9 @@ import convQuadWgsl from '../../../shaders/conv2d-quad.wgsl';
 import convBandWgsl from '../../../shaders/conv2d-band.wgsl';
 
 const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
-// conv2d-quad.wgsl holds only its entry point; it runs on conv2d.wgsl's declarations.
-const FORWARD_QUAD = defineKernel('conv2d-quad', `${convWgsl}\n${convQuadWgsl}`, 'forward_quad');
-// conv2d-band.wgsl's store applies the fused epilogue (epilogue.ts).
+// conv2d-quad.wgsl holds only its entry point; it runs on conv2d.wgsl's declarations, and
+// its store applies the fused epilogue (epilogue.ts), as conv2d-band.wgsl's does.
+const FORWARD_QUAD = defineKernel('conv2d-quad', withEpilogue(`${convWgsl}\n${convQuadWgsl}`), 'forward_quad', { constants: EPILOGUE_CONSTANTS });
 const FORWARD_BAND = defineKernel('conv2d-band', withEpilogue(`${convWgsl}\n${convBandWgsl}`), 'forward_band', { constants: EPILOGUE_CONSTANTS });
 
 /**
@@ -68,9 +68,19 @@ function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows
   });
 }
 
-/** Whether directForward applies an epilogue itself (the band kernel does). */
+/** Whether directForward applies an epilogue itself (the band and quad kernels do; `forward` does not). */
 export function directFusesEpilogue(g: ConvGeometry, t: Readonly<ConvTuning>): boolean {
-  return directBandApplies(g, g.n * g.ho * g.wo, t);
+  const rows = g.n * g.ho * g.wo;
+  return directBandApplies(g, rows, t) || directQuadApplies(g, tileWorkgroupSize(tileCount(g, rows), g.groups, t.wg));
+}
+
+/** Register tiles of `forward` / `forward_quad`: 8 rows × TN columns. */
+function tileColumns(g: ConvGeometry): 4 | 8 {
+  return g.cog > 4 ? 8 : 4;
+}
+
+function tileCount(g: ConvGeometry, rows: number): number {
+  return Math.ceil(rows / 8) * Math.ceil(g.cog / tileColumns(g));
 }
 
 /** The direct forward; `epilogue` only where directFusesEpilogue. */
@@ -80,23 +90,23 @@ export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly
   if (!out.size) return out;
   const { xp, pg } = paddedForTaps(x, g);
   if (directBandApplies(g, rows, t)) dispatchBand(xp, w, out, pg, rows, t, epilogue);
-  else dispatchTiles(xp, w, out, pg, rows, t);
+  else dispatchTiles(xp, w, out, pg, rows, t, epilogue);
   if (xp !== x) xp.dispose();
   return out;
 }
 
-/** `forward` (or `forward_quad`): 8 × TN register tiles, TN = 8, or 4 for groups of ≤ 4 output channels. */
-function dispatchTiles(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>): void {
-  const tn = pg.cog > 4 ? 8 : 4;
+/** `forward` (or `forward_quad`, which applies `epilogue`): 8 × TN register tiles, TN = 8, or 4 for groups of ≤ 4 output channels. */
+function dispatchTiles(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): void {
+  const tn = tileColumns(pg);
   const vec = pg.cig % 4 === 0 && pg.cog % 4 === 0;
-  const tiles = Math.ceil(rows / 8) * Math.ceil(pg.cog / tn);
+  const tiles = tileCount(pg, rows);
   const wg = tileWorkgroupSize(tiles, pg.groups, t.wg);
   const quad = directQuadApplies(pg, wg);
   backend().dispatch({
     kernel: quad ? FORWARD_QUAD : FORWARD,
-    bindings: quad ? { xv: xp, wv: w, out } : { x: xp, xv: xp, wt: w, wv: w, out },
+    bindings: quad ? { xv: xp, wv: w, out, epi_bias: epilogueBias(epilogue, w) } : { x: xp, xv: xp, wt: w, wv: w, out },
     params: params(pg, { tiles_n: Math.ceil(pg.cog / tn) }),
-    overrides: quad ? { WG: wg } : { VEC_K: vec ? 1 : 0, TN: tn, WG: wg },
+    overrides: quad ? { WG: wg, ...epilogueOverrides(epilogue) } : { VEC_K: vec ? 1 : 0, TN: tn, WG: wg },
     workgroups: tileGrid(tiles, pg.groups, wg),
   });
 }

@@ -2,8 +2,9 @@
  * The fused epilogue of a conv forward: out = gamma · act(conv + bias), applied by the
  * kernel in its store (shaders/epilogue.wgsl) where it has one, so that conv + bias +
  * activation costs one dispatch and one pass over the output. The kernels that have it:
- * the band direct forward (conv2d-band.wgsl) and the quad small-channel forward
- * (conv2d-small-quad.wgsl); every other algorithm runs the `activation` op after the conv.
+ * the quad-shared direct forwards (conv2d-band.wgsl, conv2d-quad.wgsl) and the quad
+ * small-channel forward (conv2d-small-quad.wgsl), i.e. SwiftShader's; every other kernel
+ * is followed by the `activation` op.
  */
 import type { Tensor } from '../../tensor/tensor.js';
 import { KIND_CODES, KIND_CONSTANTS, withActivations, type ActivationKind } from '../activation.js';

@@ -5,8 +5,8 @@
  * Results equal `activation(conv2d(x, w, o), { kind, gamma, bias })` (float32 rounding
  * aside), and so do gradients: while a gradient is being recorded through x, w or bias it
  * *is* those two ops. Otherwise (inference, `noGrad`) the kernels that have a fused
- * epilogue apply it in their store (epilogue.ts: the band direct forward and the quad
- * small-channel forward on SwiftShader), one dispatch and one pass over the output fewer;
+ * epilogue apply it in their store (epilogue.ts: the quad-shared direct and small-channel
+ * forwards on SwiftShader), one dispatch and one pass over the output fewer;
  * the other algorithms run the activation kernel after the conv.
  */
 import { defineOp, notDifferentiable } from '../../autodiff/op.js';
