@@ -37,10 +37,14 @@ fn zero_band() -> Band {
   return Band(z, z, z, z, z, z, z, z);
 }
 
-// acc + s·y over the 32 channels.
-fn fma_band(acc: Band, s: f32, y: Band) -> Band {
-  return Band(acc.q0 + s * y.q0, acc.q1 + s * y.q1, acc.q2 + s * y.q2, acc.q3 + s * y.q3,
-              acc.q4 + s * y.q4, acc.q5 + s * y.q5, acc.q6 + s * y.q6, acc.q7 + s * y.q7);
+// acc + (a.x·y0 + a.y·y1 + a.z·y2 + a.w·y3) over the 32 channels: four reduction steps,
+// summed as `forward` and `forward_quad` sum them (mix4), so that every direct kernel
+// gives the same bits and any of them can stand in for another.
+fn mix_band(acc: Band, a: vec4<f32>, y0: Band, y1: Band, y2: Band, y3: Band) -> Band {
+  return Band(acc.q0 + mix4(a, y0.q0, y1.q0, y2.q0, y3.q0), acc.q1 + mix4(a, y0.q1, y1.q1, y2.q1, y3.q1),
+              acc.q2 + mix4(a, y0.q2, y1.q2, y2.q2, y3.q2), acc.q3 + mix4(a, y0.q3, y1.q3, y2.q3, y3.q3),
+              acc.q4 + mix4(a, y0.q4, y1.q4, y2.q4, y3.q4), acc.q5 + mix4(a, y0.q5, y1.q5, y2.q5, y3.q5),
+              acc.q6 + mix4(a, y0.q6, y1.q6, y2.q6, y3.q6), acc.q7 + mix4(a, y0.q7, y1.q7, y2.q7, y3.q7));
 }
 
 // One weight row of the quad's band: each lane loads its 8 channels (two vec4s at vec4
@@ -52,12 +56,26 @@ fn weight_band(at: u32) -> Band {
               quadBroadcast(lo, 2u), quadBroadcast(hi, 2u), quadBroadcast(lo, 3u), quadBroadcast(hi, 3u));
 }
 
-// Reduction step `s` (0…3) of a vec4 K step: every pixel's channel s times the band's row.
-fn step_band(t: ptr<function, BandTile>, xs: Inputs, s: u32, y: Band) {
-  (*t).r0 = fma_band((*t).r0, xs.x0[s], y); (*t).r1 = fma_band((*t).r1, xs.x1[s], y);
-  (*t).r2 = fma_band((*t).r2, xs.x2[s], y); (*t).r3 = fma_band((*t).r3, xs.x3[s], y);
-  (*t).r4 = fma_band((*t).r4, xs.x4[s], y); (*t).r5 = fma_band((*t).r5, xs.x5[s], y);
-  (*t).r6 = fma_band((*t).r6, xs.x6[s], y); (*t).r7 = fma_band((*t).r7, xs.x7[s], y);
+// One K step (4 channels) of every pixel: its inputs xs against the band's four weight rows.
+fn step_band(t: ptr<function, BandTile>, xs: Inputs, y0: Band, y1: Band, y2: Band, y3: Band) {
+  (*t).r0 = mix_band((*t).r0, xs.x0, y0, y1, y2, y3); (*t).r1 = mix_band((*t).r1, xs.x1, y0, y1, y2, y3);
+  (*t).r2 = mix_band((*t).r2, xs.x2, y0, y1, y2, y3); (*t).r3 = mix_band((*t).r3, xs.x3, y0, y1, y2, y3);
+  (*t).r4 = mix_band((*t).r4, xs.x4, y0, y1, y2, y3); (*t).r5 = mix_band((*t).r5, xs.x5, y0, y1, y2, y3);
+  (*t).r6 = mix_band((*t).r6, xs.x6, y0, y1, y2, y3); (*t).r7 = mix_band((*t).r7, xs.x7, y0, y1, y2, y3);
+}
+
+// Pixel j's band of the tile.
+fn row_of(t: ptr<function, BandTile>, j: u32) -> Band {
+  switch j {
+    case 0u: { return (*t).r0; }
+    case 1u: { return (*t).r1; }
+    case 2u: { return (*t).r2; }
+    case 3u: { return (*t).r3; }
+    case 4u: { return (*t).r4; }
+    case 5u: { return (*t).r5; }
+    case 6u: { return (*t).r6; }
+    default: { return (*t).r7; }
+  }
 }
 
 // The band's biases, output channels from vec4 index c4 on.
@@ -107,16 +125,14 @@ fn forward_band(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
     let o = (walk.tap + walk.ci) / 4u;
     let xs = Inputs(xv[p0 + o], xv[p1 + o], xv[p2 + o], xv[p3 + o], xv[p4 + o], xv[p5 + o], xv[p6 + o], xv[p7 + o]);
     let r = k * c4 + lane_cols;
-    step_band(&acc, xs, 0u, weight_band(r));
-    step_band(&acc, xs, 1u, weight_band(r + c4));
-    step_band(&acc, xs, 2u, weight_band(r + 2u * c4));
-    step_band(&acc, xs, 3u, weight_band(r + 3u * c4));
+    step_band(&acc, xs, weight_band(r), weight_band(r + c4), weight_band(r + 2u * c4), weight_band(r + 3u * c4));
     walk = k_next(walk, 4u, steps);
   }
   let ob = (row0 * params.cout + band0) / 4u;
   let b = bias_band(band0 / 4u);
-  store_band(ob, row0, rows, acc.r0, b); store_band(ob + c4, row0 + 1u, rows, acc.r1, b);
-  store_band(ob + 2u * c4, row0 + 2u, rows, acc.r2, b); store_band(ob + 3u * c4, row0 + 3u, rows, acc.r3, b);
-  store_band(ob + 4u * c4, row0 + 4u, rows, acc.r4, b); store_band(ob + 5u * c4, row0 + 5u, rows, acc.r5, b);
-  store_band(ob + 6u * c4, row0 + 6u, rows, acc.r6, b); store_band(ob + 7u * c4, row0 + 7u, rows, acc.r7, b);
+  // A loop, not eight calls: the epilogue's activation is then compiled once, not 64 times
+  // (a band pipeline's build time is what a first call waits for).
+  for (var j = 0u; j < 8u; j++) {
+    store_band(ob + j * c4, row0 + j, rows, row_of(&acc, j), b);
+  }
 }

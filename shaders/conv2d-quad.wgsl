@@ -76,12 +76,20 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let ob = row0 * params.cout + gc + col0;
   let bl = epi_bias4(cv0);
   let bh = epi_bias4(cv1);
-  store_tile_row(ob, row0, 0u, rows, col0, epilogue4(acc0l, bl), epilogue4(acc0h, bh));
-  store_tile_row(ob, row0, 1u, rows, col0, epilogue4(acc1l, bl), epilogue4(acc1h, bh));
-  store_tile_row(ob, row0, 2u, rows, col0, epilogue4(acc2l, bl), epilogue4(acc2h, bh));
-  store_tile_row(ob, row0, 3u, rows, col0, epilogue4(acc3l, bl), epilogue4(acc3h, bh));
-  store_tile_row(ob, row0, 4u, rows, col0, epilogue4(acc4l, bl), epilogue4(acc4h, bh));
-  store_tile_row(ob, row0, 5u, rows, col0, epilogue4(acc5l, bl), epilogue4(acc5h, bh));
-  store_tile_row(ob, row0, 6u, rows, col0, epilogue4(acc6l, bl), epilogue4(acc6h, bh));
-  store_tile_row(ob, row0, 7u, rows, col0, epilogue4(acc7l, bl), epilogue4(acc7h, bh));
+  // A loop, not eight calls: the epilogue's activation is compiled once (build time).
+  for (var j = 0u; j < 8u; j++) {
+    var lo = acc7l;
+    var hi = acc7h;
+    switch j {
+      case 0u: { lo = acc0l; hi = acc0h; }
+      case 1u: { lo = acc1l; hi = acc1h; }
+      case 2u: { lo = acc2l; hi = acc2h; }
+      case 3u: { lo = acc3l; hi = acc3h; }
+      case 4u: { lo = acc4l; hi = acc4h; }
+      case 5u: { lo = acc5l; hi = acc5h; }
+      case 6u: { lo = acc6l; hi = acc6h; }
+      default: {}
+    }
+    store_tile_row(ob, row0, j, rows, col0, epilogue4(lo, bl), epilogue4(hi, bh));
+  }
 }

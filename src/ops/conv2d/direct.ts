@@ -40,6 +40,14 @@ export function directQuadApplies(g: ConvGeometry, wg: number): boolean {
 
 /** Fewest quads (32 pixels × 32 channels each) the band kernel needs to keep the cores busy; smaller grids run `forward_quad`'s 8 × 8 tiles. */
 export const MIN_BAND_QUADS = 8;
+/**
+ * The band kernel's workgroup size, whatever the tuned `wg` (which still has to be a
+ * multiple of 4 for any quad kernel to run): every band conv then shares one pipeline per
+ * epilogue. A band pipeline takes ~0.5 s to build on SwiftShader (64 vec4 accumulators),
+ * and with `wg`'s per-grid shrinking one small-net training step built three. WG 16 ran
+ * as fast as 64 on every shape measured (2×96²×64→128 s2: 104–110 against 105–108 ms).
+ */
+export const BAND_WG = 16;
 
 /**
  * Whether the forward runs with its weights shared across quads (`forward_band`): as for
@@ -51,20 +59,19 @@ export const MIN_BAND_QUADS = 8;
  */
 export function directBandApplies(g: ConvGeometry, rows: number, t: Readonly<ConvTuning>): boolean {
   const quads = Math.ceil(rows / 32) * (g.cog / 32);
-  return g.cog % 32 === 0 && quads * g.groups >= MIN_BAND_QUADS && directQuadApplies(g, tileWorkgroupSize(4 * quads, g.groups, t.wg));
+  return g.cog % 32 === 0 && quads * g.groups >= MIN_BAND_QUADS && directQuadApplies(g, t.wg);
 }
 
 /** `forward_band`: 8 pixels × 32 channels per invocation, a quad's four lanes on one band. */
-function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): void {
+function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, epilogue?: ConvEpilogue): void {
   const bands = pg.cog / 32;
   const lanes = Math.ceil(rows / 32) * bands * 4;
-  const wg = tileWorkgroupSize(lanes, pg.groups, t.wg);
   backend().dispatch({
     kernel: FORWARD_BAND,
     bindings: { xv: xp, wv: w, outv: out, epi_bias: epilogueBias(epilogue, w) },
     params: params(pg, { tiles_n: bands }),
-    overrides: { WG: wg, ...epilogueOverrides(epilogue) },
-    workgroups: tileGrid(lanes, pg.groups, wg),
+    overrides: { WG: BAND_WG, ...epilogueOverrides(epilogue) },
+    workgroups: tileGrid(lanes, pg.groups, BAND_WG),
   });
 }
 
@@ -89,7 +96,7 @@ export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly
   const rows = g.n * g.ho * g.wo;
   if (!out.size) return out;
   const { xp, pg } = paddedForTaps(x, g);
-  if (directBandApplies(g, rows, t)) dispatchBand(xp, w, out, pg, rows, t, epilogue);
+  if (directBandApplies(g, rows, t)) dispatchBand(xp, w, out, pg, rows, epilogue);
   else dispatchTiles(xp, w, out, pg, rows, t, epilogue);
   if (xp !== x) xp.dispose();
   return out;
