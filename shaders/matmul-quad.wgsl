@@ -180,15 +180,30 @@ fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
   let c_base = q.batch * params.m * params.n;
   let row0 = q.row0;
   let col0 = q.col0;
-  store_row(c_base, row0, col0, t.r0);
-  if (TM > 1u) { store_row(c_base, row0 + 1u, col0, t.r1); }
-  if (TM > 2u) { store_row(c_base, row0 + 2u, col0, t.r2); }
-  if (TM > 3u) { store_row(c_base, row0 + 3u, col0, t.r3); }
-  if (TM > 4u) { store_row(c_base, row0 + 4u, col0, t.r4); }
-  if (TM > 5u) { store_row(c_base, row0 + 5u, col0, t.r5); }
-  if (TM > 6u) { store_row(c_base, row0 + 6u, col0, t.r6); }
-  if (TM > 7u) { store_row(c_base, row0 + 7u, col0, t.r7); }
-  if (TM > 8u) { store_row(c_base, row0 + 8u, col0, t.r8); }
+  // A loop over the rows, not TM inlined stores: the store (with its partial-column
+  // paths) was most of this pipeline's build time (TM = 8: 1.2 → 0.7 s on SwiftShader).
+  if (TM == 1u) {
+    store_row(c_base, row0, col0, t.r0);
+    return;
+  }
+  for (var i = 0u; i < TM; i++) {
+    store_row(c_base, row0 + i, col0, tile_row(&t, i));
+  }
+}
+
+// Row i of the tile.
+fn tile_row(t: ptr<function, Tile>, i: u32) -> Row {
+  switch i {
+    case 0u: { return (*t).r0; }
+    case 1u: { return (*t).r1; }
+    case 2u: { return (*t).r2; }
+    case 3u: { return (*t).r3; }
+    case 4u: { return (*t).r4; }
+    case 5u: { return (*t).r5; }
+    case 6u: { return (*t).r6; }
+    case 7u: { return (*t).r7; }
+    default: { return (*t).r8; }
+  }
 }
 
 // ---- 16-column bands (matmul16): the same scheme at half the band width. ----
@@ -254,13 +269,27 @@ fn matmul16(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   let c_base = q.batch * params.m * params.n;
   let row0 = q.row0;
   let col0 = q.col0;
-  store_half(c_base, row0, col0, t.r0);
-  if (TM > 1u) { store_half(c_base, row0 + 1u, col0, t.r1); }
-  if (TM > 2u) { store_half(c_base, row0 + 2u, col0, t.r2); }
-  if (TM > 3u) { store_half(c_base, row0 + 3u, col0, t.r3); }
-  if (TM > 4u) { store_half(c_base, row0 + 4u, col0, t.r4); }
-  if (TM > 5u) { store_half(c_base, row0 + 5u, col0, t.r5); }
-  if (TM > 6u) { store_half(c_base, row0 + 6u, col0, t.r6); }
-  if (TM > 7u) { store_half(c_base, row0 + 7u, col0, t.r7); }
-  if (TM > 8u) { store_half(c_base, row0 + 8u, col0, t.r8); }
+  // A loop over the rows, as in `matmul` (build time).
+  if (TM == 1u) {
+    store_half(c_base, row0, col0, t.r0);
+    return;
+  }
+  for (var i = 0u; i < TM; i++) {
+    store_half(c_base, row0 + i, col0, tile16_row(&t, i));
+  }
+}
+
+// Row i of the tile.
+fn tile16_row(t: ptr<function, Tile16>, i: u32) -> Half {
+  switch i {
+    case 0u: { return (*t).r0; }
+    case 1u: { return (*t).r1; }
+    case 2u: { return (*t).r2; }
+    case 3u: { return (*t).r3; }
+    case 4u: { return (*t).r4; }
+    case 5u: { return (*t).r5; }
+    case 6u: { return (*t).r6; }
+    case 7u: { return (*t).r7; }
+    default: { return (*t).r8; }
+  }
 }
