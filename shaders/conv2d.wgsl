@@ -218,18 +218,27 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
     walk = k_next(walk, kstep, steps);
   }
   let ob = row0 * params.cout + gc + col0;
-  // A loop over the tile's rows, not eight inlined stores (build time: docs/kernels.md).
+  store_tile(ob, row0, rows, col0, acc0l, acc0h, acc1l, acc1h, acc2l, acc2h, acc3l, acc3h,
+             acc4l, acc4h, acc5l, acc5h, acc6l, acc6h, acc7l, acc7h);
+}
+
+// The whole 8-row tile (rows j: lo_j, hi_j), as one loop over its rows: eight inlined
+// store_tile_row calls made the pipeline take twice as long to build (docs/kernels.md).
+fn store_tile(ob: u32, row0: u32, rows: u32, col0: u32,
+              l0: vec4<f32>, h0: vec4<f32>, l1: vec4<f32>, h1: vec4<f32>, l2: vec4<f32>, h2: vec4<f32>,
+              l3: vec4<f32>, h3: vec4<f32>, l4: vec4<f32>, h4: vec4<f32>, l5: vec4<f32>, h5: vec4<f32>,
+              l6: vec4<f32>, h6: vec4<f32>, l7: vec4<f32>, h7: vec4<f32>) {
   for (var j = 0u; j < 8u; j++) {
-    var lo = acc7l;
-    var hi = acc7h;
+    var lo = l7;
+    var hi = h7;
     switch j {
-      case 0u: { lo = acc0l; hi = acc0h; }
-      case 1u: { lo = acc1l; hi = acc1h; }
-      case 2u: { lo = acc2l; hi = acc2h; }
-      case 3u: { lo = acc3l; hi = acc3h; }
-      case 4u: { lo = acc4l; hi = acc4h; }
-      case 5u: { lo = acc5l; hi = acc5h; }
-      case 6u: { lo = acc6l; hi = acc6h; }
+      case 0u: { lo = l0; hi = h0; }
+      case 1u: { lo = l1; hi = h1; }
+      case 2u: { lo = l2; hi = h2; }
+      case 3u: { lo = l3; hi = h3; }
+      case 4u: { lo = l4; hi = h4; }
+      case 5u: { lo = l5; hi = h5; }
+      case 6u: { lo = l6; hi = h6; }
       default: {}
     }
     store_tile_row(ob, row0, j, rows, col0, lo, hi);
@@ -486,10 +495,8 @@ fn dw_tiled(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     xo = select(xo + xstep, xrow, row_end);
   }
   let ob = wid.z * rows * params.cout + row0 * params.cout + gc + col0;
-  store_tile_row(ob, row0, 0u, rows, col0, acc0l, acc0h); store_tile_row(ob, row0, 1u, rows, col0, acc1l, acc1h);
-  store_tile_row(ob, row0, 2u, rows, col0, acc2l, acc2h); store_tile_row(ob, row0, 3u, rows, col0, acc3l, acc3h);
-  store_tile_row(ob, row0, 4u, rows, col0, acc4l, acc4h); store_tile_row(ob, row0, 5u, rows, col0, acc5l, acc5h);
-  store_tile_row(ob, row0, 6u, rows, col0, acc6l, acc6h); store_tile_row(ob, row0, 7u, rows, col0, acc7l, acc7h);
+  store_tile(ob, row0, rows, col0, acc0l, acc0h, acc1l, acc1h, acc2l, acc2h, acc3l, acc3h,
+             acc4l, acc4h, acc5l, acc5h, acc6l, acc6h, acc7l, acc7h);
 }
 
 // out[i] = Σ_s part[s·size + i]: the second pass of a split-K dW.
