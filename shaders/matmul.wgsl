@@ -249,19 +249,23 @@ fn matmul(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
 
   let c_base = batch * params.m * params.n;
   let col1 = col0 + 4u;
-  store4(c_base, row0, col0, acc0l); store4(c_base, row0 + 1u, col0, acc1l);
-  store4(c_base, row0 + 2u, col0, acc2l); store4(c_base, row0 + 3u, col0, acc3l);
-  if (TN == 8u) {
-    store4(c_base, row0, col1, acc0h); store4(c_base, row0 + 1u, col1, acc1h);
-    store4(c_base, row0 + 2u, col1, acc2h); store4(c_base, row0 + 3u, col1, acc3h);
-  }
-  if (TM == 8u) {
-    store4(c_base, row0 + 4u, col0, acc4l); store4(c_base, row0 + 5u, col0, acc5l);
-    store4(c_base, row0 + 6u, col0, acc6l); store4(c_base, row0 + 7u, col0, acc7l);
-    if (TN == 8u) {
-      store4(c_base, row0 + 4u, col1, acc4h); store4(c_base, row0 + 5u, col1, acc5h);
-      store4(c_base, row0 + 6u, col1, acc6h); store4(c_base, row0 + 7u, col1, acc7h);
+  // One loop over the tile's rows, not 2·TM inlined stores: the stores' column masks were
+  // half of this pipeline's build time (docs/kernels.md).
+  for (var j = 0u; j < TM; j++) {
+    var lo = acc7l;
+    var hi = acc7h;
+    switch j {
+      case 0u: { lo = acc0l; hi = acc0h; }
+      case 1u: { lo = acc1l; hi = acc1h; }
+      case 2u: { lo = acc2l; hi = acc2h; }
+      case 3u: { lo = acc3l; hi = acc3h; }
+      case 4u: { lo = acc4l; hi = acc4h; }
+      case 5u: { lo = acc5l; hi = acc5h; }
+      case 6u: { lo = acc6l; hi = acc6h; }
+      default: {}
     }
+    store4(c_base, row0 + j, col0, lo);
+    if (TN == 8u) { store4(c_base, row0 + j, col1, hi); }
   }
 }
 
