@@ -96,3 +96,22 @@ describe('fusedConv2d: gamma · act(conv2d(x, w) + bias)', () => {
     for (const t of [x, w, b]) t.dispose();
   });
 });
+
+describe('fusedConv2d memory', () => {
+  it('leaves nothing behind but its output, fused in the kernel or not (no intermediate conv output is kept)', async () => {
+    const cases: [number[], number[]][] = [
+      [[1, 8, 8, 16], [3, 3, 16, 16]], // Winograd: the activation kernel follows the conv
+      [[2, 16, 16, 8], [3, 3, 8, 32]], // the band kernel applies it
+      [[2, 6, 6, 4], [3, 3, 4, 8]], // the register-tiled direct forward: the activation kernel follows
+    ];
+    for (const [xs, ws] of cases) {
+      const [x, w, b] = [toTensor(randArr(xs, 1)), toTensor(randArr(ws, 2)), toTensor(randArr([ws[3]!], 3))];
+      await gpu().sync();
+      const live = gpu().poolStats().liveBuffers;
+      const y = noGrad(() => ops.fusedConv2d(x, w, { padding: 'SAME', bias: b, activation: 'relu' }));
+      await gpu().sync();
+      expect(gpu().poolStats().liveBuffers - live, `x ${xs.join('×')}`).toBe(1);
+      for (const t of [x, w, b, y]) t.dispose();
+    }
+  });
+});

@@ -16,7 +16,7 @@ import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
 import { paddedForTaps, params, tileGrid, tileWorkgroupSize } from './shared.js';
 import type { ConvTuning } from './tuning.js';
-import { EPILOGUE_CONSTANTS, epilogueBias, epilogueOverrides, withEpilogue, type ConvEpilogue } from './epilogue.js';
+import { EPILOGUE_CONSTANTS, applyEpilogue, epilogueBias, epilogueOverrides, withEpilogue, type ConvEpilogue } from './epilogue.js';
 import convWgsl from '../../../shaders/conv2d.wgsl';
 import convQuadWgsl from '../../../shaders/conv2d-quad.wgsl';
 import convBandWgsl from '../../../shaders/conv2d-band.wgsl';
@@ -53,17 +53,17 @@ export const BAND_WG = 16;
  * Whether the forward runs with its weights shared across quads (`forward_band`): as for
  * `forward_quad`, on SwiftShader with `subgroups` and vec4 input channels, and with whole
  * 32-channel bands per group and at least MIN_BAND_QUADS quads. 2.5× fewer loads per
- * multiply-add than `forward_quad`; GPU time against it (ms, same run): 32×28²×16→32 s2
- * 17.8 → 11.3, 32×14²×32→64 s2 19.2 → 13.6, 2×96²×64→128 s2 182 → 123, 1×48²×256→256 s2
- * g2 87 → 65; 1×14²×32→64 s2 (4 quads) 0.62 → 0.80, hence the minimum.
+ * multiply-add than `forward_quad`; GPU time against it (ms, same process): 32×28²×16→32
+ * s2 17.8 → 9.8–10.4, 32×14²×32→64 s2 19.2 → 9.4–10.3, 2×96²×64→128 s2 182 → 104–110,
+ * 1×48²×256→256 s2 g2 87 → 52–58; 1×14²×32→64 s2 (4 quads) 0.62 → 0.80, hence the minimum.
  */
 export function directBandApplies(g: ConvGeometry, rows: number, t: Readonly<ConvTuning>): boolean {
   const quads = Math.ceil(rows / 32) * (g.cog / 32);
-  return g.cog % 32 === 0 && quads * g.groups >= MIN_BAND_QUADS && directQuadApplies(g, t.wg);
+  return quads * g.groups >= MIN_BAND_QUADS && directQuadApplies(g, t.wg);
 }
 
-/** `forward_band`: 8 pixels × 32 channels per invocation, a quad's four lanes on one band. */
-function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, epilogue?: ConvEpilogue): void {
+/** `forward_band`: 8 pixels × 32 channels per invocation, a quad's four lanes on one band. It applies the epilogue (true). */
+function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, epilogue?: ConvEpilogue): true {
   const bands = pg.cog / 32;
   const lanes = Math.ceil(rows / 32) * bands * 4;
   backend().dispatch({
@@ -73,12 +73,7 @@ function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows
     overrides: { WG: BAND_WG, ...epilogueOverrides(epilogue) },
     workgroups: tileGrid(lanes, pg.groups, BAND_WG),
   });
-}
-
-/** Whether directForward applies an epilogue itself (the band and quad kernels do; `forward` does not). */
-export function directFusesEpilogue(g: ConvGeometry, t: Readonly<ConvTuning>): boolean {
-  const rows = g.n * g.ho * g.wo;
-  return directBandApplies(g, rows, t) || directQuadApplies(g, tileWorkgroupSize(tileCount(g, rows), g.groups, t.wg));
+  return true;
 }
 
 /** Register tiles of `forward` / `forward_quad`: 8 rows × TN columns. */
@@ -90,20 +85,22 @@ function tileCount(g: ConvGeometry, rows: number): number {
   return Math.ceil(rows / 8) * Math.ceil(g.cog / tileColumns(g));
 }
 
-/** The direct forward; `epilogue` only where directFusesEpilogue. */
+/** The direct forward, then `epilogue` (in the band and quad kernels' store; else the activation kernel). */
 export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
   const rows = g.n * g.ho * g.wo;
   if (!out.size) return out;
   const { xp, pg } = paddedForTaps(x, g);
-  if (directBandApplies(g, rows, t)) dispatchBand(xp, w, out, pg, rows, epilogue);
-  else dispatchTiles(xp, w, out, pg, rows, t, epilogue);
+  const fused = directBandApplies(g, rows, t) ? dispatchBand(xp, w, out, pg, rows, epilogue) : dispatchTiles(xp, w, out, pg, rows, t, epilogue);
   if (xp !== x) xp.dispose();
-  return out;
+  return epilogue && !fused ? applyEpilogue(out, epilogue) : out;
 }
 
-/** `forward` (or `forward_quad`, which applies `epilogue`): 8 × TN register tiles, TN = 8, or 4 for groups of ≤ 4 output channels. */
-function dispatchTiles(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): void {
+/**
+ * `forward` (or `forward_quad`): 8 × TN register tiles, TN = 8, or 4 for groups of ≤ 4
+ * output channels. Whether it applied `epilogue` (`forward_quad` does, `forward` does not).
+ */
+function dispatchTiles(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows: number, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): boolean {
   const tn = tileColumns(pg);
   const vec = pg.cig % 4 === 0 && pg.cog % 4 === 0;
   const tiles = tileCount(pg, rows);
@@ -116,4 +113,5 @@ function dispatchTiles(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, row
     overrides: quad ? { WG: wg, ...epilogueOverrides(epilogue) } : { VEC_K: vec ? 1 : 0, TN: tn, WG: wg },
     workgroups: tileGrid(tiles, pg.groups, wg),
   });
+  return quad;
 }

@@ -3,11 +3,11 @@
  * kernel in its store (shaders/epilogue.wgsl) where it has one, so that conv + bias +
  * activation costs one dispatch and one pass over the output. The kernels that have it:
  * the quad-shared direct forwards (conv2d-band.wgsl, conv2d-quad.wgsl) and the quad
- * small-channel forward (conv2d-small-quad.wgsl), i.e. SwiftShader's; every other kernel
- * is followed by the `activation` op.
+ * small-channel forward (conv2d-small-quad.wgsl), i.e. SwiftShader's; after every other
+ * kernel `applyEpilogue` runs the `activation` kernel.
  */
 import type { Tensor } from '../../tensor/tensor.js';
-import { KIND_CODES, KIND_CONSTANTS, withActivations, type ActivationKind } from '../activation.js';
+import { activation, KIND_CODES, KIND_CONSTANTS, withActivations, type ActivationKind } from '../activation.js';
 import epilogueWgsl from '../../../shaders/epilogue.wgsl';
 
 export interface ConvEpilogue {
@@ -33,4 +33,11 @@ export function epilogueOverrides(e: ConvEpilogue | undefined): Record<string, n
 /** The `epi_bias` binding: the biases, or `standIn` (never read) without them. */
 export function epilogueBias(e: ConvEpilogue | undefined, standIn: Tensor): Tensor {
   return e?.bias ?? standIn;
+}
+
+/** The epilogue after a conv whose kernel has none: the activation kernel, the conv's output freed. */
+export function applyEpilogue(y: Tensor, e: ConvEpilogue): Tensor {
+  const out = activation(y, { kind: e.kind, gamma: e.gamma, bias: e.bias });
+  y.dispose();
+  return out;
 }

@@ -17,12 +17,12 @@ import { checkOneOf, checkOptions, describeValue } from '../../runtime/validate.
 import { activation, GAMMA, type ActivationKind } from '../activation.js';
 import { assertF32 } from '../util.js';
 import { convAlgorithm } from './algorithms.js';
-import { directForward, directFusesEpilogue } from './direct.js';
-import { smallForward, smallFusesEpilogue } from './small.js';
-import { CONV2D_OPTIONS, convGeometry, type Conv2dOptions, type ConvGeometry } from './geometry.js';
-import { convTuning, type ConvTuning } from './tuning.js';
+import { directForward } from './direct.js';
+import { smallForward } from './small.js';
+import { CONV2D_OPTIONS, convGeometry, type Conv2dOptions } from './geometry.js';
+import { convTuning } from './tuning.js';
 import { checkConv2d, conv2d } from './index.js';
-import type { ConvEpilogue } from './epilogue.js';
+import { applyEpilogue } from './epilogue.js';
 
 export interface FusedConv2dOptions extends Conv2dOptions {
   /** Per output channel, [cout]; none by default. */
@@ -41,21 +41,19 @@ export interface FusedAttrs {
   gamma: number;
 }
 
-/** The conv's forward with the epilogue in its kernel where the algorithm has one. */
-function forwardWithEpilogue(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, e: ConvEpilogue): Tensor | null {
-  const name = convAlgorithm('forward', g, t).name;
-  if (name === 'direct' && directFusesEpilogue(g, t)) return directForward(x, w, g, t, e);
-  if (name === 'small' && smallFusesEpilogue(g, t)) return smallForward(x, w, g, t, e);
-  return null;
-}
+/** The forwards that take an epilogue (and apply it in their kernel where they can); the other algorithms' outputs go through `applyEpilogue`. */
+const WITH_EPILOGUE = new Map([['direct', directForward], ['small', smallForward]]);
 
 /** Inference only (fusedConv2d takes the two differentiable ops while a gradient is recorded). */
 export const fusedConv2dOp = defineOp<FusedAttrs>({
   name: 'fusedConv2d',
   forward: ([x, w, bias], a) => {
     const g = convGeometry(x!, w!, a.conv);
-    const fused = forwardWithEpilogue(x!, w!, g, convTuning(a.conv.tuning), { kind: a.kind, gamma: a.gamma, bias });
-    return { out: fused ?? activation(conv2d(x!, w!, a.conv), { kind: a.kind, gamma: a.gamma, bias }) };
+    const t = convTuning(a.conv.tuning);
+    const algorithm = convAlgorithm('forward', g, t);
+    const epilogue = { kind: a.kind, gamma: a.gamma, bias };
+    const run = WITH_EPILOGUE.get(algorithm.name);
+    return { out: run ? run(x!, w!, g, t, epilogue) : applyEpilogue(algorithm.run(x!, w!, g, t), epilogue) };
   },
   backward: notDifferentiable,
 });

@@ -16,7 +16,7 @@ import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
 import type { ConvTuning } from './tuning.js';
-import { EPILOGUE_CONSTANTS, epilogueBias, epilogueOverrides, withEpilogue, type ConvEpilogue } from './epilogue.js';
+import { EPILOGUE_CONSTANTS, applyEpilogue, epilogueBias, epilogueOverrides, withEpilogue, type ConvEpilogue } from './epilogue.js';
 import smallWgsl from '../../../shaders/conv2d-small.wgsl';
 import smallQuadWgsl from '../../../shaders/conv2d-small-quad.wgsl';
 
@@ -69,12 +69,7 @@ export function smallQuadApplies(g: ConvGeometry, wg: number): boolean {
   return g.sw === 1 && g.dw === 1 && g.cout % QUAD_CHANNELS === 0 && wg % 4 === 0 && b.adapter.software && b.device.features.has('subgroups');
 }
 
-/** Whether smallForward applies an epilogue itself (the quad variant does). */
-export function smallFusesEpilogue(g: ConvGeometry, t: Readonly<ConvTuning>): boolean {
-  return smallQuadApplies(g, t.wg);
-}
-
-/** The small-channel forward; `epilogue` only where smallFusesEpilogue. */
+/** The small-channel forward, then `epilogue` (in the quad variant's store; else the activation kernel). */
 export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): Tensor {
   const out = empty([g.n, g.ho, g.wo, g.cout]);
   const quad = smallQuadApplies(g, t.wg);
@@ -94,5 +89,5 @@ export function smallForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly<
     overrides: quad ? { WG: t.wg, KH: g.kh, KW: g.kw, ...epilogueOverrides(epilogue) } : { WG: t.wg, KH: g.kh, KW: g.kw, PX: px },
     workgroups: Math.ceil(invocations / t.wg),
   });
-  return out;
+  return epilogue && !quad ? applyEpilogue(out, epilogue) : out;
 }
