@@ -22,6 +22,16 @@ describe('AGC (hand-computed)', () => {
     opt.dispose();
   });
 
+  it('four neighbouring units walked as one vec4: each keeps its own clip factor', async () => {
+    // W = 1 everywhere: every unit's bound is 0.1·1. G per unit (0.05, 1, 0.05, 2): units 0
+    // and 2 pass, unit 1 is scaled by 0.1 and unit 3 by 0.05, so each moves by 0.05 or 0.1.
+    const w = f32([1, 1, 1, 1], [1, 4]);
+    const opt = optim.sgdAgc([{ name: 'fc/w', tensor: w, kind: 'weight' }], { lr: 1, momentum: 0, weightDecay: 0, clipping: 0.1 });
+    opt.step([f32([0.05, 1, 0.05, 2], [1, 4])]);
+    expectClose(await w.data(), [0.95, 0.9, 0.95, 0.9], 1e-6);
+    opt.dispose();
+  });
+
   it('a zero unit is bounded by λ·eps, and a bias vector is one unit', async () => {
     // Weight unit 0 is all zero: bound 0.5·1e-3; G = (3e-3, 4e-3) (norm 5e-3) → ×0.1.
     // Bias (whole tensor): ‖W‖ = 2, bound 1, G = (0, 2) → ×0.5.
@@ -50,7 +60,11 @@ const CASES: Case[] = [
   { name: 'block/conv3x3/w', shape: [3, 3, 8, 16], kind: 'weight', unitAxis: 3, gradScale: 0.05 },
   // 150 units: more than one workgroup (64 units each) of the step kernel.
   { name: 'block/wide/w', shape: [2, 150], kind: 'weight', unitAxis: 1, gradScale: 0.02 },
+  // 264 units: four per thread (vec4 columns), 66 threads, more than one workgroup.
+  { name: 'block/wider/w', shape: [2, 264], kind: 'weight', unitAxis: 1, gradScale: 0.02 },
   { name: 'stem/conv/gain', shape: [4], kind: 'gain', unitAxis: null, gradScale: 0.5 },
+  // One unit of three vec4s: its norm sums the four components' partial sums.
+  { name: 'block/gain', shape: [12], kind: 'gain', unitAxis: null, gradScale: 0.5 },
   { name: 'stem/conv/bias', shape: [4], kind: 'bias', unitAxis: null, gradScale: 1e-4 },
   { name: 'block/skip_gain', shape: [], kind: 'scale', unitAxis: null, gradScale: 0.3 },
   { name: 'torch/conv/w', shape: [3, 2, 2, 2], kind: 'weight', unitAxis: 0, gradScale: 0.5 },

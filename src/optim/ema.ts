@@ -70,7 +70,7 @@ export class Ema {
       backend().dispatch({
         kernel: EMA_UPDATE,
         bindings: { current4: r.storage.buffer, average4: average.storage.buffer, step_status: (options.guard ?? this.unguarded).status },
-        params: { length: r.segment.length, total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
+        params: { length: r.segment.length, threads: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay },
         overrides: { VECS: STREAM_VECS },
         workgroups: workgroupsFor(Math.ceil(paddedLength(r.segment) / 4 / STREAM_VECS)),
       });

@@ -20,7 +20,7 @@ const REPORT = defineKernel('optim', optimWgsl, 'finite_report');
 const RESTORE = defineKernel('optim', optimWgsl, 'restore_if_skipped');
 
 /** The unused fields of the shared optimizer uniform. */
-const PARAMS = { total_units: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay: 0 };
+const PARAMS = { threads: 0, nesterov: 0, pad: 0, lr: 0, momentum: 0, weight_decay: 0, clipping: 0, eps: 0, decay: 0 };
 
 export class FiniteGuard {
   /** [0] != 0 once a check of this step found a non-finite value (4 u32s). */

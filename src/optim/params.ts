@@ -6,9 +6,8 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { describeValue } from '../runtime/validate.js';
-import { backend } from '../runtime/init.js';
 import { ModelState, StateLayout } from '../state/model-state.js';
-import { gather, type FlatSegment } from '../state/flat.js';
+import { gather } from '../state/flat.js';
 
 /** A loose parameter for `sgdAgc` / `ema`. */
 export interface ParamSpec {
@@ -28,9 +27,6 @@ export interface ParamSpec {
 
 export type ParamLike = ParamSpec | Tensor;
 
-export const FLAG_AGC = 1;
-export const FLAG_DECAY = 2;
-const INFO_WORDS = 8;
 
 /** vec4s per invocation of the streaming EMA kernel: its `VECS` override. */
 export const STREAM_VECS = 4;
@@ -119,14 +115,4 @@ export function checkAligned(what: string, state: ModelState, tensors: readonly 
       throw new ShapeError(`${what}: ${name} has shape ${describeShape(p.shape)}, got ${describeShape(t.shape)}`);
     }
   });
-}
-
-/** The per-tensor table of a segment the optimizer kernels read (shaders/optim.wgsl `TensorInfo`). */
-export function uploadInfo(segment: FlatSegment, flagsOf: (index: number) => number): GPUBuffer {
-  const words = new Uint32Array(Math.max(1, segment.entries.length) * INFO_WORDS);
-  segment.entries.forEach((e, i) => words.set([e.offset, e.size, e.units, e.inner, e.unitBase, flagsOf(e.index), 0, 0], i * INFO_WORDS));
-  const b = backend();
-  const buf = b.pool.acquire(words.byteLength);
-  b.upload(buf, words);
-  return buf;
 }

@@ -7,8 +7,9 @@
  *   3. v ← μ·v + G;  W ← W − lr·(G + μ·v) (Nesterov; plain momentum uses v)
  * Multi-tensor: a model's parameters live in the flat regions of its ModelState (see
  * src/state/), so a step is one dispatch per region, independent of the number of tensors:
- * one thread per AGC unit takes the unit's norms and then clips, decays and updates it in
- * place (shaders/optim.wgsl). Only the gradients are gathered (one buffer copy each).
+ * each thread takes the norms of one AGC unit (or four neighbouring ones, as vec4s) and
+ * then clips, decays and updates it in place (shaders/optim.wgsl). Only the gradients are
+ * gathered (one buffer copy each).
  *
  * With `sam: { rho }` every step is a sharpness-aware (SAM) step of two gradients:
  *   opt.perturb(g)   w ← w + ρ·g/‖g‖₂      (g: the gradient at w; a copy of w is kept)
@@ -22,16 +23,22 @@ import { defineKernel } from '../runtime/kernel.js';
 import { DisposedError, ShapeError, ValueError } from '../runtime/errors.js';
 import optimWgsl from '../../shaders/optim.wgsl';
 import type { ModelState, StateRegion } from '../state/model-state.js';
-import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatSegment } from '../state/flat.js';
+import { flatBuffer, paddedLength, scatter, zeroFill, gather, type FlatEntry, type FlatSegment } from '../state/flat.js';
 import { FiniteGuard } from './guard.js';
 import { checkTensor } from '../tensor/tensor.js';
 import { checkBoolean, checkNumber, checkOptions, describeValue } from '../runtime/validate.js';
 import { SamAscent, checkSamOptions, type SamOptions } from './sam.js';
-import { FLAG_AGC, FLAG_DECAY, checkAligned, copyIn, targetOf, uploadInfo, type ParamLike, type Target } from './params.js';
+import { checkAligned, copyIn, targetOf, type ParamLike, type Target } from './params.js';
 
 const SGD_STEP = defineKernel('optim', optimWgsl, 'sgd_step');
-/** Threads (units) per workgroup of sgd_step: its WG override. */
+/** Threads per workgroup of sgd_step: its WG override. */
 const STEP_WG = 64;
+/** TensorInfo's flags (shaders/optim.wgsl). */
+const FLAG_AGC = 1;
+const FLAG_DECAY = 2;
+const FLAG_VEC4 = 4;
+/** u32 words of one TensorInfo. */
+const INFO_WORDS = 8;
 
 export type NamePattern = string | RegExp;
 
@@ -85,18 +92,39 @@ interface SegmentState {
   info: GPUBuffer;
   grads: GPUBuffer;
   velocity: GPUBuffer;
-  /** Tensor index of each AGC unit. */
-  unitTensor: GPUBuffer;
+  /** Tensor index of each sgd_step thread. */
+  threadTensor: GPUBuffer;
+  threads: number;
 }
 
-/** The tensor of each unit of the segment (sgd_step's `unit_tensor`). */
-function uploadUnitTensors(seg: FlatSegment): GPUBuffer {
-  const table = new Uint32Array(Math.max(1, seg.totalUnits));
-  seg.entries.forEach((e, t) => table.fill(t, e.unitBase, e.unitBase + e.units));
+/**
+ * Walked as vec4s by sgd_step: four neighbouring units per thread (inner = 1, units a
+ * multiple of 4) or a whole one-unit tensor of a multiple of 4 elements.
+ */
+function walksVec4(e: FlatEntry): boolean {
+  return e.offset % 4 === 0 && e.inner === 1 && (e.units === 1 ? e.size % 4 === 0 : e.units % 4 === 0);
+}
+
+function threadsOf(e: FlatEntry): number {
+  return walksVec4(e) ? Math.max(1, e.units / 4) : e.units;
+}
+
+/** sgd_step's tables for a segment: its TensorInfo rows and the tensor of each thread. */
+function uploadTables(seg: FlatSegment, flagsOf: (index: number) => number): Pick<SegmentState, 'info' | 'threadTensor' | 'threads'> {
+  const words = new Uint32Array(Math.max(1, seg.entries.length) * INFO_WORDS);
+  const owners: number[] = [];
+  seg.entries.forEach((e, t) => {
+    const flags = flagsOf(e.index) | (walksVec4(e) ? FLAG_VEC4 : 0);
+    words.set([e.offset, e.size, e.units, e.inner, owners.length, flags, 0, 0], t * INFO_WORDS);
+    for (let k = threadsOf(e); k > 0; k--) owners.push(t);
+  });
   const b = backend();
-  const buf = b.pool.acquire(table.byteLength);
-  b.upload(buf, table);
-  return buf;
+  const upload = (data: Uint32Array) => {
+    const buf = b.pool.acquire(data.byteLength);
+    b.upload(buf, data);
+    return buf;
+  };
+  return { info: upload(words), threadTensor: upload(new Uint32Array(owners.length ? owners : [0])), threads: owners.length };
 }
 
 function finiteAtLeastZero(name: string, v: unknown): number {
@@ -165,7 +193,7 @@ export class SgdAgc {
       // Zero once: the alignment gaps between tensors are never written, and the guard reads them.
       const grads = flatBuffer(region.segment);
       zeroFill(grads, region.segment);
-      return { region, info: uploadInfo(region.segment, flagsOf), velocity, grads, unitTensor: uploadUnitTensors(region.segment) };
+      return { region, velocity, grads, ...uploadTables(region.segment, flagsOf) };
     });
     this.guard = new FiniteGuard();
     this.sam = this.samRho === null ? null : new SamAscent(state.regions, this.samRho);
@@ -273,13 +301,13 @@ export class SgdAgc {
     const seg = s.region.segment;
     backend().dispatch({
       kernel: SGD_STEP,
-      bindings: { tensor_info: s.info, unit_tensor: s.unitTensor, grad: s.grads, weight: s.region.storage.buffer, velocity: s.velocity, step_status: this.guard.status },
+      bindings: { tensor_info: s.info, thread_tensor: s.threadTensor, grad: s.grads, weight: s.region.storage.buffer, velocity: s.velocity, step_status: this.guard.status },
       params: {
-        length: seg.length, total_units: seg.totalUnits, nesterov: this.nesterov ? 1 : 0, pad: 0,
+        length: seg.length, threads: s.threads, nesterov: this.nesterov ? 1 : 0, pad: 0,
         lr, momentum: this.momentum, weight_decay: this.weightDecay, clipping: this.clipping, eps: this.eps, decay: 0,
       },
       overrides: { WG: STEP_WG },
-      workgroups: Math.ceil(seg.totalUnits / STEP_WG),
+      workgroups: Math.ceil(s.threads / STEP_WG),
     });
   }
 
@@ -318,7 +346,7 @@ export class SgdAgc {
     if (this.disposed) return;
     this.disposed = true;
     const pool = backend().pool;
-    for (const s of this.segments) for (const buf of [s.grads, s.velocity, s.unitTensor, s.info]) pool.release(buf);
+    for (const s of this.segments) for (const buf of [s.grads, s.velocity, s.threadTensor, s.info]) pool.release(buf);
     this.guard.dispose();
     this.sam?.dispose();
     if (this.target.loose) this.target.state.dispose();

@@ -29,17 +29,15 @@ export interface FlatEntry {
   /** Elements from the start of the region. */
   offset: number;
   size: number;
-  /** AGC units of the tensor, elements after each unit's index, and the first unit's number in the segment. */
+  /** AGC units of the tensor and the elements after each unit's index. */
   units: number;
   inner: number;
-  unitBase: number;
 }
 
 export interface FlatSegment {
   entries: FlatEntry[];
   /** Elements up to the end of the last tensor. */
   length: number;
-  totalUnits: number;
 }
 
 /** Tensors start on multiples of this many elements (the device's storage-offset alignment; 256 bytes everywhere we know). */
@@ -72,12 +70,11 @@ export function planSegments(items: readonly FlatItem[], maxBytes?: number): Fla
     if (size > maxElems) {
       throw new ShapeError(`${item.name} ${describeShape(item.shape)} exceeds the segment size (${maxElems} floats; maxStorageBufferBindingSize is ${limit} bytes)`);
     }
-    if (!cur || aligned(cur.length) + size > maxElems) segments.push((cur = { entries: [], length: 0, totalUnits: 0 }));
+    if (!cur || aligned(cur.length) + size > maxElems) segments.push((cur = { entries: [], length: 0 }));
     const { units, inner } = unitLayout(item.shape, item.unitAxis);
     const offset = aligned(cur.length);
-    cur.entries.push({ name: item.name, index, shape: [...item.shape], offset, size, units, inner, unitBase: cur.totalUnits });
+    cur.entries.push({ name: item.name, index, shape: [...item.shape], offset, size, units, inner });
     cur.length = offset + size;
-    cur.totalUnits += units;
   });
   return segments;
 }
