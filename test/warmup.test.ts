@@ -117,4 +117,18 @@ diagnostic(off, derivative_uniformity);
     expect(err).toBeInstanceOf(KernelError);
     expect(String((err as Error).message)).toMatch(/shaders\/broken-warmup\.wgsl:4:\d+: .*undefined_name/);
   });
+
+  it('checks each dispatch after starting its build: an unknown override or a missing binding is still a typed error', async () => {
+    const k = defineKernel('warmup-checks', `
+override WG: u32 = 1u;
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(WG) fn main() { out[0] = 1.0; }`, 'main');
+    const out = tensor([0]);
+    const withOverride = warmup(() => backend().dispatch({ kernel: k, bindings: { out: out.buffer }, overrides: { NOT_DECLARED: 2 }, workgroups: 1 }));
+    await expect(withOverride).rejects.toThrow(KernelError);
+    await expect(withOverride).rejects.toThrow(/NOT_DECLARED/);
+    await expect(warmup(() => backend().dispatch({ kernel: k, bindings: {}, workgroups: 1 }))).rejects.toThrow(/out/);
+    await gpu().sync(); // the failed build is left to a real dispatch, none came: nothing to report
+    out.dispose();
+  });
 });

@@ -186,7 +186,6 @@ export class Backend {
     const planned = this.planned!;
     const key = this.pipelineKey(kernel, overrides);
     if (planned.has(key)) return;
-    this.checkOverrides(kernel, overrides);
     // One build per key: a background build still queued for the next submit starts now.
     if (this.buildAfterSubmit.has(key)) this.startBackgroundBuild(key);
     planned.set(key, this.pipelines.has(key) ? null : this.building.get(key) ?? this.buildAsync(kernel, overrides, 'prebuilt'));
@@ -396,9 +395,14 @@ export class Backend {
     const { kernel } = spec;
     this.checkFeatures(kernel);
     if (this.planned) {
+      // The build starts before the checks: checking reflects the family's source
+      // (wgsl_reflect, up to ~100 ms a family on this thread), which then overlaps the build
+      // on Dawn's workers. An unknown override fails the build (left to the first dispatch)
+      // and is reported here as usual.
+      this.plan(kernel, spec.overrides ?? {});
+      this.checkOverrides(kernel, spec.overrides ?? {});
       this.bindGroupEntries(spec, null);
       this.fold(spec.workgroups, kernel);
-      this.plan(kernel, spec.overrides ?? {});
       return;
     }
     const encoder = this.openEncoder(); // first, so pipeline-creation errors land in its error scope

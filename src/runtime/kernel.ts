@@ -10,6 +10,7 @@
  */
 // wgsl_reflect's package.json points Node at a CommonJS file under "type": "module"; the ESM build works everywhere.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { reachableSource } from './wgsl-reach.js';
 import commonWgsl from '../../shaders/common.wgsl';
 import { KernelError } from './errors.js';
 
@@ -64,7 +65,12 @@ export interface Kernel {
 
 /** The full source of each family (one source per family). */
 const sources = new Map<string, string>();
-/** Reflection of each family, made on first use. */
+/** Every family's assembled source, by family name (for tools and tests). */
+export function familySources(): ReadonlyMap<string, string> {
+  return sources;
+}
+
+/** Reflection of each entry point (of what it reaches: wgsl-reach.ts), made on first use. */
 const reflections = new Map<string, WgslReflect>();
 
 function registerSource(family: string, source: string): void {
@@ -77,16 +83,17 @@ function registerSource(family: string, source: string): void {
   sources.set(family, source);
 }
 
-function reflect(family: string, source: string): WgslReflect {
-  const known = reflections.get(family);
+function reflect(family: string, source: string, entry: string): WgslReflect {
+  const key = `${family}/${entry}`;
+  const known = reflections.get(key);
   if (known) return known;
   let reflection: WgslReflect;
   try {
-    reflection = new WgslReflect(source);
+    reflection = new WgslReflect(reachableSource(source, entry));
   } catch (e) {
     throw new KernelError(`shaders/${family}.wgsl does not parse: ${(e as Error).message}`);
   }
-  reflections.set(family, reflection);
+  reflections.set(key, reflection);
   return reflection;
 }
 
@@ -197,7 +204,7 @@ interface EntryInfo {
 }
 
 function entryInfo(family: string, full: string, entry: string): EntryInfo {
-  const r = reflect(family, full);
+  const r = reflect(family, full, entry);
   const fn = r.entry.compute.find((e: any) => e.name === entry);
   if (!fn) throw new KernelError(`shaders/${family}.wgsl has no @compute entry point '${entry}'`);
   const bindings: BindingInfo[] = fn.resources.map((v: any) => {
