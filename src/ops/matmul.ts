@@ -228,8 +228,19 @@ export function gemm(a: Tensor, b: Tensor, out: Tensor, p: GemmPlan, o: MatmulOp
   else if (rowsAsGemv(p)) dispatchGemv(a, b, out, { ...p, batch: p.m, m: 1 }, { ...strides, batch: p.m, m: 1, a_batch: strides.a_row, b_batch: 0 });
   else if (tiles === 'shared') dispatchShared(a, b, out, p, strides);
   else if (tiles === 'subgroup') dispatchSubgroup(a, b, out, p, strides);
-  else if (quadApplies(p)) dispatchQuad(a, b, out, p, strides);
+  else if (quadApplies(p) && storesWholeVec4s(out, p)) dispatchQuad(a, b, out, p, strides);
   else dispatchTiled(a, b, out, p, o, strides);
+}
+
+/**
+ * The quad kernel sees C as vec4s. With N a multiple of 4 that is exact; otherwise its last
+ * vec4 may be partial, and the binding must still cover it, as every pooled buffer's does
+ * (only a buffer sized exactly, near maxBufferSize, may end mid-vec4: the tiled core takes it).
+ */
+function storesWholeVec4s(out: Tensor, p: GemmPlan): boolean {
+  if (p.n % 4 === 0) return true;
+  const { buffer, offset = 0, size } = out.binding;
+  return (size ?? buffer.size - offset) >= Math.ceil(out.size / 4) * 16;
 }
 
 /** Most rows, and most elements of B, of a GEMM that `rowsAsGemv` sends to the one-row kernel. */
