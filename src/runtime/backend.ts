@@ -395,9 +395,9 @@ export class Backend {
     const { kernel } = spec;
     this.checkFeatures(kernel);
     if (this.planned) {
-      // The build starts before the checks: checking reflects the family's source
-      // (wgsl_reflect, up to ~100 ms a family on this thread), which then overlaps the build
-      // on Dawn's workers. An unknown override fails the build (left to the first dispatch)
+      // The build starts before the checks: checking reflects the kernel's source
+      // (wgsl_reflect, tens of ms on this thread for a kernel's first use), which then
+      // overlaps the build on Dawn's workers. An unknown override fails the build (left to the first dispatch)
       // and is reported here as usual.
       this.plan(kernel, spec.overrides ?? {});
       this.checkOverrides(kernel, spec.overrides ?? {});
