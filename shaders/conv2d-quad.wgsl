@@ -6,8 +6,8 @@ diagnostic(off, subgroup_uniformity);
 
 // The direct forward with its input rows shared across a quad. This file is appended to
 // shaders/conv2d.wgsl (src/ops/conv2d/direct.ts joins them): Params, bindings, fwd_row,
-// next_row, KWalk, mix4 and store_tile_row are that file's, and so is the contract of `forward`
-// (zero-padded x, VEC_K loads, an 8×8 register tile per invocation).
+// next_row, KWalk, mix4, tile_row and store_tile_row are that file's, and so is the
+// contract of `forward` (zero-padded x, VEC_K loads, an 8×8 register tile per invocation).
 //
 // WHY: neighbouring invocations of `forward` own neighbouring column tiles of one row tile,
 // so when the column tiles per group come in fours (32, 64, … output channels per group)
@@ -78,18 +78,7 @@ fn forward_quad(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let bh = epi_bias4(cv1);
   // A loop, not eight calls: the epilogue's activation is compiled once (build time).
   for (var j = 0u; j < 8u; j++) {
-    var lo = acc7l;
-    var hi = acc7h;
-    switch j {
-      case 0u: { lo = acc0l; hi = acc0h; }
-      case 1u: { lo = acc1l; hi = acc1h; }
-      case 2u: { lo = acc2l; hi = acc2h; }
-      case 3u: { lo = acc3l; hi = acc3h; }
-      case 4u: { lo = acc4l; hi = acc4h; }
-      case 5u: { lo = acc5l; hi = acc5h; }
-      case 6u: { lo = acc6l; hi = acc6h; }
-      default: {}
-    }
-    store_tile_row(ob, row0, j, rows, col0, epilogue4(lo, bl), epilogue4(hi, bh));
+    let r = tile_row(j, acc0l, acc0h, acc1l, acc1h, acc2l, acc2h, acc3l, acc3h, acc4l, acc4h, acc5l, acc5h, acc6l, acc6h, acc7l, acc7h);
+    store_tile_row(ob, row0, j, rows, col0, epilogue4(r.lo, bl), epilogue4(r.hi, bh));
   }
 }

@@ -229,19 +229,28 @@ fn store_tile(ob: u32, row0: u32, rows: u32, col0: u32,
               l3: vec4<f32>, h3: vec4<f32>, l4: vec4<f32>, h4: vec4<f32>, l5: vec4<f32>, h5: vec4<f32>,
               l6: vec4<f32>, h6: vec4<f32>, l7: vec4<f32>, h7: vec4<f32>) {
   for (var j = 0u; j < 8u; j++) {
-    var lo = l7;
-    var hi = h7;
-    switch j {
-      case 0u: { lo = l0; hi = h0; }
-      case 1u: { lo = l1; hi = h1; }
-      case 2u: { lo = l2; hi = h2; }
-      case 3u: { lo = l3; hi = h3; }
-      case 4u: { lo = l4; hi = h4; }
-      case 5u: { lo = l5; hi = h5; }
-      case 6u: { lo = l6; hi = h6; }
-      default: {}
-    }
-    store_tile_row(ob, row0, j, rows, col0, lo, hi);
+    let r = tile_row(j, l0, h0, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5, l6, h6, l7, h7);
+    store_tile_row(ob, row0, j, rows, col0, r.lo, r.hi);
+  }
+}
+
+// Row j of an 8-row tile held as named vec4s: its columns col0 … +3 (lo) and +4 … +7 (hi).
+// The stores pick their row with it inside a loop (store_tile here, forward_quad's
+// epilogue store in conv2d-quad.wgsl).
+struct TileRow { lo: vec4<f32>, hi: vec4<f32> }
+
+fn tile_row(j: u32, l0: vec4<f32>, h0: vec4<f32>, l1: vec4<f32>, h1: vec4<f32>, l2: vec4<f32>, h2: vec4<f32>,
+            l3: vec4<f32>, h3: vec4<f32>, l4: vec4<f32>, h4: vec4<f32>, l5: vec4<f32>, h5: vec4<f32>,
+            l6: vec4<f32>, h6: vec4<f32>, l7: vec4<f32>, h7: vec4<f32>) -> TileRow {
+  switch j {
+    case 0u: { return TileRow(l0, h0); }
+    case 1u: { return TileRow(l1, h1); }
+    case 2u: { return TileRow(l2, h2); }
+    case 3u: { return TileRow(l3, h3); }
+    case 4u: { return TileRow(l4, h4); }
+    case 5u: { return TileRow(l5, h5); }
+    case 6u: { return TileRow(l6, h6); }
+    default: { return TileRow(l7, h7); }
   }
 }
 
