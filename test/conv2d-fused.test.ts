@@ -29,6 +29,7 @@ const CASES: FusedCase[] = [
   { name: 'band direct forward, silu without bias', x: [1, 16, 20, 8], w: [3, 3, 8, 32], activation: 'silu', bias: false, fusedIn: 'conv2d-band/forward_band' },
   { name: 'quad direct forward (a grid too small for the band kernel), stride 2, bias + relu', x: [1, 14, 14, 32], w: [3, 3, 32, 64], stride: 2, activation: 'relu', gamma: 1, bias: true, fusedIn: 'conv2d-quad/forward_quad' },
   { name: 'quad small-channel forward, 1 → 16, bias + silu', x: [4, 12, 11, 1], w: [3, 3, 1, 16], activation: 'silu', bias: true, fusedIn: 'conv2d-small-quad/forward_quad' },
+  { name: 'row-run direct forward, 2 groups of 8, bias + gelu', x: [2, 14, 14, 16], w: [3, 3, 8, 16], groups: 2, activation: 'gelu', bias: true, fusedIn: 'conv2d-rows/forward_rows' },
   { name: 'Winograd (no epilogue: the activation kernel follows)', x: [1, 8, 8, 16], w: [3, 3, 16, 16], activation: 'relu', gamma: 1, bias: true, fusedIn: null },
 ];
 

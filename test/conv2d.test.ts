@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '../src/index.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
-import { refConv2d, refSame, type RefConvOpts } from './ref-conv.js';
+import { refConv2d, refConv2dDx, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
 import * as R from './ref.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
 import { tileWorkgroupSize } from '../src/ops/conv2d/shared.js';
-import { directBandApplies, directQuadApplies, MIN_BAND_QUADS } from '../src/ops/conv2d/direct.js';
+import { directBandApplies, directQuadApplies, directRowsApplies, rowRun, MIN_BAND_QUADS } from '../src/ops/conv2d/direct.js';
 import { smallQuadApplies } from '../src/ops/conv2d/small.js';
 
 const { gpu } = useGpu();
@@ -162,6 +162,55 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       expectClose(await y.data(), refConv2d(xa, wa, refOpts(c)), 1e-5, 'forward');
       for (const t of [x, w, y]) t.dispose();
     });
+  });
+
+  // Groups of 8, 16, 24 output channels (the band kernel's 32 do not divide them), stride 1 along the width: runs along output rows.
+  type RowsCase = Omit<Case, 'dilation'> & { runs: number; dilation?: [number, number] };
+  const ROWS: RowsCase[] = [
+    { name: "nano's 2 groups of 8, 3×3 SAME on 14×14 (runs of 7)", x: [2, 14, 14, 16], w: [3, 3, 8, 16], padding: 'SAME', groups: 2, runs: 7 },
+    { name: '16 → 16 in one group (two column tiles), 2×3 kernel, asymmetric padding, 11 wide (runs of 6 and 5)', x: [1, 6, 11, 16], w: [2, 3, 16, 16], padding: [[1, 0], [2, 1]], runs: 6 },
+    { name: '3 groups of 4 → 24, 3×1 kernel (one tap a row), stride 2 and dilation 2 down the height', x: [3, 9, 5, 12], w: [3, 1, 4, 24], stride: [2, 1], dilation: [2, 1], groups: 3, runs: 5 },
+    { name: '8 → 8, 3×2 kernel VALID on 1×4×19 (runs of 7, 6 and 5 runs: a partial quad)', x: [1, 4, 19, 8], w: [3, 2, 8, 8], runs: 6 },
+  ];
+  ROWS.forEach((c, k) => {
+    it(`the row-run direct forward: ${c.name}`, async () => {
+      const dil = c.dilation ?? [1, 1];
+      const opts = { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation };
+      const [xa, wa] = [randArr(c.x, 90 + k), randArr(c.w, 95 + k)];
+      const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
+      const g = convGeometry(x, w, opts);
+      expect(convAlgorithm('forward', g, DEFAULT_CONV_TUNING).name).toBe('direct');
+      expect(rowRun(g.wo)).toBe(c.runs);
+      const rows = gpu().adapter.software && gpu().features.includes('subgroups');
+      expect(directRowsApplies(g, DEFAULT_CONV_TUNING)).toBe(rows);
+      gpu().profile.start();
+      const y = ops.conv2d(x, w, opts);
+      const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
+      if (rows) expect(kernels).toContain('conv2d-rows/forward_rows');
+      expectClose(await y.data(), refConv2d(xa, wa, { ...refOpts({ ...c, dilation: undefined }), dilation: dil }), 1e-5, 'forward');
+      for (const t of [x, w, y]) t.dispose();
+    });
+  });
+
+  it('the row-run forward is what dX runs for 8-channel groups (stride 1 and each stride-2 phase), exact against the reference', async () => {
+    for (const stride of [1, 2]) {
+      const xs = [2, 7, 9, 16];
+      const ws = [3, 3, 8, 16];
+      const opts = { stride, padding: 'SAME' as const, groups: 2 };
+      const [xa, wa] = [randArr(xs, 97 + stride), randArr(ws, 99 + stride)];
+      const dya = randArr([xs[0]!, Math.ceil(xs[1]! / stride), Math.ceil(xs[2]! / stride), ws[3]!], 101 + stride);
+      const [x, w, dy] = [xa, wa, dya].map(toTensor) as [Tensor, Tensor, Tensor];
+      const f = valueAndGrad((xx: Tensor) => ops.sum(ops.mul(ops.conv2d(xx, w, opts), dy)));
+      gpu().profile.start();
+      const [v, [dx]] = await f(x);
+      const kernels = (await gpu().profile.stop()).kernels;
+      if (gpu().adapter.software && gpu().features.includes('subgroups')) {
+        // Forward + one dX conv at stride 1; at stride 2 the four phases (kernels 2×2, 2×1, 1×2, 1×1; the forward itself strides the width).
+        expect(kernels.find((q) => q.kernel === 'conv2d-rows/forward_rows')?.calls).toBe(stride === 1 ? 2 : 4);
+      }
+      expectClose(await dx!.data(), refConv2dDx(dya, wa, xs, refOpts({ name: '', x: xs, w: ws, stride, padding: 'SAME', groups: 2 })), 1e-5, 'dx');
+      for (const t of [x, w, dy, v, dx!]) t.dispose();
+    }
   });
 
   it('forward_band, forward_quad and forward sum in the same order: the same bits whichever runs', async (ctx) => {

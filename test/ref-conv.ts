@@ -48,6 +48,33 @@ export function refConv2d(x: Arr, w: Arr, o: RefConvOpts = {}): Arr {
   return { shape: [n, ho, wo, cout], data: out };
 }
 
+/** dL/dx of refConv2d for an upstream gradient dy: every product's x-side share, scattered back (the same loops). */
+export function refConv2dDx(dy: Arr, w: Arr, xShape: readonly number[], o: RefConvOpts = {}): Arr {
+  const [n, h, wd, cin] = xShape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const [kh, kw, cig, cout] = w.shape as [number, number, number, number];
+  const [sh, sw] = o.stride ?? [1, 1];
+  const [dh, dw] = o.dilation ?? [1, 1];
+  const [[pt], [pl]] = o.pads ?? [[0, 0], [0, 0]];
+  const cog = cout / (o.groups ?? 1);
+  const dx = new Float64Array(n * h * wd * cin);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++)
+        for (let co = 0; co < cout; co++) {
+          const g = Math.floor(co / cog);
+          const d = dy.data[((b * ho + oy) * wo + ox) * cout + co]!;
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const iy = oy * sh - pt + ky * dh;
+              const ix = ox * sw - pl + kx * dw;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+              for (let ci = 0; ci < cig; ci++) dx[((b * h + iy) * wd + ix) * cin + g * cig + ci] += d * w.data[((ky * kw + kx) * cig + ci) * cout + co]!;
+            }
+        }
+  return { shape: [n, h, wd, cin], data: dx };
+}
+
 /** Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)), statistics over all axes but the last. */
 /**
  * timm's ScaledStdConv2d weight: per output unit, batch-norm of the fan-in values with the

@@ -7,7 +7,9 @@
  * On SwiftShader with `subgroups`, groups of a multiple of 32 output channels run
  * `forward_band` (shaders/conv2d-band.wgsl: the four lanes of a quad share a band of the
  * weights) or, on grids too small for it, `forward_quad` (shaders/conv2d-quad.wgsl: they
- * share the loads of their common input rows).
+ * share the loads of their common input rows). Groups of 8, 16 or 24 output channels (nano's)
+ * run `forward_rows` there (shaders/conv2d-rows.wgsl: a lane slides an input window along
+ * a run of one output row, and the quad's lanes share the weights).
  */
 import type { Tensor } from '../../tensor/tensor.js';
 import { empty } from '../../tensor/creation.js';
@@ -20,12 +22,14 @@ import { EPILOGUE_CONSTANTS, applyEpilogue, epilogueBias, epilogueOverrides, wit
 import convWgsl from '../../../shaders/conv2d.wgsl';
 import convQuadWgsl from '../../../shaders/conv2d-quad.wgsl';
 import convBandWgsl from '../../../shaders/conv2d-band.wgsl';
+import convRowsWgsl from '../../../shaders/conv2d-rows.wgsl';
 
 const FORWARD = defineKernel('conv2d', convWgsl, 'forward');
 // conv2d-quad.wgsl holds only its entry point; it runs on conv2d.wgsl's declarations, and
 // its store applies the fused epilogue (epilogue.ts), as conv2d-band.wgsl's does.
 const FORWARD_QUAD = defineKernel('conv2d-quad', withEpilogue(`${convWgsl}\n${convQuadWgsl}`), 'forward_quad', { constants: EPILOGUE_CONSTANTS });
 const FORWARD_BAND = defineKernel('conv2d-band', withEpilogue(`${convWgsl}\n${convBandWgsl}`), 'forward_band', { constants: EPILOGUE_CONSTANTS });
+const FORWARD_ROWS = defineKernel('conv2d-rows', withEpilogue(`${convWgsl}\n${convRowsWgsl}`), 'forward_rows', { constants: EPILOGUE_CONSTANTS });
 
 /**
  * Whether the forward runs with its input rows shared across quads: on SwiftShader (a
@@ -76,6 +80,46 @@ function dispatchBand(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, rows
   return true;
 }
 
+/** Most taps per filter row `forward_rows` unrolls. */
+export const ROWS_MAX_KW = 3;
+
+/**
+ * Whether the forward runs along output rows (`forward_rows`): on SwiftShader with
+ * `subgroups`, vec4 input channels, output channels per group in whole 8-channel tiles
+ * that are not 32-channel bands (those keep the band and quad kernels), stride 1 and
+ * dilation 1 (or one tap) along the width, kw ≤ ROWS_MAX_KW, workgroups of whole quads.
+ */
+export function directRowsApplies(g: ConvGeometry, t: Readonly<ConvTuning>): boolean {
+  const b = backend();
+  const shape = g.cig % 4 === 0 && g.cog % 8 === 0 && g.cog % 32 !== 0 && g.kw <= ROWS_MAX_KW && g.sw === 1 && (g.dw === 1 || g.kw === 1);
+  return shape && rowsGrid(g, t).wg % 4 === 0 && b.adapter.software && b.device.features.has('subgroups');
+}
+
+/** Pixels per run of `forward_rows`: an output row in the fewest runs of ≤ 8, evenly (14 → 7 + 7, not 8 + 6). */
+export function rowRun(wo: number): number {
+  return Math.ceil(wo / Math.ceil(wo / 8));
+}
+
+/** `forward_rows`' invocations (whole quads of runs, per 8-channel column tile) and workgroup size. */
+function rowsGrid(g: ConvGeometry, t: Readonly<ConvTuning>): { lanes: number; wg: number } {
+  const runs = g.n * g.ho * Math.ceil(g.wo / rowRun(g.wo));
+  const lanes = Math.ceil(runs / 4) * 4 * (g.cog / 8);
+  return { lanes, wg: tileWorkgroupSize(lanes, g.groups, t.wg) };
+}
+
+/** `forward_rows`: runs of ≤ 8 pixels × 8 channels per invocation, a quad's four runs sharing the weights. It applies the epilogue (true). */
+function dispatchRows(xp: Tensor, w: Tensor, out: Tensor, pg: ConvGeometry, t: Readonly<ConvTuning>, epilogue?: ConvEpilogue): true {
+  const { lanes, wg } = rowsGrid(pg, t);
+  backend().dispatch({
+    kernel: FORWARD_ROWS,
+    bindings: { xv: xp, wv: w, outv: out, epi_bias: epilogueBias(epilogue, w) },
+    params: params(pg, { tiles_n: pg.cog / 8 }),
+    overrides: { WG: wg, TW: rowRun(pg.wo), KW: pg.kw, ...epilogueOverrides(epilogue) },
+    workgroups: tileGrid(lanes, pg.groups, wg),
+  });
+  return true;
+}
+
 /** Register tiles of `forward` / `forward_quad`: 8 rows × TN columns. */
 function tileColumns(g: ConvGeometry): 4 | 8 {
   return g.cog > 4 ? 8 : 4;
@@ -91,7 +135,11 @@ export function directForward(x: Tensor, w: Tensor, g: ConvGeometry, t: Readonly
   const rows = g.n * g.ho * g.wo;
   if (!out.size) return out;
   const { xp, pg } = paddedForTaps(x, g);
-  const fused = directBandApplies(g, rows, t) ? dispatchBand(xp, w, out, pg, rows, epilogue) : dispatchTiles(xp, w, out, pg, rows, t, epilogue);
+  const fused = directBandApplies(g, rows, t)
+    ? dispatchBand(xp, w, out, pg, rows, epilogue)
+    : directRowsApplies(g, t)
+      ? dispatchRows(xp, w, out, pg, t, epilogue)
+      : dispatchTiles(xp, w, out, pg, rows, t, epilogue);
   if (xp !== x) xp.dispose();
   return epilogue && !fused ? applyEpilogue(out, epilogue) : out;
 }

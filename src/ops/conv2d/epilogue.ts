@@ -2,7 +2,7 @@
  * The fused epilogue of a conv forward: out = gamma · act(conv + bias), applied by the
  * kernel in its store (shaders/epilogue.wgsl) where it has one, so that conv + bias +
  * activation costs one dispatch and one pass over the output. The kernels that have it:
- * the quad-shared direct forwards (conv2d-band.wgsl, conv2d-quad.wgsl) and the quad
+ * the quad-shared direct forwards (conv2d-band.wgsl, conv2d-quad.wgsl, conv2d-rows.wgsl) and the quad
  * small-channel forward (conv2d-small-quad.wgsl), i.e. SwiftShader's; after every other
  * kernel `applyEpilogue` runs the `activation` kernel.
  */
