@@ -3,6 +3,7 @@ import { ops, tensor, noGrad, ShapeError, ValueError } from '../src/index.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
 import { refConv2d, refSame, refWeightStandardize, refWeightStandardizeTimm } from './ref-conv.js';
 import type { Arr } from './ref.js';
+import * as RN from './ref-nn.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -145,6 +146,36 @@ describe('wsConv2d', () => {
       ref,
       inputs: [randArr([1, 6, 6, 4], 11), randArr([3, 3, 2, 6], 12), randArr([6], 13, 0.5, 1.5)],
     });
+  });
+  opTest('weightStandardize', 'wsConv2d with bias and activation = γ·gelu(conv2d(x, Ŵ) + b): forward and gradients for x, w, gain and bias', () => {
+    const ref = (x: Arr, w: Arr, g: Arr, b: Arr) =>
+      RN.activation(refConv2d(x, refWeightStandardize(w, g), { pads: [refSame(5, 3, 1), refSame(5, 3, 1)], groups: 2 }), 'gelu', 1.25, b);
+    return checkOp({
+      gpu: (x, w, g, b) => ops.wsConv2d(x, w, g, { padding: 'SAME', groups: 2, bias: b, activation: 'gelu', gamma: 1.25 }),
+      ref,
+      inputs: [randArr([2, 5, 5, 16], 41), randArr([3, 3, 8, 16], 42), randArr([16], 43, 0.5, 1.5), randArr([16], 44)],
+    });
+  });
+  opTest('weightStandardize', 'wsConv2d with a bias alone (identity): forward and gradients for x, w, gain and bias', () => {
+    const ref = (x: Arr, w: Arr, g: Arr, b: Arr) => RN.activation(refConv2d(x, refWeightStandardize(w, g)), 'identity', 1, b);
+    return checkOp({
+      gpu: (x, w, g, b) => ops.wsConv2d(x, w, g, { bias: b }),
+      ref,
+      inputs: [randArr([1, 4, 4, 4], 45), randArr([1, 1, 4, 8], 46), randArr([8], 47, 0.5, 1.5), randArr([8], 48)],
+    });
+  });
+  it("refuses a bad epilogue (bias shape, activation, gamma) with typed errors before any GPU work", () => {
+    const x = toTensor(randArr([1, 4, 4, 2], 14));
+    const w = toTensor(randArr([3, 3, 2, 3], 15));
+    const g = toTensor(randArr([3], 16));
+    const bad = toTensor(randArr([4], 17));
+    const before = gpu().counters().dispatches;
+    expect(() => ops.wsConv2d(x, w, g, { bias: bad })).toThrow(ShapeError);
+    expect(() => ops.wsConv2d(x, w, g, { activation: 'swish' as never })).toThrow(/wsConv2d: activation/);
+    expect(() => ops.wsConv2d(x, w, g, { activation: 'relu', gamma: Number.NaN })).toThrow(ValueError);
+    expect(() => ops.wsConv2d(x, w, g, { bias: g, activaton: 'relu' } as never)).toThrow(/activation/);
+    expect(gpu().counters().dispatches).toBe(before);
+    for (const t of [x, w, g, bad]) t.dispose();
   });
   it('outside a gradient the temporary Ŵ is freed', async () => {
     const x = toTensor(randArr([1, 4, 4, 2], 14));

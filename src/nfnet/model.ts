@@ -46,13 +46,16 @@ class WSConv {
     };
   }
 
-  // The bias stays its own add. Fusing it into the activation that follows (activation's
-  // `bias` option) showed no gain on the nano training step: 6 fewer dispatches and ~5 ms
-  // less elementwise time, but whole-step GPU totals of interleaved A/B runs came out
-  // 226.5 vs 218.5 ms and 243.7 vs 249.6 ms (fused vs not; SwiftShader, 2026-12-02).
-  forward(s: ModelState, x: Tensor): Tensor {
-    const y = ops.wsConv2d(x, s.get(this.w), s.get(this.gain), this.options);
-    return ops.add(y, s.get(this.bias));
+  /**
+   * γ·act(conv + bias) with `act`, else conv + bias: one call (ops.wsConv2d's epilogue).
+   * In training that is the conv and the bias-fused activation kernel, a pass over the
+   * output fewer than a separate bias add; in inference the band, quad and row-run conv
+   * kernels apply bias and activation in their store.
+   */
+  forward(s: ModelState, x: Tensor, act?: { kind: NFNetConfig['activation']; gamma: number }): Tensor {
+    return ops.wsConv2d(x, s.get(this.w), s.get(this.gain), {
+      ...this.options, bias: s.get(this.bias), activation: act?.kind ?? 'identity', gamma: act?.gamma ?? 1,
+    });
   }
 
   /** This layer on an input of spatial size `hw`: its parameters (as declared), multiply-adds and output. */
@@ -136,8 +139,7 @@ class NFBlock {
     }
     let h = pre;
     this.convs.forEach((conv, i) => {
-      h = conv.forward(s, h);
-      if (i < this.convs.length - 1) h = ops.activation(h, { kind: act, gamma });
+      h = conv.forward(s, h, i < this.convs.length - 1 ? { kind: act, gamma } : undefined);
     });
     if (this.se) h = ops.mul(ops.mul(this.se.forward(s, h), 2), h);
     if (opts.training && this.plan.stochDepth > 0) h = ops.stochasticDepth(h, { rate: this.plan.stochDepth, seed: blockSeed });
@@ -221,8 +223,7 @@ export class NFNetArchitecture implements Architecture<NFNetConfig> {
     const gamma = activationGamma(this.config);
     let h = x;
     this.stem.forEach((conv, i) => {
-      h = conv.forward(s, h);
-      if (i < this.stem.length - 1) h = ops.activation(h, { kind: act, gamma });
+      h = conv.forward(s, h, i < this.stem.length - 1 ? { kind: act, gamma } : undefined);
     });
     if (this.config.stemPool) h = ops.maxPool(h, { size: 3, stride: 2, padding: this.config.padding === 'same' ? 'SAME' : [[1, 1], [1, 1]] });
     opts.trace('stem', h);
@@ -230,8 +231,8 @@ export class NFNetArchitecture implements Architecture<NFNetConfig> {
       h = block.forward(s, h, opts, seedFor(opts.seed, `block${i}`));
       opts.trace(block.name, h);
     });
-    if (this.headConv) h = this.headConv.forward(s, h);
-    h = ops.globalMeanPool(ops.activation(h, { kind: act, gamma }));
+    h = this.headConv ? this.headConv.forward(s, h, { kind: act, gamma }) : ops.activation(h, { kind: act, gamma });
+    h = ops.globalMeanPool(h);
     if (opts.training && this.config.dropout > 0) h = ops.dropout(h, { rate: this.config.dropout, seed: seedFor(opts.seed, 'head') });
     return this.fc.forward(s, h);
   }

@@ -21,7 +21,7 @@ import { empty, zeros } from '../tensor/creation.js';
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
 import { assertF32, backend } from './util.js';
-import { checkConv2d, conv2d, type Conv2dOptions } from './conv2d/index.js';
+import { checkFusedConv2d, fusedConv2dChecked, FUSED_OPTIONS, type FusedConv2dOptions } from './conv2d/index.js';
 import { composite } from './composite.js';
 import wsWgsl from '../../shaders/weight-standardize.wgsl';
 
@@ -143,12 +143,17 @@ export function weightStandardize(w: Tensor, gain: Tensor, options: WeightStanda
   return weightStandardizeOp([w, gain], o);
 }
 
-/** conv2d with a scaled-weight-standardized kernel (the NFNet WSConv2d, without bias). */
-export function wsConv2d(x: Tensor, w: Tensor, gain: Tensor, options: Conv2dOptions & WeightStandardizeOptions = {}): Tensor {
+/**
+ * conv2d with a scaled-weight-standardized kernel: the NFNet WSConv2d. With `bias`,
+ * `activation` or `gamma` it is fusedConv2d's gamma · act(conv + bias) on that kernel, so
+ * a layer's conv, bias and activation are one call (and, in inference, one dispatch where
+ * the conv's kernel has the epilogue).
+ */
+export function wsConv2d(x: Tensor, w: Tensor, gain: Tensor, options: FusedConv2dOptions & WeightStandardizeOptions = {}): Tensor {
   checkTensors('wsConv2d', { x, w, gain });
-  const { eps, form, scale, ...conv } = checkOptions('wsConv2d', options, ['stride', 'padding', 'groups', 'dilation', 'tuning', 'eps', 'form', 'scale']);
-  // The conv's shapes and limits are checked before Ŵ is dispatched (w stands in for Ŵ: same shape).
-  checkConv2d('wsConv2d', x, w, conv);
+  const { eps, form, scale, ...rest } = checkOptions('wsConv2d', options, [...FUSED_OPTIONS, 'eps', 'form', 'scale']);
+  // The conv's shapes, limits and epilogue are checked before Ŵ is dispatched (w stands in for Ŵ: same shape).
+  const fused = checkFusedConv2d('wsConv2d', x, w, rest);
   // composite: outside a gradient the temporary Ŵ is freed at once.
-  return composite(() => conv2d(x, weightStandardize(w, gain, { eps, form, scale }), conv));
+  return composite(() => fusedConv2dChecked(x, weightStandardize(w, gain, { eps, form, scale }), fused));
 }

@@ -15,6 +15,7 @@ import { checkTensor, type Tensor } from '../../tensor/tensor.js';
 import { ShapeError, ValueError, describeShape } from '../../runtime/errors.js';
 import { checkOneOf, checkOptions, describeValue } from '../../runtime/validate.js';
 import { activation, GAMMA, type ActivationKind } from '../activation.js';
+import { add } from '../binary.js';
 import { assertF32 } from '../util.js';
 import { convAlgorithm } from './algorithms.js';
 import { directForward } from './direct.js';
@@ -33,7 +34,7 @@ export interface FusedConv2dOptions extends Conv2dOptions {
   gamma?: number;
 }
 
-const FUSED_OPTIONS = [...CONV2D_OPTIONS, 'bias', 'activation', 'gamma'] as const;
+export const FUSED_OPTIONS = [...CONV2D_OPTIONS, 'bias', 'activation', 'gamma'] as const;
 
 export interface FusedAttrs {
   conv: Conv2dOptions;
@@ -66,20 +67,47 @@ function checkBias(fn: string, bias: unknown, cout: number): Tensor | undefined 
   return b;
 }
 
+/** fusedConv2d's options, checked (the conv's own, the activation, its scale and the bias). */
+export interface FusedConv2dChecked {
+  conv: Conv2dOptions;
+  kind: ActivationKind;
+  gamma: number;
+  bias?: Tensor;
+}
+
+/**
+ * Checks fusedConv2d's inputs and options before any GPU work (`fn` names the public entry
+ * in the messages: wsConv2d checks its own this way before standardizing the weights).
+ */
+export function checkFusedConv2d(fn: string, x: unknown, w: unknown, options: FusedConv2dOptions | undefined): FusedConv2dChecked {
+  const { bias, activation: kind = 'identity', gamma, ...rest } = checkOptions(fn, options, FUSED_OPTIONS);
+  const conv = checkConv2d(fn, x, w, rest);
+  checkOneOf(fn, 'activation', kind, Object.keys(GAMMA) as ActivationKind[]);
+  const scale = gamma ?? GAMMA[kind];
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new ValueError(`${fn}: gamma must be a finite number, got ${describeValue(scale)}`);
+  return { conv, kind, gamma: scale, bias: checkBias(fn, bias, (w as Tensor).shape[3]!) };
+}
+
 /**
  * y = gamma · act(conv2d(x, w, options) + bias): x NHWC, w HWIO, bias [cout].
  *
  *   fusedConv2d(x, w, { stride: 2, padding: 'SAME', bias, activation: 'relu', gamma: 1 })
  */
 export function fusedConv2d(x: Tensor, w: Tensor, options?: FusedConv2dOptions): Tensor {
-  const fn = 'fusedConv2d';
-  const { bias, activation: kind = 'identity', gamma, ...rest } = checkOptions(fn, options, FUSED_OPTIONS);
-  const conv = checkConv2d(fn, x, w, rest);
-  checkOneOf(fn, 'activation', kind, Object.keys(GAMMA) as ActivationKind[]);
-  const scale = gamma ?? GAMMA[kind];
-  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new ValueError(`${fn}: gamma must be a finite number, got ${describeValue(scale)}`);
-  const b = checkBias(fn, bias, w.shape[3]!);
+  return fusedConv2dChecked(x, w, checkFusedConv2d('fusedConv2d', x, w, options));
+}
+
+/** fusedConv2d on checked options. */
+export function fusedConv2dChecked(x: Tensor, w: Tensor, f: FusedConv2dChecked): Tensor {
+  const { conv, kind, gamma, bias } = f;
+  const plain = kind === 'identity' && gamma === 1;
+  if (plain && !bias) return conv2d(x, w, conv);
   const tape = activeTape();
-  if (tape && [x, w, b].some((t) => t && tape.tracked.has(t))) return activation(conv2d(x, w, conv), { kind, gamma: scale, bias: b });
-  return fusedConv2dOp(b ? [x, w, b] : [x, w], { conv, kind, gamma: scale });
+  if (tape && [x, w, bias].some((t) => t && tape.tracked.has(t))) {
+    // A plain bias is an add: its backward passes dy through, where the activation
+    // kernel's would copy it.
+    const y = conv2d(x, w, conv);
+    return plain ? add(y, bias!) : activation(y, { kind, gamma, bias });
+  }
+  return fusedConv2dOp(bias ? [x, w, bias] : [x, w], { conv, kind, gamma });
 }

@@ -21,7 +21,7 @@ export { CONV_ALGORITHMS, convAlgorithm, convDw, convDx, convForward, type ConvA
 export { CONV2D_OPTIONS, checkConvGrids, checkConvOptions, convGeometry, samePadding, type Conv2dOptions, type ConvGeometry, type Padding } from './geometry.js';
 export { CONV_TUNABLE, DEFAULT_CONV_TUNING, convTiles, convTuning, setConvTuning, type ConvTiles, type ConvTuning, type WinogradTile } from './tuning.js';
 export { usesWinograd } from './winograd.js';
-export { fusedConv2d, fusedConv2dOp, type FusedConv2dOptions } from './fused.js';
+export { checkFusedConv2d, fusedConv2d, fusedConv2dChecked, fusedConv2dOp, FUSED_OPTIONS, type FusedConv2dOptions } from './fused.js';
 
 export const conv2dOp = defineOp<Conv2dOptions>({
   name: 'conv2d',
