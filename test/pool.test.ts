@@ -6,7 +6,7 @@ import * as R from './ref.js';
 import { checkOp, expectClose, opTest, randArr, toTensor } from './harness.js';
 import { useGpu } from './setup.js';
 
-useGpu();
+const { gpu } = useGpu();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -88,6 +88,24 @@ describe('avgPool 2×2 stride 2 SAME (NHWC)', () => {
       ref: (x) => N.avgPool(x, [2, 2], [1, 1], 'VALID'),
       inputs: [randArr([2, 3, 4, 1], 29)],
     });
+  });
+
+  opTest('avgPool', 'windows that tile the input (stride = size, no padding) take the direct backward; padded ones the general one', async () => {
+    const gradKernels = async (shape: number[], size: number, padding: 'SAME' | 'VALID', seed: number) => {
+      const ref = (x: R.Arr) => N.avgPool(x, [size, size], [size, size], padding);
+      await checkOp({ gpu: (x) => ops.avgPool(x, { size, stride: size, padding }), ref, inputs: [randArr(shape, seed)] });
+      const x = toTensor(randArr(shape, seed));
+      const f = valueAndGrad((v: Tensor) => ops.sum(ops.avgPool(v, { size, stride: size, padding })));
+      gpu().profile.start();
+      const [y, [dx]] = await f(x);
+      const kernels = (await gpu().profile.stop()).kernels.map((k) => k.kernel);
+      for (const t of [x, y, dx!]) t.dispose();
+      return kernels.filter((k) => k.startsWith('pool/avg_pool_backward'));
+    };
+    expect(await gradKernels([2, 6, 8, 8], 2, 'SAME', 51)).toEqual(['pool/avg_pool_backward_tiling']); // four channels per invocation
+    expect(await gradKernels([1, 9, 6, 3], 3, 'VALID', 52)).toEqual(['pool/avg_pool_backward_tiling']); // one channel, 3×3 windows
+    expect(await gradKernels([1, 7, 6, 4], 2, 'SAME', 53)).toEqual(['pool/avg_pool_backward']); // SAME pads the odd H
+    expect(await gradKernels([1, 7, 6, 4], 2, 'VALID', 54)).toEqual(['pool/avg_pool_backward']); // VALID drops the last row
   });
 
   opTest('avgPool', 'rejects non-NHWC input and bad options before GPU work', () => {

@@ -15,6 +15,7 @@ import { mean } from './reduce.js';
 
 const FORWARD = defineKernel('pool', poolWgsl, 'avg_pool_forward');
 const BACKWARD = defineKernel('pool', poolWgsl, 'avg_pool_backward');
+const BACKWARD_TILING = defineKernel('pool', poolWgsl, 'avg_pool_backward_tiling');
 const MAX_FORWARD = defineKernel('pool', poolWgsl, 'max_pool_forward');
 const MAX_BACKWARD = defineKernel('pool', poolWgsl, 'max_pool_backward');
 
@@ -93,6 +94,12 @@ function channelsPerInvocation(c: number, elements: number): { overrides: { VEC_
   return { overrides: { VEC_C: four ? 1 : 0 }, workgroups: linearGroups(four ? elements / 4 : elements) };
 }
 
+/** Whether every input element lies in exactly one full window (stride = size, no padding, no remainder). */
+function windowsTileInput(g: PoolGeometry): boolean {
+  return g.stride_h === g.size_h && g.stride_w === g.size_w && !g.pad_top && !g.pad_left &&
+    g.h === g.out_h * g.size_h && g.w === g.out_w * g.size_w;
+}
+
 export const avgPoolOp = defineOp<PoolGeometry>({
   name: 'avgPool',
   forward: ([x], g) => {
@@ -106,7 +113,8 @@ export const avgPoolOp = defineOp<PoolGeometry>({
   backward: (dy, { inputs: [x], attrs: g }) => {
     const dx = empty(x!.shape);
     if (dx.size) {
-      backend().dispatch({ kernel: BACKWARD, bindings: { dy, out: dx }, params: { ...g }, ...channelsPerInvocation(g.c, dx.size) });
+      const kernel = windowsTileInput(g) ? BACKWARD_TILING : BACKWARD;
+      backend().dispatch({ kernel, bindings: { dy, out: dx }, params: { ...g }, ...channelsPerInvocation(g.c, dx.size) });
     }
     return [dx];
   },
