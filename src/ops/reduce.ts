@@ -127,7 +127,8 @@ export const meanOp = defineOp<ReduceOptions>({
   backward: (dy, { inputs: [x], attrs }) => {
     const kept = keptShapeOf(x!, attrs, 'mean');
     const count = x!.size / sizeOf(kept);
-    return [mulScalar(broadcastTo(dy.view(kept), x!.shape), 1 / count)];
+    // Scaled before it is broadcast: one pass over the input's size, not two.
+    return [broadcastTo(mulScalar(dy.view(kept), 1 / count), x!.shape)];
   },
 });
 
