@@ -73,9 +73,9 @@ describe('dropout (inverted)', () => {
 });
 
 describe('stochastic depth', () => {
-  // Sample sizes 18 (four elements of an invocation may span two samples) and 16 (one
-  // draw per four elements): the kernel's two 4-per-invocation paths.
-  for (const shape of [[16, 3, 3, 2], [16, 2, 2, 4]]) {
+  // Sample sizes 18 (four elements of an invocation may span two samples), 20 (one draw per
+  // four elements) and 16 and 48 (apply_mask16: one draw per 16 elements).
+  for (const shape of [[16, 3, 3, 2], [16, 5, 1, 4], [16, 2, 2, 4], [16, 3, 4, 4]]) {
     opTest('mask', `drops whole samples and does NOT rescale the kept ones (${JSON.stringify(shape)})`, async () => {
       const unit = shape.slice(1).reduce((a, b) => a * b, 1);
       const xs = Float32Array.from(rand(16 * unit, 44, 1, 2));
@@ -93,6 +93,19 @@ describe('stochastic depth', () => {
       expect(kept).toBeLessThan(16);
     });
   }
+
+  opTest('mask', 'a dropped sample is 0 even where x is NaN or ±inf (select, not a product), 16 per invocation and 4', async () => {
+    for (const unit of [16, 4]) {
+      const xs = new Float32Array(16 * unit).fill(Number.NaN);
+      for (let i = 0; i < xs.length; i += 3) xs[i] = i % 2 ? Infinity : -Infinity;
+      const y = await ops.stochasticDepth(tensor(xs, [16, unit]), { rate: 0.5, seed: 5 }).data();
+      const keep = await uniform([16], { seed: 5 }).data();
+      for (let s = 0; s < 16; s++) {
+        const sample = Array.from(y.slice(s * unit, (s + 1) * unit));
+        expect(sample).toEqual(keep[s]! >= 0.5 ? Array.from(xs.slice(s * unit, (s + 1) * unit)) : new Array(unit).fill(0));
+      }
+    }
+  });
 
   opTest('mask', 'drop fraction ≈ rate over 4000 samples; rate 1 drops all; eval is the identity', async () => {
     const n = 4000;

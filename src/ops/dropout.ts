@@ -11,11 +11,12 @@ import { checkBoolean, checkOptions } from '../runtime/validate.js';
 import { empty, seedKey } from '../tensor/creation.js'; // the same seed → key mixing as uniform(), so masks equal uniform(seed) ≥ rate
 import { defineKernel } from '../runtime/kernel.js';
 import { ShapeError, ValueError, describeShape } from '../runtime/errors.js';
-import { assertF32, backend, elementsPerInvocation, linearGroups } from './util.js';
+import { assertF32, backend, elementsPerInvocation, linearGroups, streamsMat4x4 } from './util.js';
 import dropoutWgsl from '../../shaders/dropout.wgsl';
 import { reshape } from './layout.js';
 
 const APPLY_MASK = defineKernel('dropout', dropoutWgsl, 'apply_mask');
+const APPLY_MASK16 = defineKernel('dropout', dropoutWgsl, 'apply_mask16');
 
 export interface DropoutOptions {
   /** Probability of dropping (an element for dropout, a sample for stochastic depth). */
@@ -36,11 +37,17 @@ export interface MaskAttrs {
 function applyMask(x: Tensor, a: MaskAttrs): Tensor {
   const out = empty(x.shape);
   if (!out.size) return out;
+  const params = { n: x.size, unit_size: a.unitSize, key_lo: a.key[0], key_hi: a.key[1], rate: a.rate, scale: a.scale };
+  if (a.unitSize % 16 === 0 && streamsMat4x4(x.size)) {
+    // Whole units of 16: one draw per 16 elements.
+    backend().dispatch({ kernel: APPLY_MASK16, bindings: { x16: x, out16: out }, params, workgroups: linearGroups(x.size / 16) });
+    return out;
+  }
   const elems = elementsPerInvocation(x.size);
   backend().dispatch({
     kernel: APPLY_MASK,
     bindings: { x, out },
-    params: { n: x.size, unit_size: a.unitSize, key_lo: a.key[0], key_hi: a.key[1], rate: a.rate, scale: a.scale },
+    params,
     overrides: { ELEMS: elems, SHARED_UNIT: a.unitSize % 4 === 0 ? 1 : 0 },
     workgroups: linearGroups(x.size / elems),
   });
