@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ops, tensor, valueAndGrad, ShapeError, ValueError, type Tensor } from '../src/index.js';
 import { checkOp, opTest, randArr, expectClose, toTensor } from './harness.js';
-import { refConv2d, refConv2dDx, refSame, type RefConvOpts } from './ref-conv.js';
+import { refConv2d, refConv2dDw, refConv2dDx, refSame, type RefConvOpts } from './ref-conv.js';
 import { useGpu } from './setup.js';
 import * as R from './ref.js';
 import { DEFAULT_CONV_TUNING, convAlgorithm, convDw, convGeometry, convTuning, setConvTuning, usesWinograd, type ConvPass, type ConvTuning } from '../src/ops/conv2d/index.js';
 import { pointwiseDwSplits } from '../src/ops/conv2d/pointwise.js';
+import { dwTaps, dwTapsApplies, tiledDw } from '../src/ops/conv2d/split-k-dw.js';
 import { tileWorkgroupSize } from '../src/ops/conv2d/shared.js';
 import { directBandApplies, directQuadApplies, directRowsApplies, rowRun, MIN_BAND_QUADS } from '../src/ops/conv2d/direct.js';
 import { smallQuadApplies } from '../src/ops/conv2d/small.js';
@@ -210,6 +211,54 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       }
       expectClose(await dx!.data(), refConv2dDx(dya, wa, xs, refOpts({ name: '', x: xs, w: ws, stride, padding: 'SAME', groups: 2 })), 1e-5, 'dx');
       for (const t of [x, w, dy, v, dx!]) t.dispose();
+    }
+  });
+
+  // dW with a lane owning the whole filter of a narrow group for a chunk of output rows.
+  type TapsCase = Omit<Case, 'dilation'> & { dilation?: [number, number] };
+  const DW_TAPS: TapsCase[] = [
+    { name: "nano's 2 groups of 8, 3×3 SAME on 4×14×14 (chunks of 10 output rows, the last short)", x: [4, 14, 14, 16], w: [3, 3, 8, 16], padding: 'SAME', groups: 2 },
+    { name: '2 groups of 4 → 16 each (two column tiles), 2×3 kernel, asymmetric padding, one chunk', x: [1, 6, 11, 8], w: [2, 3, 4, 32], padding: [[1, 0], [2, 1]], groups: 2 },
+    { name: '3 groups of 8 → 8, 3×1 kernel, stride 2 and dilation 2 down the height', x: [3, 9, 5, 24], w: [3, 1, 8, 24], stride: [2, 1], dilation: [2, 1], groups: 3 },
+    { name: '8 → 8, 1×2 kernel VALID on 2×30×19 (one tap row)', x: [2, 30, 19, 8], w: [1, 2, 8, 8] },
+  ];
+  DW_TAPS.forEach((c, k) => {
+    it(`the whole-filter dW: ${c.name}`, async () => {
+      const dil = c.dilation ?? [1, 1];
+      const opts = { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation };
+      const [xa, wa] = [randArr(c.x, 110 + k), randArr(c.w, 115 + k)];
+      const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
+      const g = convGeometry(x, w, opts);
+      expect(convAlgorithm('dw', g, DEFAULT_CONV_TUNING).name).toBe('split-k');
+      expect(dwTapsApplies(g)).toBe(gpu().adapter.software);
+      const dya = randArr([g.n, g.ho, g.wo, g.cout], 120 + k);
+      const dy = toTensor(dya);
+      const f = valueAndGrad((ww: Tensor) => ops.sum(ops.mul(ops.conv2d(x, ww, opts), dy)));
+      // The first call may run dw_tiled while dw_taps' pipeline builds in the background (sync waits for it).
+      const [v0, [dw0]] = await f(w);
+      for (const t of [v0, dw0!]) t.dispose();
+      await gpu().sync();
+      gpu().profile.start();
+      const [v, [dw]] = await f(w);
+      const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
+      if (gpu().adapter.software) expect(kernels).toContain('conv2d-dw-taps/dw_taps');
+      expectClose(await dw!.data(), refConv2dDw(xa, dya, c.w, { ...refOpts({ ...c, dilation: undefined }), dilation: dil }), 1e-5, 'dw');
+      for (const t of [x, w, dy, v, dw!]) t.dispose();
+    });
+  });
+
+  it('dw_tiled stands in for dw_taps (while its pipeline builds) on the same chunks: the same bits', async (ctx) => {
+    if (!gpu().adapter.software) ctx.skip();
+    for (const [xs, ws, groups] of [[[4, 14, 14, 16], [3, 3, 8, 16], 2], [[2, 7, 9, 32], [3, 3, 4, 64], 8]] as [number[], number[], number][]) {
+      const [x, w] = [toTensor(randArr(xs, 130)), toTensor(randArr(ws, 131))];
+      const g = convGeometry(x, w, { padding: 'SAME', groups });
+      expect(dwTapsApplies(g)).toBe(true);
+      const dy = toTensor(randArr([g.n, g.ho, g.wo, g.cout], 132));
+      const taps = dwTaps(x, dy, g, DEFAULT_CONV_TUNING);
+      const chunk = Math.ceil(128 / g.wo);
+      const tiled = tiledDw(x, dy, g, DEFAULT_CONV_TUNING, chunk);
+      expect(Array.from(await taps.data())).toEqual(Array.from(await tiled.data()));
+      for (const t of [x, w, dy, taps, tiled]) t.dispose();
     }
   });
 

@@ -75,6 +75,33 @@ export function refConv2dDx(dy: Arr, w: Arr, xShape: readonly number[], o: RefCo
   return { shape: [n, h, wd, cin], data: dx };
 }
 
+/** dL/dw of refConv2d for an upstream gradient dy: every product's w-side share, summed (the same loops). */
+export function refConv2dDw(x: Arr, dy: Arr, wShape: readonly number[], o: RefConvOpts = {}): Arr {
+  const [n, h, wd, cin] = x.shape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const [kh, kw, cig, cout] = wShape as [number, number, number, number];
+  const [sh, sw] = o.stride ?? [1, 1];
+  const [dh, dw] = o.dilation ?? [1, 1];
+  const [[pt], [pl]] = o.pads ?? [[0, 0], [0, 0]];
+  const cog = cout / (o.groups ?? 1);
+  const dW = new Float64Array(kh * kw * cig * cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++)
+        for (let co = 0; co < cout; co++) {
+          const g = Math.floor(co / cog);
+          const d = dy.data[((b * ho + oy) * wo + ox) * cout + co]!;
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const iy = oy * sh - pt + ky * dh;
+              const ix = ox * sw - pl + kx * dw;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+              for (let ci = 0; ci < cig; ci++) dW[((ky * kw + kx) * cig + ci) * cout + co] += d * x.data[((b * h + iy) * wd + ix) * cin + g * cig + ci]!;
+            }
+        }
+  return { shape: [kh, kw, cig, cout], data: dW };
+}
+
 /** Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)), statistics over all axes but the last. */
 /**
  * timm's ScaledStdConv2d weight: per output unit, batch-norm of the fan-in values with the

@@ -4,19 +4,24 @@
  * (`dw_tiled`) where both channel counts per group are multiples of 4, else a masked 4×4
  * kernel (`dw`). When the weight is too small to keep enough threads busy, the pixel
  * reduction is split across workgroups (split-K) and the partials summed in a second pass.
+ * On a software adapter the small filters of narrow groups (nano's 3×3s of 8 channels) run
+ * `dw_taps` (shaders/conv2d-dw-taps.wgsl): a lane owns the whole filter for a few output
+ * rows, so each dy load serves every tap.
  */
 import type { Tensor } from '../../tensor/tensor.js';
 import { empty } from '../../tensor/creation.js';
 import { defineKernel } from '../../runtime/kernel.js';
 import { backend } from '../util.js';
 import type { ConvGeometry } from './geometry.js';
-import { HELPER_WG, paddedForTaps, params } from './shared.js';
+import { HELPER_WG, paddedForTaps, params, tileWorkgroupSize } from './shared.js';
 import type { ConvTuning } from './tuning.js';
 import convWgsl from '../../../shaders/conv2d.wgsl';
+import dwTapsWgsl from '../../../shaders/conv2d-dw-taps.wgsl';
 
 const DW = defineKernel('conv2d', convWgsl, 'dw');
 const DW_TILED = defineKernel('conv2d', convWgsl, 'dw_tiled');
 const REDUCE_SPLITS = defineKernel('conv2d', convWgsl, 'reduce_splits');
+const DW_TAPS = defineKernel('conv2d-dw-taps', `${convWgsl}\n${dwTapsWgsl}`, 'dw_taps');
 
 /** Fewest output pixels one split reduces: smaller chunks cost more in partials than they win in threads. */
 export const DW_MIN_CHUNK = 256;
@@ -43,40 +48,105 @@ export function reduceSplits(part: Tensor, dw: Tensor, g: ConvGeometry, zs: numb
   });
 }
 
-export function splitKDw(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
-  const rows = g.kh * g.kw * g.cig;
+/** Largest filter side and input channels per group `dw_taps` keeps whole in one lane. */
+export const DW_TAPS_MAX = { kernel: 3, channels: 8 } as const;
+/** Fewest output pixels a `dw_taps` lane sums: fewer make more partial copies of dW than they save. */
+export const DW_TAPS_MIN_CHUNK = 128;
+
+/**
+ * Whether dW runs with a lane owning the whole filter (`dw_taps`): on a software adapter
+ * (where its saving, loads, is the cost), kh, kw ≤ 3, 4 or 8 input channels per group,
+ * output channels per group in tiles of 8, stride 1 and dilation 1 (or one tap) along the
+ * width: nano's and the small variants' grouped 3×3s.
+ */
+export function dwTapsApplies(g: ConvGeometry): boolean {
+  const small = g.kh <= DW_TAPS_MAX.kernel && g.kw <= DW_TAPS_MAX.kernel && (g.cig === 4 || g.cig === DW_TAPS_MAX.channels);
+  return small && g.cog % 8 === 0 && g.sw === 1 && (g.dw === 1 || g.kw === 1) && backend().adapter.software;
+}
+
+/** `dw_taps`' output rows per lane (its split) and its launch: lanes per group over (chunk, 8-channel column tile). */
+function dwTapsPlan(g: ConvGeometry, t: Readonly<ConvTuning>): { chunk: number; lanes: number; wg: number; overrides: Record<string, number> } {
+  const outRows = g.n * g.ho;
+  const chunk = Math.min(outRows, Math.max(1, Math.ceil(DW_TAPS_MIN_CHUNK / g.wo)));
+  const lanes = Math.ceil(outRows / chunk) * (g.cog / 8);
+  const wg = tileWorkgroupSize(lanes, g.groups, t.wg);
+  return { chunk, lanes, wg, overrides: { KH: g.kh, KW: g.kw, CB: g.cig / 4, WG: wg } };
+}
+
+/**
+ * dW with the pixel sum split into chunks of `chunk` output rows: one partial copy of dW
+ * per chunk (split z), summed by reduce_splits; one chunk writes dW directly.
+ */
+function chunkedDw(g: ConvGeometry, chunk: number, run: (target: Tensor, splits: number) => void): Tensor {
   const dw = empty([g.kh, g.kw, g.cig, g.cout]);
+  const splits = Math.ceil((g.n * g.ho) / chunk);
+  const target = splits === 1 ? dw : empty([splits, dw.size]);
+  run(target, splits);
+  if (target !== dw) {
+    reduceSplits(target, dw, g, splits);
+    target.dispose();
+  }
+  return dw;
+}
+
+/** `dw_taps`: each lane the whole filter × 8 output channels for one chunk of output rows. */
+export function dwTaps(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  const p = dwTapsPlan(g, t);
+  return chunkedDw(g, p.chunk, (target) => {
+    const { xp, pg } = paddedForTaps(x, g);
+    backend().dispatch({
+      kernel: DW_TAPS,
+      bindings: { xv: xp, dyv: dy, outv: target },
+      params: params(pg, { tiles_n: g.cog / 8, k_chunk: p.chunk }),
+      overrides: p.overrides,
+      workgroups: [Math.ceil(p.lanes / p.wg), g.groups, 1],
+    });
+    if (xp !== x) xp.dispose();
+  });
+}
+
+/**
+ * `dw_tiled` (8 weight rows × TN columns per lane) or, for channel counts that are not
+ * multiples of 4, the masked 4×4 `dw`, over chunks of `chunk` output rows.
+ */
+export function tiledDw(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, chunk: number): Tensor {
+  const rows = g.kh * g.kw * g.cig;
   // The 8×TN tile needs vec4-aligned channel blocks; other shapes take the 4×4 masked kernel.
   const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
   const tn = g.cog > 4 ? 8 : 4;
   const [tr, tc] = tiled ? [8, tn] : [4, 4];
-  const outRows = g.n * g.ho;
-  const chunk = Math.ceil(outRows / dwSplits(g, tr, tc, t));
-  const zs = Math.ceil(outRows / chunk);
-  const target = zs === 1 ? dw : empty([zs, dw.size]);
-  const grid: [number, number, number] = [Math.ceil((Math.ceil(rows / tr) * Math.ceil(g.cog / tc)) / t.wg), g.groups, zs];
-  if (tiled) {
-    const { xp, pg } = paddedForTaps(x, g);
-    backend().dispatch({
-      kernel: DW_TILED,
-      bindings: { xv: xp, dyv: dy, out: target },
-      params: params(pg, { tiles_n: Math.ceil(g.cog / tn), k_chunk: chunk }),
-      overrides: { TN: tn, WG: t.wg },
-      workgroups: grid,
-    });
-    if (xp !== x) xp.dispose();
-  } else {
-    backend().dispatch({
-      kernel: DW,
-      bindings: { x, dy, out: target },
-      params: params(g, { tiles_n: Math.ceil(g.cog / 4), k_chunk: chunk }),
-      overrides: { VEC_K: g.cig % 4 === 0 ? 1 : 0, WG: t.wg },
-      workgroups: grid,
-    });
+  return chunkedDw(g, chunk, (target, splits) => {
+    const grid: [number, number, number] = [Math.ceil((Math.ceil(rows / tr) * Math.ceil(g.cog / tc)) / t.wg), g.groups, splits];
+    if (tiled) {
+      const { xp, pg } = paddedForTaps(x, g);
+      backend().dispatch({
+        kernel: DW_TILED,
+        bindings: { xv: xp, dyv: dy, out: target },
+        params: params(pg, { tiles_n: Math.ceil(g.cog / tn), k_chunk: chunk }),
+        overrides: { TN: tn, WG: t.wg },
+        workgroups: grid,
+      });
+      if (xp !== x) xp.dispose();
+    } else {
+      backend().dispatch({
+        kernel: DW,
+        bindings: { x, dy, out: target },
+        params: params(g, { tiles_n: Math.ceil(g.cog / 4), k_chunk: chunk }),
+        overrides: { VEC_K: g.cig % 4 === 0 ? 1 : 0, WG: t.wg },
+        workgroups: grid,
+      });
+    }
+  });
+}
+
+export function splitKDw(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
+  if (dwTapsApplies(g)) {
+    // dw_taps' pipeline takes ~0.7 s to build on SwiftShader; until it is ready dw_tiled
+    // stands in on the same chunks, which sums every weight in the same order: the same bits.
+    const p = dwTapsPlan(g, t);
+    return backend().readyOrBuildInBackground(DW_TAPS, p.overrides) ? dwTaps(x, dy, g, t) : tiledDw(x, dy, g, t, p.chunk);
   }
-  if (target !== dw) {
-    reduceSplits(target, dw, g, zs);
-    target.dispose();
-  }
-  return dw;
+  const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
+  const [tr, tc] = tiled ? [8, g.cog > 4 ? 8 : 4] : [4, 4];
+  return tiledDw(x, dy, g, t, Math.ceil((g.n * g.ho) / dwSplits(g, tr, tc, t)));
 }

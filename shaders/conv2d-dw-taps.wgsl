@@ -1,0 +1,156 @@
+// The direct dW for small filters of narrow groups (kh, kw ≤ 3, 4 or 8 input channels per
+// group, output channels per group in tiles of 8: nano's and the small variants' grouped
+// 3×3s), stride 1 and dilation 1 (or one tap) along the width. Appended to
+// shaders/conv2d.wgsl (src/ops/conv2d/split-k-dw.ts joins them): Params, bindings and
+// store4 are that file's, and so is dw_tiled's contract (zero-padded x; split z sums its
+// output rows into its own partial copy of dW, reduce_splits adds the copies).
+//
+// WHY: `dw_tiled` gives a lane 8 weight rows and walks every pixel of its split, so per
+// pixel it makes 4 vec4 loads (two of x, two of dy) for 64 multiply-adds; on SwiftShader
+// every load is a per-lane gather, and the loads were most of its time. Here a lane owns
+// the whole filter (every tap of its 4–8 input channels × 8 output channels: up to 72 × 8
+// weights) for a few output rows, so dy's two loads per pixel serve all the taps, and
+// each filter row's input window slides along the output row (one new load per pixel and
+// 4-channel block). At 3×3 and 8 channels, per pixel: 6 + 2 loads for 576 multiply-adds.
+//
+//  * Lanes: (chunk of k_chunk output rows, 8-channel column tile), grid y the group. The
+//    chunk is the split: its partial dW goes to z = chunk.
+//  * KH, KW (≤ 3) and CB (4-channel input blocks, 1 or 2) are overrides: the filter rows,
+//    taps and blocks a lane owns are accumulators at constant indices, unrolled.
+
+override KH: u32 = 3u;
+override KW: u32 = 3u;
+override CB: u32 = 2u;
+
+// One tap's 4 input channels × 8 output channels: rows c0 … c3, columns lo (0–3) and hi (4–7).
+struct TapBlock { c0l: vec4<f32>, c0h: vec4<f32>, c1l: vec4<f32>, c1h: vec4<f32>, c2l: vec4<f32>, c2h: vec4<f32>, c3l: vec4<f32>, c3h: vec4<f32> }
+// One filter row of one 4-channel block: its taps kx = 0 … KW − 1.
+struct RowTaps { k0: TapBlock, k1: TapBlock, k2: TapBlock }
+// That filter row's input at the taps' columns for the current pixel (w0 = column ow).
+struct Window { w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32> }
+// Everything a lane keeps for one (filter row, block): its accumulators, its window, and
+// the vec4 offset of its input row's column 0 for the current output row.
+struct FilterRow { acc: RowTaps, win: Window, at: u32 }
+
+fn zero_tap_block() -> TapBlock {
+  let z = vec4<f32>(0.0);
+  return TapBlock(z, z, z, z, z, z, z, z);
+}
+
+fn zero_filter_row() -> FilterRow {
+  let t = zero_tap_block();
+  let z = vec4<f32>(0.0);
+  return FilterRow(RowTaps(t, t, t), Window(z, z, z), 0u);
+}
+
+// acc += v ⊗ dy at one pixel: each of the input's 4 channels (v) times dy's 8 (dl, dh).
+// (Not named x: wgsl_reflect would take it for the x binding.)
+fn accumulate_tap(acc: ptr<function, TapBlock>, v: vec4<f32>, dl: vec4<f32>, dh: vec4<f32>) {
+  (*acc).c0l += v.x * dl; (*acc).c0h += v.x * dh;
+  (*acc).c1l += v.y * dl; (*acc).c1h += v.y * dh;
+  (*acc).c2l += v.z * dl; (*acc).c2h += v.z * dh;
+  (*acc).c3l += v.w * dl; (*acc).c3h += v.w * dh;
+}
+
+// A new output row: the filter row's input row starts at vec4 offset `at`, and its window
+// holds columns 0 … KW − 2 (the last tap's column is loaded per pixel).
+fn start_row(f: ptr<function, FilterRow>, at: u32, cin4: u32) {
+  (*f).at = at;
+  let a = xv[at];
+  (*f).win = Window(a, a, a);
+  if (KW > 2u) { (*f).win.w1 = xv[at + cin4]; }
+}
+
+// Output pixel ow of the row: the last tap's column joins the window, every tap
+// accumulates, and the window slides one column on.
+fn step_pixel(f: ptr<function, FilterRow>, ow: u32, cin4: u32, dl: vec4<f32>, dh: vec4<f32>) {
+  let fresh = xv[(*f).at + (ow + KW - 1u) * cin4];
+  var w = (*f).win;
+  if (KW == 1u) { w.w0 = fresh; }
+  if (KW == 2u) { w.w1 = fresh; }
+  if (KW == 3u) { w.w2 = fresh; }
+  accumulate_tap(&(*f).acc.k0, w.w0, dl, dh);
+  if (KW > 1u) { accumulate_tap(&(*f).acc.k1, w.w1, dl, dh); }
+  if (KW > 2u) { accumulate_tap(&(*f).acc.k2, w.w2, dl, dh); }
+  (*f).win = Window(w.w1, w.w2, w.w2);
+}
+
+// A tap block's 4 weight rows from element o of the partial dW (rows cout apart), 8
+// columns: whole vec4s (o, cout and the columns are multiples of 4 here).
+fn store_tap_block(o: u32, t: TapBlock) {
+  let q = o / 4u;
+  let c4 = params.cout / 4u;
+  outv[q] = t.c0l; outv[q + 1u] = t.c0h;
+  outv[q + c4] = t.c1l; outv[q + c4 + 1u] = t.c1h;
+  outv[q + 2u * c4] = t.c2l; outv[q + 2u * c4 + 1u] = t.c2h;
+  outv[q + 3u * c4] = t.c3l; outv[q + 3u * c4 + 1u] = t.c3h;
+}
+
+// Tap kx of a filter row.
+fn tap_of(taps: RowTaps, kx: u32) -> TapBlock {
+  switch kx {
+    case 0u: { return taps.k0; }
+    case 1u: { return taps.k1; }
+    default: { return taps.k2; }
+  }
+}
+
+fn store_filter_row(o: u32, col0: u32, f: FilterRow) {
+  let tap = params.cig * params.cout;
+  store_tap_block(o, f.acc.k0);
+  if (KW > 1u) { store_tap_block(o + tap, f.acc.k1); }
+  if (KW > 2u) { store_tap_block(o + 2u * tap, f.acc.k2); }
+}
+
+// Filter rows a lane owns at most: (ky, cb) for ky < 3, cb < 2.
+const FILTER_ROWS = 6u;
+
+@compute @workgroup_size(WG)
+fn dw_taps(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let out_rows = params.n * params.ho;
+  let chunks = (out_rows + params.k_chunk - 1u) / params.k_chunk;
+  let lane = wid.x * WG + lid;
+  if (lane >= chunks * params.tiles_n) { return; }
+  let chunk = lane / params.tiles_n;
+  let col0 = (lane % params.tiles_n) * 8u;
+  let g = wid.y;
+  let cin4 = params.cin / 4u;
+  let c4 = params.cout / 4u;
+  let dy_col = (g * params.cog + col0) / 4u;
+  let x_col = g * params.cig / 4u;
+  let r0 = chunk * params.k_chunk;
+  let r1 = min(out_rows, r0 + params.k_chunk);
+  // Filter rows ky = 0 … 2 (f0*, f1*, f2*) of blocks 0 and 1 (f*0, f*1), named: as an
+  // array indexed by constants the pixel loop ran 20–30% slower.
+  var f00 = zero_filter_row(); var f01 = zero_filter_row();
+  var f10 = zero_filter_row(); var f11 = zero_filter_row();
+  var f20 = zero_filter_row(); var f21 = zero_filter_row();
+  let row_step = params.dh * params.w * cin4;   // one filter row down the input
+  for (var r = r0; r < r1; r++) {
+    let b = r / params.ho;
+    let oh = r % params.ho;
+    let at = ((b * params.h + oh * params.sh) * params.w) * cin4 + x_col;
+    start_row(&f00, at, cin4);
+    if (CB > 1u) { start_row(&f01, at + 1u, cin4); }
+    if (KH > 1u) { start_row(&f10, at + row_step, cin4); if (CB > 1u) { start_row(&f11, at + row_step + 1u, cin4); } }
+    if (KH > 2u) { start_row(&f20, at + 2u * row_step, cin4); if (CB > 1u) { start_row(&f21, at + 2u * row_step + 1u, cin4); } }
+    var yo = r * params.wo * c4 + dy_col;
+    for (var ow = 0u; ow < params.wo; ow++) {
+      let dl = dyv[yo];
+      let dh = dyv[yo + 1u];
+      step_pixel(&f00, ow, cin4, dl, dh);
+      if (CB > 1u) { step_pixel(&f01, ow, cin4, dl, dh); }
+      if (KH > 1u) { step_pixel(&f10, ow, cin4, dl, dh); if (CB > 1u) { step_pixel(&f11, ow, cin4, dl, dh); } }
+      if (KH > 2u) { step_pixel(&f20, ow, cin4, dl, dh); if (CB > 1u) { step_pixel(&f21, ow, cin4, dl, dh); } }
+      yo += c4;
+    }
+  }
+  let rows = params.kh * params.kw * params.cig;
+  let o = chunk * rows * params.cout + g * params.cog + col0;
+  let filter_row = params.kw * params.cig * params.cout;
+  let next_block = 4u * params.cout;
+  store_filter_row(o, col0, f00);
+  if (CB > 1u) { store_filter_row(o + next_block, col0, f01); }
+  if (KH > 1u) { store_filter_row(o + filter_row, col0, f10); if (CB > 1u) { store_filter_row(o + filter_row + next_block, col0, f11); } }
+  if (KH > 2u) { store_filter_row(o + 2u * filter_row, col0, f20); if (CB > 1u) { store_filter_row(o + 2u * filter_row + next_block, col0, f21); } }
+}
