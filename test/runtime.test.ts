@@ -1,8 +1,9 @@
 // Runtime behaviour the ops rely on: ordering of host uploads against recorded work,
-// uniform arenas spanning many dispatches, pooled-buffer reuse and pipeline reuse.
+// uniform arenas spanning many dispatches, pooled-buffer reuse, bind-group reuse and pipeline reuse.
 import { describe, expect, it } from 'vitest';
 import { noGrad, ops, tensor, tidy, type Tensor } from '../src/index.js';
 import { sizeClass } from '../src/runtime/pool.js';
+import { backend } from '../src/runtime/init.js';
 import { useGpu } from './setup.js';
 
 const { gpu } = useGpu();
@@ -46,6 +47,53 @@ describe('runtime', () => {
     const after = gpu().poolStats();
     expect(after.creations - before.creations).toBeLessThanOrEqual(2);
     expect(after.reuses - before.reuses).toBeGreaterThanOrEqual(38);
+  });
+
+  /** Runs `work` with device.createBindGroup counted; returns the count. */
+  async function bindGroupsCreated(work: () => Promise<void>): Promise<number> {
+    const device = backend().device;
+    const create = device.createBindGroup.bind(device);
+    let n = 0;
+    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
+      n++;
+      return create(d);
+    };
+    try {
+      await work();
+    } finally {
+      device.createBindGroup = create;
+    }
+    return n;
+  }
+
+  // A small step: ops whose outputs and temporaries come from the pool, and a readback.
+  const step = async (x: Tensor) => {
+    const y = tidy(() => ops.sum(ops.mul(ops.exp(ops.add(x, 1)), x)));
+    const v = (await y.data())[0]!;
+    y.dispose();
+    return v;
+  };
+
+  it('a repeated step finds its bind groups again (the same pooled buffers, the same uniform slots)', async () => {
+    const x = tensor(Float32Array.from({ length: 64 }, (_, i) => i / 64), [64]);
+    const want = await step(x);
+    for (let i = 0; i < 5; i++) await step(x); // the free lists settle (into a cycle of one or two steps)
+    const created = await bindGroupsCreated(async () => {
+      for (let i = 0; i < 3; i++) expect(await step(x)).toBe(want);
+    });
+    expect(created).toBe(0);
+    x.dispose();
+  });
+
+  it('a destroyed buffer is never bound again: after the pool is trimmed the same work binds new buffers, same values', async () => {
+    const x = tensor(Float32Array.from({ length: 64 }, (_, i) => i / 64), [64]);
+    const want = await step(x);
+    await step(x);
+    backend().pool.trim(); // destroys every free buffer: the step's temporaries are new ones next time
+    const created = await bindGroupsCreated(async () => expect(await step(x)).toBe(want));
+    expect(created).toBeGreaterThan(0);
+    await gpu().sync(); // no validation error from a bind group of a destroyed buffer
+    x.dispose();
   });
 
   it('one pipeline per kernel variant, whatever the shapes', async () => {

@@ -70,6 +70,7 @@ export class BufferPool {
       this.stats.pooledBytes -= size;
     } else {
       buffer = this.device.createBuffer({ size, usage });
+      this.serial(buffer);
       this.stats.creations++;
     }
     this.stats.liveBytes += size;
@@ -101,6 +102,24 @@ export class BufferPool {
       }
       if (this.stats.pooledBytes <= this.maxPooledBytes) return;
     }
+  }
+
+  /**
+   * Put every free list in creation order. Called at each submit: a step that repeats the
+   * same requests from the same free buffers then gets the same buffers every time, which
+   * lets the backend reuse its bind groups (LIFO lists otherwise rotate from step to step).
+   */
+  canonicalize(): void {
+    for (const list of this.free.values()) if (list.length > 1) list.sort((a, b) => this.serial(a) - this.serial(b));
+  }
+
+  private readonly serials = new WeakMap<GPUBuffer, number>();
+  private nextSerial = 0;
+
+  private serial(b: GPUBuffer): number {
+    let n = this.serials.get(b);
+    if (n === undefined) this.serials.set(b, (n = this.nextSerial++));
+    return n;
   }
 
   /** Destroy every pooled (free) buffer; live buffers are untouched. */
