@@ -1,6 +1,6 @@
 // The direct dW for small filters of narrow groups (kh, kw ≤ 3, 4 or 8 input channels per
 // group, output channels per group in tiles of 8: nano's and the small variants' grouped
-// 3×3s), stride 1 and dilation 1 (or one tap) along the width. Appended to
+// 3×3s), stride 1 or 2 and dilation 1 (or one tap) along the width. Appended to
 // shaders/conv2d.wgsl (src/ops/conv2d/split-k-dw.ts joins them): Params, bindings and
 // store4 are that file's, and so is dw_tiled's contract (zero-padded x; split z sums its
 // output rows into its own partial copy of dW, reduce_splits adds the copies).
@@ -11,7 +11,8 @@
 // the whole filter (every tap of its 4–8 input channels × 8 output channels: up to 72 × 8
 // weights) for a few output rows, so dy's two loads per pixel serve all the taps, and
 // each filter row's input window slides along the output row (one new load per pixel and
-// 4-channel block). At 3×3 and 8 channels, per pixel: 6 + 2 loads for 576 multiply-adds.
+// 4-channel block at stride 1, two at stride 2). At 3×3, stride 1 and 8 channels, per
+// pixel: 6 + 2 loads for 576 multiply-adds.
 //
 //  * Lanes: (chunk of k_chunk output rows, 8-channel column tile), grid y the group. The
 //    chunk is the split: its partial dW goes to z = chunk.
@@ -21,6 +22,7 @@
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override CB: u32 = 2u;
+override SW: u32 = 1u;   // stride along the width, 1 or 2
 
 // One tap's 4 input channels × 8 output channels: rows c0 … c3, columns lo (0–3) and hi (4–7).
 struct TapBlock { c0l: vec4<f32>, c0h: vec4<f32>, c1l: vec4<f32>, c1h: vec4<f32>, c2l: vec4<f32>, c2h: vec4<f32>, c3l: vec4<f32>, c3h: vec4<f32> }
@@ -52,27 +54,42 @@ fn accumulate_tap(acc: ptr<function, TapBlock>, v: vec4<f32>, dl: vec4<f32>, dh:
   (*acc).c3l += v.w * dl; (*acc).c3h += v.w * dh;
 }
 
-// A new output row: the filter row's input row starts at vec4 offset `at`, and its window
-// holds columns 0 … KW − 2 (the last tap's column is loaded per pixel).
+// A new output row: the filter row's input row starts at vec4 offset `at`. The window
+// starts with the columns the first pixel shares with the one before it would have: at
+// stride 1, columns 0 … KW − 2; at stride 2 with 3 taps, column 0 (the rest are loaded
+// per pixel).
 fn start_row(f: ptr<function, FilterRow>, at: u32, cin4: u32) {
   (*f).at = at;
   let a = xv[at];
   (*f).win = Window(a, a, a);
-  if (KW > 2u) { (*f).win.w1 = xv[at + cin4]; }
+  if (SW == 1u && KW > 2u) { (*f).win.w1 = xv[at + cin4]; }
 }
 
-// Output pixel ow of the row: the last tap's column joins the window, every tap
-// accumulates, and the window slides one column on.
+// Output pixel ow of the row: the columns it does not share with the previous pixel join
+// the window (one at stride 1; at stride 2 all but the first of three), every tap
+// accumulates, and the window moves SW columns on.
 fn step_pixel(f: ptr<function, FilterRow>, ow: u32, cin4: u32, dl: vec4<f32>, dh: vec4<f32>) {
-  let fresh = xv[(*f).at + (ow + KW - 1u) * cin4];
+  let at = (*f).at + ow * SW * cin4;   // column ow·SW: tap 0's
   var w = (*f).win;
-  if (KW == 1u) { w.w0 = fresh; }
-  if (KW == 2u) { w.w1 = fresh; }
-  if (KW == 3u) { w.w2 = fresh; }
+  if (SW == 1u) {
+    let fresh = xv[at + (KW - 1u) * cin4];
+    if (KW == 1u) { w.w0 = fresh; }
+    if (KW == 2u) { w.w1 = fresh; }
+    if (KW == 3u) { w.w2 = fresh; }
+  } else {
+    if (KW < 3u) { w.w0 = xv[at]; }
+    if (KW > 1u) { w.w1 = xv[at + cin4]; }
+    if (KW > 2u) { w.w2 = xv[at + 2u * cin4]; }
+  }
   accumulate_tap(&(*f).acc.k0, w.w0, dl, dh);
   if (KW > 1u) { accumulate_tap(&(*f).acc.k1, w.w1, dl, dh); }
   if (KW > 2u) { accumulate_tap(&(*f).acc.k2, w.w2, dl, dh); }
-  (*f).win = Window(w.w1, w.w2, w.w2);
+  // The next pixel's tap 0 is this one's tap SW (stride 1: w1; stride 2: w2).
+  if (SW == 1u) {
+    (*f).win = Window(w.w1, w.w2, w.w2);
+  } else {
+    (*f).win = Window(w.w2, w.w2, w.w2);
+  }
 }
 
 // A tap block's 4 weight rows from element o of the partial dW (rows cout apart), 8

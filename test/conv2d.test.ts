@@ -221,6 +221,9 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     { name: '2 groups of 4 → 16 each (two column tiles), 2×3 kernel, asymmetric padding, one chunk', x: [1, 6, 11, 8], w: [2, 3, 4, 32], padding: [[1, 0], [2, 1]], groups: 2 },
     { name: '3 groups of 8 → 8, 3×1 kernel, stride 2 and dilation 2 down the height', x: [3, 9, 5, 24], w: [3, 1, 8, 24], stride: [2, 1], dilation: [2, 1], groups: 3 },
     { name: '8 → 8, 1×2 kernel VALID on 2×30×19 (one tap row)', x: [2, 30, 19, 8], w: [1, 2, 8, 8] },
+    { name: "nano's stride-2 transition: 4 groups of 8, 3×3 stride 2 SAME on 4×14×14", x: [4, 14, 14, 32], w: [3, 3, 8, 32], stride: [2, 2], padding: 'SAME', groups: 4 },
+    { name: '2 groups of 4 → 8, 2×2 kernel, stride 2 on an odd 2×9×11 (VALID)', x: [2, 9, 11, 8], w: [2, 2, 4, 16], stride: [2, 2], groups: 2 },
+    { name: '8 → 16, 3×1 kernel, stride (1, 2)', x: [1, 8, 9, 8], w: [3, 1, 8, 16], stride: [1, 2], padding: 'SAME' },
   ];
   DW_TAPS.forEach((c, k) => {
     it(`the whole-filter dW: ${c.name}`, async () => {
@@ -249,9 +252,10 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
 
   it('dw_tiled stands in for dw_taps (while its pipeline builds) on the same chunks: the same bits', async (ctx) => {
     if (!gpu().adapter.software) ctx.skip();
-    for (const [xs, ws, groups] of [[[4, 14, 14, 16], [3, 3, 8, 16], 2], [[2, 7, 9, 32], [3, 3, 4, 64], 8]] as [number[], number[], number][]) {
+    const cases: [number[], number[], number, number][] = [[[4, 14, 14, 16], [3, 3, 8, 16], 2, 1], [[2, 7, 9, 32], [3, 3, 4, 64], 8, 1], [[4, 14, 14, 32], [3, 3, 8, 32], 4, 2]];
+    for (const [xs, ws, groups, stride] of cases) {
       const [x, w] = [toTensor(randArr(xs, 130)), toTensor(randArr(ws, 131))];
-      const g = convGeometry(x, w, { padding: 'SAME', groups });
+      const g = convGeometry(x, w, { padding: 'SAME', groups, stride });
       expect(dwTapsApplies(g)).toBe(true);
       const dy = toTensor(randArr([g.n, g.ho, g.wo, g.cout], 132));
       const taps = dwTaps(x, dy, g, DEFAULT_CONV_TUNING);

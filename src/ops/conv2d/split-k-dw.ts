@@ -56,12 +56,12 @@ export const DW_TAPS_MIN_CHUNK = 128;
 /**
  * Whether dW runs with a lane owning the whole filter (`dw_taps`): on a software adapter
  * (where its saving, loads, is the cost), kh, kw ≤ 3, 4 or 8 input channels per group,
- * output channels per group in tiles of 8, stride 1 and dilation 1 (or one tap) along the
- * width: nano's and the small variants' grouped 3×3s.
+ * output channels per group in tiles of 8, stride 1 or 2 and dilation 1 (or one tap) along
+ * the width: nano's and the small variants' grouped 3×3s.
  */
 export function dwTapsApplies(g: ConvGeometry): boolean {
   const small = g.kh <= DW_TAPS_MAX.kernel && g.kw <= DW_TAPS_MAX.kernel && (g.cig === 4 || g.cig === DW_TAPS_MAX.channels);
-  return small && g.cog % 8 === 0 && g.sw === 1 && (g.dw === 1 || g.kw === 1) && backend().adapter.software;
+  return small && g.cog % 8 === 0 && (g.sw === 1 || g.sw === 2) && (g.dw === 1 || g.kw === 1) && backend().adapter.software;
 }
 
 /** `dw_taps`' output rows per lane (its split) and its launch: lanes per group over (chunk, 8-channel column tile). */
@@ -70,7 +70,7 @@ function dwTapsPlan(g: ConvGeometry, t: Readonly<ConvTuning>): { chunk: number; 
   const chunk = Math.min(outRows, Math.max(1, Math.ceil(DW_TAPS_MIN_CHUNK / g.wo)));
   const lanes = Math.ceil(outRows / chunk) * (g.cog / 8);
   const wg = tileWorkgroupSize(lanes, g.groups, t.wg);
-  return { chunk, lanes, wg, overrides: { KH: g.kh, KW: g.kw, CB: g.cig / 4, WG: wg } };
+  return { chunk, lanes, wg, overrides: { KH: g.kh, KW: g.kw, CB: g.cig / 4, SW: g.sw, WG: wg } };
 }
 
 /**
