@@ -1,4 +1,4 @@
-// The direct dW for small filters of narrow groups (kh, kw ≤ 3, 4 or 8 input channels per
+// The direct dW for small filters of narrow groups (kh, kw ≤ 3, 1, 4 or 8 input channels per
 // group, output channels per group in tiles of 8: nano's and the small variants' grouped
 // 3×3s), stride 1 or 2 and dilation 1 (or one tap) along the width. Appended to
 // shaders/conv2d.wgsl (src/ops/conv2d/split-k-dw.ts joins them): Params, bindings and
@@ -23,6 +23,9 @@ override KH: u32 = 3u;
 override KW: u32 = 3u;
 override CB: u32 = 2u;
 override SW: u32 = 1u;   // stride along the width, 1 or 2
+// One input channel per group (a stem's 1 → c conv): x is read a channel at a time into
+// the .x of a vec4, and only the block's first row exists.
+override ONE_CHANNEL: bool = false;
 
 // One tap's 4 input channels × 8 output channels: rows c0 … c3, columns lo (0–3) and hi (4–7).
 struct TapBlock { c0l: vec4<f32>, c0h: vec4<f32>, c1l: vec4<f32>, c1h: vec4<f32>, c2l: vec4<f32>, c2h: vec4<f32>, c3l: vec4<f32>, c3h: vec4<f32> }
@@ -49,37 +52,44 @@ fn zero_filter_row() -> FilterRow {
 // (Not named x: wgsl_reflect would take it for the x binding.)
 fn accumulate_tap(acc: ptr<function, TapBlock>, v: vec4<f32>, dl: vec4<f32>, dh: vec4<f32>) {
   (*acc).c0l += v.x * dl; (*acc).c0h += v.x * dh;
+  if (ONE_CHANNEL) { return; }
   (*acc).c1l += v.y * dl; (*acc).c1h += v.y * dh;
   (*acc).c2l += v.z * dl; (*acc).c2h += v.z * dh;
   (*acc).c3l += v.w * dl; (*acc).c3h += v.w * dh;
 }
 
-// A new output row: the filter row's input row starts at vec4 offset `at`. The window
+// The input at `at`: 4 channels (a vec4 of xv), or with ONE_CHANNEL one (x, in .x).
+fn load_x(at: u32) -> vec4<f32> {
+  if (ONE_CHANNEL) { return vec4<f32>(x[at], 0.0, 0.0, 0.0); }
+  return xv[at];
+}
+
+// A new output row: the filter row's input row starts at offset `at` (in load_x's units). The window
 // starts with the columns the first pixel shares with the one before it would have: at
 // stride 1, columns 0 … KW − 2; at stride 2 with 3 taps, column 0 (the rest are loaded
 // per pixel).
-fn start_row(f: ptr<function, FilterRow>, at: u32, cin4: u32) {
+fn start_row(f: ptr<function, FilterRow>, at: u32, px: u32) {
   (*f).at = at;
-  let a = xv[at];
+  let a = load_x(at);
   (*f).win = Window(a, a, a);
-  if (SW == 1u && KW > 2u) { (*f).win.w1 = xv[at + cin4]; }
+  if (SW == 1u && KW > 2u) { (*f).win.w1 = load_x(at + px); }
 }
 
 // Output pixel ow of the row: the columns it does not share with the previous pixel join
 // the window (one at stride 1; at stride 2 all but the first of three), every tap
 // accumulates, and the window moves SW columns on.
-fn step_pixel(f: ptr<function, FilterRow>, ow: u32, cin4: u32, dl: vec4<f32>, dh: vec4<f32>) {
-  let at = (*f).at + ow * SW * cin4;   // column ow·SW: tap 0's
+fn step_pixel(f: ptr<function, FilterRow>, ow: u32, px: u32, dl: vec4<f32>, dh: vec4<f32>) {
+  let at = (*f).at + ow * SW * px;   // column ow·SW: tap 0's
   var w = (*f).win;
   if (SW == 1u) {
-    let fresh = xv[at + (KW - 1u) * cin4];
+    let fresh = load_x(at + (KW - 1u) * px);
     if (KW == 1u) { w.w0 = fresh; }
     if (KW == 2u) { w.w1 = fresh; }
     if (KW == 3u) { w.w2 = fresh; }
   } else {
-    if (KW < 3u) { w.w0 = xv[at]; }
-    if (KW > 1u) { w.w1 = xv[at + cin4]; }
-    if (KW > 2u) { w.w2 = xv[at + 2u * cin4]; }
+    if (KW < 3u) { w.w0 = load_x(at); }
+    if (KW > 1u) { w.w1 = load_x(at + px); }
+    if (KW > 2u) { w.w2 = load_x(at + 2u * px); }
   }
   accumulate_tap(&(*f).acc.k0, w.w0, dl, dh);
   if (KW > 1u) { accumulate_tap(&(*f).acc.k1, w.w1, dl, dh); }
@@ -98,6 +108,7 @@ fn store_tap_block(o: u32, t: TapBlock) {
   let q = o / 4u;
   let c4 = params.cout / 4u;
   outv[q] = t.c0l; outv[q + 1u] = t.c0h;
+  if (ONE_CHANNEL) { return; }
   outv[q + c4] = t.c1l; outv[q + c4 + 1u] = t.c1h;
   outv[q + 2u * c4] = t.c2l; outv[q + 2u * c4 + 1u] = t.c2h;
   outv[q + 3u * c4] = t.c3l; outv[q + 3u * c4 + 1u] = t.c3h;
@@ -131,10 +142,10 @@ fn dw_taps(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   let chunk = lane / params.tiles_n;
   let col0 = (lane % params.tiles_n) * 8u;
   let g = wid.y;
-  let cin4 = params.cin / 4u;
+  let px = select(params.cin / 4u, params.cin, ONE_CHANNEL);   // load_x units per pixel
   let c4 = params.cout / 4u;
   let dy_col = (g * params.cog + col0) / 4u;
-  let x_col = g * params.cig / 4u;
+  let x_col = select(g * params.cig / 4u, g, ONE_CHANNEL);
   let r0 = chunk * params.k_chunk;
   let r1 = min(out_rows, r0 + params.k_chunk);
   // Filter rows ky = 0 … 2 (f0*, f1*, f2*) of blocks 0 and 1 (f*0, f*1), named: as an
@@ -142,23 +153,23 @@ fn dw_taps(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   var f00 = zero_filter_row(); var f01 = zero_filter_row();
   var f10 = zero_filter_row(); var f11 = zero_filter_row();
   var f20 = zero_filter_row(); var f21 = zero_filter_row();
-  let row_step = params.dh * params.w * cin4;   // one filter row down the input
+  let row_step = params.dh * params.w * px;   // one filter row down the input
   for (var r = r0; r < r1; r++) {
     let b = r / params.ho;
     let oh = r % params.ho;
-    let at = ((b * params.h + oh * params.sh) * params.w) * cin4 + x_col;
-    start_row(&f00, at, cin4);
-    if (CB > 1u) { start_row(&f01, at + 1u, cin4); }
-    if (KH > 1u) { start_row(&f10, at + row_step, cin4); if (CB > 1u) { start_row(&f11, at + row_step + 1u, cin4); } }
-    if (KH > 2u) { start_row(&f20, at + 2u * row_step, cin4); if (CB > 1u) { start_row(&f21, at + 2u * row_step + 1u, cin4); } }
+    let at = ((b * params.h + oh * params.sh) * params.w) * px + x_col;
+    start_row(&f00, at, px);
+    if (CB > 1u) { start_row(&f01, at + 1u, px); }
+    if (KH > 1u) { start_row(&f10, at + row_step, px); if (CB > 1u) { start_row(&f11, at + row_step + 1u, px); } }
+    if (KH > 2u) { start_row(&f20, at + 2u * row_step, px); if (CB > 1u) { start_row(&f21, at + 2u * row_step + 1u, px); } }
     var yo = r * params.wo * c4 + dy_col;
     for (var ow = 0u; ow < params.wo; ow++) {
       let dl = dyv[yo];
       let dh = dyv[yo + 1u];
-      step_pixel(&f00, ow, cin4, dl, dh);
-      if (CB > 1u) { step_pixel(&f01, ow, cin4, dl, dh); }
-      if (KH > 1u) { step_pixel(&f10, ow, cin4, dl, dh); if (CB > 1u) { step_pixel(&f11, ow, cin4, dl, dh); } }
-      if (KH > 2u) { step_pixel(&f20, ow, cin4, dl, dh); if (CB > 1u) { step_pixel(&f21, ow, cin4, dl, dh); } }
+      step_pixel(&f00, ow, px, dl, dh);
+      if (CB > 1u) { step_pixel(&f01, ow, px, dl, dh); }
+      if (KH > 1u) { step_pixel(&f10, ow, px, dl, dh); if (CB > 1u) { step_pixel(&f11, ow, px, dl, dh); } }
+      if (KH > 2u) { step_pixel(&f20, ow, px, dl, dh); if (CB > 1u) { step_pixel(&f21, ow, px, dl, dh); } }
       yo += c4;
     }
   }

@@ -224,6 +224,8 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
     { name: "nano's stride-2 transition: 4 groups of 8, 3×3 stride 2 SAME on 4×14×14", x: [4, 14, 14, 32], w: [3, 3, 8, 32], stride: [2, 2], padding: 'SAME', groups: 4 },
     { name: '2 groups of 4 → 8, 2×2 kernel, stride 2 on an odd 2×9×11 (VALID)', x: [2, 9, 11, 8], w: [2, 2, 4, 16], stride: [2, 2], groups: 2 },
     { name: '8 → 16, 3×1 kernel, stride (1, 2)', x: [1, 8, 9, 8], w: [3, 1, 8, 16], stride: [1, 2], padding: 'SAME' },
+    { name: "nano's stem: 1 → 16, 3×3 stride 2 SAME on 4×28×28 (one channel)", x: [4, 28, 28, 1], w: [3, 3, 1, 16], stride: [2, 2], padding: 'SAME' },
+    { name: '2 groups of 1 → 8, 2×3 kernel, stride 1, asymmetric padding (one channel per group)', x: [2, 6, 7, 2], w: [2, 3, 1, 16], padding: [[1, 0], [0, 2]], groups: 2 },
   ];
   DW_TAPS.forEach((c, k) => {
     it(`the whole-filter dW: ${c.name}`, async () => {
@@ -252,7 +254,10 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
 
   it('dw_tiled stands in for dw_taps (while its pipeline builds) on the same chunks: the same bits', async (ctx) => {
     if (!gpu().adapter.software) ctx.skip();
-    const cases: [number[], number[], number, number][] = [[[4, 14, 14, 16], [3, 3, 8, 16], 2, 1], [[2, 7, 9, 32], [3, 3, 4, 64], 8, 1], [[4, 14, 14, 32], [3, 3, 8, 32], 4, 2]];
+    const cases: [number[], number[], number, number][] = [
+      [[4, 14, 14, 16], [3, 3, 8, 16], 2, 1], [[2, 7, 9, 32], [3, 3, 4, 64], 8, 1], [[4, 14, 14, 32], [3, 3, 8, 32], 4, 2],
+      [[4, 28, 28, 1], [3, 3, 1, 16], 1, 2], // one channel: the masked dw kernel stands in
+    ];
     for (const [xs, ws, groups, stride] of cases) {
       const [x, w] = [toTensor(randArr(xs, 130)), toTensor(randArr(ws, 131))];
       const g = convGeometry(x, w, { padding: 'SAME', groups, stride });

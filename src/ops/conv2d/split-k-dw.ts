@@ -55,12 +55,12 @@ export const DW_TAPS_MIN_CHUNK = 128;
 
 /**
  * Whether dW runs with a lane owning the whole filter (`dw_taps`): on a software adapter
- * (where its saving, loads, is the cost), kh, kw ≤ 3, 4 or 8 input channels per group,
+ * (where its saving, loads, is the cost), kh, kw ≤ 3, 1, 4 or 8 input channels per group,
  * output channels per group in tiles of 8, stride 1 or 2 and dilation 1 (or one tap) along
- * the width: nano's and the small variants' grouped 3×3s.
+ * the width: nano's and the small variants' grouped 3×3s, and their 1-channel stems.
  */
 export function dwTapsApplies(g: ConvGeometry): boolean {
-  const small = g.kh <= DW_TAPS_MAX.kernel && g.kw <= DW_TAPS_MAX.kernel && (g.cig === 4 || g.cig === DW_TAPS_MAX.channels);
+  const small = g.kh <= DW_TAPS_MAX.kernel && g.kw <= DW_TAPS_MAX.kernel && [1, 4, DW_TAPS_MAX.channels].includes(g.cig);
   return small && g.cog % 8 === 0 && (g.sw === 1 || g.sw === 2) && (g.dw === 1 || g.kw === 1) && backend().adapter.software;
 }
 
@@ -70,7 +70,7 @@ function dwTapsPlan(g: ConvGeometry, t: Readonly<ConvTuning>): { chunk: number; 
   const chunk = Math.min(outRows, Math.max(1, Math.ceil(DW_TAPS_MIN_CHUNK / g.wo)));
   const lanes = Math.ceil(outRows / chunk) * (g.cog / 8);
   const wg = tileWorkgroupSize(lanes, g.groups, t.wg);
-  return { chunk, lanes, wg, overrides: { KH: g.kh, KW: g.kw, CB: g.cig / 4, SW: g.sw, WG: wg } };
+  return { chunk, lanes, wg, overrides: { KH: g.kh, KW: g.kw, CB: Math.max(1, g.cig / 4), SW: g.sw, ONE_CHANNEL: g.cig === 1 ? 1 : 0, WG: wg } };
 }
 
 /**
@@ -96,7 +96,7 @@ export function dwTaps(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvT
     const { xp, pg } = paddedForTaps(x, g);
     backend().dispatch({
       kernel: DW_TAPS,
-      bindings: { xv: xp, dyv: dy, outv: target },
+      bindings: { x: xp, xv: xp, dyv: dy, outv: target },
       params: params(pg, { tiles_n: g.cog / 8, k_chunk: p.chunk }),
       overrides: p.overrides,
       workgroups: [Math.ceil(p.lanes / p.wg), g.groups, 1],
