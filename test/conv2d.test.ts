@@ -166,7 +166,16 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
   });
 
   // Groups of 8, 16, 24 output channels (the band kernel's 32 do not divide them), stride 1 along the width: runs along output rows.
-  type RowsCase = Omit<Case, 'dilation'> & { runs: number; dilation?: [number, number] };
+  /** A case with a per-axis dilation, and its tensors, geometry and the reference's options (refOpts takes one dilation). */
+  type AxesCase = Omit<Case, 'dilation'> & { dilation?: [number, number] };
+  const openCase = (c: AxesCase, seed: number) => {
+    const opts = { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation };
+    const [xa, wa] = [randArr(c.x, seed), randArr(c.w, seed + 5)];
+    const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
+    const ref = { ...refOpts({ ...c, dilation: undefined }), dilation: c.dilation ?? [1, 1] } as RefConvOpts;
+    return { opts, xa, wa, x, w, g: convGeometry(x, w, opts), ref };
+  };
+  type RowsCase = AxesCase & { runs: number };
   const ROWS: RowsCase[] = [
     { name: "nano's 2 groups of 8, 3×3 SAME on 14×14 (runs of 7)", x: [2, 14, 14, 16], w: [3, 3, 8, 16], padding: 'SAME', groups: 2, runs: 7 },
     { name: '16 → 16 in one group (two column tiles), 2×3 kernel, asymmetric padding, 11 wide (runs of 6 and 5)', x: [1, 6, 11, 16], w: [2, 3, 16, 16], padding: [[1, 0], [2, 1]], runs: 6 },
@@ -175,11 +184,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
   ];
   ROWS.forEach((c, k) => {
     it(`the row-run direct forward: ${c.name}`, async () => {
-      const dil = c.dilation ?? [1, 1];
-      const opts = { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation };
-      const [xa, wa] = [randArr(c.x, 90 + k), randArr(c.w, 95 + k)];
-      const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
-      const g = convGeometry(x, w, opts);
+      const { opts, xa, wa, x, w, g, ref } = openCase(c, 90 + k);
       expect(convAlgorithm('forward', g, DEFAULT_CONV_TUNING).name).toBe('direct');
       expect(rowRun(g.wo)).toBe(c.runs);
       const rows = gpu().adapter.software && gpu().features.includes('subgroups');
@@ -188,7 +193,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       const y = ops.conv2d(x, w, opts);
       const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
       if (rows) expect(kernels).toContain('conv2d-rows/forward_rows');
-      expectClose(await y.data(), refConv2d(xa, wa, { ...refOpts({ ...c, dilation: undefined }), dilation: dil }), 1e-5, 'forward');
+      expectClose(await y.data(), refConv2d(xa, wa, ref), 1e-5, 'forward');
       for (const t of [x, w, y]) t.dispose();
     });
   });
@@ -215,8 +220,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
   });
 
   // dW with a lane owning the whole filter of a narrow group for a chunk of output rows.
-  type TapsCase = Omit<Case, 'dilation'> & { dilation?: [number, number] };
-  const DW_TAPS: TapsCase[] = [
+  const DW_TAPS: AxesCase[] = [
     { name: "nano's 2 groups of 8, 3×3 SAME on 4×14×14 (chunks of 10 output rows, the last short)", x: [4, 14, 14, 16], w: [3, 3, 8, 16], padding: 'SAME', groups: 2 },
     { name: '2 groups of 4 → 16 each (two column tiles), 2×3 kernel, asymmetric padding, one chunk', x: [1, 6, 11, 8], w: [2, 3, 4, 32], padding: [[1, 0], [2, 1]], groups: 2 },
     { name: '3 groups of 8 → 8, 3×1 kernel, stride 2 and dilation 2 down the height', x: [3, 9, 5, 24], w: [3, 1, 8, 24], stride: [2, 1], dilation: [2, 1], groups: 3 },
@@ -229,11 +233,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
   ];
   DW_TAPS.forEach((c, k) => {
     it(`the whole-filter dW: ${c.name}`, async () => {
-      const dil = c.dilation ?? [1, 1];
-      const opts = { stride: c.stride, padding: c.padding, groups: c.groups, dilation: c.dilation };
-      const [xa, wa] = [randArr(c.x, 110 + k), randArr(c.w, 115 + k)];
-      const [x, w] = [xa, wa].map(toTensor) as [Tensor, Tensor];
-      const g = convGeometry(x, w, opts);
+      const { opts, xa, x, w, g, ref } = openCase(c, 110 + k);
       expect(convAlgorithm('dw', g, DEFAULT_CONV_TUNING).name).toBe('split-k');
       expect(dwTapsApplies(g)).toBe(gpu().adapter.software);
       const dya = randArr([g.n, g.ho, g.wo, g.cout], 120 + k);
@@ -247,7 +247,7 @@ describe('conv2d vs float64 reference (forward, dx, dw)', () => {
       const [v, [dw]] = await f(w);
       const kernels = (await gpu().profile.stop()).kernels.map((q) => q.kernel);
       if (gpu().adapter.software) expect(kernels).toContain('conv2d-dw-taps/dw_taps');
-      expectClose(await dw!.data(), refConv2dDw(xa, dya, c.w, { ...refOpts({ ...c, dilation: undefined }), dilation: dil }), 1e-5, 'dw');
+      expectClose(await dw!.data(), refConv2dDw(xa, dya, c.w, ref), 1e-5, 'dw');
       for (const t of [x, w, dy, v, dw!]) t.dispose();
     });
   });

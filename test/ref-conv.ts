@@ -17,89 +17,64 @@ export function refSame(n: number, k: number, s: number, d = 1): [number, number
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-export function refConv2d(x: Arr, w: Arr, o: RefConvOpts = {}): Arr {
-  const [n, h, wd, cin] = x.shape as [number, number, number, number];
-  const [kh, kw, cig, cout] = w.shape as [number, number, number, number];
+/** The output shape [n, ho, wo, cout] of a conv of x (NHWC) by w (HWIO). */
+function convOutShape(xShape: readonly number[], wShape: readonly number[], o: RefConvOpts): [number, number, number, number] {
+  const [n, h, wd] = xShape as [number, number, number, number];
+  const [kh, kw, , cout] = wShape as [number, number, number, number];
   const [sh, sw] = o.stride ?? [1, 1];
   const [dh, dw] = o.dilation ?? [1, 1];
   const [[pt, pb], [pl, pr]] = o.pads ?? [[0, 0], [0, 0]];
-  const groups = o.groups ?? 1;
-  const cog = cout / groups;
-  const ho = Math.floor((h + pt + pb - (kh - 1) * dh - 1) / sh) + 1;
-  const wo = Math.floor((wd + pl + pr - (kw - 1) * dw - 1) / sw) + 1;
-  const out = new Float64Array(n * ho * wo * cout);
+  return [n, Math.floor((h + pt + pb - (kh - 1) * dh - 1) / sh) + 1, Math.floor((wd + pl + pr - (kw - 1) * dw - 1) / sw) + 1, cout];
+}
+
+/**
+ * Every product of the conv's definition, out[b, oy, ox, co] += x[b, iy, ix, g·cig + ci] ·
+ * w[ky, kx, ci, co] (taps in the padding skipped), as flat (out, x, w) indices: the forward
+ * and both gradients are the same loops, accumulated into different operands.
+ */
+function forEachProduct(xShape: readonly number[], wShape: readonly number[], o: RefConvOpts, visit: (oi: number, xi: number, wi: number) => void): void {
+  const [, h, wd, cin] = xShape as [number, number, number, number];
+  const [kh, kw, cig] = wShape as [number, number, number, number];
+  const [n, ho, wo, cout] = convOutShape(xShape, wShape, o);
+  const [sh, sw] = o.stride ?? [1, 1];
+  const [dh, dw] = o.dilation ?? [1, 1];
+  const [[pt], [pl]] = o.pads ?? [[0, 0], [0, 0]];
+  const cog = cout / (o.groups ?? 1);
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < ho; oy++)
       for (let ox = 0; ox < wo; ox++)
         for (let co = 0; co < cout; co++) {
           const g = Math.floor(co / cog);
-          let s = 0;
+          const oi = ((b * ho + oy) * wo + ox) * cout + co;
           for (let ky = 0; ky < kh; ky++)
             for (let kx = 0; kx < kw; kx++) {
               const iy = oy * sh - pt + ky * dh;
               const ix = ox * sw - pl + kx * dw;
               if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-              for (let ci = 0; ci < cig; ci++) {
-                s += x.data[((b * h + iy) * wd + ix) * cin + g * cig + ci]! * w.data[((ky * kw + kx) * cig + ci) * cout + co]!;
-              }
+              for (let ci = 0; ci < cig; ci++) visit(oi, ((b * h + iy) * wd + ix) * cin + g * cig + ci, ((ky * kw + kx) * cig + ci) * cout + co);
             }
-          out[((b * ho + oy) * wo + ox) * cout + co] = s;
         }
-  return { shape: [n, ho, wo, cout], data: out };
 }
 
-/** dL/dx of refConv2d for an upstream gradient dy: every product's x-side share, scattered back (the same loops). */
+export function refConv2d(x: Arr, w: Arr, o: RefConvOpts = {}): Arr {
+  const shape = convOutShape(x.shape, w.shape, o);
+  const out = new Float64Array(shape.reduce((a, d) => a * d, 1));
+  forEachProduct(x.shape, w.shape, o, (oi, xi, wi) => (out[oi] += x.data[xi]! * w.data[wi]!));
+  return { shape, data: out };
+}
+
+/** dL/dx of refConv2d for an upstream gradient dy: each product's share scattered back to x. */
 export function refConv2dDx(dy: Arr, w: Arr, xShape: readonly number[], o: RefConvOpts = {}): Arr {
-  const [n, h, wd, cin] = xShape as [number, number, number, number];
-  const [, ho, wo] = dy.shape as [number, number, number, number];
-  const [kh, kw, cig, cout] = w.shape as [number, number, number, number];
-  const [sh, sw] = o.stride ?? [1, 1];
-  const [dh, dw] = o.dilation ?? [1, 1];
-  const [[pt], [pl]] = o.pads ?? [[0, 0], [0, 0]];
-  const cog = cout / (o.groups ?? 1);
-  const dx = new Float64Array(n * h * wd * cin);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < ho; oy++)
-      for (let ox = 0; ox < wo; ox++)
-        for (let co = 0; co < cout; co++) {
-          const g = Math.floor(co / cog);
-          const d = dy.data[((b * ho + oy) * wo + ox) * cout + co]!;
-          for (let ky = 0; ky < kh; ky++)
-            for (let kx = 0; kx < kw; kx++) {
-              const iy = oy * sh - pt + ky * dh;
-              const ix = ox * sw - pl + kx * dw;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-              for (let ci = 0; ci < cig; ci++) dx[((b * h + iy) * wd + ix) * cin + g * cig + ci] += d * w.data[((ky * kw + kx) * cig + ci) * cout + co]!;
-            }
-        }
-  return { shape: [n, h, wd, cin], data: dx };
+  const dx = new Float64Array(xShape.reduce((a, d) => a * d, 1));
+  forEachProduct(xShape, w.shape, o, (oi, xi, wi) => (dx[xi] += dy.data[oi]! * w.data[wi]!));
+  return { shape: [...xShape], data: dx };
 }
 
-/** dL/dw of refConv2d for an upstream gradient dy: every product's w-side share, summed (the same loops). */
+/** dL/dw of refConv2d for an upstream gradient dy: each product's share summed into w. */
 export function refConv2dDw(x: Arr, dy: Arr, wShape: readonly number[], o: RefConvOpts = {}): Arr {
-  const [n, h, wd, cin] = x.shape as [number, number, number, number];
-  const [, ho, wo] = dy.shape as [number, number, number, number];
-  const [kh, kw, cig, cout] = wShape as [number, number, number, number];
-  const [sh, sw] = o.stride ?? [1, 1];
-  const [dh, dw] = o.dilation ?? [1, 1];
-  const [[pt], [pl]] = o.pads ?? [[0, 0], [0, 0]];
-  const cog = cout / (o.groups ?? 1);
-  const dW = new Float64Array(kh * kw * cig * cout);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < ho; oy++)
-      for (let ox = 0; ox < wo; ox++)
-        for (let co = 0; co < cout; co++) {
-          const g = Math.floor(co / cog);
-          const d = dy.data[((b * ho + oy) * wo + ox) * cout + co]!;
-          for (let ky = 0; ky < kh; ky++)
-            for (let kx = 0; kx < kw; kx++) {
-              const iy = oy * sh - pt + ky * dh;
-              const ix = ox * sw - pl + kx * dw;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-              for (let ci = 0; ci < cig; ci++) dW[((ky * kw + kx) * cig + ci) * cout + co] += d * x.data[((b * h + iy) * wd + ix) * cin + g * cig + ci]!;
-            }
-        }
-  return { shape: [kh, kw, cig, cout], data: dW };
+  const dW = new Float64Array(wShape.reduce((a, d) => a * d, 1));
+  forEachProduct(x.shape, wShape, o, (oi, xi, wi) => (dW[wi] += dy.data[oi]! * x.data[xi]!));
+  return { shape: [...wShape], data: dW };
 }
 
 /** Ŵ = gain·(W − mean)/sqrt(max(N·var, eps)), statistics over all axes but the last. */
