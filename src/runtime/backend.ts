@@ -6,7 +6,7 @@
  * submits rather than one per op.
  */
 import type { AdapterSummary } from './init.js';
-import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, type PoolStats } from './pool.js';
+import { BufferPool, READBACK_USAGE, UNIFORM_USAGE, objectId, type PoolStats } from './pool.js';
 import { type Kernel, type Params } from './kernel.js';
 import { Profiler } from './profiler.js';
 import type { NumericsCheck } from './numerics.js';
@@ -88,8 +88,6 @@ export class Backend {
    * never found again (it goes when the cache is emptied).
    */
   private readonly bindGroups = new Map<string, GPUBindGroup>();
-  private readonly objectIds = new WeakMap<object, number>();
-  private nextObjectId = 1;
   private readonly cacheStats: CacheStats = { pipelines: 0, hits: 0, misses: 0, prebuilt: 0, background: 0, buildMs: 0 };
   /** Background builds under way (`readyOrBuildInBackground`), by pipeline key; `sync()` waits for them. */
   private readonly building = new Map<string, Promise<boolean>>();
@@ -397,21 +395,12 @@ export class Backend {
     return this.arenaBuffers[i]!;
   }
 
-  private idOf(o: object): number {
-    let id = this.objectIds.get(o);
-    if (id === undefined) {
-      id = this.nextObjectId++;
-      this.objectIds.set(o, id);
-    }
-    return id;
-  }
-
   /** The bind group of these entries, created once (see `bindGroups`). */
   private bindGroupFor(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
-    let key = `${this.idOf(layout)}`;
+    let key = `${objectId(layout)}`;
     for (const e of entries) {
       const r = e.resource as GPUBufferBinding;
-      key += `|${e.binding}:${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+      key += `|${e.binding}:${objectId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
     }
     let group = this.bindGroups.get(key);
     if (!group) {

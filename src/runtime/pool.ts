@@ -36,12 +36,28 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(n / step) * step;
 }
 
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+
+/**
+ * A number for a GPU object, the same for its lifetime and never reused: the pool orders
+ * its free lists by it (buffers are numbered as they are created), the backend keys its
+ * bind groups by it.
+ */
+export function objectId(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
+  return id;
+}
+
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly stats: PoolStats = {
     liveBytes: 0, peakLiveBytes: 0, pooledBytes: 0, liveBuffers: 0, creations: 0, reuses: 0, evictions: 0,
   };
 
+  /** Free lists pushed to since the last `canonicalize`. */
+  private readonly released = new Set<GPUBuffer[]>();
   /** Evicted buffers that recorded-but-unsubmitted work may still use (see `deferDestroy`). */
   private retired: GPUBuffer[] = [];
   /**
@@ -70,7 +86,7 @@ export class BufferPool {
       this.stats.pooledBytes -= size;
     } else {
       buffer = this.device.createBuffer({ size, usage });
-      this.serial(buffer);
+      objectId(buffer); // numbered at creation: canonicalize sorts by it
       this.stats.creations++;
     }
     this.stats.liveBytes += size;
@@ -87,6 +103,7 @@ export class BufferPool {
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
     list.push(buffer);
+    this.released.add(list);
     this.stats.pooledBytes += size;
     this.evictOverBudget();
   }
@@ -105,21 +122,14 @@ export class BufferPool {
   }
 
   /**
-   * Put every free list in creation order. Called at each submit: a step that repeats the
-   * same requests from the same free buffers then gets the same buffers every time, which
-   * lets the backend reuse its bind groups (LIFO lists otherwise rotate from step to step).
+   * Put the free lists released into since the last call in creation order. Called at
+   * each submit: a step that repeats the same requests from the same free buffers then
+   * gets the same buffers every time, which lets the backend reuse its bind groups (LIFO
+   * lists otherwise rotate from step to step).
    */
   canonicalize(): void {
-    for (const list of this.free.values()) if (list.length > 1) list.sort((a, b) => this.serial(a) - this.serial(b));
-  }
-
-  private readonly serials = new WeakMap<GPUBuffer, number>();
-  private nextSerial = 0;
-
-  private serial(b: GPUBuffer): number {
-    let n = this.serials.get(b);
-    if (n === undefined) this.serials.set(b, (n = this.nextSerial++));
-    return n;
+    for (const list of this.released) list.sort((a, b) => objectId(a) - objectId(b));
+    this.released.clear();
   }
 
   /** Destroy every pooled (free) buffer; live buffers are untouched. */
@@ -127,6 +137,7 @@ export class BufferPool {
     this.destroyRetired();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.released.clear();
     this.stats.pooledBytes = 0;
   }
 

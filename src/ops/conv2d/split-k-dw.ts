@@ -65,7 +65,9 @@ export function dwTapsApplies(g: ConvGeometry): boolean {
 }
 
 /** `dw_taps`' output rows per lane (its split) and its launch: lanes per group over (chunk, 8-channel column tile). */
-function dwTapsPlan(g: ConvGeometry, t: Readonly<ConvTuning>): { chunk: number; lanes: number; wg: number; overrides: Record<string, number> } {
+type DwTapsPlan = { chunk: number; lanes: number; wg: number; overrides: Record<string, number> };
+
+function dwTapsPlan(g: ConvGeometry, t: Readonly<ConvTuning>): DwTapsPlan {
   const outRows = g.n * g.ho;
   const chunk = Math.min(outRows, Math.max(1, Math.ceil(DW_TAPS_MIN_CHUNK / g.wo)));
   const lanes = Math.ceil(outRows / chunk) * (g.cog / 8);
@@ -90,8 +92,7 @@ function chunkedDw(g: ConvGeometry, chunk: number, run: (target: Tensor, splits:
 }
 
 /** `dw_taps`: each lane the whole filter × 8 output channels for one chunk of output rows. */
-export function dwTaps(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>): Tensor {
-  const p = dwTapsPlan(g, t);
+export function dwTaps(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, p = dwTapsPlan(g, t)): Tensor {
   return chunkedDw(g, p.chunk, (target) => {
     const { xp, pg } = paddedForTaps(x, g);
     backend().dispatch({
@@ -111,10 +112,7 @@ export function dwTaps(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvT
  */
 export function tiledDw(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<ConvTuning>, chunk: number): Tensor {
   const rows = g.kh * g.kw * g.cig;
-  // The 8×TN tile needs vec4-aligned channel blocks; other shapes take the 4×4 masked kernel.
-  const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
-  const tn = g.cog > 4 ? 8 : 4;
-  const [tr, tc] = tiled ? [8, tn] : [4, 4];
+  const { tiled, tn, tr, tc } = dwTile(g);
   return chunkedDw(g, chunk, (target, splits) => {
     const grid: [number, number, number] = [Math.ceil((Math.ceil(rows / tr) * Math.ceil(g.cog / tc)) / t.wg), g.groups, splits];
     if (tiled) {
@@ -144,9 +142,19 @@ export function splitKDw(x: Tensor, dy: Tensor, g: ConvGeometry, t: Readonly<Con
     // dw_taps' pipeline takes ~0.7 s to build on SwiftShader; until it is ready dw_tiled
     // stands in on the same chunks, which sums every weight in the same order: the same bits.
     const p = dwTapsPlan(g, t);
-    return backend().readyOrBuildInBackground(DW_TAPS, p.overrides) ? dwTaps(x, dy, g, t) : tiledDw(x, dy, g, t, p.chunk);
+    return backend().readyOrBuildInBackground(DW_TAPS, p.overrides) ? dwTaps(x, dy, g, t, p) : tiledDw(x, dy, g, t, p.chunk);
   }
-  const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
-  const [tr, tc] = tiled ? [8, g.cog > 4 ? 8 : 4] : [4, 4];
+  const { tr, tc } = dwTile(g);
   return tiledDw(x, dy, g, t, Math.ceil((g.n * g.ho) / dwSplits(g, tr, tc, t)));
+}
+
+/**
+ * The tile of `tiledDw`'s kernel: `dw_tiled`'s 8 weight rows × TN columns (TN 8, or 4 for
+ * groups of ≤ 4 output channels) needs vec4-aligned channel blocks; other shapes take the
+ * masked 4×4 `dw`.
+ */
+function dwTile(g: ConvGeometry): { tiled: boolean; tn: number; tr: number; tc: number } {
+  const tiled = g.cig % 4 === 0 && g.cog % 4 === 0;
+  const tn = g.cog > 4 ? 8 : 4;
+  return tiled ? { tiled, tn, tr: 8, tc: tn } : { tiled, tn, tr: 4, tc: 4 };
 }
